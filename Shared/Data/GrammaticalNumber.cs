@@ -1,0 +1,7 @@
+namespace RnnCluster.Data;
+
+public enum GrammaticalNumber
+{
+    Singular,
+    Plural,
+}
