@@ -27,6 +27,9 @@ public sealed class WindowPlanner
 
     public bool RandomBptt { get; }
 
+    /// <summary>The longest window <see cref="NextLength"/> can return (buffer sizing).</summary>
+    public int MaxLength => RandomBptt ? Bptt + MaxExtraLength : Bptt;
+
     /// <summary>
     /// The next window's length given the time steps left in the epoch. Fixed windows draw nothing from
     /// <paramref name="rng"/>; random ones always draw the same amount, so a saved generator state resumes exactly.

@@ -7,6 +7,7 @@
 #include <torch/version.h>
 
 #include <cstring>
+#include <dlfcn.h>
 #include <string>
 
 using rnnb::guarded;
@@ -35,6 +36,13 @@ RNN_EXPORT int32_t rnn_set_num_threads(int32_t threads) {
     return guarded([&] {
         require(threads >= 1, "threads must be >= 1, got " + std::to_string(threads));
         at::set_num_threads(threads);
+        // OpenBLAS keeps its own pthread pool; inside ATen's parallel regions it would oversubscribe the
+        // cores (measured on 2 cores: 2,335 vs 11,090 tokens/s). ATen owns the parallelism, BLAS runs
+        // single-threaded inside it. Looked up at run time: libtorch reaches OpenBLAS through libblas.so.3.
+        using set_blas_threads_fn = void (*)(int);
+        if (auto set_blas = reinterpret_cast<set_blas_threads_fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+            set_blas(1);
+        }
     });
 }
 

@@ -1,0 +1,146 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using RnnCluster.Config;
+using RnnCluster.Data;
+using RnnCluster.Model.Checkpoints;
+using RnnCluster.Torch;
+using RnnCluster.Training;
+
+namespace RnnCluster.Coordinator.Cli;
+
+/// <summary><c>rnncluster train</c>: trains on one node, checkpoints, writes metrics and a summary, prints a sample.</summary>
+internal static class TrainCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var config = new Option<FileInfo?>("--config") { Description = "HOCON settings file (default: built-in defaults, the same as cluster.hocon)" };
+        var data = new Option<string?>("--data") { Description = "training data: a text file, a directory with train.txt/valid.txt/test.txt, or builtin:agreement | builtin:parity (default: data.path)" };
+        var runDir = new Option<DirectoryInfo?>("--run-dir") { Description = "where checkpoints, metrics.jsonl and summary.json go (default: runs/<UTC time>, or the resumed run's directory)" };
+        var set = new Option<string[]>("--set") { Description = "override one setting, e.g. --set training.learning-rate=5 (repeatable)", AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.ZeroOrMore };
+        var resume = new Option<DirectoryInfo?>("--resume") { Description = "continue exactly from a checkpoint directory or a run directory's newest checkpoint" };
+        var maxSteps = new Option<long?>("--max-steps") { Description = "stop after this many optimizer steps (training.max-steps)" };
+        var epochs = new Option<int?>("--epochs") { Description = "number of epochs (training.epochs)" };
+        var sampleLength = new Option<int>("--sample-length") { Description = "tokens to generate from the trained model at the end (0 = none)", DefaultValueFactory = _ => 40 };
+        var plain = new Option<bool>("--plain") { Description = "plain log lines instead of the live progress display" };
+        var command = new Command("train", "Train a model (the embedded default: a 2x200 LSTM language model on builtin:agreement).")
+        {
+            config, data, runDir, set, resume, maxSteps, epochs, sampleLength, plain,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var overrides = new List<string>(parse.GetValue(set) ?? []);
+            if (parse.GetValue(data) is { } d)
+            {
+                overrides.Add($"data.path={HoconString(d)}");
+            }
+
+            if (parse.GetValue(maxSteps) is { } m)
+            {
+                overrides.Add($"training.max-steps={m.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            if (parse.GetValue(epochs) is { } e)
+            {
+                overrides.Add($"training.epochs={e.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            var request = new TrainRequest(
+                parse.GetValue(config)?.FullName,
+                overrides,
+                parse.GetValue(runDir)?.FullName,
+                parse.GetValue(resume)?.FullName,
+                parse.GetValue(sampleLength),
+                parse.GetValue(plain) || !console.IsInteractive);
+            return await RunAsync(request, console, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    internal static async Task<int> RunAsync(TrainRequest request, CliConsole console, CancellationToken cancellationToken)
+    {
+        if (request.SampleLength < 0)
+        {
+            throw new CliUsageException($"--sample-length must be >= 0, got {request.SampleLength}");
+        }
+
+        string? resumeFrom = null;
+        string? resumeConfig = null;
+        if (request.Resume is { } resume)
+        {
+            var loaded = CheckpointReader.Load(resume);
+            resumeFrom = loaded.Directory;
+            resumeConfig = loaded.ConfigText;
+        }
+
+        // Settings: an explicit --config wins; a resume otherwise keeps the settings it was saved with.
+        var settings = request.ConfigPath is null && resumeConfig is not null
+            ? ConfigLoader.LoadText(resumeConfig, Path.Combine(resumeFrom!, "config.hocon"), request.Overrides)
+            : ConfigLoader.Load(request.ConfigPath, request.Overrides);
+        TorchRuntime.EnsureLoaded();
+
+        var runDirectory = request.RunDirectory
+            ?? (resumeFrom is not null ? Path.GetDirectoryName(Path.GetDirectoryName(resumeFrom))! : DefaultRunDirectory());
+        if (resumeFrom is null && CheckpointStore.FindLatest(runDirectory) is { } existing)
+        {
+            throw new CliUsageException($"run directory {runDirectory} already holds checkpoints (newest: {existing}); pass --resume {runDirectory} to continue it, or choose another --run-dir");
+        }
+
+        var corpus = CorpusLoader.Load(settings.Data.Path, TrainingSetup.Corpus(settings.Data));
+        if (corpus.ReplacedBytes > 0)
+        {
+            await console.Error.WriteLineAsync($"warning: {corpus.ReplacedBytes} invalid UTF-8 bytes in {corpus.Source} were replaced with U+FFFD (data.invalid-utf8 = replace)").ConfigureAwait(false);
+        }
+
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new CliLoggerProvider(console.Error)).SetMinimumLevel(LogLevel.Warning));
+        var view = request.Plain ? (ITrainingView)new PlainTrainingView(console.Out, settings.Training.LogEverySteps) : new LiveTrainingView(console.Out);
+        RunSummary summary;
+        using (var trainer = new LanguageModelTrainer(settings, corpus, runDirectory, new TrainerServices(TimeProvider.System, loggerFactory, view), resumeFrom))
+        {
+            await console.Out.WriteLineAsync($"run directory: {runDirectory}").ConfigureAwait(false);
+            summary = await view.RunAsync(() => trainer.RunAsync(cancellationToken)).ConfigureAwait(false);
+            await WriteSummaryAsync(console.Out, summary, corpus).ConfigureAwait(false);
+            if (request.SampleLength > 0 && corpus.Task == CorpusTask.LanguageModel)
+            {
+                var ids = TextGenerator.Generate(trainer.Model, corpus.Vocabulary, string.Empty, new GenerationOptions { Length = request.SampleLength, Temperature = 0.8, Seed = unchecked((ulong)settings.Runtime.Seed) });
+                await console.Out.WriteLineAsync("sample:").ConfigureAwait(false);
+                await console.Out.WriteLineAsync(Tokenizer.Decode(ids.ToArray(), corpus.Vocabulary).Trim()).ConfigureAwait(false);
+            }
+        }
+
+        return summary.StoppedBy == "interrupted" ? CliApp.ExitInterrupted : CliApp.ExitOk;
+    }
+
+    private static async Task WriteSummaryAsync(TextWriter output, RunSummary s, Corpus corpus)
+    {
+        var unit = corpus.Vocabulary.Tokenizer == TextTokenizer.Char ? "bits/char" : "bits/token";
+        var lines = new List<string>
+        {
+            $"stopped by {s.StoppedBy} after {s.Steps} steps, {s.Epochs} epochs, {s.TokensTrained:N0} tokens, {s.WallSeconds:F1} s ({s.TokensPerSecond:N0} tokens/s this session)",
+        };
+        if (s.ValidLoss is { } vl)
+        {
+            lines.Add($"valid: loss {vl:F4}, perplexity {s.ValidPerplexity:F2}, {s.ValidBitsPerToken:F3} {unit}" + (corpus.Task == CorpusTask.Tagging ? $", accuracy {s.ValidAccuracy:P2}" : string.Empty));
+        }
+
+        if (s.TestLoss is { } tl)
+        {
+            lines.Add($"test:  loss {tl:F4}, perplexity {s.TestPerplexity:F2}, {s.TestBitsPerToken:F3} {unit}" + (corpus.Task == CorpusTask.Tagging ? $", accuracy {s.TestAccuracy:P2}" : string.Empty));
+        }
+
+        lines.Add($"checkpoint: {s.LastCheckpoint}" + (s.BestCheckpoint is { } b && b != s.LastCheckpoint ? $" (best: {b})" : string.Empty));
+        foreach (var line in lines)
+        {
+            await output.WriteLineAsync(line).ConfigureAwait(false);
+        }
+    }
+
+    private static string DefaultRunDirectory() =>
+        Path.GetFullPath(Path.Combine("runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
+
+    private static string HoconString(string value) =>
+        "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+}
+
+/// <summary>The parsed <c>train</c> command line.</summary>
+internal sealed record TrainRequest(string? ConfigPath, IReadOnlyList<string> Overrides, string? RunDirectory, string? Resume, int SampleLength, bool Plain);

@@ -1,0 +1,58 @@
+namespace RnnCluster.Config;
+
+/// <summary>
+/// Applies <c>--set key=value</c> overrides to a parsed tree, in order, after the file. The value
+/// is HOCON (<c>0.5</c>, <c>gru</c>, <c>"a b.txt"</c>, <c>[1, 2]</c>, <c>{ layers = 3 }</c>); text
+/// HOCON cannot hold unquoted, such as <c>cuda:1</c> or <c>C:\data</c>, is taken literally so
+/// shells need no extra quoting.
+/// </summary>
+public static class ConfigOverrides
+{
+    public static void Apply(HoconObject root, IReadOnlyList<string> overrides, Func<string, string?>? environment = null)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(overrides);
+        environment ??= Environment.GetEnvironmentVariable;
+        foreach (var text in overrides)
+        {
+            ArgumentNullException.ThrowIfNull(text);
+            var equals = text.IndexOf('=', StringComparison.Ordinal);
+            if (equals < 0)
+            {
+                throw new ConfigException($"--set '{text}': expected key=value");
+            }
+
+            var key = text[..equals].Trim();
+            if (key.Length == 0)
+            {
+                throw new ConfigException($"--set '{text}': the key is empty; expected key=value");
+            }
+
+            var path = key.Split('.');
+            if (path.Any(segment => segment.Length == 0 || segment.Any(char.IsWhiteSpace)))
+            {
+                throw new ConfigException($"--set '{text}': '{key}' is not a valid key path (segments separated by '.')");
+            }
+
+            var origin = ConfigOrigin.Override(text);
+            var value = ParseValue(text[(equals + 1)..], origin, environment);
+            if (value is not null)
+            {
+                root.Assign(path, value);
+            }
+        }
+    }
+
+    private static HoconValue? ParseValue(string valueText, ConfigOrigin origin, Func<string, string?> environment)
+    {
+        try
+        {
+            return HoconReader.ParseValue(valueText, origin, environment);
+        }
+        catch (ConfigException) when (valueText.Trim().Length > 0 && valueText.IndexOfAny(['"', '{', '}', '[', ']', '$']) < 0)
+        {
+            // Errors that are rethrown already name the override through their origin.
+            return new HoconScalar(valueText.Trim(), HoconScalarKind.String, quoted: false, origin);
+        }
+    }
+}

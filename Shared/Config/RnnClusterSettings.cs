@@ -1,0 +1,46 @@
+namespace RnnCluster.Config;
+
+/// <summary>
+/// Every setting of a run, resolved from built-in defaults, the file and <c>--set</c> overrides.
+/// A section is a sealed record with <c>Bind(ConfigSection)</c> and <c>Write(HoconWriter)</c>;
+/// adding one means a property here plus a line in <see cref="Bind"/> and in <see cref="ToHocon"/>.
+/// Records compare by value, so a resumed run can check it got the settings it was saved with.
+/// </summary>
+public sealed record RnnClusterSettings
+{
+    public static RnnClusterSettings Default { get; } = new();
+
+    public RuntimeSettings Runtime { get; init; } = RuntimeSettings.Default;
+
+    public ModelSettings Model { get; init; } = ModelSettings.Default;
+
+    public DataSettings Data { get; init; } = DataSettings.Default;
+
+    public TrainingSettings Training { get; init; } = TrainingSettings.Default;
+
+    public CheckpointSettings Checkpoint { get; init; } = CheckpointSettings.Default;
+
+    /// <summary>Binds a parsed tree; unknown keys, wrong types and out-of-range values throw <see cref="ConfigException"/>.</summary>
+    public static RnnClusterSettings Bind(HoconObject root) =>
+        ConfigSection.BindRoot(root, section => new RnnClusterSettings
+        {
+            Runtime = section.Bind("runtime", RuntimeSettings.Bind),
+            Model = section.Bind("model", ModelSettings.Bind),
+            Data = section.Bind("data", DataSettings.Bind),
+            Training = section.Bind("training", TrainingSettings.Bind),
+            Checkpoint = section.Bind("checkpoint", CheckpointSettings.Bind),
+        });
+
+    /// <summary>Every setting as HOCON, for checkpoints and logs; <see cref="ConfigLoader.LoadText"/> reads it back equal.</summary>
+    public string ToHocon()
+    {
+        var writer = new HoconWriter();
+        writer.Comment("RnnCluster settings as resolved for this run (defaults, file and --set overrides).");
+        writer.Section("runtime", Runtime.Write);
+        writer.Section("model", Model.Write);
+        writer.Section("data", Data.Write);
+        writer.Section("training", Training.Write);
+        writer.Section("checkpoint", Checkpoint.Write);
+        return writer.ToString();
+    }
+}

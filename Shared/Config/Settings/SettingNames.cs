@@ -1,0 +1,22 @@
+using RnnCluster.Model;
+
+namespace RnnCluster.Config;
+
+/// <summary>Configuration spellings of the enum-typed settings, shared by the binder, ToHocon and logs.</summary>
+public static class SettingNames
+{
+    public static ConfigNames<CellKind> Cells { get; } = new(
+        Enum.GetValues<CellKind>().Select(c => (c, CellNames.ToConfigName(c))).ToArray());
+
+    public static ConfigNames<TokenizerKind> Tokenizers { get; } = new(
+        (TokenizerKind.Word, "word"), (TokenizerKind.Char, "char"));
+
+    public static ConfigNames<InvalidUtf8Policy> InvalidUtf8Policies { get; } = new(
+        (InvalidUtf8Policy.Error, "error"), (InvalidUtf8Policy.Replace, "replace"));
+
+    public static ConfigNames<OptimizerKind> Optimizers { get; } = new(
+        (OptimizerKind.Sgd, "sgd"), (OptimizerKind.Adam, "adam"), (OptimizerKind.AdamW, "adamw"));
+
+    public static ConfigNames<ScheduleKind> Schedules { get; } = new(
+        (ScheduleKind.Constant, "constant"), (ScheduleKind.Plateau, "plateau"), (ScheduleKind.Cosine, "cosine"));
+}

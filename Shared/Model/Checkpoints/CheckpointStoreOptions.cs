@@ -1,0 +1,11 @@
+namespace RnnCluster.Model.Checkpoints;
+
+/// <summary>Retention of a <see cref="CheckpointStore"/>.</summary>
+public sealed record CheckpointStoreOptions
+{
+    /// <summary>Newest committed checkpoints to keep (at least 1: the one just committed is never deleted).</summary>
+    public int KeepLast { get; init; } = 3;
+
+    /// <summary>Also keep the checkpoint with the lowest validation loss, however old.</summary>
+    public bool KeepBest { get; init; } = true;
+}

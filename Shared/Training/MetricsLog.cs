@@ -1,0 +1,36 @@
+using System.Globalization;
+using System.Text;
+
+namespace RnnCluster.Training;
+
+/// <summary>
+/// Appends one JSON object per line to <c>metrics.jsonl</c>: a "train" line every log interval and a
+/// "valid"/"test" line per evaluation. Lines are flushed as written so a crash keeps what was logged.
+/// </summary>
+public sealed class MetricsLog : IDisposable
+{
+    private readonly StreamWriter _writer;
+
+    public MetricsLog(string path, bool append)
+    {
+        _writer = new StreamWriter(path, append, new UTF8Encoding(false)) { AutoFlush = true };
+    }
+
+    public void Train(long step, int epoch, double loss, double learningRate, double gradientNorm, double tokensPerSecond, double elapsedSeconds) =>
+        Line($"{{\"kind\":\"train\",\"step\":{step},\"epoch\":{epoch},\"loss\":{Num(loss)},\"ppl\":{Num(Math.Exp(loss))},\"lr\":{Num(learningRate)},\"gradNorm\":{Num(gradientNorm)},\"tokensPerSecond\":{Num(tokensPerSecond)},\"elapsedSeconds\":{Num(elapsedSeconds)}}}");
+
+    public void Evaluation(EvaluationReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var r = report.Result;
+        Line($"{{\"kind\":\"{report.Split}\",\"step\":{report.Step},\"epoch\":{report.Epoch},\"loss\":{Num(r.Loss)},\"ppl\":{Num(r.Perplexity)},\"bitsPerToken\":{Num(r.BitsPerToken)},\"accuracy\":{Num(r.Accuracy)},\"tokens\":{r.Tokens}}}");
+    }
+
+    public void Dispose() => _writer.Dispose();
+
+    // JSON has no NaN/Infinity: write them as strings so the line stays valid JSON.
+    private static string Num(double value) =>
+        double.IsFinite(value) ? value.ToString("R", CultureInfo.InvariantCulture) : $"\"{value.ToString(CultureInfo.InvariantCulture)}\"";
+
+    private void Line(string json) => _writer.WriteLine(json);
+}

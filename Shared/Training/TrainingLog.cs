@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace RnnCluster.Training;
+
+/// <summary>Log events of the trainer (event ids 2000–2099).</summary>
+internal static partial class TrainingLog
+{
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Training {Parameters} parameters on {Device} with {Threads} threads: {Streams} streams x {StreamLength} steps, {StepsPerEpoch} steps per epoch")]
+    public static partial void Started(ILogger logger, long parameters, string device, int threads, int streams, int streamLength, long stepsPerEpoch);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Resumed from {Checkpoint} at step {Step}, epoch {Epoch}")]
+    public static partial void Resumed(ILogger logger, string checkpoint, long step, int epoch);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Step {Step}: gradient norm is {Norm}; the update was skipped")]
+    public static partial void NonFiniteGradient(ILogger logger, long step, double norm);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Learning rate {From} -> {To} after a validation plateau at step {Step}")]
+    public static partial void PlateauDecay(ILogger logger, double from, double to, long step);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Early stop at step {Step}: {Evaluations} evaluations without improvement")]
+    public static partial void EarlyStop(ILogger logger, long step, int evaluations);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Interrupted at step {Step}; writing a checkpoint before exiting")]
+    public static partial void Interrupted(ILogger logger, long step);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Checkpoint {Directory} committed (step {Step}, best {IsBest})")]
+    public static partial void CheckpointCommitted(ILogger logger, string directory, long step, bool isBest);
+}
