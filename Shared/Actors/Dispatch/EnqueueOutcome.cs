@@ -1,0 +1,8 @@
+namespace RnnCluster.Actors.Dispatch;
+
+internal enum EnqueueOutcome
+{
+    Enqueued,
+    Full,
+    Closed,
+}

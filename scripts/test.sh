@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs missing system packages, builds everything (the native bridge
+# through CMake), runs xunit, and ends with one plain line "N passed, N failed, N skipped" taken from
+# the TRX results. Exit status: that of dotnet test.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$root/scripts/setup.sh" || exit 1
+results="$root/artifacts/test-results"
+rm -rf "$results"
+dotnet test "$root/RnnCluster.sln" -c Release --logger "trx;LogFileName=tests.trx" --results-directory "$results" "$@"
+status=$?
+trx="$results/tests.trx"
+if [ -f "$trx" ]; then
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  count() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9][0-9]*' || echo 0; }
+  echo "$(count passed) passed, $(count failed) failed, $(count notExecuted) skipped"
+else
+  echo "0 passed, 0 failed (no test results: the build or the test host failed)"
+  [ "$status" -ne 0 ] || status=1
+fi
+exit "$status"
