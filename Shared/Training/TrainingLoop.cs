@@ -1,0 +1,518 @@
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using RnnCluster.Common;
+using RnnCluster.Config;
+using RnnCluster.Data;
+using RnnCluster.Model.Checkpoints;
+using RnnCluster.Torch;
+
+namespace RnnCluster.Training;
+
+/// <summary>
+/// The training loop of one run, step by step, independent of who computes gradients: it plans each
+/// TBPTT window of the global batch, and applies the gradient the caller left (as a SUM over the
+/// window's targets) in <see cref="Master"/>'s gradient buffer. The single-replica trainer computes it
+/// with the master model itself; the coordinator actor has worker actors compute slices of it.
+///
+/// <code>
+///   streams  b=0    b=1   ...  b=B-1          window k = rows [cursor, cursor+T)
+///   t=0     [ x0  | xL   | ... ]               state[b] carried from window k-1
+///   t=1     [ x1  | xL+1 | ... ]   --&gt; T x B ids --&gt; loss, grads, state'[b]
+///   ...
+/// </code>
+/// Everything that influences a later step — parameters, optimizer state, both generators, the
+/// cursor, the streams' states, schedule state — is in each checkpoint, so a resumed run repeats
+/// the uninterrupted one step for step on CPU. Not thread-safe: one driver calls it.
+/// </summary>
+public sealed class TrainingLoop : IDisposable
+{
+    private readonly RnnClusterSettings _settings;
+    private readonly Corpus _corpus;
+    private readonly string _runDirectory;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ITrainingObserver? _observer;
+    private readonly RnnModel _model;
+    private readonly Optimizer _optimizer;
+    private readonly BatchedStreams _train;
+    private readonly WindowPlanner _planner;
+    private readonly LearningRateSchedule _schedule;
+    private readonly CheckpointStore _store;
+    private readonly string _configText;
+    private readonly long _stepsPerEpoch;
+    private readonly long _totalSteps;
+    private readonly long[] _inputs;
+    private readonly long[] _targets;
+    private SeededRandom _dataRandom;
+    private float[] _state;
+    private float[] _next;
+    private TrainerProgress _progress;
+    private Task? _pendingCheckpoint;
+    private string? _lastCheckpoint;
+    private long _lastCheckpointStep = -1;
+    private MetricsLog? _metrics;
+    private long _started;
+    private string _stoppedBy = "epochs";
+    private TrainingWindow? _open;
+    private IntervalStats _interval = new(0);
+
+    public TrainingLoop(RnnClusterSettings settings, Corpus corpus, string runDirectory, TrainerServices services, string? resumeFrom = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(corpus);
+        ArgumentNullException.ThrowIfNull(services);
+        _settings = settings;
+        _corpus = corpus;
+        _runDirectory = runDirectory;
+        _time = services.Time;
+        _logger = services.LoggerFactory.CreateLogger<TrainingLoop>();
+        _observer = services.Observer;
+        _configText = settings.ToHocon();
+
+        _train = BatchedStreams.Batchify(corpus.Train, settings.Data.BatchSize);
+        _planner = new WindowPlanner(settings.Data.Bptt, settings.Data.RandomBptt);
+        _stepsPerEpoch = (_train.Length + settings.Data.Bptt - 1) / settings.Data.Bptt;
+        var planned = _stepsPerEpoch * settings.Training.Epochs;
+        _totalSteps = settings.Training.MaxSteps > 0 ? Math.Min(settings.Training.MaxSteps, planned) : planned;
+        _schedule = new LearningRateSchedule(settings.Training, _totalSteps);
+        _model = new RnnModel(TrainingSetup.Model(settings, corpus.Vocabulary.Count));
+        _optimizer = new Optimizer(_model, TrainingSetup.Optimizer(settings.Training));
+        _state = new float[_train.StreamCount * _model.StateSizePerStream];
+        _next = new float[_state.Length];
+        _inputs = new long[_planner.MaxLength * _train.StreamCount];
+        _targets = new long[_inputs.Length];
+        _dataRandom = new SeededRandom(TrainingSetup.DataSeed(settings.Runtime));
+        _progress = new TrainerProgress { PlateauRate = settings.Training.LearningRate };
+
+        Directory.CreateDirectory(runDirectory);
+        _store = CheckpointStore.Open(
+            runDirectory,
+            new CheckpointStoreOptions { KeepLast = settings.Checkpoint.KeepLast, KeepBest = settings.Checkpoint.KeepBest },
+            _time,
+            services.LoggerFactory.CreateLogger<CheckpointStore>());
+        if (resumeFrom is not null)
+        {
+            Resume(resumeFrom);
+        }
+    }
+
+    /// <summary>The master model: its parameters are the run's, its gradient buffer receives each step's gradient sum.</summary>
+    public RnnModel Master => _model;
+
+    /// <summary>The corpus being trained on.</summary>
+    public Corpus Corpus => _corpus;
+
+    /// <summary>Number of parallel streams in the global batch.</summary>
+    public int StreamCount => _train.StreamCount;
+
+    /// <summary>Optimizer steps taken so far.</summary>
+    public long Step => _progress.Step;
+
+    /// <summary>Training targets consumed by applied steps since the run began (across resumes).</summary>
+    public long TokensSeen => _progress.TokensSeen;
+
+    /// <summary>Targets in one epoch of the batched training streams (for token accounting).</summary>
+    public long TokensPerEpoch => _train.CountTargets(0, _train.Length, 0, _train.StreamCount);
+
+    private long TokensThisSession => _progress.TokensSeen - _progress.TokensAtStart;
+
+    /// <summary>Announces the run to the observer and opens metrics.jsonl. Call once before the first window.</summary>
+    public void Start()
+    {
+        _started = _time.GetTimestamp();
+        var threads = TorchRuntime.Threads;
+        TrainingLog.Started(_logger, _model.ParameterCount, _model.Options.Device.ToString(), threads, _train.StreamCount, _train.Length, _stepsPerEpoch);
+        _observer?.OnStart(new TrainingStart(_model.ParameterCount, _corpus.Vocabulary.Count, _train.StreamCount, _train.Length, _stepsPerEpoch, _totalSteps, _progress.Step, _settings.Training.Epochs, _corpus.Task, _model.Options.Device.ToString(), threads));
+        _metrics = new MetricsLog(Path.Combine(_runDirectory, "metrics.jsonl"), append: _progress.Step > 0);
+        _interval = new IntervalStats(_time.GetTimestamp());
+    }
+
+    /// <summary>
+    /// The next window of every stream, or null when the run is over (epochs done, max-steps, early
+    /// stop, or cancellation). Crossing an epoch end validates and checkpoints first. The window's
+    /// buffers stay valid until <see cref="CompleteStepAsync"/>.
+    /// </summary>
+    public async ValueTask<TrainingWindow?> NextWindowAsync(CancellationToken cancellationToken)
+    {
+        if (_open is not null)
+        {
+            throw new InvalidOperationException("the previous window has not been completed");
+        }
+
+        while (_stoppedBy == "epochs")
+        {
+            if (_progress.Epoch >= _settings.Training.Epochs)
+            {
+                return null;
+            }
+
+            if (_progress.Cursor >= _train.Length)
+            {
+                await EndEpochAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                _stoppedBy = "interrupted";
+                return null;
+            }
+
+            var length = _planner.NextLength(_dataRandom, _train.Length - (int)_progress.Cursor);
+            var n = length * _train.StreamCount;
+            _train.CopyWindow((int)_progress.Cursor, length, 0, _train.StreamCount, _inputs.AsSpan(0, n), _targets.AsSpan(0, n));
+            _open = new TrainingWindow(_progress.Step + 1, _progress.Epoch, (int)_progress.Cursor, length, _train.StreamCount, _model.StateSizePerStream, _inputs, _targets, _state, _next);
+            return _open;
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Applies the step of <paramref name="window"/>: the master's gradient buffer holds the SUM of
+    /// gradients over <paramref name="tokens"/> targets, and the window's next-state buffer holds every
+    /// stream's final state. Averages, clips, steps (a non-finite norm skips the update and is logged),
+    /// then logs, evaluates and checkpoints as configured.
+    /// </summary>
+    public async ValueTask CompleteStepAsync(TrainingWindow window, double lossSum, long tokens, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        if (!ReferenceEquals(window, _open))
+        {
+            throw new InvalidOperationException("this window is not the open one");
+        }
+
+        _open = null;
+        var training = _settings.Training;
+        (_state, _next) = (_next, _state);
+        _progress.Cursor += window.Length;
+        if (tokens == 0)
+        {
+            return;
+        }
+
+        _model.ScaleGradients(1.0 / tokens);
+        var norm = _model.ClipGradientNorm(training.ClipNorm);
+        var step = _progress.Step + 1;
+        var lr = _schedule.RateAt(step, _progress.PlateauRate) * _planner.LearningRateScale(window.Length);
+        var applied = double.IsFinite(norm);
+        if (applied)
+        {
+            _optimizer.Step(_model, lr);
+        }
+        else
+        {
+            TrainingLog.NonFiniteGradient(_logger, step, norm);
+        }
+
+        _progress.Step = step;
+        _progress.TokensSeen += tokens;
+        _progress.LastTrainLoss = lossSum / tokens;
+        _interval.Add(lossSum, tokens, norm);
+        var elapsed = _time.GetElapsedTime(_started).TotalSeconds;
+        var tokensPerSecond = _interval.TokensPerSecond(_time);
+        _observer?.OnStep(new StepReport(step, _progress.Epoch, lossSum / tokens, lr, norm, tokens, tokensPerSecond, (double)_progress.Cursor / _train.Length, applied));
+        if (step % training.LogEverySteps == 0)
+        {
+            _metrics!.Train(step, _progress.Epoch, _interval.MeanLoss, lr, _interval.MeanNorm, tokensPerSecond, _progress.TrainSecondsBefore + elapsed);
+            _interval = new IntervalStats(_time.GetTimestamp());
+        }
+
+        var evaluated = false;
+        if (training.EvalEverySteps > 0 && step % training.EvalEverySteps == 0)
+        {
+            if (Validate(cancellationToken))
+            {
+                _stoppedBy = "early-stop";
+            }
+
+            evaluated = true;
+        }
+
+        var limitReached = training.MaxSteps > 0 && step >= training.MaxSteps;
+        if (_settings.Checkpoint.EverySteps > 0 && step % _settings.Checkpoint.EverySteps == 0 && !limitReached && _stoppedBy == "epochs")
+        {
+            await CheckpointAsync(evaluated ? _progress.LastValidLoss : null).ConfigureAwait(false);
+        }
+
+        if (limitReached && _stoppedBy == "epochs")
+        {
+            _stoppedBy = "max-steps";
+        }
+    }
+
+    /// <summary>Final validation, test evaluation, final checkpoint (also after an interruption) and summary.json.</summary>
+    public async Task<RunSummary> FinishAsync()
+    {
+        if (_stoppedBy == "interrupted")
+        {
+            TrainingLog.Interrupted(_logger, _progress.Step);
+        }
+
+        EvaluationResult? valid = null;
+        if (_stoppedBy != "interrupted")
+        {
+            // Reuse a validation already made at this very step (epoch end or eval-every-steps).
+            valid = _progress.LastValidStep == _progress.Step
+                ? _progress.LastValid
+                : Evaluate(_corpus.Valid, "valid", CancellationToken.None);
+        }
+
+        // The final checkpoint: also on Ctrl-C, so nothing trained is lost.
+        if (_lastCheckpointStep != _progress.Step)
+        {
+            await CheckpointAsync(valid?.Loss).ConfigureAwait(false);
+        }
+
+        await DrainCheckpointAsync().ConfigureAwait(false);
+        var test = _stoppedBy == "interrupted" ? null : Evaluate(_corpus.Test, "test", CancellationToken.None);
+        var wall = _time.GetElapsedTime(_started).TotalSeconds;
+        var summary = new RunSummary
+        {
+            Corpus = _corpus.Source,
+            Task = _corpus.Task == CorpusTask.Tagging ? "tagging" : "language-model",
+            Steps = _progress.Step,
+            Epochs = _progress.Epoch,
+            TokensTrained = _progress.TokensSeen,
+            TrainLoss = _progress.LastTrainLoss,
+            ValidLoss = valid?.Loss,
+            ValidPerplexity = valid?.Perplexity,
+            ValidBitsPerToken = valid?.BitsPerToken,
+            ValidAccuracy = valid?.Accuracy,
+            TestLoss = test?.Loss,
+            TestPerplexity = test?.Perplexity,
+            TestBitsPerToken = test?.BitsPerToken,
+            TestAccuracy = test?.Accuracy,
+            TokensPerSecond = wall > 0 ? TokensThisSession / wall : 0,
+            WallSeconds = _progress.TrainSecondsBefore + wall,
+            StoppedBy = _stoppedBy,
+            LastCheckpoint = _lastCheckpoint,
+            BestCheckpoint = _store.BestDirectory,
+        };
+        await File.WriteAllTextAsync(Path.Combine(_runDirectory, "summary.json"), summary.ToJson(), CancellationToken.None).ConfigureAwait(false);
+        return summary;
+    }
+
+    public void Dispose()
+    {
+        _metrics?.Dispose();
+        _optimizer.Dispose();
+        _model.Dispose();
+    }
+
+    private async Task EndEpochAsync(CancellationToken cancellationToken)
+    {
+        // Epoch end: streams restart from zeros (as word_language_model re-initialises hidden per epoch).
+        _progress.Epoch++;
+        _progress.Cursor = 0;
+        Array.Clear(_state);
+        var early = Validate(cancellationToken);
+        await CheckpointAsync(_progress.LastValidLoss).ConfigureAwait(false);
+        if (early)
+        {
+            _stoppedBy = "early-stop";
+        }
+    }
+
+    /// <summary>Evaluates the validation split, updates best/plateau/patience; true when patience ran out.</summary>
+    private bool Validate(CancellationToken cancellationToken)
+    {
+        var result = Evaluator.Evaluate(_model, _corpus.Valid, _settings.Data.EvalBatchSize, _settings.Data.Bptt, cancellationToken);
+        var improved = _progress.BestValidLoss is not { } best || result.Loss < best;
+        if (improved)
+        {
+            _progress.BestValidLoss = result.Loss;
+            _progress.EvaluationsWithoutImprovement = 0;
+        }
+        else
+        {
+            _progress.EvaluationsWithoutImprovement++;
+            var before = _progress.PlateauRate;
+            _progress.PlateauRate = _schedule.AfterEvaluation(before, improved: false);
+            if (_progress.PlateauRate != before)
+            {
+                TrainingLog.PlateauDecay(_logger, before, _progress.PlateauRate, _progress.Step);
+            }
+        }
+
+        _progress.LastValid = result;
+        _progress.LastValidStep = _progress.Step;
+        var report = new EvaluationReport(_progress.Step, _progress.Epoch, "valid", result, improved);
+        _metrics?.Evaluation(report);
+        _observer?.OnEvaluation(report);
+        var patience = _settings.Training.Patience;
+        if (patience > 0 && _progress.EvaluationsWithoutImprovement >= patience)
+        {
+            TrainingLog.EarlyStop(_logger, _progress.Step, _progress.EvaluationsWithoutImprovement);
+            return true;
+        }
+
+        return false;
+    }
+
+    private EvaluationResult Evaluate(TokenSplit split, string name, CancellationToken cancellationToken)
+    {
+        var result = Evaluator.Evaluate(_model, split, _settings.Data.EvalBatchSize, _settings.Data.Bptt, cancellationToken);
+        var report = new EvaluationReport(_progress.Step, _progress.Epoch, name, result, Improved: false);
+        _metrics?.Evaluation(report);
+        _observer?.OnEvaluation(report);
+        return result;
+    }
+
+    /// <summary>
+    /// Copies everything on the training thread (the only pause training takes), then commits in the
+    /// background; the previous commit is awaited first so commits never overlap.
+    /// </summary>
+    private async Task CheckpointAsync(double? validLoss)
+    {
+        await DrainCheckpointAsync().ConfigureAwait(false);
+        var state = new TrainerState
+        {
+            Step = _progress.Step,
+            Epoch = _progress.Epoch,
+            Cursor = _progress.Cursor,
+            TokensSeen = _progress.TokensSeen,
+            LearningRate = _schedule.RateAt(_progress.Step + 1, _progress.PlateauRate),
+            PlateauLearningRate = _progress.PlateauRate,
+            BestValidLoss = _progress.BestValidLoss,
+            EvaluationsWithoutImprovement = _progress.EvaluationsWithoutImprovement,
+            DataRandomState = _dataRandom.GetState(),
+            ModelRandomState = Convert.ToBase64String(_model.GetRandomState()),
+            StreamState = Convert.ToBase64String(MemoryMarshal.AsBytes(_state.AsSpan())),
+            TrainSeconds = _progress.TrainSecondsBefore + _time.GetElapsedTime(_started).TotalSeconds,
+        };
+        var content = new CheckpointContent
+        {
+            Step = _progress.Step,
+            Epoch = _progress.Epoch,
+            Architecture = _model.Architecture,
+            VocabularyJson = _corpus.Vocabulary.ToJson(),
+            VocabularyHash = _corpus.Vocabulary.Hash,
+            ConfigText = _configText,
+            ModelTensors = ModelTensors.ExportModel(_model),
+            OptimizerTensors = ModelTensors.ExportOptimizer(_optimizer),
+            State = state,
+            ValidLoss = validLoss,
+        };
+        _lastCheckpointStep = _progress.Step;
+        _pendingCheckpoint = CommitInBackgroundAsync(content);
+    }
+
+    private async Task CommitInBackgroundAsync(CheckpointContent content)
+    {
+        // Off the training thread: hashing and fsync overlap the next steps.
+        var committed = await Task.Run(() => _store.CommitAsync(content, CancellationToken.None)).ConfigureAwait(false);
+        _lastCheckpoint = committed.Directory;
+        TrainingLog.CheckpointCommitted(_logger, committed.Directory, committed.Step, committed.IsBest);
+        _observer?.OnCheckpoint(committed.Directory, committed.Step, committed.IsBest);
+    }
+
+    private async Task DrainCheckpointAsync()
+    {
+        if (_pendingCheckpoint is { } pending)
+        {
+            _pendingCheckpoint = null;
+            await pending.ConfigureAwait(false);
+        }
+    }
+
+    private void Resume(string path)
+    {
+        var loaded = CheckpointReader.Load(path);
+        CheckpointCompatibility.EnsureCompatible(loaded.Manifest, _model.Architecture, _corpus.Vocabulary.Hash, loaded.Directory);
+        ModelTensors.ImportModel(_model, loaded.ModelTensors, Path.Combine(loaded.Directory, "model.safetensors"));
+        ModelTensors.ImportOptimizer(_optimizer, loaded.OptimizerTensors, Path.Combine(loaded.Directory, "optimizer.safetensors"));
+        var s = loaded.TrainerState;
+        _model.SetRandomState(Convert.FromBase64String(s.ModelRandomState));
+        _dataRandom = SeededRandom.FromState(s.DataRandomState);
+        if (s.StreamState is { } streams)
+        {
+            var bytes = Convert.FromBase64String(streams);
+            if (bytes.Length != _state.Length * sizeof(float))
+            {
+                throw new CheckpointException($"{loaded.Directory}/trainer.json: stream state has {bytes.Length / sizeof(float)} values, expected {_state.Length} (was data.batch-size changed?)");
+            }
+
+            MemoryMarshal.Cast<byte, float>(bytes).CopyTo(_state);
+        }
+
+        if (s.Cursor > _train.Length)
+        {
+            throw new CheckpointException($"{loaded.Directory}/trainer.json: cursor {s.Cursor} is past the end of the training streams ({_train.Length}); the data or data.batch-size differ from the run that wrote it");
+        }
+
+        _progress = new TrainerProgress
+        {
+            Step = s.Step,
+            Epoch = s.Epoch,
+            Cursor = s.Cursor,
+            TokensSeen = s.TokensSeen,
+            TokensAtStart = s.TokensSeen,
+            PlateauRate = s.PlateauLearningRate,
+            BestValidLoss = s.BestValidLoss,
+            EvaluationsWithoutImprovement = s.EvaluationsWithoutImprovement,
+            TrainSecondsBefore = s.TrainSeconds,
+        };
+        _lastCheckpointStep = s.Step;
+        _lastCheckpoint = loaded.Directory;
+        TrainingLog.Resumed(_logger, loaded.Directory, s.Step, s.Epoch);
+    }
+
+    /// <summary>Mutable counters of the loop (what a checkpoint's TrainerState is made from).</summary>
+    private sealed class TrainerProgress
+    {
+        public long Step { get; set; }
+
+        public int Epoch { get; set; }
+
+        public long Cursor { get; set; }
+
+        public long TokensSeen { get; set; }
+
+        public long TokensAtStart { get; set; }
+
+        public double PlateauRate { get; set; }
+
+        public double? BestValidLoss { get; set; }
+
+        public int EvaluationsWithoutImprovement { get; set; }
+
+        public double LastTrainLoss { get; set; } = double.NaN;
+
+        public double? LastValidLoss => LastValid?.Loss;
+
+        public EvaluationResult? LastValid { get; set; }
+
+        public long LastValidStep { get; set; } = -1;
+
+        public double TrainSecondsBefore { get; set; }
+    }
+
+    /// <summary>Loss, norm and throughput accumulated since the last metrics line.</summary>
+    private sealed class IntervalStats(long startTimestamp)
+    {
+        private double _loss;
+        private long _tokens;
+        private double _norm;
+        private int _steps;
+
+        public double MeanLoss => _tokens == 0 ? double.NaN : _loss / _tokens;
+
+        public double MeanNorm => _steps == 0 ? double.NaN : _norm / _steps;
+
+        public void Add(double loss, long tokens, double norm)
+        {
+            _loss += loss;
+            _tokens += tokens;
+            _norm += norm;
+            _steps++;
+        }
+
+        public double TokensPerSecond(TimeProvider time)
+        {
+            var seconds = time.GetElapsedTime(startTimestamp).TotalSeconds;
+            return seconds > 0 ? _tokens / seconds : 0;
+        }
+    }
+}
