@@ -4,6 +4,7 @@ using RnnCluster.Config;
 using RnnCluster.Data;
 using RnnCluster.Model.Checkpoints;
 using RnnCluster.Torch;
+using RnnCluster.Training.Parallel;
 
 namespace RnnCluster.Coordinator.Cli;
 
@@ -52,7 +53,7 @@ public static class CliApp
     /// <summary>The one-line message for an expected failure; null for a bug (which keeps its stack trace).</summary>
     internal static string? Describe(Exception e) => e switch
     {
-        ConfigException or DataException or CheckpointException or TorchException or TorchUnavailableException => e.Message,
+        ConfigException or DataException or CheckpointException or TorchException or TorchUnavailableException or TrainingAbortedException => e.Message,
         FileNotFoundException f => $"file not found: {f.FileName ?? f.Message}",
         DirectoryNotFoundException => e.Message,
         UnauthorizedAccessException => e.Message,

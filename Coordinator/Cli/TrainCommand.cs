@@ -6,6 +6,7 @@ using RnnCluster.Data;
 using RnnCluster.Model.Checkpoints;
 using RnnCluster.Torch;
 using RnnCluster.Training;
+using RnnCluster.Training.Parallel;
 
 namespace RnnCluster.Coordinator.Cli;
 
@@ -23,9 +24,10 @@ internal static class TrainCommand
         var epochs = new Option<int?>("--epochs") { Description = "number of epochs (training.epochs)" };
         var sampleLength = new Option<int>("--sample-length") { Description = "tokens to generate from the trained model at the end (0 = none)", DefaultValueFactory = _ => 40 };
         var plain = new Option<bool>("--plain") { Description = "plain log lines instead of the live progress display" };
+        var workers = new Option<int?>("--workers") { Description = "data-parallel worker actors in this process (parallel.workers, default 2); 0 = single-replica trainer" };
         var command = new Command("train", "Train a model (the embedded default: a 2x200 LSTM language model on builtin:agreement).")
         {
-            config, data, runDir, set, resume, maxSteps, epochs, sampleLength, plain,
+            config, data, runDir, set, resume, maxSteps, epochs, workers, sampleLength, plain,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -38,6 +40,11 @@ internal static class TrainCommand
             if (parse.GetValue(maxSteps) is { } m)
             {
                 overrides.Add($"training.max-steps={m.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            if (parse.GetValue(workers) is { } w)
+            {
+                overrides.Add($"parallel.workers={w.ToString(CultureInfo.InvariantCulture)}");
             }
 
             if (parse.GetValue(epochs) is { } e)
@@ -94,18 +101,29 @@ internal static class TrainCommand
 
         using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new CliLoggerProvider(console.Error)).SetMinimumLevel(LogLevel.Warning));
         var view = request.Plain ? (ITrainingView)new PlainTrainingView(console.Out, settings.Training.LogEverySteps) : new LiveTrainingView(console.Out);
+        await console.Out.WriteLineAsync($"run directory: {runDirectory}").ConfigureAwait(false);
+        var services = new TrainerServices(TimeProvider.System, loggerFactory, view);
         RunSummary summary;
-        using (var trainer = new LanguageModelTrainer(settings, corpus, runDirectory, new TrainerServices(TimeProvider.System, loggerFactory, view), resumeFrom))
+        if (settings.Parallel.Workers == 0)
         {
-            await console.Out.WriteLineAsync($"run directory: {runDirectory}").ConfigureAwait(false);
+            using var trainer = new LanguageModelTrainer(settings, corpus, runDirectory, services, resumeFrom);
             summary = await view.RunAsync(() => trainer.RunAsync(cancellationToken)).ConfigureAwait(false);
-            await WriteSummaryAsync(console.Out, summary, corpus).ConfigureAwait(false);
-            if (request.SampleLength > 0 && corpus.Task == CorpusTask.LanguageModel)
-            {
-                var ids = TextGenerator.Generate(trainer.Model, corpus.Vocabulary, string.Empty, new GenerationOptions { Length = request.SampleLength, Temperature = 0.8, Seed = unchecked((ulong)settings.Runtime.Seed) });
-                await console.Out.WriteLineAsync("sample:").ConfigureAwait(false);
-                await console.Out.WriteLineAsync(Tokenizer.Decode(ids.ToArray(), corpus.Vocabulary).Trim()).ConfigureAwait(false);
-            }
+        }
+        else
+        {
+            await console.Out.WriteLineAsync($"data-parallel: {settings.Parallel.Workers} worker actors x {ParallelTrainer.ThreadsPerReplica(settings)} threads").ConfigureAwait(false);
+            var trainer = new ParallelTrainer(settings, corpus, runDirectory, services, resumeFrom);
+            summary = await view.RunAsync(() => trainer.RunAsync(cancellationToken)).ConfigureAwait(false);
+        }
+
+        await WriteSummaryAsync(console.Out, summary, corpus).ConfigureAwait(false);
+        if (request.SampleLength > 0 && corpus.Task == CorpusTask.LanguageModel && summary.LastCheckpoint is { } last)
+        {
+            // From the final checkpoint: what a user gets back later with 'rnncluster sample'.
+            using var trained = TrainedModel.Load(last);
+            var ids = TextGenerator.Generate(trained.Model, trained.Vocabulary, string.Empty, new GenerationOptions { Length = request.SampleLength, Temperature = 0.8, Seed = unchecked((ulong)settings.Runtime.Seed) });
+            await console.Out.WriteLineAsync("sample:").ConfigureAwait(false);
+            await console.Out.WriteLineAsync(Tokenizer.Decode(ids.ToArray(), corpus.Vocabulary).Trim()).ConfigureAwait(false);
         }
 
         return summary.StoppedBy == "interrupted" ? CliApp.ExitInterrupted : CliApp.ExitOk;

@@ -20,6 +20,8 @@ public sealed record RnnClusterSettings
 
     public CheckpointSettings Checkpoint { get; init; } = CheckpointSettings.Default;
 
+    public ParallelSettings Parallel { get; init; } = ParallelSettings.Default;
+
     /// <summary>Binds a parsed tree; unknown keys, wrong types and out-of-range values throw <see cref="ConfigException"/>.</summary>
     public static RnnClusterSettings Bind(HoconObject root) =>
         ConfigSection.BindRoot(root, section => new RnnClusterSettings
@@ -29,6 +31,7 @@ public sealed record RnnClusterSettings
             Data = section.Bind("data", DataSettings.Bind),
             Training = section.Bind("training", TrainingSettings.Bind),
             Checkpoint = section.Bind("checkpoint", CheckpointSettings.Bind),
+            Parallel = section.Bind("parallel", ParallelSettings.Bind),
         });
 
     /// <summary>Every setting as HOCON, for checkpoints and logs; <see cref="ConfigLoader.LoadText"/> reads it back equal.</summary>
@@ -41,6 +44,7 @@ public sealed record RnnClusterSettings
         writer.Section("data", Data.Write);
         writer.Section("training", Training.Write);
         writer.Section("checkpoint", Checkpoint.Write);
+        writer.Section("parallel", Parallel.Write);
         return writer.ToString();
     }
 }

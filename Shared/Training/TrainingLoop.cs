@@ -296,6 +296,16 @@ public sealed class TrainingLoop : IDisposable
 
     public void Dispose()
     {
+        // A commit in flight finishes before the store is reopened by a restarted coordinator, which
+        // would otherwise clean up its temporary directory under it. Its failure was logged already.
+        try
+        {
+            DrainCheckpointAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or CheckpointException or UnauthorizedAccessException)
+        {
+        }
+
         _metrics?.Dispose();
         _optimizer.Dispose();
         _model.Dispose();

@@ -19,4 +19,7 @@ public static class SettingNames
 
     public static ConfigNames<ScheduleKind> Schedules { get; } = new(
         (ScheduleKind.Constant, "constant"), (ScheduleKind.Plateau, "plateau"), (ScheduleKind.Cosine, "cosine"));
+
+    public static ConfigNames<StragglerPolicy> StragglerPolicies { get; } = new(
+        (StragglerPolicy.Wait, "wait"), (StragglerPolicy.Drop, "drop"));
 }

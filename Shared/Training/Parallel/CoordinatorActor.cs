@@ -1,0 +1,352 @@
+using System.Numerics;
+using Microsoft.Extensions.Logging;
+using RnnCluster.Actors;
+using RnnCluster.Config;
+using RnnCluster.Model.Checkpoints;
+
+namespace RnnCluster.Training.Parallel;
+
+/// <summary>Everything a coordinator needs; shared by every incarnation across restarts.</summary>
+public sealed class CoordinatorOptions
+{
+    /// <summary>Builds the training loop, resuming from the given checkpoint (null = a fresh run).</summary>
+    public required Func<string?, TrainingLoop> CreateLoop { get; init; }
+
+    public required string RunDirectory { get; init; }
+
+    /// <summary>Checkpoint the first incarnation resumes from (--resume); later incarnations use the newest committed one.</summary>
+    public string? InitialResume { get; init; }
+
+    public required ParallelSettings Parallel { get; init; }
+
+    public required ILoggerFactory LoggerFactory { get; init; }
+
+    public WorkerFaults? WorkerFaults { get; init; }
+
+    /// <summary>Test-only: makes the coordinator throw when it is about to plan this step (once).</summary>
+    public long? FailBeforeStep { get; set; }
+
+    public CancellationToken Cancellation { get; init; }
+
+    /// <summary>Who asked for the run; kept here so a restarted coordinator still answers it.</summary>
+    internal IActorRef? ReplyTo { get; set; }
+
+    internal int Incarnation { get; set; }
+}
+
+/// <summary>
+/// Owns the run: the master parameters and optimizer (through the <see cref="TrainingLoop"/>), the data
+/// cursor, the streams' states and the shard plan. Each step it sends every live worker its range of
+/// streams, sums their gradient contributions in worker order (so the result never depends on
+/// arrival order), and applies the step. A failed worker's shard is retried after its supervisor
+/// restarts it; a stopped worker starts a new generation whose plan spreads its streams over the
+/// others, and the open step is recomputed from the states it started from — a lost worker costs
+/// one recomputed step, not a rollback. If the coordinator itself fails, its supervisor restarts it
+/// and it resumes from the newest committed checkpoint.
+/// </summary>
+public sealed class CoordinatorActor : ReceiveActor
+{
+    private const string DeadlineTimer = "step-deadline";
+
+    private readonly CoordinatorOptions _options;
+    private readonly ILogger _logger;
+    private readonly SortedDictionary<int, IActorRef> _workers = [];
+    private readonly Dictionary<int, int> _attempts = [];
+    private readonly SortedDictionary<int, WindowGradients> _received = [];
+    private readonly Dictionary<int, ComputeWindow> _sent = [];
+    private TrainingLoop? _loop;
+    private IActorRef? _supervisor;
+    private IReadOnlyList<Shard> _plan = [];
+    private int _generation;
+    private TrainingWindow? _window;
+    private float[] _parameters = [];
+    private bool _started;
+
+    public CoordinatorActor(CoordinatorOptions options)
+    {
+        _options = options;
+        _logger = options.LoggerFactory.CreateLogger<CoordinatorActor>();
+        Receive<StartTraining>(Start);
+        Receive<WorkersReady>(OnWorkersReady);
+        ReceiveAsync<BeginStep>(_ => BeginStepAsync());
+        ReceiveAsync<WindowGradients>(OnGradientsAsync);
+        Receive<ActorFailed>(OnWorkerFailed);
+        Receive<Terminated>(OnWorkerTerminated);
+        ReceiveAsync<StepDeadlinePassed>(OnDeadlineAsync);
+    }
+
+    private TrainingLoop Loop => _loop ?? throw new InvalidOperationException("the coordinator has no training loop");
+
+    protected internal override void PreStart()
+    {
+        _options.Incarnation++;
+        var resume = _options.Incarnation == 1 ? _options.InitialResume : CheckpointStore.FindLatest(_options.RunDirectory);
+        _loop = _options.CreateLoop(resume);
+        if (_options.Incarnation > 1 && resume is not null)
+        {
+            ParallelLog.CoordinatorResumed(_logger, resume);
+        }
+
+        _parameters = new float[_loop.Master.ParameterCount];
+        var workerModel = _loop.Master.Options;
+        var workers = Enumerable.Range(0, _options.Parallel.Workers)
+            .Select(i => new WorkerOptions(i, workerModel, _options.WorkerFaults))
+            .ToArray();
+        var limit = new RestartLimit(_options.Parallel.MaxWorkerFailures - 1, _options.Parallel.FailureWindow);
+        // A name per incarnation: after a restart the previous supervisor may still be stopping.
+        _supervisor = Context.ActorOf(Props.Create(() => new WorkerSupervisor(workers, limit)), $"workers-{_options.Incarnation}");
+        Context.System.EventStream.Subscribe<ActorFailed>(Self);
+        if (_options.ReplyTo is not null)
+        {
+            // A restarted coordinator picks the run up again by itself.
+            _started = true;
+        }
+    }
+
+    protected internal override void PreRestart(Exception reason, object? message)
+    {
+        ParallelLog.CoordinatorRestarting(_logger, reason, _loop?.Step ?? 0);
+        base.PreRestart(reason, message);
+    }
+
+    protected internal override void PostStop()
+    {
+        Context.System.EventStream.Unsubscribe(Self);
+        _loop?.Dispose();
+        _loop = null;
+    }
+
+    private void Start(StartTraining start)
+    {
+        _options.ReplyTo = start.ReplyTo;
+        _started = true;
+        if (_workers.Count > 0)
+        {
+            Self.Tell(BeginStep.Instance, Self);
+        }
+    }
+
+    private void OnWorkersReady(WorkersReady ready)
+    {
+        foreach (var (index, worker) in ready.Workers)
+        {
+            _workers[index] = worker;
+            Context.Watch(worker);
+        }
+
+        NewGeneration();
+        Loop.Start();
+        if (_started)
+        {
+            Self.Tell(BeginStep.Instance, Self);
+        }
+    }
+
+    private async Task BeginStepAsync()
+    {
+        if (_window is not null)
+        {
+            return;
+        }
+
+        if (_options.FailBeforeStep is { } failAt && Loop.Step + 1 == failAt)
+        {
+            _options.FailBeforeStep = null;
+            throw new InvalidOperationException($"injected coordinator fault before step {failAt}");
+        }
+
+        var window = await Loop.NextWindowAsync(_options.Cancellation).ConfigureAwait(false);
+        if (window is null)
+        {
+            var summary = await Loop.FinishAsync().ConfigureAwait(false);
+            // Not stopping here: Terminated is a system message and could overtake this reply at the
+            // listener. The driver terminates the actor system once it has the outcome.
+            _options.ReplyTo?.Tell(new TrainingFinished(summary), Self);
+            return;
+        }
+
+        _window = window;
+        Loop.Master.ParameterSpan.CopyTo(_parameters);
+        DispatchAll();
+    }
+
+    /// <summary>Sends every shard of the open window (a new window, or a re-plan of the open one).</summary>
+    private void DispatchAll()
+    {
+        _received.Clear();
+        _sent.Clear();
+        foreach (var shard in _plan)
+        {
+            Send(shard);
+        }
+
+        if (_options.Parallel.StepDeadline > TimeSpan.Zero)
+        {
+            Context.Timers.StartSingleTimer(DeadlineTimer, new StepDeadlinePassed(_window!.Step, _generation, 0), _options.Parallel.StepDeadline);
+        }
+    }
+
+    private void Send(Shard shard)
+    {
+        var w = _window!;
+        var n = w.Length * shard.StreamCount;
+        var inputs = new long[n];
+        var targets = new long[n];
+        w.CopySlice(shard.FirstStream, shard.StreamCount, inputs, targets);
+        var attempt = _attempts[shard.WorkerIndex] = _attempts.GetValueOrDefault(shard.WorkerIndex) + 1;
+        var message = new ComputeWindow(w.Step, _generation, attempt, shard.FirstStream, shard.StreamCount, w.Length, inputs, targets, w.StateSlice(shard.FirstStream, shard.StreamCount).ToArray(), _parameters);
+        _sent[shard.WorkerIndex] = message;
+        _workers[shard.WorkerIndex].Tell(message, Self);
+    }
+
+    private async Task OnGradientsAsync(WindowGradients g)
+    {
+        var w = _window;
+        if (w is null || g.Step != w.Step || g.Generation != _generation || !_sent.TryGetValue(g.WorkerIndex, out var sent) || sent.Attempt != g.Attempt || _received.ContainsKey(g.WorkerIndex))
+        {
+            // Late (a dropped straggler), of an old generation, or a duplicate: never applied.
+            ParallelLog.StaleGradients(_logger, g.WorkerIndex, g.Step, g.Generation, g.Attempt, w?.Step ?? -1, _generation);
+            return;
+        }
+
+        _received[g.WorkerIndex] = g;
+        if (_received.Count == _plan.Count)
+        {
+            await CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reduces the received contributions in plan (stream) order and applies the step.</summary>
+    private async Task CompleteAsync()
+    {
+        var w = _window!;
+        Context.Timers.Cancel(DeadlineTimer);
+        var master = Loop.Master;
+        master.ZeroGradients();
+        var sum = master.GradientSpan;
+        double loss = 0;
+        long tokens = 0;
+        foreach (var shard in _plan)
+        {
+            if (_received.TryGetValue(shard.WorkerIndex, out var g))
+            {
+                Add(sum, g.Gradients);
+                loss += g.LossSum;
+                tokens += g.Tokens;
+                g.FinalState.CopyTo(w.NextStateSlice(shard.FirstStream, shard.StreamCount));
+            }
+            else
+            {
+                // Dropped straggler: its streams keep the state they had; they skip this window.
+                w.StateSlice(shard.FirstStream, shard.StreamCount).CopyTo(w.NextStateSlice(shard.FirstStream, shard.StreamCount));
+            }
+        }
+
+        _window = null;
+        _received.Clear();
+        _sent.Clear();
+        await Loop.CompleteStepAsync(w, loss, tokens, _options.Cancellation).ConfigureAwait(false);
+        Self.Tell(BeginStep.Instance, Self);
+    }
+
+    private void OnWorkerFailed(ActorFailed failed)
+    {
+        if (!ReferenceEquals(failed.Supervisor, _supervisor) || IndexOf(failed.Child) is not { } index)
+        {
+            return;
+        }
+
+        ParallelLog.WorkerFailed(_logger, index, _window?.Step ?? Loop.Step, failed.Directive.ToString(), failed.Cause.Message);
+        if (failed.Directive is Directive.Restart or Directive.Resume && _window is not null && !_received.ContainsKey(index))
+        {
+            // The supervisor restarted it with a fresh replica; the failing message is not
+            // processed again, so the step protocol retries the shard explicitly.
+            if (_plan.FirstOrDefault(s => s.WorkerIndex == index) is { } shard)
+            {
+                Send(shard);
+            }
+        }
+    }
+
+    private void OnWorkerTerminated(Terminated terminated)
+    {
+        if (IndexOf(terminated.ActorRef) is not { } index)
+        {
+            return;
+        }
+
+        _workers.Remove(index);
+        ParallelLog.WorkerStopped(_logger, index, _workers.Count);
+        if (_workers.Count == 0)
+        {
+            _options.ReplyTo?.Tell(new TrainingAborted(new InvalidOperationException($"every worker was stopped after repeated failures (parallel.max-worker-failures = {_options.Parallel.MaxWorkerFailures}); the last committed checkpoint in {_options.RunDirectory} is intact")), Self);
+            return;
+        }
+
+        NewGeneration();
+        if (_window is not null)
+        {
+            // Contributions of the old generation are discarded; the survivors recompute the whole
+            // open step from the states it started from.
+            DispatchAll();
+        }
+    }
+
+    private async Task OnDeadlineAsync(StepDeadlinePassed deadline)
+    {
+        if (_window is null || deadline.Step != _window.Step || deadline.Generation != _generation)
+        {
+            return;
+        }
+
+        var missing = string.Join(", ", _plan.Where(s => !_received.ContainsKey(s.WorkerIndex)).Select(s => s.WorkerIndex));
+        var policy = _options.Parallel.StragglerPolicy;
+        ParallelLog.Straggler(_logger, _window.Step, _options.Parallel.StepDeadline, missing, SettingNames.StragglerPolicies.ToName(policy));
+        if (policy == StragglerPolicy.Drop && _received.Count > 0)
+        {
+            await CompleteAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            Context.Timers.StartSingleTimer(DeadlineTimer, deadline, _options.Parallel.StepDeadline);
+        }
+    }
+
+    private void NewGeneration()
+    {
+        _generation++;
+        _plan = ShardPlan.Plan(Loop.StreamCount, [.. _workers.Keys]);
+        ParallelLog.NewGeneration(_logger, _generation, _workers.Count, string.Join(" ", _plan.Select(s => $"w{s.WorkerIndex}:[{s.FirstStream},{s.FirstStream + s.StreamCount})")));
+    }
+
+    private int? IndexOf(IActorRef actor)
+    {
+        foreach (var (index, worker) in _workers)
+        {
+            if (worker.Equals(actor))
+            {
+                return index;
+            }
+        }
+
+        return null;
+    }
+
+    private static void Add(Span<float> sum, ReadOnlySpan<float> values)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var width = Vector<float>.Count;
+            for (; i <= sum.Length - width; i += width)
+            {
+                (new Vector<float>(sum[i..]) + new Vector<float>(values[i..])).CopyTo(sum[i..]);
+            }
+        }
+
+        for (; i < sum.Length; i++)
+        {
+            sum[i] += values[i];
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace RnnCluster.Training.Parallel;
+
+/// <summary>Log events of the data-parallel coordinator and workers (event ids 2100–2199).</summary>
+internal static partial class ParallelLog
+{
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Generation {Generation}: {Workers} workers, shards {Plan}")]
+    public static partial void NewGeneration(ILogger logger, int generation, int workers, string plan);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Refused gradients of worker {Worker} for step {Step} generation {Generation} attempt {Attempt}: the open step is {OpenStep} generation {OpenGeneration}")]
+    public static partial void StaleGradients(ILogger logger, int worker, long step, int generation, int attempt, long openStep, int openGeneration);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Worker {Worker} failed at step {Step} ({Directive}): {Reason}; retrying its shard")]
+    public static partial void WorkerFailed(ILogger logger, int worker, long step, string directive, string reason);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Worker {Worker} stopped after repeated failures; re-planning its streams onto {Remaining} workers")]
+    public static partial void WorkerStopped(ILogger logger, int worker, int remaining);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Step {Step} passed its deadline of {Deadline} waiting for workers {Missing}; policy {Policy}")]
+    public static partial void Straggler(ILogger logger, long step, TimeSpan deadline, string missing, string policy);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Error, Message = "The coordinator failed at step {Step}; it restarts from the newest committed checkpoint")]
+    public static partial void CoordinatorRestarting(ILogger logger, Exception error, long step);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Information, Message = "Coordinator resumed from {Checkpoint}")]
+    public static partial void CoordinatorResumed(ILogger logger, string checkpoint);
+}

@@ -1,0 +1,55 @@
+using RnnCluster.Actors;
+
+namespace RnnCluster.Training.Parallel;
+
+/// <summary>
+/// Coordinator → worker: compute one window for streams [FirstStream, FirstStream+StreamCount) from
+/// the given parameters and stream states. Ids are time-major <c>[Length, StreamCount]</c>. Every
+/// message carries the parameters, so a restarted worker is re-seeded by the retry itself.
+/// In-process the arrays are shared, not copied: nobody writes them while the step is open.
+/// </summary>
+public sealed record ComputeWindow(
+    long Step,
+    int Generation,
+    int Attempt,
+    int FirstStream,
+    int StreamCount,
+    int Length,
+    long[] Inputs,
+    long[] Targets,
+    float[] State,
+    float[] Parameters);
+
+/// <summary>
+/// Worker → coordinator: the SUM of gradients over <see cref="Tokens"/> targets of its streams, the
+/// loss sum, and the streams' final states (so the coordinator always holds every stream's state).
+/// </summary>
+public sealed record WindowGradients(
+    long Step,
+    int Generation,
+    int Attempt,
+    int WorkerIndex,
+    double LossSum,
+    long Tokens,
+    float[] Gradients,
+    float[] FinalState);
+
+/// <summary>Asks the coordinator to run the whole training; it answers <see cref="TrainingFinished"/> or <see cref="TrainingAborted"/>.</summary>
+public sealed record StartTraining(IActorRef ReplyTo);
+
+public sealed record TrainingFinished(RunSummary Summary);
+
+/// <summary>The run cannot go on (e.g. every worker was stopped); the reason names what happened.</summary>
+public sealed record TrainingAborted(Exception Reason);
+
+/// <summary>Coordinator to itself: plan and dispatch the next window.</summary>
+internal sealed record BeginStep
+{
+    public static BeginStep Instance { get; } = new();
+}
+
+/// <summary>Coordinator timer: the step's deadline passed.</summary>
+internal sealed record StepDeadlinePassed(long Step, int Generation, int Attempt);
+
+/// <summary>Worker supervisor → coordinator: the node's workers exist and can be watched.</summary>
+public sealed record WorkersReady(IReadOnlyList<(int Index, IActorRef Ref)> Workers);

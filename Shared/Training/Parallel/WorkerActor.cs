@@ -1,0 +1,96 @@
+using RnnCluster.Actors;
+using RnnCluster.Torch;
+
+namespace RnnCluster.Training.Parallel;
+
+/// <summary>What a worker needs to build its replica.</summary>
+public sealed record WorkerOptions(int Index, ModelOptions Model, WorkerFaults? Faults);
+
+/// <summary>
+/// Holds one model replica. For each <see cref="ComputeWindow"/> it loads the given parameters, runs
+/// forward/backward over its streams from the given states, checks the gradient is finite, and
+/// replies with the gradient sum, loss, token count and final states. Any failure throws: the
+/// supervisor restarts the worker with a fresh replica and the coordinator retries the shard.
+/// </summary>
+public sealed class WorkerActor : ReceiveActor
+{
+    private readonly WorkerOptions _options;
+    private RnnModel? _replica;
+    private float[] _gradients = [];
+    private (IActorRef To, WindowGradients Reply)? _heldBack;
+
+    public WorkerActor(WorkerOptions options)
+    {
+        _options = options;
+        Receive<ComputeWindow>(Compute);
+    }
+
+    protected internal override void PreStart()
+    {
+        // Each replica gets its own dropout stream; with dropout off this seed does not matter.
+        var seed = unchecked(_options.Model.Seed + (ulong)(_options.Index + 1) * 0x9E3779B97F4A7C15UL);
+        _replica = new RnnModel(_options.Model with { Seed = seed });
+        _gradients = new float[_replica.ParameterCount];
+    }
+
+    protected internal override void PostStop()
+    {
+        _replica?.Dispose();
+        _replica = null;
+    }
+
+    private void Compute(ComputeWindow w)
+    {
+        var replica = _replica ?? throw new InvalidOperationException("worker has no replica");
+        var fault = _options.Faults?.Take(_options.Index, w.Step);
+        if (fault == WorkerFaultKind.Throw)
+        {
+            throw new InjectedWorkerFaultException($"injected fault in worker {_options.Index} at step {w.Step}");
+        }
+
+        if (fault == WorkerFaultKind.Stall)
+        {
+            _options.Faults!.WaitWhileStalled();
+        }
+
+        w.Parameters.CopyTo(replica.ParameterSpan);
+        replica.ZeroGradients();
+        var finalState = new float[w.State.Length];
+        var r = replica.ForwardBackward<float>(w.Inputs, w.Targets, w.Length, w.StreamCount, w.State, finalState, train: true, backward: true);
+        if (fault == WorkerFaultKind.NaNGradient)
+        {
+            replica.GradientSpan[0] = float.NaN;
+        }
+
+        // Norm only (max 0 = no clipping): a NaN or infinite contribution must never reach the average.
+        var norm = replica.ClipGradientNorm(0);
+        if (!double.IsFinite(norm) || !double.IsFinite(r.LossSum))
+        {
+            throw new NonFiniteGradientException($"worker {_options.Index}: gradient norm {norm}, loss {r.LossSum} at step {w.Step}");
+        }
+
+        // One buffer reused for every reply: the coordinator reads it only while this step is open,
+        // and sends this worker its next window only after it has reduced this one. Replies it
+        // refuses (stale step or generation) are never read.
+        replica.GradientSpan.CopyTo(_gradients);
+        var reply = new WindowGradients(w.Step, w.Generation, w.Attempt, _options.Index, r.LossSum, r.Tokens, _gradients, finalState);
+        if (_heldBack is { } late)
+        {
+            _heldBack = null;
+            // Empty gradients: the coordinator must refuse this stale reply; accepting it would fail loudly.
+            late.To.Tell(late.Reply with { Gradients = [] }, Self);
+        }
+
+        switch (fault)
+        {
+            case WorkerFaultKind.NoReply:
+                break;
+            case WorkerFaultKind.ReplyLate:
+                _heldBack = (Sender, reply);
+                break;
+            default:
+                Sender.Tell(reply, Self);
+                break;
+        }
+    }
+}
