@@ -66,7 +66,7 @@ if [[ ! -f $corpus/test.txt ]]; then  # test.txt is written last, so it marks a 
 fi
 
 # --- one run of each kind; each prints one JSON object (tokensPerSecond, threads, vocabulary, lastLoss) ---
-run_ours() {  # $1 = run name
+run_ours() {  # $1 = run name, $2 = worker actors (0 = single-replica trainer)
     local dir="$out/runs/$1"
     rm -rf "$dir"
     OPENBLAS_NUM_THREADS=1 dotnet "$cli" train --data "$corpus" --run-dir "$dir" --plain --sample-length 0 \
@@ -77,7 +77,7 @@ run_ours() {  # $1 = run name
         --set data.bptt=35 --set data.random-bptt=false --set training.optimizer=sgd --set training.learning-rate=20 \
         --set training.momentum=0 --set training.clip-norm=0.25 --set training.schedule=constant \
         --set training.log-every-steps="$log_every" --set training.eval-every-steps=0 --set checkpoint.every-steps=0 \
-        --set runtime.threads="$threads" --set runtime.seed=1234 \
+        --set runtime.threads="$threads" --set runtime.seed=1234 --set parallel.workers="$2" \
         > "$out/logs/$1.log" 2>&1 || { tail -n 30 "$out/logs/$1.log" >&2; return 1; }
     "$python" - "$dir" "$threads" <<'EOF'
 import glob, json, sys
@@ -123,7 +123,8 @@ print(json.dumps(d))' "$label" "$name" "$line" >> "$results" || die "run $name: 
 }
 
 for ((i = 1; i <= repeats; i++)); do
-    record ours "ours-$i" run_ours "ours-$i"
+    record ours "ours-$i" run_ours "ours-$i" 0
+    record ours-w2 "ours-w2-$i" run_ours "ours-w2-$i" 2
     record pytorch "pytorch-$i" run_pytorch "pytorch-$i" "$threads" 1
 done
 record pytorch-default "pytorch-default" run_pytorch "pytorch-default" 0 0
@@ -132,7 +133,7 @@ record pytorch-default "pytorch-default" run_pytorch "pytorch-default" 0 0
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 steps, log_every = sys.argv[2], sys.argv[3]
-labels = {"ours": "rnncluster", "pytorch": "pytorch (OPENBLAS_NUM_THREADS=1)", "pytorch-default": "pytorch (default threading)"}
+labels = {"ours": "rnncluster (single replica)", "ours-w2": "rnncluster (2 worker actors)", "pytorch": "pytorch (OPENBLAS_NUM_THREADS=1)", "pytorch-default": "pytorch (default threading)"}
 groups = {}
 for r in rows:
     groups.setdefault(r["row"], []).append(r)
@@ -143,11 +144,14 @@ ours = sum(r["tokensPerSecond"] for r in groups["ours"]) / len(groups["ours"])
 print(f"2x200 LSTM, vocabulary {vocabularies.pop()}, batch 20, bptt 35, {steps} steps, "
       f"tokens/s = mean of the {log_every}-step intervals after the first")
 print(f"{'implementation':<34} {'threads':>7} {'tokens/s':>9} {'ratio':>6}  runs")
-for key in ("ours", "pytorch", "pytorch-default"):
+for key in ("ours", "ours-w2", "pytorch", "pytorch-default"):
     group = groups[key]
     mean = sum(r["tokensPerSecond"] for r in group) / len(group)
     ratio = "-" if key == "ours" else f"{ours / mean:.2f}"
+    if key == "ours-w2":
+        ratio = f"{mean / ours:.2f}x"  # against our single replica
     runs = ", ".join(f"{r['tokensPerSecond']:.0f}" for r in group)
     print(f"{labels[key]:<34} {group[0]['threads']:>7} {mean:>9.0f} {ratio:>6}  {runs}")
-print("ratio = rnncluster tokens/s / that row's tokens/s (> 1: ours is faster)")
+print("ratio = rnncluster single-replica tokens/s / that row's tokens/s (> 1: ours is faster); "
+      "the 2-worker row shows its speed relative to our single replica")
 EOF

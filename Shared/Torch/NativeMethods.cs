@@ -8,7 +8,7 @@ internal static unsafe partial class NativeMethods
     private const string Library = "rnn_bridge";
 
     /// <summary>The ABI version this assembly was written against; a different bridge is refused at load.</summary>
-    internal const int ExpectedAbiVersion = 1;
+    internal const int ExpectedAbiVersion = 3;
 
     [LibraryImport(Library)]
     internal static partial IntPtr rnn_last_error();
@@ -65,10 +65,10 @@ internal static unsafe partial class NativeMethods
     internal static partial int rnn_model_zero_grads(ModelHandle model);
 
     [LibraryImport(Library)]
-    internal static partial int rnn_model_scale_grads(ModelHandle model, double factor);
+    internal static partial int rnn_model_clip_grad_norm(ModelHandle model, double scale, double maxNorm, out double totalNorm);
 
     [LibraryImport(Library)]
-    internal static partial int rnn_model_clip_grad_norm(ModelHandle model, double maxNorm, out double totalNorm);
+    internal static partial int rnn_model_seed(ModelHandle model, ulong seed);
 
     [LibraryImport(Library)]
     internal static partial int rnn_model_rng_state_size(ModelHandle model, out long size);

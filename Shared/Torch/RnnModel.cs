@@ -151,14 +151,21 @@ public sealed unsafe class RnnModel : IDisposable
 
     public void ZeroGradients() => NativeCheck.Status(NativeMethods.rnn_model_zero_grads(_handle));
 
-    public void ScaleGradients(double factor) => NativeCheck.Status(NativeMethods.rnn_model_scale_grads(_handle, factor));
-
     /// <summary>Returns the global L2 norm of the gradients and clips them to <paramref name="maxNorm"/> when it is positive.</summary>
-    public double ClipGradientNorm(double maxNorm)
+    public double ClipGradientNorm(double maxNorm) => ScaleAndClipGradients(1.0, maxNorm);
+
+    /// <summary>
+    /// Multiplies the gradients by <paramref name="scale"/> (a sum into a mean) and clips the result to
+    /// <paramref name="maxNorm"/> when positive, in one pass; returns the scaled norm before clipping.
+    /// </summary>
+    public double ScaleAndClipGradients(double scale, double maxNorm)
     {
-        NativeCheck.Status(NativeMethods.rnn_model_clip_grad_norm(_handle, maxNorm, out var norm));
+        NativeCheck.Status(NativeMethods.rnn_model_clip_grad_norm(_handle, scale, maxNorm, out var norm));
         return norm;
     }
+
+    /// <summary>Reseeds the model's private generator: dropout masks from here on depend only on <paramref name="seed"/>.</summary>
+    public void Reseed(ulong seed) => NativeCheck.Status(NativeMethods.rnn_model_seed(_handle, seed));
 
     /// <summary>State of the model's private generator (initialisation and dropout masks).</summary>
     public byte[] GetRandomState()

@@ -46,6 +46,9 @@ public sealed record RunSummary
 
     public string? BestCheckpoint { get; init; }
 
+    /// <summary>Data-parallel runs: mean milliseconds per step in each phase.</summary>
+    public IReadOnlyDictionary<string, double>? StepTimeSplit { get; init; }
+
     internal static JsonSerializerOptions JsonOptions { get; } = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,

@@ -192,8 +192,7 @@ public sealed class TrainingLoop : IDisposable
             return;
         }
 
-        _model.ScaleGradients(1.0 / tokens);
-        var norm = _model.ClipGradientNorm(training.ClipNorm);
+        var norm = _model.ScaleAndClipGradients(1.0 / tokens, training.ClipNorm);
         var step = _progress.Step + 1;
         var lr = _schedule.RateAt(step, _progress.PlateauRate) * _planner.LearningRateScale(window.Length);
         var applied = double.IsFinite(norm);
@@ -243,7 +242,7 @@ public sealed class TrainingLoop : IDisposable
     }
 
     /// <summary>Final validation, test evaluation, final checkpoint (also after an interruption) and summary.json.</summary>
-    public async Task<RunSummary> FinishAsync()
+    public async Task<RunSummary> FinishAsync(StepTimeSplit? timings = null)
     {
         if (_stoppedBy == "interrupted")
         {
@@ -289,6 +288,7 @@ public sealed class TrainingLoop : IDisposable
             StoppedBy = _stoppedBy,
             LastCheckpoint = _lastCheckpoint,
             BestCheckpoint = _store.BestDirectory,
+            StepTimeSplit = timings is { Steps: > 0 } ? timings.PerStepMilliseconds() : null,
         };
         await File.WriteAllTextAsync(Path.Combine(_runDirectory, "summary.json"), summary.ToJson(), CancellationToken.None).ConfigureAwait(false);
         return summary;

@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using RnnCluster.Model.Checkpoints;
 
+using RnnCluster.Tests.Support;
+
 namespace RnnCluster.Tests.Checkpoints;
 
 public sealed class CheckpointCommitTests : IDisposable

@@ -2,6 +2,8 @@ using RnnCluster.Data;
 using RnnCluster.Model;
 using RnnCluster.Model.Checkpoints;
 
+using RnnCluster.Tests.Support;
+
 namespace RnnCluster.Tests.Checkpoints;
 
 public sealed class CheckpointCompatibilityTests : IDisposable

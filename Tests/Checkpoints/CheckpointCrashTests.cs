@@ -1,5 +1,7 @@
 using RnnCluster.Model.Checkpoints;
 
+using RnnCluster.Tests.Support;
+
 namespace RnnCluster.Tests.Checkpoints;
 
 /// <summary>What a crash or failure at any point of a commit leaves behind, and how the next run treats it.</summary>

@@ -1,5 +1,7 @@
 using RnnCluster.Model.Checkpoints;
 
+using RnnCluster.Tests.Support;
+
 namespace RnnCluster.Tests.Checkpoints;
 
 public sealed class CheckpointVerificationTests : IDisposable

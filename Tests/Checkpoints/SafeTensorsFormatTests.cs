@@ -2,6 +2,8 @@ using System.Text;
 using RnnCluster.Model;
 using RnnCluster.Model.Checkpoints;
 
+using RnnCluster.Tests.Support;
+
 namespace RnnCluster.Tests.Checkpoints;
 
 /// <summary>Byte-level agreement with the safetensors specification, independent of our own reader.</summary>

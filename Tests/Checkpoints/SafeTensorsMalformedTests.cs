@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using System.Text;
 using RnnCluster.Model.Checkpoints;
 
+using RnnCluster.Tests.Support;
+
 namespace RnnCluster.Tests.Checkpoints;
 
 public sealed class SafeTensorsMalformedTests : IDisposable

@@ -3,6 +3,8 @@ using System.Text;
 using RnnCluster.Model;
 using RnnCluster.Model.Checkpoints;
 
+using RnnCluster.Tests.Support;
+
 namespace RnnCluster.Tests.Checkpoints;
 
 public sealed class SafeTensorsRoundTripTests : IDisposable

@@ -9,7 +9,7 @@ public sealed class CommandTests
     [Fact]
     public async Task Train_writes_metrics_summary_and_a_committed_checkpoint_then_eval_reproduces_the_test_loss()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         // TinyModel ends with "--sample-length 0"; this run asks for a sample instead.
         var train = await CliRunner.RunAsync(["train", "--run-dir", dir.Path, "--max-steps", "5", .. CliRunner.TinyModel[..^2], "--sample-length", "8"]);
         Assert.True(train.ExitCode == 0, train.ToString());
@@ -32,7 +32,7 @@ public sealed class CommandTests
     [Fact]
     public async Task Sample_by_top_k_and_by_beam_search_prints_vocabulary_words_and_repeats_for_a_seed()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         await BadInputTests.TrainTinyAsync(dir, "run");
         var a = await CliRunner.RunAsync("sample", "--checkpoint", dir.Combine("run"), "--prime", "the dog", "--length", "12", "--top-k", "5", "--seed", "3");
         var b = await CliRunner.RunAsync("sample", "--checkpoint", dir.Combine("run"), "--prime", "the dog", "--length", "12", "--top-k", "5", "--seed", "3");
@@ -48,7 +48,7 @@ public sealed class CommandTests
     [Fact]
     public async Task Info_describes_the_architecture_and_verifies_the_files()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         var checkpoint = await BadInputTests.TrainTinyAsync(dir, "run");
         var r = await CliRunner.RunAsync("info", "--checkpoint", checkpoint);
         Assert.True(r.ExitCode == 0, r.ToString());

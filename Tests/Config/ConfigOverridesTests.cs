@@ -1,6 +1,8 @@
 using RnnCluster.Config;
 using RnnCluster.Model;
 
+using RnnCluster.Tests.Support;
+
 namespace RnnCluster.Tests.Config;
 
 public sealed class ConfigOverridesTests

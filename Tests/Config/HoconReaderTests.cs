@@ -1,5 +1,7 @@
 using RnnCluster.Config;
 
+using RnnCluster.Tests.Support;
+
 namespace RnnCluster.Tests.Config;
 
 public sealed class HoconReaderTests

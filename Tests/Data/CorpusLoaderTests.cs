@@ -1,5 +1,7 @@
 using RnnCluster.Data;
 
+using RnnCluster.Tests.Support;
+
 namespace RnnCluster.Tests.Data;
 
 public sealed class CorpusLoaderTests

@@ -18,7 +18,7 @@ public sealed class DataParallelTests
     [InlineData(4)]
     public async Task W_workers_give_the_parameters_of_the_single_replica_trainer_after_20_steps(int workers)
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         var reference = await ParallelRuns.RunAsync(ParallelRuns.Settings(0), dir.Combine("single"));
         var parallel = await ParallelRuns.RunAsync(ParallelRuns.Settings(workers), dir.Combine("parallel"));
 
@@ -31,7 +31,7 @@ public sealed class DataParallelTests
     [Fact]
     public async Task Over_an_epoch_the_tokens_trained_equal_the_corpus_tokens_with_and_without_worker_failures()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         var clean = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=0", "training.epochs=1"), dir.Combine("clean"));
         var faults = new WorkerFaults().At(1, 3, WorkerFaultKind.Throw).At(0, 5, WorkerFaultKind.NaNGradient).At(1, 9, WorkerFaultKind.Throw, times: 2);
         var failing = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=0", "training.epochs=1"), dir.Combine("failing"), faults);
@@ -44,7 +44,7 @@ public sealed class DataParallelTests
     [Fact]
     public async Task An_exception_and_a_NaN_gradient_are_retried_and_the_run_follows_the_unfailed_one()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         var clean = await ParallelRuns.RunAsync(ParallelRuns.Settings(2), dir.Combine("clean"));
         var faults = new WorkerFaults().At(1, 4, WorkerFaultKind.Throw).At(0, 7, WorkerFaultKind.NaNGradient);
         var failing = await ParallelRuns.RunAsync(ParallelRuns.Settings(2), dir.Combine("failing"), faults);
@@ -58,7 +58,7 @@ public sealed class DataParallelTests
     [Fact]
     public async Task A_worker_that_keeps_failing_is_stopped_and_its_streams_move_to_the_others_without_losing_a_window()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         var clean = await ParallelRuns.RunAsync(ParallelRuns.Settings(2), dir.Combine("clean"));
         var faults = new WorkerFaults().From(1, 6, WorkerFaultKind.Throw);
         var failing = await ParallelRuns.RunAsync(ParallelRuns.Settings(2), dir.Combine("failing"), faults);
@@ -73,7 +73,7 @@ public sealed class DataParallelTests
     [Fact]
     public async Task When_every_worker_is_stopped_the_run_aborts_with_a_reason_and_keeps_its_checkpoints()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         var faults = new WorkerFaults().From(0, 4, WorkerFaultKind.Throw).From(1, 4, WorkerFaultKind.Throw);
         var e = await Assert.ThrowsAsync<TrainingAbortedException>(() =>
             ParallelRuns.RunAsync(ParallelRuns.Settings(2, "checkpoint.every-steps=2"), dir.Combine("run"), faults));
@@ -84,7 +84,7 @@ public sealed class DataParallelTests
     [Fact]
     public async Task A_failed_coordinator_restarts_from_the_newest_checkpoint_and_repeats_the_unfailed_run()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         var clean = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "checkpoint.every-steps=5"), dir.Combine("clean"));
         var failing = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "checkpoint.every-steps=5"), dir.Combine("failing"), coordinatorFailsBeforeStep: 13);
 
@@ -98,7 +98,7 @@ public sealed class DataParallelTests
     [Fact]
     public async Task With_the_wait_policy_a_missed_deadline_is_logged_and_the_step_stays_exact()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         var clean = await ParallelRuns.RunAsync(ParallelRuns.Settings(2), dir.Combine("clean"));
 
         // Worker 1 stalls at step 3 until the coordinator has logged the missed deadline: the
@@ -116,7 +116,7 @@ public sealed class DataParallelTests
     [Fact]
     public async Task With_the_drop_policy_a_silent_worker_is_dropped_and_its_late_reply_is_refused()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         var faults = new WorkerFaults().At(1, 3, WorkerFaultKind.ReplyLate);
         var run = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "parallel.step-deadline=200ms", "parallel.straggler-policy=drop"), dir.Combine("run"), faults);
 

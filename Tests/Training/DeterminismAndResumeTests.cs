@@ -23,7 +23,7 @@ public sealed class DeterminismAndResumeTests
     [Fact]
     public async Task The_same_seed_gives_the_same_loss_at_every_step_and_another_seed_does_not()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         var a = await CliRunner.RunAsync(["train", "--run-dir", dir.Combine("a"), "--max-steps", "10", .. StatefulRun]);
         var b = await CliRunner.RunAsync(["train", "--run-dir", dir.Combine("b"), "--max-steps", "10", .. StatefulRun]);
         var c = await CliRunner.RunAsync(["train", "--run-dir", dir.Combine("c"), "--max-steps", "10", "--set", "runtime.seed=99", .. StatefulRun]);
@@ -40,7 +40,7 @@ public sealed class DeterminismAndResumeTests
     [Fact]
     public async Task A_run_stopped_at_step_k_and_resumed_repeats_the_uninterrupted_run_at_every_later_step()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         var whole = await CliRunner.RunAsync(["train", "--run-dir", dir.Combine("whole"), "--max-steps", "14", .. StatefulRun]);
         Assert.True(whole.ExitCode == 0, whole.ToString());
 
@@ -59,7 +59,7 @@ public sealed class DeterminismAndResumeTests
     [Fact]
     public async Task Cancelling_a_run_checkpoints_the_current_step_and_the_resume_continues_exactly()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         var settings = ConfigLoader.Load(null, ["model.layers=1", "model.hidden-size=16", "model.embedding-size=16", "data.builtin.sentences=300", "data.bptt=10", "data.batch-size=8", "runtime.threads=1", "training.max-steps=12", "training.optimizer=adam", "training.learning-rate=0.01"]);
         var corpus = CorpusLoader.Load(settings.Data.Path, TrainingSetup.Corpus(settings.Data));
 

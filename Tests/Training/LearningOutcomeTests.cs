@@ -11,7 +11,7 @@ public sealed class LearningOutcomeTests
     [Fact]
     public async Task A_small_lstm_reaches_full_accuracy_on_held_out_parity_sequences_of_length_20()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         var result = await CliRunner.RunAsync(
             "train", "--data", "builtin:parity", "--run-dir", dir.Path, "--epochs", "3", "--plain", "--sample-length", "0",
             "--set", "data.builtin.parity-length=20", "--set", "data.builtin.sentences=2000",
@@ -35,7 +35,7 @@ public sealed class LearningOutcomeTests
     [Fact]
     public async Task Agreement_validation_perplexity_falls_three_times_below_the_unigram_baseline()
     {
-        using var dir = new TestRunDirectory();
+        using var dir = new TempDirectory();
         var result = await CliRunner.RunAsync(
             "train", "--data", "builtin:agreement", "--run-dir", dir.Path, "--epochs", "3", "--plain", "--sample-length", "0",
             "--set", "data.builtin.sentences=3000", "--set", "model.layers=1", "--set", "model.hidden-size=64", "--set", "model.embedding-size=32",

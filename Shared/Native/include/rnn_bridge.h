@@ -124,9 +124,12 @@ RNN_EXPORT int32_t rnn_model_write(rnn_model* model, int32_t buffer, const void*
 /* Direct pointer to a CPU model's flat buffer (valid while the model lives); RNN_ERR_STATE on other devices. */
 RNN_EXPORT int32_t rnn_model_buffer_pointer(rnn_model* model, int32_t buffer, void** pointer);
 RNN_EXPORT int32_t rnn_model_zero_grads(rnn_model* model);
-RNN_EXPORT int32_t rnn_model_scale_grads(rnn_model* model, double factor);
-/* Global L2 norm of the gradients (before clipping); clips to max_norm when max_norm > 0. */
-RNN_EXPORT int32_t rnn_model_clip_grad_norm(rnn_model* model, double max_norm, double* total_norm);
+/* Scales the gradients by `scale` and clips their global L2 norm to max_norm (when > 0), in one pass
+ * over the buffer; total_norm receives the norm after scaling, before clipping. (Scaling a sum of
+ * gradients into a mean and clipping it are one multiplication.) */
+RNN_EXPORT int32_t rnn_model_clip_grad_norm(rnn_model* model, double scale, double max_norm, double* total_norm);
+/* Reseeds the model's generator (dropout masks from here on depend only on this seed). */
+RNN_EXPORT int32_t rnn_model_seed(rnn_model* model, uint64_t seed);
 RNN_EXPORT int32_t rnn_model_rng_state_size(const rnn_model* model, int64_t* size);
 RNN_EXPORT int32_t rnn_model_get_rng_state(const rnn_model* model, uint8_t* destination, int64_t capacity);
 RNN_EXPORT int32_t rnn_model_set_rng_state(rnn_model* model, const uint8_t* source, int64_t size);

@@ -190,23 +190,27 @@ RNN_EXPORT int32_t rnn_model_zero_grads(rnn_model* model) {
     return guarded([&] { checked(model).flat_grad().zero_(); });
 }
 
-RNN_EXPORT int32_t rnn_model_scale_grads(rnn_model* model, double factor) {
-    return guarded([&] { checked(model).flat_grad().mul_(factor); });
-}
-
-RNN_EXPORT int32_t rnn_model_clip_grad_norm(rnn_model* model, double max_norm, double* total_norm) {
+RNN_EXPORT int32_t rnn_model_clip_grad_norm(rnn_model* model, double scale, double max_norm, double* total_norm) {
     return guarded([&] {
         auto& m = checked(model);
         require(total_norm != nullptr, "total_norm is null");
+        require(scale > 0.0 && std::isfinite(scale), "scale must be a positive finite number");
         auto& g = m.flat_grad();
-        const double norm = g.norm().item<double>();
+        const double norm = g.norm().item<double>() * scale;
         *total_norm = norm;
-        // Same rule as torch.nn.utils.clip_grad_norm_: scale by max/(norm+1e-6) only when it shrinks.
+        // Same rule as torch.nn.utils.clip_grad_norm_ on the scaled gradient: multiply by
+        // max/(norm+1e-6) only when that shrinks it. One pass applies scale and clip together.
+        double factor = scale;
         if (max_norm > 0.0 && std::isfinite(norm)) {
             const double coef = max_norm / (norm + 1e-6);
-            if (coef < 1.0) g.mul_(coef);
+            if (coef < 1.0) factor *= coef;
         }
+        if (factor != 1.0) g.mul_(factor);
     });
+}
+
+RNN_EXPORT int32_t rnn_model_seed(rnn_model* model, uint64_t seed) {
+    return guarded([&] { checked(model).generator().set_current_seed(seed); });
 }
 
 RNN_EXPORT int32_t rnn_model_rng_state_size(const rnn_model* model, int64_t* size) {

@@ -14,12 +14,21 @@ public sealed class CoordinatorOptions
 
     public required string RunDirectory { get; init; }
 
-    /// <summary>Checkpoint the first incarnation resumes from (--resume); later incarnations use the newest committed one.</summary>
-    public string? InitialResume { get; init; }
+    /// <summary>
+    /// The first incarnation's loop, built by the caller before the actors start so that bad input
+    /// (settings, data, a refused checkpoint) fails with its own message instead of inside an actor.
+    /// Later incarnations build theirs from the newest committed checkpoint.
+    /// </summary>
+    public TrainingLoop? InitialLoop { get; set; }
 
     public required ParallelSettings Parallel { get; init; }
 
     public required ILoggerFactory LoggerFactory { get; init; }
+
+    public required TimeProvider Time { get; init; }
+
+    /// <summary>Where the step time went, summed over the run (all incarnations).</summary>
+    internal StepTimeSplit Timings { get; } = new();
 
     public WorkerFaults? WorkerFaults { get; init; }
 
@@ -61,6 +70,7 @@ public sealed class CoordinatorActor : ReceiveActor
     private TrainingWindow? _window;
     private float[] _parameters = [];
     private bool _started;
+    private long _dispatched;
 
     public CoordinatorActor(CoordinatorOptions options)
     {
@@ -80,17 +90,25 @@ public sealed class CoordinatorActor : ReceiveActor
     protected internal override void PreStart()
     {
         _options.Incarnation++;
-        var resume = _options.Incarnation == 1 ? _options.InitialResume : CheckpointStore.FindLatest(_options.RunDirectory);
-        _loop = _options.CreateLoop(resume);
-        if (_options.Incarnation > 1 && resume is not null)
+        if (_options.InitialLoop is { } first)
         {
-            ParallelLog.CoordinatorResumed(_logger, resume);
+            _options.InitialLoop = null;
+            _loop = first;
+        }
+        else
+        {
+            var resume = CheckpointStore.FindLatest(_options.RunDirectory);
+            _loop = _options.CreateLoop(resume);
+            if (resume is not null)
+            {
+                ParallelLog.CoordinatorResumed(_logger, resume);
+            }
         }
 
         _parameters = new float[_loop.Master.ParameterCount];
         var workerModel = _loop.Master.Options;
         var workers = Enumerable.Range(0, _options.Parallel.Workers)
-            .Select(i => new WorkerOptions(i, workerModel, _options.WorkerFaults))
+            .Select(i => new WorkerOptions(i, workerModel, _options.WorkerFaults, _options.Time))
             .ToArray();
         var limit = new RestartLimit(_options.Parallel.MaxWorkerFailures - 1, _options.Parallel.FailureWindow);
         // A name per incarnation: after a restart the previous supervisor may still be stopping.
@@ -158,7 +176,7 @@ public sealed class CoordinatorActor : ReceiveActor
         var window = await Loop.NextWindowAsync(_options.Cancellation).ConfigureAwait(false);
         if (window is null)
         {
-            var summary = await Loop.FinishAsync().ConfigureAwait(false);
+            var summary = await Loop.FinishAsync(_options.Timings).ConfigureAwait(false);
             // Not stopping here: Terminated is a system message and could overtake this reply at the
             // listener. The driver terminates the actor system once it has the outcome.
             _options.ReplyTo?.Tell(new TrainingFinished(summary), Self);
@@ -166,8 +184,11 @@ public sealed class CoordinatorActor : ReceiveActor
         }
 
         _window = window;
+        var started = _options.Time.GetTimestamp();
         Loop.Master.ParameterSpan.CopyTo(_parameters);
         DispatchAll();
+        _dispatched = _options.Time.GetTimestamp();
+        _options.Timings.BroadcastSeconds += _options.Time.GetElapsedTime(started, _dispatched).TotalSeconds;
     }
 
     /// <summary>Sends every shard of the open window (a new window, or a re-plan of the open one).</summary>
@@ -220,6 +241,12 @@ public sealed class CoordinatorActor : ReceiveActor
     private async Task CompleteAsync()
     {
         var w = _window!;
+        var time = _options.Time;
+        var reduceStarted = time.GetTimestamp();
+        var timings = _options.Timings;
+        var slowest = _received.Values.Select(g => g.ComputeSeconds + g.CopySeconds).DefaultIfEmpty(0).Max();
+        timings.ComputeSeconds += _received.Values.Select(g => g.ComputeSeconds).DefaultIfEmpty(0).Max();
+        timings.TransferSeconds += Math.Max(0, time.GetElapsedTime(_dispatched, reduceStarted).TotalSeconds - slowest) + _received.Values.Select(g => g.CopySeconds).DefaultIfEmpty(0).Max();
         Context.Timers.Cancel(DeadlineTimer);
         var master = Loop.Master;
         master.ZeroGradients();
@@ -245,7 +272,11 @@ public sealed class CoordinatorActor : ReceiveActor
         _window = null;
         _received.Clear();
         _sent.Clear();
+        var reduced = time.GetTimestamp();
+        timings.AveragingSeconds += time.GetElapsedTime(reduceStarted, reduced).TotalSeconds;
         await Loop.CompleteStepAsync(w, loss, tokens, _options.Cancellation).ConfigureAwait(false);
+        timings.ApplySeconds += time.GetElapsedTime(reduced).TotalSeconds;
+        timings.Steps++;
         Self.Tell(BeginStep.Instance, Self);
     }
 

@@ -32,7 +32,9 @@ public sealed record WindowGradients(
     double LossSum,
     long Tokens,
     float[] Gradients,
-    float[] FinalState);
+    float[] FinalState,
+    double ComputeSeconds = 0,
+    double CopySeconds = 0);
 
 /// <summary>Asks the coordinator to run the whole training; it answers <see cref="TrainingFinished"/> or <see cref="TrainingAborted"/>.</summary>
 public sealed record StartTraining(IActorRef ReplyTo);

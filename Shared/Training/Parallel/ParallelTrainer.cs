@@ -54,9 +54,10 @@ public sealed class ParallelTrainer
         {
             CreateLoop = resume => new TrainingLoop(_settings, _corpus, _runDirectory, _services, resume),
             RunDirectory = _runDirectory,
-            InitialResume = _resumeFrom,
+            InitialLoop = new TrainingLoop(_settings, _corpus, _runDirectory, _services, _resumeFrom),
             Parallel = _settings.Parallel,
             LoggerFactory = _services.LoggerFactory,
+            Time = _services.Time,
             WorkerFaults = WorkerFaults,
             FailBeforeStep = CoordinatorFailsBeforeStep,
             Cancellation = cancellationToken,

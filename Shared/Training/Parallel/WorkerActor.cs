@@ -4,7 +4,7 @@ using RnnCluster.Torch;
 namespace RnnCluster.Training.Parallel;
 
 /// <summary>What a worker needs to build its replica.</summary>
-public sealed record WorkerOptions(int Index, ModelOptions Model, WorkerFaults? Faults);
+public sealed record WorkerOptions(int Index, ModelOptions Model, WorkerFaults? Faults, TimeProvider Time);
 
 /// <summary>
 /// Holds one model replica. For each <see cref="ComputeWindow"/> it loads the given parameters, runs
@@ -27,10 +27,20 @@ public sealed class WorkerActor : ReceiveActor
 
     protected internal override void PreStart()
     {
-        // Each replica gets its own dropout stream; with dropout off this seed does not matter.
-        var seed = unchecked(_options.Model.Seed + (ulong)(_options.Index + 1) * 0x9E3779B97F4A7C15UL);
-        _replica = new RnnModel(_options.Model with { Seed = seed });
+        _replica = new RnnModel(_options.Model);
         _gradients = new float[_replica.ParameterCount];
+    }
+
+    /// <summary>
+    /// Dropout seed of one shard of one step. Masks depend only on what is computed, not on the
+    /// replica's history: a resumed run and a retried shard draw exactly the masks they would have.
+    /// </summary>
+    internal static ulong DropoutSeed(ulong runSeed, long step, int firstStream)
+    {
+        var x = unchecked(runSeed ^ ((ulong)step * 0x9E3779B97F4A7C15UL) ^ ((ulong)firstStream * 0xC2B2AE3D27D4EB4FUL));
+        x = unchecked((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL);
+        x = unchecked((x ^ (x >> 27)) * 0x94D049BB133111EBUL);
+        return x ^ (x >> 31);
     }
 
     protected internal override void PostStop()
@@ -53,7 +63,10 @@ public sealed class WorkerActor : ReceiveActor
             _options.Faults!.WaitWhileStalled();
         }
 
+        var time = _options.Time;
+        var started = time.GetTimestamp();
         w.Parameters.CopyTo(replica.ParameterSpan);
+        replica.Reseed(DropoutSeed(_options.Model.Seed, w.Step, w.FirstStream));
         replica.ZeroGradients();
         var finalState = new float[w.State.Length];
         var r = replica.ForwardBackward<float>(w.Inputs, w.Targets, w.Length, w.StreamCount, w.State, finalState, train: true, backward: true);
@@ -72,8 +85,11 @@ public sealed class WorkerActor : ReceiveActor
         // One buffer reused for every reply: the coordinator reads it only while this step is open,
         // and sends this worker its next window only after it has reduced this one. Replies it
         // refuses (stale step or generation) are never read.
+        var computed = time.GetTimestamp();
         replica.GradientSpan.CopyTo(_gradients);
-        var reply = new WindowGradients(w.Step, w.Generation, w.Attempt, _options.Index, r.LossSum, r.Tokens, _gradients, finalState);
+        var reply = new WindowGradients(
+            w.Step, w.Generation, w.Attempt, _options.Index, r.LossSum, r.Tokens, _gradients, finalState,
+            time.GetElapsedTime(started, computed).TotalSeconds, time.GetElapsedTime(computed).TotalSeconds);
         if (_heldBack is { } late)
         {
             _heldBack = null;
