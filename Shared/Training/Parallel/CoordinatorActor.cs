@@ -1,4 +1,3 @@
-using System.Numerics;
 using Microsoft.Extensions.Logging;
 using RnnCluster.Actors;
 using RnnCluster.Config;
@@ -248,16 +247,14 @@ public sealed class CoordinatorActor : ReceiveActor
         timings.ComputeSeconds += _received.Values.Select(g => g.ComputeSeconds).DefaultIfEmpty(0).Max();
         timings.TransferSeconds += Math.Max(0, time.GetElapsedTime(_dispatched, reduceStarted).TotalSeconds - slowest) + _received.Values.Select(g => g.CopySeconds).DefaultIfEmpty(0).Max();
         Context.Timers.Cancel(DeadlineTimer);
-        var master = Loop.Master;
-        master.ZeroGradients();
-        var sum = master.GradientSpan;
+        var contributions = new List<float[]>(_plan.Count);
         double loss = 0;
         long tokens = 0;
         foreach (var shard in _plan)
         {
             if (_received.TryGetValue(shard.WorkerIndex, out var g))
             {
-                Add(sum, g.Gradients);
+                contributions.Add(g.Gradients);
                 loss += g.LossSum;
                 tokens += g.Tokens;
                 g.FinalState.CopyTo(w.NextStateSlice(shard.FirstStream, shard.StreamCount));
@@ -269,6 +266,7 @@ public sealed class CoordinatorActor : ReceiveActor
             }
         }
 
+        GradientReducer.Sum(Loop.Master.GradientSpan, contributions);
         _window = null;
         _received.Clear();
         _sent.Clear();
@@ -361,23 +359,5 @@ public sealed class CoordinatorActor : ReceiveActor
         }
 
         return null;
-    }
-
-    private static void Add(Span<float> sum, ReadOnlySpan<float> values)
-    {
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var width = Vector<float>.Count;
-            for (; i <= sum.Length - width; i += width)
-            {
-                (new Vector<float>(sum[i..]) + new Vector<float>(values[i..])).CopyTo(sum[i..]);
-            }
-        }
-
-        for (; i < sum.Length; i++)
-        {
-            sum[i] += values[i];
-        }
     }
 }

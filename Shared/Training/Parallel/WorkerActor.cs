@@ -15,6 +15,7 @@ public sealed record WorkerOptions(int Index, ModelOptions Model, WorkerFaults? 
 public sealed class WorkerActor : ReceiveActor
 {
     private readonly WorkerOptions _options;
+    private ComputeThread? _thread;
     private RnnModel? _replica;
     private float[] _gradients = [];
     private (IActorRef To, WindowGradients Reply)? _heldBack;
@@ -22,11 +23,18 @@ public sealed class WorkerActor : ReceiveActor
     public WorkerActor(WorkerOptions options)
     {
         _options = options;
-        Receive<ComputeWindow>(Compute);
+        // The actor waits for its compute thread and handles nothing else meanwhile (ReceiveAsync).
+        ReceiveAsync<ComputeWindow>(async w =>
+        {
+            var replyTo = Sender;
+            var (reply, fault) = await _thread!.RunAsync(() => Compute(w)).ConfigureAwait(true);
+            Deliver(replyTo, reply, fault);
+        });
     }
 
     protected internal override void PreStart()
     {
+        _thread = new ComputeThread($"rnncluster-worker-{_options.Index}");
         _replica = new RnnModel(_options.Model);
         _gradients = new float[_replica.ParameterCount];
     }
@@ -45,11 +53,15 @@ public sealed class WorkerActor : ReceiveActor
 
     protected internal override void PostStop()
     {
+        // The thread first: the replica must not be freed under a step still computing.
+        _thread?.Dispose();
+        _thread = null;
         _replica?.Dispose();
         _replica = null;
     }
 
-    private void Compute(ComputeWindow w)
+    /// <summary>Runs on the compute thread and touches no actor state: returns the reply and the step's scripted fault.</summary>
+    private (WindowGradients Reply, WorkerFaultKind? Fault) Compute(ComputeWindow w)
     {
         var replica = _replica ?? throw new InvalidOperationException("worker has no replica");
         var fault = _options.Faults?.Take(_options.Index, w.Step);
@@ -90,6 +102,12 @@ public sealed class WorkerActor : ReceiveActor
         var reply = new WindowGradients(
             w.Step, w.Generation, w.Attempt, _options.Index, r.LossSum, r.Tokens, _gradients, finalState,
             time.GetElapsedTime(started, computed).TotalSeconds, time.GetElapsedTime(computed).TotalSeconds);
+        return (reply, fault);
+    }
+
+    /// <summary>Sends a reply in the actor's turn, applying the test-only straggler faults.</summary>
+    private void Deliver(IActorRef replyTo, WindowGradients reply, WorkerFaultKind? fault)
+    {
         if (_heldBack is { } late)
         {
             _heldBack = null;
@@ -102,10 +120,10 @@ public sealed class WorkerActor : ReceiveActor
             case WorkerFaultKind.NoReply:
                 break;
             case WorkerFaultKind.ReplyLate:
-                _heldBack = (Sender, reply);
+                _heldBack = (replyTo, reply);
                 break;
             default:
-                Sender.Tell(reply, Self);
+                replyTo.Tell(reply, Self);
                 break;
         }
     }
