@@ -28,7 +28,11 @@ internal sealed class LiveTrainingView : ITrainingView
                 _task = context.AddTask("starting", maxValue: 1);
                 // The trainer runs on a pool thread so the display keeps refreshing between steps.
                 summary = await Task.Run(run).ConfigureAwait(false);
-                _task.Value = _task.MaxValue;
+                if (summary.StoppedBy != "interrupted")
+                {
+                    _task.Value = _task.MaxValue; // early stop and max-steps end before the planned last step
+                }
+
                 _task.StopTask();
             }).ConfigureAwait(false);
         return summary!;

@@ -134,7 +134,7 @@ internal static class TrainCommand
         var unit = corpus.Vocabulary.Tokenizer == TextTokenizer.Char ? "bits/char" : "bits/token";
         var lines = new List<string>
         {
-            $"stopped by {s.StoppedBy} after {s.Steps} steps, {s.Epochs} epochs, {s.TokensTrained:N0} tokens, {s.WallSeconds:F1} s ({s.TokensPerSecond:N0} tokens/s this session)",
+            $"{StopReason(s.StoppedBy)} after {s.Steps} steps, {s.Epochs} epochs, {s.TokensTrained:N0} tokens, {s.WallSeconds:F1} s of training ({s.TokensPerSecond:N0} tokens/s this session)",
         };
         if (s.ValidLoss is { } vl)
         {
@@ -152,6 +152,15 @@ internal static class TrainCommand
             await output.WriteLineAsync(line).ConfigureAwait(false);
         }
     }
+
+    private static string StopReason(string stoppedBy) => stoppedBy switch
+    {
+        "epochs" => "finished all epochs",
+        "max-steps" => "reached training.max-steps",
+        "early-stop" => "stopped early (training.patience)",
+        "interrupted" => "interrupted; checkpoint written, continue with --resume",
+        _ => stoppedBy,
+    };
 
     private static string DefaultRunDirectory() =>
         Path.GetFullPath(Path.Combine("runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));

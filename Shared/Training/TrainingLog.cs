@@ -20,7 +20,7 @@ internal static partial class TrainingLog
     [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Early stop at step {Step}: {Evaluations} evaluations without improvement")]
     public static partial void EarlyStop(ILogger logger, long step, int evaluations);
 
-    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Interrupted at step {Step}; writing a checkpoint before exiting")]
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Interrupted at step {Step}; writing a checkpoint before exiting")]
     public static partial void Interrupted(ILogger logger, long step);
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Checkpoint {Directory} committed (step {Step}, best {IsBest})")]
