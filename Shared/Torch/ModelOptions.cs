@@ -27,9 +27,6 @@ public sealed record ModelOptions(ModelArchitecture Architecture)
     public TorchDevice Device { get; init; } = TorchDevice.Cpu;
 
     public Precision Precision { get; init; } = Precision.Float32;
-
-    /// <summary>The same model without dropout (evaluation replicas, equivalence checks).</summary>
-    public ModelOptions WithoutDropout() => this with { DropoutEmbedding = 0, DropoutBetweenLayers = 0, DropoutOutput = 0 };
 }
 
 /// <summary>One named tensor's place in the flat parameter buffer, in PyTorch state_dict order.</summary>

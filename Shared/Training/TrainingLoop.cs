@@ -112,9 +112,6 @@ public sealed class TrainingLoop : IDisposable
     /// <summary>Training targets consumed by applied steps since the run began (across resumes).</summary>
     public long TokensSeen => _progress.TokensSeen;
 
-    /// <summary>Targets in one epoch of the batched training streams (for token accounting).</summary>
-    public long TokensPerEpoch => _train.CountTargets(0, _train.Length, 0, _train.StreamCount);
-
     private long TokensThisSession => _progress.TokensSeen - _progress.TokensAtStart;
 
     /// <summary>Announces the run to the observer and opens metrics.jsonl. Call once before the first window.</summary>
