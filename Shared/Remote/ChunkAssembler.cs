@@ -1,0 +1,299 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Security.Cryptography;
+using Google.Protobuf;
+using RnnCluster.Remote.Protocol;
+
+namespace RnnCluster.Remote;
+
+/// <summary>
+/// Reassembles chunked transfers from one peer (one instance per connection). Chunks may arrive in
+/// any order; duplicates are ignored. Memory is bounded by <see cref="FrameLimits.MaxInFlightBytesPerPeer"/>,
+/// and a transfer that stops receiving chunks is dropped after <see cref="FrameLimits.AbandonedTransferTimeout"/>.
+/// Any exception from <see cref="Accept"/> discards the offending transfer; the caller should then
+/// close the connection, since the peer is broken or hostile.
+/// Thread-safe: the connection's reader and its sweep timer may call in concurrently.
+/// </summary>
+public sealed class ChunkAssembler
+{
+    /// <summary>
+    /// Smallest data a non-final chunk may carry. Bounding chunk size from below bounds the chunk count
+    /// by the declared length, so a forged <c>count</c> cannot make us allocate a huge index array.
+    /// </summary>
+    public const int MinChunkDataBytes = FrameLimits.MinFrameBytes - ChunkWriter.MaxChunkOverhead;
+
+    private const int Sha256Bytes = 32;
+
+    private readonly FrameLimits _limits;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<ulong, Transfer> _transfers = [];
+    private readonly Lock _gate = new();
+    private long _bufferedBytes;
+
+    public ChunkAssembler(string peer, FrameLimits limits, TimeProvider timeProvider)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        Peer = peer;
+        _limits = limits.Validate();
+        _time = timeProvider;
+    }
+
+    /// <summary>The peer named in limit and integrity errors.</summary>
+    public string Peer { get; }
+
+    /// <summary>Chunk bytes held for incomplete transfers.</summary>
+    public long BufferedBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _bufferedBytes;
+            }
+        }
+    }
+
+    public int PendingTransfers
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _transfers.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds one chunk. Returns true with the whole payload when this chunk completed its transfer and
+    /// the SHA-256 matched; false while the transfer is incomplete or the chunk was a duplicate.
+    /// </summary>
+    /// <exception cref="FrameLimitExceededException">The chunk or transfer would exceed a limit.</exception>
+    /// <exception cref="ChunkProtocolException">The chunk is inconsistent with the rules or its transfer.</exception>
+    /// <exception cref="ChunkIntegrityException">The reassembled payload does not match its SHA-256.</exception>
+    public bool Accept(Chunk chunk, [NotNullWhen(true)] out byte[]? payload)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        payload = null;
+        lock (_gate)
+        {
+            var now = _time.GetTimestamp();
+            RemoveAbandonedLocked(now);
+
+            try
+            {
+                var transfer = FindOrStart(chunk, now);
+                if (transfer.Holds(chunk, now, Peer))
+                {
+                    return false;
+                }
+
+                CheckBudget(chunk);
+                transfer.Add(chunk, Peer);
+                _bufferedBytes += chunk.Data.Length;
+                if (!transfer.IsComplete)
+                {
+                    return false;
+                }
+
+                Forget(chunk.TransferId);
+                payload = transfer.Assemble(Peer);
+                return true;
+            }
+            catch (Exception e) when (e is FrameLimitExceededException or ChunkProtocolException or ChunkIntegrityException)
+            {
+                Forget(chunk.TransferId);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Drops transfers that received nothing for <see cref="FrameLimits.AbandonedTransferTimeout"/> and
+    /// releases their chunks; returns how many were dropped. <see cref="Accept"/> does this too, so a
+    /// timer only matters for a connection that has gone quiet.
+    /// </summary>
+    public int RemoveAbandoned()
+    {
+        lock (_gate)
+        {
+            return RemoveAbandonedLocked(_time.GetTimestamp());
+        }
+    }
+
+    private int RemoveAbandonedLocked(long now)
+    {
+        List<ulong>? stale = null;
+        foreach (var (id, transfer) in _transfers)
+        {
+            if (_time.GetElapsedTime(transfer.LastActivity, now) >= _limits.AbandonedTransferTimeout)
+            {
+                (stale ??= []).Add(id);
+            }
+        }
+
+        if (stale is null)
+        {
+            return 0;
+        }
+
+        foreach (var id in stale)
+        {
+            Forget(id);
+        }
+
+        return stale.Count;
+    }
+
+    private Transfer FindOrStart(Chunk chunk, long now)
+    {
+        if (chunk.Data.Length > _limits.MaxFrameBytes)
+        {
+            throw new FrameLimitExceededException(
+                nameof(FrameLimits.MaxFrameBytes), _limits.MaxFrameBytes, chunk.Data.Length, Peer);
+        }
+
+        if (_transfers.TryGetValue(chunk.TransferId, out var existing))
+        {
+            existing.CheckSameShape(chunk, Peer);
+            return existing;
+        }
+
+        ValidateShape(chunk);
+        var transfer = new Transfer(chunk.TransferId, chunk.Count, chunk.TotalLength, now);
+        _transfers.Add(chunk.TransferId, transfer);
+        return transfer;
+    }
+
+    private void ValidateShape(Chunk chunk)
+    {
+        // Refuse up front what could never complete, before buffering any of it.
+        if (chunk.TotalLength > (ulong)_limits.MaxInFlightBytesPerPeer)
+        {
+            throw new FrameLimitExceededException(
+                nameof(FrameLimits.MaxInFlightBytesPerPeer),
+                _limits.MaxInFlightBytesPerPeer,
+                (long)Math.Min(chunk.TotalLength, long.MaxValue),
+                Peer);
+        }
+
+        var maxCount = Math.Max(1UL, (chunk.TotalLength + MinChunkDataBytes - 1) / MinChunkDataBytes);
+        if (chunk.Count == 0 || chunk.Count > maxCount)
+        {
+            throw new ChunkProtocolException(
+                chunk.TransferId, Peer, $"count {chunk.Count} is impossible for {chunk.TotalLength} bytes (at most {maxCount}).");
+        }
+    }
+
+    private void CheckBudget(Chunk chunk)
+    {
+        var needed = _bufferedBytes + chunk.Data.Length;
+        if (needed > _limits.MaxInFlightBytesPerPeer)
+        {
+            throw new FrameLimitExceededException(
+                nameof(FrameLimits.MaxInFlightBytesPerPeer), _limits.MaxInFlightBytesPerPeer, needed, Peer);
+        }
+    }
+
+    private void Forget(ulong transferId)
+    {
+        if (_transfers.Remove(transferId, out var transfer))
+        {
+            _bufferedBytes -= transfer.ReceivedBytes;
+        }
+    }
+
+    /// <summary>One incomplete transfer. Holds the received <see cref="ByteString"/>s themselves: no copy until assembly.</summary>
+    private sealed class Transfer(ulong id, uint count, ulong totalLength, long now)
+    {
+        private readonly ByteString?[] _parts = new ByteString?[count];
+        private uint _received;
+        private byte[]? _sha256;
+
+        public long LastActivity { get; private set; } = now;
+
+        public long ReceivedBytes { get; private set; }
+
+        public bool IsComplete => _received == count;
+
+        public void CheckSameShape(Chunk chunk, string peer)
+        {
+            if (chunk.Count != count || chunk.TotalLength != totalLength)
+            {
+                throw new ChunkProtocolException(
+                    id,
+                    peer,
+                    $"chunk {chunk.Index} declares count {chunk.Count} and length {chunk.TotalLength}, the transfer began with {count} and {totalLength}.");
+            }
+        }
+
+        /// <summary>
+        /// Checks the index and records activity; true when this index is already held. Duplicates are
+        /// ignored rather than refused: keeping the first copy is harmless, and the hash covers it.
+        /// </summary>
+        public bool Holds(Chunk chunk, long now, string peer)
+        {
+            if (chunk.Index >= count)
+            {
+                throw new ChunkProtocolException(id, peer, $"chunk index {chunk.Index} is outside [0, {count}).");
+            }
+
+            LastActivity = now;
+            return _parts[chunk.Index] is not null;
+        }
+
+        public void Add(Chunk chunk, string peer)
+        {
+            var isLast = chunk.Index == count - 1;
+            if (isLast != (chunk.Sha256.Length > 0) || (isLast && chunk.Sha256.Length != Sha256Bytes))
+            {
+                throw new ChunkProtocolException(
+                    id, peer, $"chunk {chunk.Index} of {count} has a {chunk.Sha256.Length}-byte hash; only the last carries one, of {Sha256Bytes} bytes.");
+            }
+
+            if (!isLast && chunk.Data.Length < MinChunkDataBytes)
+            {
+                throw new ChunkProtocolException(
+                    id, peer, $"chunk {chunk.Index} carries {chunk.Data.Length} bytes; non-final chunks carry at least {MinChunkDataBytes}.");
+            }
+
+            if ((ulong)ReceivedBytes + (ulong)chunk.Data.Length > totalLength)
+            {
+                throw new ChunkProtocolException(id, peer, $"chunks carry more than the declared {totalLength} bytes.");
+            }
+
+            _parts[chunk.Index] = chunk.Data;
+            if (isLast)
+            {
+                _sha256 = chunk.Sha256.ToByteArray();
+            }
+
+            _received++;
+            ReceivedBytes += chunk.Data.Length;
+        }
+
+        public byte[] Assemble(string peer)
+        {
+            if ((ulong)ReceivedBytes != totalLength)
+            {
+                throw new ChunkProtocolException(id, peer, $"chunks carry {ReceivedBytes} bytes, the transfer declared {totalLength}.");
+            }
+
+            var payload = new byte[totalLength];
+            var offset = 0;
+            foreach (var part in _parts)
+            {
+                part!.Span.CopyTo(payload.AsSpan(offset));
+                offset += part.Length;
+            }
+
+            if (!SHA256.HashData(payload).AsSpan().SequenceEqual(_sha256))
+            {
+                throw new ChunkIntegrityException(id, peer);
+            }
+
+            return payload;
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+using RnnCluster.Remote.Protocol;
+
+namespace RnnCluster.Remote;
+
+/// <summary>
+/// Splits a payload larger than one frame into <see cref="Chunk"/> frames whose serialized size never
+/// exceeds <see cref="FrameLimits.MaxFrameBytes"/>, so the receiver can bound every read. Each call gets
+/// a fresh transfer id; ids are per connection (the receiver keys transfers by them).
+/// Thread-safe: only the transfer id counter is shared, and it is incremented atomically.
+/// </summary>
+public sealed class ChunkWriter
+{
+    /// <summary>
+    /// Worst-case bytes a <c>Frame{Chunk}</c> adds around its data: frame field tag + length (1 + 5),
+    /// transfer id (1 + 10), index (1 + 5), count (1 + 5), total length (1 + 10), SHA-256 (1 + 1 + 32)
+    /// and the data field's tag + length (1 + 5). Varints are counted at their maximum so the bound
+    /// holds for every id and size.
+    /// </summary>
+    public const int MaxChunkOverhead = 80;
+
+    private long _lastTransferId;
+
+    public ChunkWriter(FrameLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        limits.Validate();
+        MaxChunkDataBytes = limits.MaxFrameBytes - MaxChunkOverhead;
+    }
+
+    /// <summary>Payload bytes per chunk; every chunk but the last carries exactly this many.</summary>
+    public int MaxChunkDataBytes { get; }
+
+    /// <summary>
+    /// Cuts <paramref name="payload"/> into chunk frames (one empty chunk for an empty payload); the last
+    /// carries the payload's SHA-256. The frames wrap slices of <paramref name="payload"/> without
+    /// copying (gradient buffers are megabytes), so the caller must not change it until they are written.
+    /// </summary>
+    public IReadOnlyList<Frame> Split(ReadOnlyMemory<byte> payload)
+    {
+        var transferId = (ulong)Interlocked.Increment(ref _lastTransferId);
+        var count = payload.Length == 0 ? 1 : (payload.Length + MaxChunkDataBytes - 1) / MaxChunkDataBytes;
+        var hash = SHA256.HashData(payload.Span);
+        var frames = new Frame[count];
+        for (var i = 0; i < count; i++)
+        {
+            var offset = i * MaxChunkDataBytes;
+            var length = Math.Min(MaxChunkDataBytes, payload.Length - offset);
+            var chunk = new Chunk
+            {
+                TransferId = transferId,
+                Index = (uint)i,
+                Count = (uint)count,
+                TotalLength = (ulong)payload.Length,
+                Data = UnsafeByteOperations.UnsafeWrap(payload.Slice(offset, length)),
+            };
+            if (i == count - 1)
+            {
+                chunk.Sha256 = UnsafeByteOperations.UnsafeWrap(hash);
+            }
+
+            frames[i] = new Frame { Chunk = chunk };
+        }
+
+        return frames;
+    }
+}
