@@ -8,7 +8,7 @@ internal static unsafe partial class NativeMethods
     private const string Library = "rnn_bridge";
 
     /// <summary>The ABI version this assembly was written against; a different bridge is refused at load.</summary>
-    internal const int ExpectedAbiVersion = 3;
+    internal const int ExpectedAbiVersion = 4;
 
     [LibraryImport(Library)]
     internal static partial IntPtr rnn_last_error();
@@ -20,7 +20,7 @@ internal static unsafe partial class NativeMethods
     internal static partial int rnn_build_info(byte* buffer, int capacity, out int length);
 
     [LibraryImport(Library)]
-    internal static partial int rnn_set_num_threads(int threads);
+    internal static partial int rnn_set_num_threads(int threads, int blasThreads);
 
     [LibraryImport(Library)]
     internal static partial int rnn_get_num_threads(out int threads);

@@ -25,6 +25,7 @@ public static unsafe class TorchRuntime
         }
     }
 
+    /// <summary>libtorch's intra-op threads (setting it keeps OpenBLAS at one thread).</summary>
     public static int Threads
     {
         get
@@ -34,11 +35,14 @@ public static unsafe class TorchRuntime
             return threads;
         }
 
-        set
-        {
-            EnsureLoaded();
-            NativeCheck.Status(NativeMethods.rnn_set_num_threads(value));
-        }
+        set => SetThreads(value, blasThreads: 1);
+    }
+
+    /// <summary>Sets libtorch's intra-op threads and OpenBLAS's own threads; keep their product within the cores.</summary>
+    public static void SetThreads(int threads, int blasThreads)
+    {
+        EnsureLoaded();
+        NativeCheck.Status(NativeMethods.rnn_set_num_threads(threads, blasThreads));
     }
 
     public static int CudaDeviceCount

@@ -34,7 +34,7 @@ public sealed class TrainedModel : IDisposable
         var vocabulary = Vocabulary.FromJson(checkpoint.VocabularyJson, Path.Combine(checkpoint.Directory, "vocab.json"));
         CheckpointCompatibility.EnsureCompatible(
             checkpoint.Manifest, settings.Model.ToArchitecture(vocabulary.Count), vocabulary.Hash, checkpoint.Directory);
-        TorchRuntime.Threads = TrainingSetup.Threads(settings.Runtime);
+        TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime), settings.Runtime.BlasThreads);
         var model = new RnnModel(TrainingSetup.Model(settings, vocabulary.Count));
         try
         {

@@ -16,6 +16,9 @@ public sealed record RuntimeSettings
     /// <summary>Intra-op threads for libtorch; 0 = all cores.</summary>
     public int Threads { get; init; }
 
+    /// <summary>OpenBLAS's own threads inside each replica; 1 = libtorch owns the parallelism.</summary>
+    public int BlasThreads { get; init; } = 1;
+
     public static RuntimeSettings Bind(ConfigSection section)
     {
         ArgumentNullException.ThrowIfNull(section);
@@ -24,6 +27,7 @@ public sealed record RuntimeSettings
             Seed = section.GetLong("seed", Default.Seed),
             Device = section.GetString("device", Default.Device, IsDevice, "expected \"cpu\", \"cuda\" or \"cuda:N\" (N = device index)"),
             Threads = section.GetInt("threads", Default.Threads, ValueRange.NonNegative),
+            BlasThreads = section.GetInt("blas-threads", Default.BlasThreads, ValueRange.AtLeast(1)),
         };
     }
 
@@ -47,5 +51,6 @@ public sealed record RuntimeSettings
         writer.Write("seed", Seed);
         writer.Write("device", Device);
         writer.Write("threads", Threads);
+        writer.Write("blas-threads", BlasThreads);
     }
 }

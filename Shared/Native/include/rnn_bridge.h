@@ -93,8 +93,9 @@ typedef struct rnn_optimizer rnn_optimizer;
 RNN_EXPORT const char* rnn_last_error(void);
 RNN_EXPORT int32_t rnn_abi_version(void);
 RNN_EXPORT int32_t rnn_build_info(char* buffer, int32_t capacity, int32_t* length);
-/* Sets libtorch's intra-op threads and pins OpenBLAS (when present) to one thread, so the two pools never oversubscribe. */
-RNN_EXPORT int32_t rnn_set_num_threads(int32_t threads);
+/* Sets libtorch's intra-op threads and OpenBLAS's own threads (when OpenBLAS is present). Keep
+ * threads x blas_threads <= cores: the two pools oversubscribe otherwise. */
+RNN_EXPORT int32_t rnn_set_num_threads(int32_t threads, int32_t blas_threads);
 RNN_EXPORT int32_t rnn_get_num_threads(int32_t* threads);
 RNN_EXPORT int32_t rnn_cuda_device_count(int32_t* count);
 

@@ -16,7 +16,7 @@ using rnnb::require;
 extern "C" {
 
 // Bumped whenever an export changes meaning; the managed side refuses a bridge of another version.
-RNN_EXPORT int32_t rnn_abi_version(void) { return 3; }
+RNN_EXPORT int32_t rnn_abi_version(void) { return 4; }
 
 RNN_EXPORT int32_t rnn_build_info(char* buffer, int32_t capacity, int32_t* length) {
     return guarded([&] {
@@ -32,16 +32,17 @@ RNN_EXPORT int32_t rnn_build_info(char* buffer, int32_t capacity, int32_t* lengt
     });
 }
 
-RNN_EXPORT int32_t rnn_set_num_threads(int32_t threads) {
+RNN_EXPORT int32_t rnn_set_num_threads(int32_t threads, int32_t blas_threads) {
     return guarded([&] {
         require(threads >= 1, "threads must be >= 1, got " + std::to_string(threads));
+        require(blas_threads >= 1, "blas_threads must be >= 1, got " + std::to_string(blas_threads));
         at::set_num_threads(threads);
-        // OpenBLAS keeps its own pthread pool; inside ATen's parallel regions it would oversubscribe the
-        // cores (measured on 2 cores: 2,335 vs 11,090 tokens/s). ATen owns the parallelism, BLAS runs
-        // single-threaded inside it. Looked up at run time: libtorch reaches OpenBLAS through libblas.so.3.
+        // OpenBLAS keeps its own pthread pool; inside ATen's parallel regions it oversubscribes the
+        // cores (measured on 2 cores: 2,335 vs 11,090 tokens/s), so the caller chooses it explicitly
+        // (default 1). Looked up at run time: libtorch reaches OpenBLAS through libblas.so.3.
         using set_blas_threads_fn = void (*)(int);
         if (auto set_blas = reinterpret_cast<set_blas_threads_fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-            set_blas(1);
+            set_blas(blas_threads);
         }
     });
 }

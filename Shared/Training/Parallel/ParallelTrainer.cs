@@ -49,7 +49,7 @@ public sealed class ParallelTrainer
 
     public async Task<RunSummary> RunAsync(CancellationToken cancellationToken)
     {
-        TorchRuntime.Threads = ThreadsPerReplica(_settings);
+        TorchRuntime.SetThreads(ThreadsPerReplica(_settings), _settings.Runtime.BlasThreads);
         var options = new CoordinatorOptions
         {
             CreateLoop = resume => new TrainingLoop(_settings, _corpus, _runDirectory, _services, resume),
