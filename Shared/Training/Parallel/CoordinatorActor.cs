@@ -61,7 +61,7 @@ public sealed class CoordinatorActor : ReceiveActor
     private readonly SortedDictionary<int, IActorRef> _workers = [];
     private readonly Dictionary<int, int> _attempts = [];
     private readonly SortedDictionary<int, WindowGradients> _received = [];
-    private readonly Dictionary<int, ComputeWindow> _sent = [];
+    private readonly Dictionary<int, int> _inFlight = []; // worker → attempt of the open window it owes
     private TrainingLoop? _loop;
     private IActorRef? _supervisor;
     private IReadOnlyList<Shard> _plan = [];
@@ -194,7 +194,7 @@ public sealed class CoordinatorActor : ReceiveActor
     private void DispatchAll()
     {
         _received.Clear();
-        _sent.Clear();
+        _inFlight.Clear();
         foreach (var shard in _plan)
         {
             Send(shard);
@@ -215,14 +215,14 @@ public sealed class CoordinatorActor : ReceiveActor
         w.CopySlice(shard.FirstStream, shard.StreamCount, inputs, targets);
         var attempt = _attempts[shard.WorkerIndex] = _attempts.GetValueOrDefault(shard.WorkerIndex) + 1;
         var message = new ComputeWindow(w.Step, _generation, attempt, shard.FirstStream, shard.StreamCount, w.Length, inputs, targets, w.StateSlice(shard.FirstStream, shard.StreamCount).ToArray(), _parameters);
-        _sent[shard.WorkerIndex] = message;
+        _inFlight[shard.WorkerIndex] = attempt;
         _workers[shard.WorkerIndex].Tell(message, Self);
     }
 
     private async Task OnGradientsAsync(WindowGradients g)
     {
         var w = _window;
-        if (w is null || g.Step != w.Step || g.Generation != _generation || !_sent.TryGetValue(g.WorkerIndex, out var sent) || sent.Attempt != g.Attempt || _received.ContainsKey(g.WorkerIndex))
+        if (w is null || g.Step != w.Step || g.Generation != _generation || !_inFlight.TryGetValue(g.WorkerIndex, out var attempt) || attempt != g.Attempt || _received.ContainsKey(g.WorkerIndex))
         {
             // Late (a dropped straggler), of an old generation, or a duplicate: never applied.
             ParallelLog.StaleGradients(_logger, g.WorkerIndex, g.Step, g.Generation, g.Attempt, w?.Step ?? -1, _generation);
@@ -269,7 +269,7 @@ public sealed class CoordinatorActor : ReceiveActor
         GradientReducer.Sum(Loop.Master.GradientSpan, contributions);
         _window = null;
         _received.Clear();
-        _sent.Clear();
+        _inFlight.Clear();
         var reduced = time.GetTimestamp();
         timings.AveragingSeconds += time.GetElapsedTime(reduceStarted, reduced).TotalSeconds;
         await Loop.CompleteStepAsync(w, loss, tokens, _options.Cancellation).ConfigureAwait(false);
