@@ -1,3 +1,4 @@
+using RnnCluster.TestKit;
 using RnnCluster.Data;
 using RnnCluster.Model;
 using RnnCluster.Model.Checkpoints;
@@ -21,7 +22,7 @@ internal static class CheckpointSamples
     public const string ConfigText = "training { lr = 20 }\n";
 
     public static CheckpointStore OpenStore(string runDirectory, int keepLast = 3, bool keepBest = true) =>
-        CheckpointStore.Open(runDirectory, new CheckpointStoreOptions { KeepLast = keepLast, KeepBest = keepBest }, new FixedTimeProvider(Now));
+        CheckpointStore.Open(runDirectory, new CheckpointStoreOptions { KeepLast = keepLast, KeepBest = keepBest }, new ManualTimeProvider(Now));
 
     public static CheckpointContent Content(long step, double? validLoss = null, ReadOnlyMemory<byte>? optimizerBytes = null)
     {

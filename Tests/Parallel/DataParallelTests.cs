@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Logging;
+using RnnCluster.TestKit;
 using RnnCluster.Tests.Support;
 using RnnCluster.Training.Parallel;
 
@@ -104,8 +104,10 @@ public sealed class DataParallelTests
         // Worker 1 stalls at step 3 until the coordinator has logged the missed deadline: the
         // deadline provably passed, and "wait" must still apply the step exactly.
         var faults = new WorkerFaults().At(1, 3, WorkerFaultKind.Stall);
-        using var release = new OnLogEvent(Straggler, faults.ReleaseStalled);
-        var waiting = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "parallel.step-deadline=50ms"), dir.Combine("waiting"), faults, observer: release);
+        using var logs = new CapturingLoggerProvider();
+        var release = logs.WaitForAsync(Straggler, timeout: TimeSpan.FromMinutes(1)).ContinueWith(_ => faults.ReleaseStalled(), TaskScheduler.Default);
+        var waiting = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "parallel.step-deadline=50ms"), dir.Combine("waiting"), faults, logs: logs);
+        await release;
 
         Assert.True(waiting.Count(Straggler) >= 1);
         Assert.Equal(20, waiting.Summary.Steps);
@@ -125,30 +127,5 @@ public sealed class DataParallelTests
         Assert.Equal(1, run.Count(StaleGradients));
         var full = await ParallelRuns.RunAsync(ParallelRuns.Settings(0), dir.Combine("single"));
         Assert.True(run.Summary.TokensTrained < full.Summary.TokensTrained, "the dropped shard's window is not counted");
-    }
-
-    /// <summary>Runs an action the first time a log event with the given id is written.</summary>
-    private sealed class OnLogEvent(int eventId, Action action) : ILoggerProvider, ILogger
-    {
-        private int _fired;
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId id, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (id.Id == eventId && Interlocked.Exchange(ref _fired, 1) == 0)
-            {
-                action();
-            }
-        }
-
-        public void Dispose()
-        {
-        }
     }
 }

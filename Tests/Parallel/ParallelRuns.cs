@@ -21,18 +21,11 @@ internal static class ParallelRuns
             "checkpoint.every-steps=0", $"parallel.workers={workers}", .. extra,
         ]);
 
-    public static async Task<RunOutcome> RunAsync(RnnClusterSettings settings, string runDirectory, WorkerFaults? faults = null, long? coordinatorFailsBeforeStep = null, ILoggerProvider? observer = null)
+    public static async Task<RunOutcome> RunAsync(RnnClusterSettings settings, string runDirectory, WorkerFaults? faults = null, long? coordinatorFailsBeforeStep = null, CapturingLoggerProvider? logs = null)
     {
         var corpus = CorpusLoader.Load(settings.Data.Path, TrainingSetup.Corpus(settings.Data));
-        using var logs = new CapturingLoggerProvider();
-        using var loggerFactory = LoggerFactory.Create(b =>
-        {
-            b.AddProvider(logs).SetMinimumLevel(LogLevel.Information);
-            if (observer is not null)
-            {
-                b.AddProvider(observer);
-            }
-        });
+        logs ??= new CapturingLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
         var services = new TrainerServices(TimeProvider.System, loggerFactory);
         RunSummary summary;
         if (settings.Parallel.Workers == 0)

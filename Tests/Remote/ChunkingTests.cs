@@ -1,3 +1,4 @@
+using RnnCluster.TestKit;
 using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using RnnCluster.Remote;
@@ -16,7 +17,7 @@ public sealed class ChunkingTests
         AbandonedTransferTimeout = TimeSpan.FromSeconds(30),
     };
 
-    private readonly ManualClock _clock = new();
+    private readonly ManualTimeProvider _clock = new();
     private readonly ChunkWriter _writer = new(Limits);
     private readonly ChunkAssembler _assembler;
 

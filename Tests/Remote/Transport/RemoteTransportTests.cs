@@ -81,8 +81,8 @@ public sealed class RemoteTransportTests
         await using (intruder)
         {
             intruder.Connect(server.LocalIdentity.Address);
-            await serverLogs.WaitForAsync(HandshakeFailed, "did not prove knowledge of the cluster secret");
-            await intruderLogs.WaitForAsync(HandshakeFailed);
+            await serverLogs.WaitForAsync(HandshakeFailed, "did not prove knowledge of the cluster secret", timeout: WaitLimit);
+            await intruderLogs.WaitForAsync(HandshakeFailed, "", timeout: WaitLimit);
         }
 
         Assert.Empty(server.ConnectedPeers);
@@ -106,7 +106,7 @@ public sealed class RemoteTransportTests
             new Random(3).NextBytes(noise);
             await raw.SendAsync(noise, WebSocketMessageType.Binary, endOfMessage: true, cts.Token);
             await ReadUntilClosedAsync(raw);
-            await logs.WaitForAsync(HandshakeFailed);
+            await logs.WaitForAsync(HandshakeFailed, "", timeout: WaitLimit);
         }
 
         await AssertServesAsync(server);
@@ -123,7 +123,7 @@ public sealed class RemoteTransportTests
         {
             await raw.SendAsync(new byte[4097], WebSocketMessageType.Binary, endOfMessage: true, cts.Token);
             Assert.Equal(WebSocketCloseStatus.MessageTooBig, await ReadUntilClosedAsync(raw));
-            await logs.WaitForAsync(ProtocolViolation, "MaxFrameBytes");
+            await logs.WaitForAsync(ProtocolViolation, "MaxFrameBytes", timeout: WaitLimit);
         }
 
         await AssertServesAsync(server);
@@ -140,7 +140,7 @@ public sealed class RemoteTransportTests
             var unknown = new Message { TypeId = 999, Sender = "/user/x", Recipient = "/user/y", Payload = ByteString.CopyFromUtf8("?") };
             await SendFrameAsync(raw, new Frame { Message = unknown }, cts.Token);
             Assert.Equal(WebSocketCloseStatus.PolicyViolation, await ReadUntilClosedAsync(raw));
-            await logs.WaitForAsync(ProtocolViolation, "999");
+            await logs.WaitForAsync(ProtocolViolation, "999", timeout: WaitLimit);
         }
 
         await AssertServesAsync(server);
@@ -156,7 +156,7 @@ public sealed class RemoteTransportTests
         using var first = await ConnectAuthenticatedAsync(server, cts.Token);
         using var second = new ClientWebSocket();
         await Assert.ThrowsAsync<WebSocketException>(() => second.ConnectAsync(WebSocketUri(server), cts.Token));
-        await logs.WaitForAsync(ConnectionLimitReached);
+        await logs.WaitForAsync(ConnectionLimitReached, "", timeout: WaitLimit);
         Assert.Equal(WebSocketState.Open, first.State);
     }
 

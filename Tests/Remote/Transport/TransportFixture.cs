@@ -1,3 +1,4 @@
+using RnnCluster.TestKit;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
@@ -32,10 +33,10 @@ internal static class TransportFixture
         return adjust is null ? options : adjust(options);
     }
 
-    public static async Task<(RemoteTransport Node, LogCollector Logs)> StartNodeAsync(
+    public static async Task<(RemoteTransport Node, CapturingLoggerProvider Logs)> StartNodeAsync(
         RemoteTransportOptions? options = null, ulong incarnation = 1, ClusterSecret? secret = null)
     {
-        var logs = new LogCollector();
+        var logs = new CapturingLoggerProvider();
         var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         var node = new RemoteTransport(
             options ?? Options(), secret ?? Secret, TestMessages.Registry, incarnation, loggerFactory, TimeProvider.System, new Random(7), RandomNumberGenerator.Create());
