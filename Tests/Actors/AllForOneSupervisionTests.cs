@@ -32,6 +32,13 @@ public sealed class AllForOneSupervisionTests
             child.Tell(Increment.Instance, null);
         }
 
+        // Messages still queued survive a restart (as in Akka), so every Increment must have been
+        // processed before the failure; otherwise a sibling could count it in its new incarnation.
+        foreach (var child in children)
+        {
+            Assert.Equal(new State(1, 1), await child.Ask<State>(GetState.Instance, TestKitSettings.DefaultTimeout));
+        }
+
         children[1].Tell(new Fail(new InvalidOperationException("b fails")), null);
 
         // Each sibling's new incarnation runs PostRestart, then (by default) PreStart.
