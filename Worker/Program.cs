@@ -1,12 +1,22 @@
-// rnncluster-worker joins a cluster run (issue: cluster remoting). Until remoting lands, every worker
-// runs inside the coordinator process, and this executable says so instead of pretending to join.
-using RnnCluster.Torch;
+using System.Runtime.InteropServices;
+using RnnCluster.Worker;
 
-if (args is ["--version"])
+// First Ctrl-C or SIGTERM: leave the cluster gracefully, then exit 0. A second Ctrl-C ends the
+// process at once (the coordinator then notices through its failure detector).
+using var cancellation = new CancellationTokenSource();
+var interrupts = 0;
+Console.CancelKeyPress += (_, e) =>
 {
-    Console.WriteLine(TorchRuntime.BuildInfo);
-    return 0;
-}
+    if (Interlocked.Increment(ref interrupts) == 1)
+    {
+        e.Cancel = true;
+        cancellation.Cancel();
+    }
+};
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    cancellation.Cancel();
+});
 
-Console.Error.WriteLine("rnncluster-worker: multi-process clusters are not available yet; use 'rnncluster train' (all actors in one process). Use --version to check the native bridge.");
-return 2;
+return await WorkerApp.RunAsync(args, Console.Out, Console.Error, cancellation.Token).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using RnnCluster.Common;
 using RnnCluster.Config;
 using RnnCluster.Data;
 using RnnCluster.Model.Checkpoints;
@@ -25,13 +26,16 @@ internal static class TrainCommand
         var sampleLength = new Option<int>("--sample-length") { Description = "tokens to generate from the trained model at the end (0 = none)", DefaultValueFactory = _ => 40 };
         var plain = new Option<bool>("--plain") { Description = "plain log lines instead of the live progress display" };
         var workers = new Option<int?>("--workers") { Description = "data-parallel worker actors in this process (parallel.workers, default 2); 0 = single-replica trainer" };
+        var cluster = new Option<bool>("--cluster") { Description = "be the coordinator (first seed) of a multi-process run: listen on cluster.host:cluster.port, wait for cluster.min-workers rnncluster-worker processes, train with them; resumes from --run-dir's newest checkpoint when there is one" };
         var command = new Command("train", "Train a model (the embedded default: a 2x200 LSTM language model on builtin:agreement).")
         {
-            config, data, runDir, set, resume, maxSteps, epochs, workers, sampleLength, plain,
+            config, data, runDir, set, resume, maxSteps, epochs, workers, cluster, sampleLength, plain,
         };
         command.SetAction(async (parse, ct) =>
         {
-            var overrides = new List<string>(parse.GetValue(set) ?? []);
+            // RNNCLUSTER_SET first, so the command line wins.
+            var overrides = new List<string>(ConfigOverrides.FromEnvironment());
+            overrides.AddRange(parse.GetValue(set) ?? []);
             if (parse.GetValue(data) is { } d)
             {
                 overrides.Add($"data.path={HoconString(d)}");
@@ -58,7 +62,8 @@ internal static class TrainCommand
                 parse.GetValue(runDir)?.FullName,
                 parse.GetValue(resume)?.FullName,
                 parse.GetValue(sampleLength),
-                parse.GetValue(plain) || !console.IsInteractive);
+                parse.GetValue(plain) || !console.IsInteractive,
+                parse.GetValue(cluster));
             return await RunAsync(request, console, ct).ConfigureAwait(false);
         });
         return command;
@@ -73,7 +78,15 @@ internal static class TrainCommand
 
         string? resumeFrom = null;
         string? resumeConfig = null;
-        if (request.Resume is { } resume)
+        var resumeRequest = request.Resume;
+        if (resumeRequest is null && request.Cluster && request.RunDirectory is { } clusterRun && CheckpointStore.FindLatest(clusterRun) is not null)
+        {
+            // A coordinator restarted by its supervisor (systemd, Kubernetes, a launcher) runs the same
+            // command line again: it must continue the run, not refuse the directory.
+            resumeRequest = clusterRun;
+        }
+
+        if (resumeRequest is { } resume)
         {
             var loaded = CheckpointReader.Load(resume);
             resumeFrom = loaded.Directory;
@@ -99,12 +112,27 @@ internal static class TrainCommand
             await console.Error.WriteLineAsync($"warning: {corpus.ReplacedBytes} invalid UTF-8 bytes in {corpus.Source} were replaced with U+FFFD (data.invalid-utf8 = replace)").ConfigureAwait(false);
         }
 
-        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new CliLoggerProvider(console.Error)).SetMinimumLevel(LogLevel.Warning));
+        // A cluster's joins, downs and generations are what its operator watches: log them.
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new LineLoggerProvider(console.Error, request.Cluster ? LogLevel.Information : LogLevel.Warning)).SetMinimumLevel(request.Cluster ? LogLevel.Information : LogLevel.Warning));
         var view = request.Plain ? (ITrainingView)new PlainTrainingView(console.Out, settings.Training.LogEverySteps) : new LiveTrainingView(console.Out);
         await console.Out.WriteLineAsync($"run directory: {runDirectory}").ConfigureAwait(false);
         var services = new TrainerServices(TimeProvider.System, loggerFactory, view);
         RunSummary summary;
-        if (settings.Parallel.Workers == 0)
+        if (request.Cluster)
+        {
+            if (resumeFrom is not null)
+            {
+                await console.Out.WriteLineAsync($"resuming from {resumeFrom}").ConfigureAwait(false);
+            }
+
+            var trainer = new ParallelTrainer(settings, corpus, runDirectory, services, resumeFrom)
+            {
+                Cluster = true,
+                OnListening = node => console.Out.WriteLine($"coordinator listening at {node.Identity.Address} (incarnation {node.Identity.Incarnation}); waiting for {settings.Cluster.MinWorkers} worker(s): rnncluster-worker --seed {settings.Cluster.Host}:{new Uri(node.Identity.Address).Port}"),
+            };
+            summary = await view.RunAsync(() => trainer.RunAsync(cancellationToken)).ConfigureAwait(false);
+        }
+        else if (settings.Parallel.Workers == 0)
         {
             using var trainer = new LanguageModelTrainer(settings, corpus, runDirectory, services, resumeFrom);
             summary = await view.RunAsync(() => trainer.RunAsync(cancellationToken)).ConfigureAwait(false);
@@ -170,4 +198,4 @@ internal static class TrainCommand
 }
 
 /// <summary>The parsed <c>train</c> command line.</summary>
-internal sealed record TrainRequest(string? ConfigPath, IReadOnlyList<string> Overrides, string? RunDirectory, string? Resume, int SampleLength, bool Plain);
+internal sealed record TrainRequest(string? ConfigPath, IReadOnlyList<string> Overrides, string? RunDirectory, string? Resume, int SampleLength, bool Plain, bool Cluster = false);

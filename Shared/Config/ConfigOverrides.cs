@@ -55,4 +55,20 @@ public static class ConfigOverrides
             return new HoconScalar(valueText.Trim(), HoconScalarKind.String, quoted: false, origin);
         }
     }
+
+    /// <summary>Name of the environment variable with extra overrides, <c>key=value;key=value</c>.</summary>
+    public const string EnvironmentVariable = "RNNCLUSTER_SET";
+
+    /// <summary>
+    /// The overrides in <see cref="EnvironmentVariable"/>, for per-node values where a command line is
+    /// awkward to template (a Kubernetes pod's own host name, a systemd EnvironmentFile). Applied
+    /// before <c>--set</c>, so the command line wins.
+    /// </summary>
+    public static IReadOnlyList<string> FromEnvironment(Func<string, string?>? environment = null)
+    {
+        var text = (environment ?? Environment.GetEnvironmentVariable)(EnvironmentVariable);
+        return string.IsNullOrWhiteSpace(text)
+            ? []
+            : [.. text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+    }
 }

@@ -22,6 +22,8 @@ public sealed record RnnClusterSettings
 
     public ParallelSettings Parallel { get; init; } = ParallelSettings.Default;
 
+    public ClusterSettings Cluster { get; init; } = ClusterSettings.Default;
+
     /// <summary>Binds a parsed tree; unknown keys, wrong types and out-of-range values throw <see cref="ConfigException"/>.</summary>
     public static RnnClusterSettings Bind(HoconObject root) =>
         ConfigSection.BindRoot(root, section => new RnnClusterSettings
@@ -32,6 +34,7 @@ public sealed record RnnClusterSettings
             Training = section.Bind("training", TrainingSettings.Bind),
             Checkpoint = section.Bind("checkpoint", CheckpointSettings.Bind),
             Parallel = section.Bind("parallel", ParallelSettings.Bind),
+            Cluster = section.Bind("cluster", ClusterSettings.Bind),
         });
 
     /// <summary>Every setting as HOCON, for checkpoints and logs; <see cref="ConfigLoader.LoadText"/> reads it back equal.</summary>
@@ -45,6 +48,7 @@ public sealed record RnnClusterSettings
         writer.Section("training", Training.Write);
         writer.Section("checkpoint", Checkpoint.Write);
         writer.Section("parallel", Parallel.Write);
+        writer.Section("cluster", Cluster.Write);
         return writer.ToString();
     }
 }

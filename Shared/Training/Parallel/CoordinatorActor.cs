@@ -36,6 +36,15 @@ public sealed class CoordinatorOptions
 
     public CancellationToken Cancellation { get; init; }
 
+    /// <summary>
+    /// Cluster mode: the actor that delivers remote workers as they join (<see cref="Cluster.RemoteWorkerPool"/>).
+    /// Null = the coordinator creates <see cref="ParallelSettings.Workers"/> local worker actors itself.
+    /// </summary>
+    public IActorRef? WorkerPool { get; init; }
+
+    /// <summary>Workers that must be ready before the first step (cluster mode; locally all are ready at once).</summary>
+    public int MinWorkers { get; init; } = 1;
+
     /// <summary>Who asked for the run; kept here so a restarted coordinator still answers it.</summary>
     internal IActorRef? ReplyTo { get; set; }
 
@@ -68,7 +77,9 @@ public sealed class CoordinatorActor : ReceiveActor
     private int _generation;
     private TrainingWindow? _window;
     private float[] _parameters = [];
+    private readonly SortedDictionary<int, IActorRef> _pending = [];
     private bool _started;
+    private bool _loopStarted;
     private long _dispatched;
 
     public CoordinatorActor(CoordinatorOptions options)
@@ -81,6 +92,8 @@ public sealed class CoordinatorActor : ReceiveActor
         ReceiveAsync<WindowGradients>(OnGradientsAsync);
         Receive<ActorFailed>(OnWorkerFailed);
         Receive<Terminated>(OnWorkerTerminated);
+        Receive<Cluster.RemoteWorkerFailed>(f => RetryShard(f.WorkerIndex));
+        Receive<Cluster.WorkerLost>(l => LoseWorker(l.WorkerIndex));
         ReceiveAsync<StepDeadlinePassed>(OnDeadlineAsync);
     }
 
@@ -105,6 +118,19 @@ public sealed class CoordinatorActor : ReceiveActor
         }
 
         _parameters = new float[_loop.Master.ParameterCount];
+        Context.System.EventStream.Subscribe<ActorFailed>(Self);
+        if (_options.ReplyTo is not null)
+        {
+            // A restarted coordinator picks the run up again by itself.
+            _started = true;
+        }
+
+        if (_options.WorkerPool is { } pool)
+        {
+            pool.Tell(new Cluster.AttachCoordinator(Self), Self);
+            return;
+        }
+
         var workerModel = _loop.Master.Options;
         var workers = Enumerable.Range(0, _options.Parallel.Workers)
             .Select(i => new WorkerOptions(i, workerModel, _options.WorkerFaults, _options.Time))
@@ -112,12 +138,6 @@ public sealed class CoordinatorActor : ReceiveActor
         var limit = new RestartLimit(_options.Parallel.MaxWorkerFailures - 1, _options.Parallel.FailureWindow);
         // A name per incarnation: after a restart the previous supervisor may still be stopping.
         _supervisor = Context.ActorOf(Props.Create(() => new WorkerSupervisor(workers, limit)), $"workers-{_options.Incarnation}");
-        Context.System.EventStream.Subscribe<ActorFailed>(Self);
-        if (_options.ReplyTo is not null)
-        {
-            // A restarted coordinator picks the run up again by itself.
-            _started = true;
-        }
     }
 
     protected internal override void PreRestart(Exception reason, object? message)
@@ -137,7 +157,7 @@ public sealed class CoordinatorActor : ReceiveActor
     {
         _options.ReplyTo = start.ReplyTo;
         _started = true;
-        if (_workers.Count > 0)
+        if (_loopStarted)
         {
             Self.Tell(BeginStep.Instance, Self);
         }
@@ -147,22 +167,66 @@ public sealed class CoordinatorActor : ReceiveActor
     {
         foreach (var (index, worker) in ready.Workers)
         {
-            _workers[index] = worker;
+            // Joiners wait for the step boundary: the open step's plan stays as dispatched.
+            _pending[index] = worker;
             Context.Watch(worker);
         }
 
-        NewGeneration();
-        Loop.Start();
-        if (_started)
+        if (!_loopStarted)
         {
-            Self.Tell(BeginStep.Instance, Self);
+            if (_workers.Count + _pending.Count < _options.MinWorkers)
+            {
+                ParallelLog.WaitingForWorkers(_logger, _workers.Count + _pending.Count, _options.MinWorkers);
+                return;
+            }
+
+            ApplyPending();
+            Loop.Start();
+            _loopStarted = true;
+            if (_started)
+            {
+                Self.Tell(BeginStep.Instance, Self);
+            }
         }
+        else if (_window is null || _plan.Count == 0)
+        {
+            ApplyPending();
+            if (_window is not null)
+            {
+                // Every worker had gone; the newcomers compute the open step.
+                DispatchAll();
+            }
+        }
+    }
+
+    /// <summary>Takes the workers that joined since the last plan into a new generation.</summary>
+    private void ApplyPending()
+    {
+        if (_pending.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (index, worker) in _pending)
+        {
+            _workers[index] = worker;
+        }
+
+        _pending.Clear();
+        NewGeneration();
     }
 
     private async Task BeginStepAsync()
     {
         if (_window is not null)
         {
+            return;
+        }
+
+        ApplyPending();
+        if (_plan.Count == 0)
+        {
+            ParallelLog.WaitingForWorkers(_logger, 0, 1);
             return;
         }
 
@@ -286,26 +350,67 @@ public sealed class CoordinatorActor : ReceiveActor
         }
 
         ParallelLog.WorkerFailed(_logger, index, _window?.Step ?? Loop.Step, failed.Directive.ToString(), failed.Cause.Message);
-        if (failed.Directive is Directive.Restart or Directive.Resume && _window is not null && !_received.ContainsKey(index))
+        if (failed.Directive is Directive.Restart or Directive.Resume)
         {
-            // The supervisor restarted it with a fresh replica; the failing message is not
-            // processed again, so the step protocol retries the shard explicitly.
-            if (_plan.FirstOrDefault(s => s.WorkerIndex == index) is { } shard)
-            {
-                Send(shard);
-            }
+            RetryShard(index);
+        }
+    }
+
+    /// <summary>
+    /// The worker's supervisor restarted it with a fresh replica; the failing message is not
+    /// processed again, so the step protocol retries the shard explicitly.
+    /// </summary>
+    private void RetryShard(int index)
+    {
+        if (_window is not null && !_received.ContainsKey(index) && _plan.FirstOrDefault(s => s.WorkerIndex == index) is { } shard)
+        {
+            Send(shard);
         }
     }
 
     private void OnWorkerTerminated(Terminated terminated)
     {
-        if (IndexOf(terminated.ActorRef) is not { } index)
+        foreach (var (pendingIndex, pending) in _pending)
+        {
+            if (pending.Equals(terminated.ActorRef))
+            {
+                _pending.Remove(pendingIndex);
+                return;
+            }
+        }
+
+        if (IndexOf(terminated.ActorRef) is { } index)
+        {
+            LoseWorker(index);
+        }
+    }
+
+    /// <summary>A worker is gone for good: its streams move to the others in a new generation.</summary>
+    private void LoseWorker(int index)
+    {
+        if (_pending.Remove(index, out var pending))
+        {
+            Context.Unwatch(pending);
+            return;
+        }
+
+        if (!_workers.Remove(index, out var worker))
         {
             return;
         }
 
-        _workers.Remove(index);
+        Context.Unwatch(worker);
         ParallelLog.WorkerStopped(_logger, index, _workers.Count);
+        if (_workers.Count == 0 && _options.WorkerPool is not null)
+        {
+            // A cluster waits for workers to (re)join; the open step is recomputed by them.
+            _plan = [];
+            _received.Clear();
+            _inFlight.Clear();
+            ParallelLog.WaitingForWorkers(_logger, 0, 1);
+            return;
+        }
+
         if (_workers.Count == 0)
         {
             _options.ReplyTo?.Tell(new TrainingAborted(new InvalidOperationException($"every worker was stopped after repeated failures (parallel.max-worker-failures = {_options.Parallel.MaxWorkerFailures}); the last committed checkpoint in {_options.RunDirectory} is intact")), Self);

@@ -25,4 +25,7 @@ internal static partial class ParallelLog
 
     [LoggerMessage(EventId = 2106, Level = LogLevel.Information, Message = "Coordinator resumed from {Checkpoint}")]
     public static partial void CoordinatorResumed(ILogger logger, string checkpoint);
+
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Information, Message = "Waiting for workers: {Ready} ready, {Needed} needed")]
+    public static partial void WaitingForWorkers(ILogger logger, int ready, int needed);
 }

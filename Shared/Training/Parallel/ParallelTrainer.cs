@@ -1,4 +1,5 @@
 using RnnCluster.Actors;
+using RnnCluster.Cluster;
 using RnnCluster.Config;
 using RnnCluster.Data;
 using RnnCluster.Torch;
@@ -40,6 +41,15 @@ public sealed class ParallelTrainer
     /// <summary>Test-only: the coordinator throws before planning this step (once), as a crash would.</summary>
     public long? CoordinatorFailsBeforeStep { get; init; }
 
+    /// <summary>
+    /// Cluster mode: this process is the coordinator and first seed of a multi-process run; it binds
+    /// <c>cluster.host:port</c>, runs no local workers, and trains with the worker processes that join.
+    /// </summary>
+    public bool Cluster { get; init; }
+
+    /// <summary>Cluster mode: called with the node once it listens (the CLI prints the address).</summary>
+    public Action<ClusterNode>? OnListening { get; init; }
+
     /// <summary>Intra-op threads each replica gets: the machine's threads divided among the workers.</summary>
     public static int ThreadsPerReplica(RnnClusterSettings settings)
     {
@@ -49,12 +59,59 @@ public sealed class ParallelTrainer
 
     public async Task<RunSummary> RunAsync(CancellationToken cancellationToken)
     {
-        TorchRuntime.SetThreads(ThreadsPerReplica(_settings), _settings.Runtime.BlasThreads);
+        // A cluster coordinator computes no windows itself: its threads go to the optimizer step.
+        TorchRuntime.SetThreads(Cluster ? TrainingSetup.Threads(_settings.Runtime) : ThreadsPerReplica(_settings), _settings.Runtime.BlasThreads);
+        var initialLoop = new TrainingLoop(_settings, _corpus, _runDirectory, _services, _resumeFrom);
+        var guardian = new OneForOneStrategy(_ => Directive.Restart) { Limit = new RestartLimit(3, TimeSpan.FromMinutes(1)) };
+        ClusterNode? node = null;
+        ActorSystem system;
+        IActorRef? pool = null;
+        if (Cluster)
+        {
+            try
+            {
+                node = await ClusterNode.StartAsync(
+                    new ClusterNodeOptions
+                    {
+                        Settings = _settings.Cluster,
+                        Role = ClusterNodeOptions.CoordinatorRole,
+                        Incarnation = ClusterNodeOptions.NewIncarnation(_services.Time),
+                        UserGuardianStrategy = guardian,
+                        Device = _settings.Runtime.Device,
+                        Threads = TorchRuntime.Threads,
+                    },
+                    Training.Cluster.ClusterProtocol.CreateRegistry(), _services.LoggerFactory, _services.Time, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                initialLoop.Dispose();
+                throw;
+            }
+
+            system = node.System;
+            var hocon = _settings.ToHocon();
+            var vocabulary = initialLoop.Master.Architecture.VocabularySize;
+            var messaging = node.Messaging;
+            pool = system.ActorOf(Props.Create(() => new Training.Cluster.RemoteWorkerPool(messaging, hocon, vocabulary, _services.LoggerFactory)), "pool");
+            OnListening?.Invoke(node);
+        }
+        else
+        {
+            system = ActorSystem.Create("rnncluster", new ActorSystemOptions
+            {
+                LoggerFactory = _services.LoggerFactory,
+                TimeProvider = _services.Time,
+                UserGuardianStrategy = guardian,
+            });
+        }
+
         var options = new CoordinatorOptions
         {
             CreateLoop = resume => new TrainingLoop(_settings, _corpus, _runDirectory, _services, resume),
             RunDirectory = _runDirectory,
-            InitialLoop = new TrainingLoop(_settings, _corpus, _runDirectory, _services, _resumeFrom),
+            InitialLoop = initialLoop,
+            WorkerPool = pool,
+            MinWorkers = Cluster ? _settings.Cluster.MinWorkers : 1,
             Parallel = _settings.Parallel,
             LoggerFactory = _services.LoggerFactory,
             Time = _services.Time,
@@ -62,12 +119,7 @@ public sealed class ParallelTrainer
             FailBeforeStep = CoordinatorFailsBeforeStep,
             Cancellation = cancellationToken,
         };
-        var system = ActorSystem.Create("rnncluster", new ActorSystemOptions
-        {
-            LoggerFactory = _services.LoggerFactory,
-            TimeProvider = _services.Time,
-            UserGuardianStrategy = new OneForOneStrategy(_ => Directive.Restart) { Limit = new RestartLimit(3, TimeSpan.FromMinutes(1)) },
-        });
+        var finished = false;
         try
         {
             var outcome = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -75,16 +127,38 @@ public sealed class ParallelTrainer
             var coordinator = system.ActorOf(Props.Create(() => new CoordinatorActor(options)), "coordinator");
             listener.Tell(new OutcomeListener.WatchCoordinator(coordinator), null);
             coordinator.Tell(new StartTraining(listener), listener);
-            return await outcome.Task.ConfigureAwait(false) switch
+            var result = await outcome.Task.ConfigureAwait(false);
+            finished = result is TrainingFinished;
+            return result switch
             {
-                TrainingFinished finished => finished.Summary,
+                TrainingFinished done => done.Summary,
                 TrainingAborted aborted => throw new TrainingAbortedException(aborted.Reason.Message, aborted.Reason),
                 var other => throw new InvalidOperationException($"unexpected outcome {other}"),
             };
         }
         finally
         {
-            await system.Terminate().ConfigureAwait(false);
+            if (node is not null)
+            {
+                if (finished)
+                {
+                    // Workers exit 0 on this; after an interrupt they wait for the coordinator to come back.
+                    try
+                    {
+                        await node.Daemon.Ask<ClusterLeader.SendRunFinished>(new ClusterLeader.SendRunFinished("training finished"), TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                    }
+                    catch (AskTimeoutException)
+                    {
+                        // Workers then notice the coordinator is gone and exit after cluster.join-timeout.
+                    }
+                }
+
+                await node.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await system.Terminate().ConfigureAwait(false);
+            }
         }
     }
 

@@ -1,0 +1,161 @@
+namespace RnnCluster.Config;
+
+/// <summary>
+/// <c>cluster.*</c>: how a node takes part in a multi-process run — its endpoint, the seeds it joins
+/// through, the shared secret, optional TLS, and the failure detector the coordinator (the leader)
+/// uses to down workers that stopped answering.
+/// </summary>
+public sealed record ClusterSettings
+{
+    public static ClusterSettings Default { get; } = new();
+
+    /// <summary>The address this node binds and that peers dial; loopback needs no secret, anything else does.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>TCP port; 0 = any free port (workers), the coordinator needs a known one for the seed list.</summary>
+    public int Port { get; init; } = 2552;
+
+    /// <summary><c>host:port</c> of nodes to join through; a worker needs at least one (here or <c>--seed</c>).</summary>
+    public IReadOnlyList<string> Seeds { get; init; } = [];
+
+    /// <summary><c>file:PATH</c> or <c>env:NAME</c>; empty = the fixed loopback-only key (refused off loopback).</summary>
+    public string Secret { get; init; } = "";
+
+    public string TlsCertificate { get; init; } = "";
+
+    public string TlsKey { get; init; } = "";
+
+    public string TlsCa { get; init; } = "";
+
+    /// <summary>Remote workers the coordinator waits for before the first step.</summary>
+    public int MinWorkers { get; init; } = 1;
+
+    /// <summary>How long a worker tries the seeds (and waits for a lost coordinator) before it gives up.</summary>
+    public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan AcceptableHeartbeatPause { get; init; } = TimeSpan.FromSeconds(3);
+
+    public double PhiThreshold { get; init; } = 8.0;
+
+    /// <summary>How long a member stays unreachable before the leader downs it.</summary>
+    public TimeSpan DownUnreachableAfter { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Largest frame; bigger payloads (gradients, parameters) travel in chunks of this size.</summary>
+    public long ChunkSize { get; init; } = 1024 * 1024;
+
+    /// <summary>Test-only: read <c>RNNCLUSTER_FAULTS</c> (delay/loss injection in the transport).</summary>
+    public bool TestFaults { get; init; }
+
+    public bool IsLoopback => Host is "127.0.0.1" or "::1" or "localhost";
+
+    public static ClusterSettings Bind(ConfigSection section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        var tls = section.Bind("tls", s => (
+            Certificate: s.GetString("certificate", Default.TlsCertificate),
+            Key: s.GetString("key", Default.TlsKey),
+            Ca: s.GetString("ca", Default.TlsCa)));
+        var settings = new ClusterSettings
+        {
+            Host = section.GetString("host", Default.Host, h => !string.IsNullOrWhiteSpace(h) && !h.Contains('/', StringComparison.Ordinal), "a host name or IP address"),
+            Port = section.GetInt("port", Default.Port, ValueRange.Between(0, true, 65535, true)),
+            Seeds = section.GetStringList("seeds", Default.Seeds),
+            Secret = section.GetString("secret", Default.Secret, s => s.Length == 0 || s.StartsWith("file:", StringComparison.Ordinal) || s.StartsWith("env:", StringComparison.Ordinal), "\"file:PATH\", \"env:NAME\" or \"\""),
+            TlsCertificate = tls.Certificate,
+            TlsKey = tls.Key,
+            TlsCa = tls.Ca,
+            MinWorkers = section.GetInt("min-workers", Default.MinWorkers, ValueRange.AtLeast(1)),
+            JoinTimeout = section.GetDuration("join-timeout", Default.JoinTimeout, TimeSpan.FromMilliseconds(1)),
+            HeartbeatInterval = section.GetDuration("heartbeat-interval", Default.HeartbeatInterval, TimeSpan.FromMilliseconds(10)),
+            AcceptableHeartbeatPause = section.GetDuration("acceptable-heartbeat-pause", Default.AcceptableHeartbeatPause, TimeSpan.Zero),
+            PhiThreshold = section.GetDouble("phi-threshold", Default.PhiThreshold, ValueRange.Positive),
+            DownUnreachableAfter = section.GetDuration("down-unreachable-after", Default.DownUnreachableAfter, TimeSpan.Zero),
+            ChunkSize = section.GetSize("chunk-size", Default.ChunkSize, 1024),
+            TestFaults = section.GetBoolean("test-faults", Default.TestFaults),
+        };
+        foreach (var seed in settings.Seeds)
+        {
+            if (!SeedAddress.TryParse(seed, out _))
+            {
+                throw section.Error("seeds", $"'{seed}' is not host:port");
+            }
+        }
+
+        if ((settings.TlsCertificate.Length == 0) != (settings.TlsKey.Length == 0))
+        {
+            throw section.Error("tls", "tls.certificate and tls.key are set together or not at all");
+        }
+
+        if (settings.TlsCa.Length > 0 && settings.TlsCertificate.Length == 0)
+        {
+            throw section.Error("tls", "tls.ca needs tls.certificate and tls.key (peers must present a certificate from the CA, and so must this node)");
+        }
+
+        if (settings.ChunkSize > int.MaxValue)
+        {
+            throw section.Error("chunk-size", "must be below 2 GiB");
+        }
+
+        return settings;
+    }
+
+    public void Write(HoconWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write("host", Host);
+        writer.Write("port", Port);
+        writer.WriteStringList("seeds", Seeds);
+        writer.Write("secret", Secret);
+        writer.Section("tls", tls =>
+        {
+            tls.Write("certificate", TlsCertificate);
+            tls.Write("key", TlsKey);
+            tls.Write("ca", TlsCa);
+        });
+        writer.Write("min-workers", MinWorkers);
+        writer.WriteDuration("join-timeout", JoinTimeout);
+        writer.WriteDuration("heartbeat-interval", HeartbeatInterval);
+        writer.WriteDuration("acceptable-heartbeat-pause", AcceptableHeartbeatPause);
+        writer.Write("phi-threshold", PhiThreshold);
+        writer.WriteDuration("down-unreachable-after", DownUnreachableAfter);
+        writer.WriteSize("chunk-size", ChunkSize);
+        writer.Write("test-faults", TestFaults);
+    }
+
+    // Records compare lists by reference; settings compare by value (a resumed run checks them).
+    public bool Equals(ClusterSettings? other) =>
+        other is not null && Host == other.Host && Port == other.Port && Seeds.SequenceEqual(other.Seeds, StringComparer.Ordinal)
+        && Secret == other.Secret && TlsCertificate == other.TlsCertificate && TlsKey == other.TlsKey && TlsCa == other.TlsCa
+        && MinWorkers == other.MinWorkers && JoinTimeout == other.JoinTimeout && HeartbeatInterval == other.HeartbeatInterval
+        && AcceptableHeartbeatPause == other.AcceptableHeartbeatPause && PhiThreshold.Equals(other.PhiThreshold)
+        && DownUnreachableAfter == other.DownUnreachableAfter && ChunkSize == other.ChunkSize && TestFaults == other.TestFaults;
+
+    public override int GetHashCode() => HashCode.Combine(Host, Port, Seeds.Count, MinWorkers);
+}
+
+/// <summary>A seed's <c>host:port</c>, parsed once (IPv6 hosts in brackets).</summary>
+public sealed record SeedAddress(string Host, int Port)
+{
+    public static bool TryParse(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SeedAddress? seed)
+    {
+        seed = null;
+        var colon = text?.LastIndexOf(':') ?? -1;
+        if (text is null || colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        {
+            return false;
+        }
+
+        var host = text[..colon].Trim('[', ']');
+        if (host.Length == 0 || host.Contains('/', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        seed = new SeedAddress(host, port);
+        return true;
+    }
+
+    public override string ToString() => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+}

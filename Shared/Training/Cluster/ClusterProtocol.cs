@@ -1,0 +1,84 @@
+using Google.Protobuf;
+using RnnCluster.Remote;
+using Wire = RnnCluster.Remote.Protocol;
+
+namespace RnnCluster.Training.Cluster;
+
+/// <summary>
+/// The closed set of messages a cluster run sends between processes, with their type ids (part of
+/// the wire contract: never reuse or renumber one). Control messages are the generated protobuf
+/// types themselves; the step messages keep their in-process records and are converted here, with
+/// float buffers as raw little-endian bytes.
+/// </summary>
+public static class ClusterProtocol
+{
+    public static MessageRegistry CreateRegistry() => new MessageRegistryBuilder()
+        .AddProtobuf<Wire.JoinRequest>(1)
+        .AddProtobuf<Wire.Welcome>(2)
+        .AddProtobuf<Wire.JoinRefused>(3)
+        .AddProtobuf<Wire.LeaveRequest>(4)
+        .AddProtobuf<Wire.LeaveAccepted>(5)
+        .AddProtobuf<Wire.MemberDownedNotice>(6)
+        .AddProtobuf<Wire.RunFinished>(7)
+        .Add<Parallel.ComputeWindow>(20, ToWire, FromWireWindow)
+        .Add<Parallel.WindowGradients>(21, ToWire, FromWireGradients)
+        .AddProtobuf<Wire.CreateReplica>(22)
+        .AddProtobuf<Wire.ReplicaReady>(23)
+        .AddProtobuf<Wire.ReplicaFailed>(24)
+        .AddProtobuf<Wire.ReplicaStopped>(25)
+        .Build();
+
+    internal static ByteString ToWire(Parallel.ComputeWindow w)
+    {
+        var m = new Wire.ComputeWindow
+        {
+            Step = w.Step,
+            Generation = w.Generation,
+            Attempt = w.Attempt,
+            FirstStream = w.FirstStream,
+            StreamCount = w.StreamCount,
+            Length = w.Length,
+            State = LittleEndianFloats.ToByteString(w.State),
+            Parameters = LittleEndianFloats.ToByteString(w.Parameters),
+        };
+        m.Inputs.AddRange(w.Inputs);
+        m.Targets.AddRange(w.Targets);
+        return m.ToByteString();
+    }
+
+    internal static Parallel.ComputeWindow FromWireWindow(ByteString bytes)
+    {
+        var m = Wire.ComputeWindow.Parser.ParseFrom(bytes);
+        var cells = (long)m.Length * m.StreamCount;
+        if (m.Length < 1 || m.StreamCount < 1 || m.Inputs.Count != cells || m.Targets.Count != cells)
+        {
+            throw new FormatException($"ComputeWindow: {m.Inputs.Count} inputs and {m.Targets.Count} targets for length {m.Length} x {m.StreamCount} streams");
+        }
+
+        return new Parallel.ComputeWindow(
+            m.Step, m.Generation, m.Attempt, m.FirstStream, m.StreamCount, m.Length,
+            [.. m.Inputs], [.. m.Targets], LittleEndianFloats.ToArray(m.State), LittleEndianFloats.ToArray(m.Parameters));
+    }
+
+    internal static ByteString ToWire(Parallel.WindowGradients g) => new Wire.WindowGradients
+    {
+        Step = g.Step,
+        Generation = g.Generation,
+        Attempt = g.Attempt,
+        WorkerIndex = g.WorkerIndex,
+        LossSum = g.LossSum,
+        Tokens = g.Tokens,
+        Gradients = LittleEndianFloats.ToByteString(g.Gradients),
+        FinalState = LittleEndianFloats.ToByteString(g.FinalState),
+        ComputeSeconds = g.ComputeSeconds,
+        CopySeconds = g.CopySeconds,
+    }.ToByteString();
+
+    internal static Parallel.WindowGradients FromWireGradients(ByteString bytes)
+    {
+        var m = Wire.WindowGradients.Parser.ParseFrom(bytes);
+        return new Parallel.WindowGradients(
+            m.Step, m.Generation, m.Attempt, m.WorkerIndex, m.LossSum, m.Tokens,
+            LittleEndianFloats.ToArray(m.Gradients), LittleEndianFloats.ToArray(m.FinalState), m.ComputeSeconds, m.CopySeconds);
+    }
+}
