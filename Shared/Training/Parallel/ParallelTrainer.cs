@@ -128,7 +128,8 @@ public sealed class ParallelTrainer
             listener.Tell(new OutcomeListener.WatchCoordinator(coordinator), null);
             coordinator.Tell(new StartTraining(listener), listener);
             var result = await outcome.Task.ConfigureAwait(false);
-            finished = result is TrainingFinished;
+            // An interrupted run (SIGTERM) is not over: workers wait for the coordinator to come back.
+            finished = result is TrainingFinished { Summary.StoppedBy: not "interrupted" };
             return result switch
             {
                 TrainingFinished done => done.Summary,

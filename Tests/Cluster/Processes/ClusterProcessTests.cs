@@ -1,0 +1,190 @@
+using RnnCluster.Model.Checkpoints;
+using RnnCluster.Tests.Parallel;
+using RnnCluster.Tests.Support;
+
+namespace RnnCluster.Tests.Cluster.Processes;
+
+/// <summary>
+/// Training across separate OS processes on loopback: a coordinator (<c>rnncluster train --cluster</c>)
+/// and <c>rnncluster-worker</c>s, with the failures the cluster must survive — a worker killed with
+/// SIGKILL, paused with SIGSTOP longer or shorter than the acceptable heartbeat pause, a late joiner,
+/// and a killed coordinator restarted by its launcher. Each waits on what the processes print.
+/// </summary>
+[Collection(ProcessCollection.Name)]
+public sealed class ClusterProcessTests
+{
+    private static readonly TimeSpan Patience = LocalCluster.Patience;
+
+    [Fact]
+    public async Task Two_worker_processes_train_exactly_like_two_in_process_workers()
+    {
+        using var dir = new TempDirectory();
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(20, "cluster.min-workers=2"));
+        var coordinator = cluster.StartCoordinator();
+        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
+        var w1 = cluster.StartWorker();
+        var w2 = cluster.StartWorker();
+
+        Assert.Equal(0, await coordinator.WaitForExitAsync(Patience));
+        Assert.Equal(0, await w1.WaitForExitAsync(Patience));
+        Assert.Equal(0, await w2.WaitForExitAsync(Patience));
+        Assert.Contains("the coordinator finished the run", w1.Output, StringComparison.Ordinal);
+
+        using var reference = new TempDirectory();
+        var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2), reference.Path);
+        var actual = CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
+        // The same shard plan and reduction order as in one process: the same floats.
+        Assert.Equal(expected.Parameters, actual);
+    }
+
+    [Fact]
+    public async Task A_killed_worker_is_downed_and_the_survivor_finishes_the_run_with_the_same_parameters()
+    {
+        using var dir = new TempDirectory();
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(60, "cluster.min-workers=2"));
+        var coordinator = cluster.StartCoordinator();
+        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
+        var w1 = cluster.StartWorker();
+        var w2 = cluster.StartWorker();
+        await coordinator.WaitForLineAsync("step 3/", Patience);
+
+        w2.Kill();
+
+        await coordinator.WaitForLineAsync("is unreachable", Patience);
+        await coordinator.WaitForLineAsync("downed", Patience);
+        await coordinator.WaitForLineAsync(l => l.Contains("Generation", StringComparison.Ordinal) && l.Contains(": 1 workers", StringComparison.Ordinal), Patience, "a generation of the survivor alone");
+        Assert.Equal(0, await coordinator.WaitForExitAsync(Patience));
+        Assert.Equal(0, await w1.WaitForExitAsync(Patience));
+
+        using var reference = new TempDirectory();
+        var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=60"), reference.Path);
+        var summary = CheckpointReader.Load(cluster.RunDirectory);
+        var actual = summary.ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
+        Assert.True(ParallelRuns.RelativeDifference(actual, expected.Parameters) < 1e-4, $"relative difference {ParallelRuns.RelativeDifference(actual, expected.Parameters)}");
+        Assert.Contains("reached training.max-steps after 60 steps", coordinator.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_worker_paused_longer_than_the_acceptable_pause_is_downed_its_late_gradients_refused_and_it_rejoins()
+    {
+        using var dir = new TempDirectory();
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(400, "cluster.min-workers=2"));
+        var coordinator = cluster.StartCoordinator();
+        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
+        var w1 = cluster.StartWorker();
+        var w2 = cluster.StartWorker();
+        await coordinator.WaitForLineAsync("step 3/", Patience);
+
+        w2.Pause();
+        await coordinator.WaitForLineAsync("downed", Patience);
+        w2.Resume();
+
+        await w2.WaitForLineAsync("rejoining as a new incarnation", Patience);
+        await coordinator.WaitForLineAsync("Refused WindowGradients", Patience);
+        // The new incarnation gets a replica of its own and work again.
+        await coordinator.WaitForLineAsync("Replica 2 ready", Patience);
+        Assert.Equal(0, await coordinator.WaitForExitAsync(Patience));
+        Assert.Equal(0, await w1.WaitForExitAsync(Patience));
+        Assert.Equal(0, await w2.WaitForExitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task A_pause_shorter_than_the_acceptable_pause_changes_no_membership()
+    {
+        using var dir = new TempDirectory();
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(200, "cluster.min-workers=2"));
+        var coordinator = cluster.StartCoordinator();
+        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
+        var w1 = cluster.StartWorker();
+        var w2 = cluster.StartWorker();
+        await coordinator.WaitForLineAsync("step 3/", Patience);
+
+        w2.Pause();
+        // The pause itself is the test's subject, not a wait for an event: 1 s against a 3 s acceptable pause.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        w2.Resume();
+
+        Assert.Equal(0, await coordinator.WaitForExitAsync(Patience));
+        Assert.Equal(0, await w2.WaitForExitAsync(Patience));
+        Assert.Equal(0, coordinator.CountLines("unreachable"));
+        Assert.Equal(0, coordinator.CountLines("downed"));
+        Assert.Equal(2, coordinator.CountLines("joined and is Up"));
+    }
+
+    [Fact]
+    public async Task A_worker_started_later_joins_mid_run_and_receives_streams()
+    {
+        using var dir = new TempDirectory();
+        // Long enough that it is still running when the second process has started and joined.
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(100_000, "cluster.min-workers=1", "training.epochs=10000"));
+        var coordinator = cluster.StartCoordinator();
+        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
+        var w1 = cluster.StartWorker();
+        await coordinator.WaitForLineAsync("step 3/", Patience);
+
+        var w2 = cluster.StartWorker();
+        await coordinator.WaitForLineAsync("Replica 1 ready", Patience);
+        var plan = await coordinator.WaitForLineAsync(l => l.Contains("Generation", StringComparison.Ordinal) && l.Contains("w1:", StringComparison.Ordinal), Patience, "a plan with worker 1");
+        Assert.Contains("w0:[0,4)", plan, StringComparison.Ordinal);
+        Assert.Contains("w1:[4,8)", plan, StringComparison.Ordinal);
+        var stepAtJoin = LastStep(coordinator.Output);
+        await coordinator.WaitForLineAsync(l => l.StartsWith($"step {stepAtJoin + 5}/", StringComparison.Ordinal), Patience, "five more steps with both workers");
+
+        // SIGTERM: the coordinator checkpoints and exits 130; the workers leave on SIGTERM.
+        coordinator.Terminate();
+        Assert.Equal(130, await coordinator.WaitForExitAsync(Patience));
+        w1.Terminate();
+        w2.Terminate();
+        Assert.Equal(0, await w1.WaitForExitAsync(Patience));
+        Assert.Equal(0, await w2.WaitForExitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task A_killed_coordinator_restarted_by_its_launcher_resumes_from_its_checkpoint_and_the_workers_rejoin()
+    {
+        using var dir = new TempDirectory();
+        string[] extra = ["cluster.min-workers=2", "checkpoint.every-steps=10"];
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(120, extra));
+        var coordinator = cluster.StartCoordinator();
+        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
+        var w1 = cluster.StartWorker();
+        var w2 = cluster.StartWorker();
+        await coordinator.WaitForLineAsync("checkpoint step 20 committed", Patience);
+        var lastStep = LastStep(coordinator.Output);
+
+        coordinator.Kill();
+        await coordinator.WaitForExitAsync(Patience);
+        var restarted = cluster.StartCoordinator();
+
+        var resumed = await restarted.WaitForLineAsync("resuming from", Patience);
+        var resumedStep = long.Parse(resumed[(resumed.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(lastStep - resumedStep <= 10, $"lost {lastStep - resumedStep} steps (killed after step {lastStep}, resumed at {resumedStep}); the checkpoint interval is 10");
+        await w1.WaitForLineAsync("joining again", Patience);
+        Assert.Equal(0, await restarted.WaitForExitAsync(Patience));
+        Assert.Equal(0, await w1.WaitForExitAsync(Patience));
+        Assert.Equal(0, await w2.WaitForExitAsync(Patience));
+
+        using var reference = new TempDirectory();
+        var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=120", "checkpoint.every-steps=10"), reference.Path);
+        var loss = ValidLoss(restarted.Output);
+        Assert.True(Math.Abs(loss - expected.Summary.ValidLoss!.Value) <= 0.02 * expected.Summary.ValidLoss.Value, $"valid loss {loss} vs unfailed {expected.Summary.ValidLoss}");
+    }
+
+    private static long LastStep(string output) =>
+        output.Split('\n').Where(l => l.StartsWith("step ", StringComparison.Ordinal))
+            .Select(l => long.Parse(l[5..l.IndexOf('/', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture))
+            .DefaultIfEmpty(0).Max();
+
+    private static double ValidLoss(string output)
+    {
+        var line = output.Split('\n').Last(l => l.StartsWith("valid: loss ", StringComparison.Ordinal));
+        return double.Parse(line["valid: loss ".Length..line.IndexOf(',', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>Process tests run one at a time: each starts three processes on a 2-core machine.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessCollection
+{
+    public const string Name = "processes";
+}

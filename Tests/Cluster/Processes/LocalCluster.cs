@@ -1,0 +1,80 @@
+using System.Globalization;
+using RnnCluster.Tests.Support;
+
+namespace RnnCluster.Tests.Cluster.Processes;
+
+/// <summary>
+/// A coordinator and workers as separate processes on 127.0.0.1, as <c>deploy/local-cluster.sh</c>
+/// starts them: the same executables and command lines. Disposing kills whatever still runs.
+/// </summary>
+internal sealed class LocalCluster : IAsyncDisposable
+{
+    /// <summary>Process start, libtorch load and a few hundred tiny steps fit comfortably in this.</summary>
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+
+    private readonly List<NodeProcess> _nodes = [];
+    private readonly string[] _settings;
+    private int _workers;
+
+    public LocalCluster(TempDirectory directory, params string[] settings)
+    {
+        Directory = directory;
+        Port = NodeProcess.FreePort();
+        _settings = settings;
+    }
+
+    public TempDirectory Directory { get; }
+
+    public int Port { get; }
+
+    public string RunDirectory => Directory.Combine("run");
+
+    /// <summary>Settings both sides get: a tiny LSTM on builtin:agreement, dropout off, one thread per process.</summary>
+    public static string[] TinyRun(int maxSteps, params string[] extra) =>
+    [
+        "model.layers=1", "model.hidden-size=16", "model.embedding-size=16",
+        "model.dropout.embedding=0", "model.dropout.between-layers=0", "model.dropout.output=0",
+        "data.builtin.sentences=300", "data.bptt=10", "data.batch-size=8", "runtime.threads=1",
+        "training.optimizer=sgd", "training.learning-rate=1", "training.clip-norm=0.5",
+        $"training.max-steps={maxSteps.ToString(CultureInfo.InvariantCulture)}", "training.log-every-steps=1",
+        "checkpoint.every-steps=0", .. extra,
+    ];
+
+    public NodeProcess StartCoordinator(params string[] extra)
+    {
+        List<string> args = ["train", "--cluster", "--plain", "--sample-length", "0", "--run-dir", RunDirectory];
+        foreach (var s in _settings.Concat([$"cluster.port={Port}"]).Concat(extra))
+        {
+            args.Add("--set");
+            args.Add(s);
+        }
+
+        return Track(NodeProcess.Start("coordinator", "rnncluster.dll", args, Directory.Path));
+    }
+
+    public NodeProcess StartWorker(params string[] extra)
+    {
+        List<string> args = ["--seed", $"127.0.0.1:{Port}", "--set", "runtime.threads=1"];
+        foreach (var s in extra)
+        {
+            args.Add("--set");
+            args.Add(s);
+        }
+
+        return Track(NodeProcess.Start($"worker-{++_workers}", "rnncluster-worker.dll", args, Directory.Path));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+    }
+
+    private NodeProcess Track(NodeProcess node)
+    {
+        _nodes.Add(node);
+        return node;
+    }
+}
