@@ -62,8 +62,14 @@ public sealed class ClusterLeader : ReceiveActor
 
     private long NowMs => _time.GetTimestamp() * 1000 / _time.TimestampFrequency;
 
-    private string? Refusal(NodeIdentity peer)
+    private string? Refusal(NodeIdentity peer, object message)
     {
+        if (message is JoinRequest)
+        {
+            // Joins are judged by the membership table, which answers a dead incarnation with a refusal.
+            return null;
+        }
+
         var address = NodeAddresses.ToUnique(peer);
         return _deadIncarnations.TryGetValue(address.Endpoint, out var dead) && dead >= address.Incarnation
             ? $"incarnation {address.Incarnation} of {address.Endpoint} was downed or removed; its messages are refused"
@@ -83,7 +89,7 @@ public sealed class ClusterLeader : ReceiveActor
             return;
         }
 
-        var reply = _messaging.Resolve(join.NodeAddress, NodeAddresses.DaemonPath);
+        var reply = Sender ?? _messaging.Resolve(join.NodeAddress, NodeAddresses.DaemonPath);
         var result = _table.Join(address, [.. join.Roles]);
         if (!result.Accepted)
         {

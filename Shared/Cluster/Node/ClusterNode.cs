@@ -18,6 +18,7 @@ public sealed class ClusterNode : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task _pumps = Task.CompletedTask;
+    private int _disposed;
 
     private ClusterNode(ClusterNodeOptions options, RemoteTransport transport, ActorSystem system, RemoteMessaging messaging)
     {
@@ -90,6 +91,11 @@ public sealed class ClusterNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         await System.Terminate().ConfigureAwait(false);
         await Messaging.DisposeAsync().ConfigureAwait(false);

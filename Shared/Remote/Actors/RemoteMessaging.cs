@@ -42,8 +42,8 @@ public sealed class RemoteMessaging : IAsyncDisposable
 
     public ActorSystem System => _system;
 
-    /// <summary>Decides whether a peer's messages are delivered; returns a refusal reason or null. Default: accept all.</summary>
-    public Func<NodeIdentity, string?> Gate { get; set; } = _ => null;
+    /// <summary>Decides whether a message from a peer is delivered; returns a refusal reason or null. Default: accept all.</summary>
+    public Func<NodeIdentity, object, string?> Gate { get; set; } = (_, _) => null;
 
     /// <summary>Messages refused by <see cref="Gate"/> so far (for tests and logs).</summary>
     public long RefusedMessages => Interlocked.Read(ref _refused);
@@ -212,7 +212,7 @@ public sealed class RemoteMessaging : IAsyncDisposable
 
     private void Deliver(InboundMessage inbound)
     {
-        if (Gate(inbound.Peer) is { } refusal)
+        if (Gate(inbound.Peer, inbound.Message) is { } refusal)
         {
             Interlocked.Increment(ref _refused);
             RemoteActorsLog.Refused(_logger, inbound.Message.GetType().Name, inbound.Peer.ToString(), refusal);

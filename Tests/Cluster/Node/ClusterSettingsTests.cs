@@ -1,0 +1,41 @@
+using RnnCluster.Config;
+
+namespace RnnCluster.Tests.Cluster.Node;
+
+public sealed class ClusterSettingsTests
+{
+    [Fact]
+    public void Seeds_tls_and_secret_are_read_from_the_cluster_section()
+    {
+        var s = ConfigLoader.LoadText(
+            "cluster { host = \"10.0.0.5\", seeds = [\"10.0.0.1:2552\", \"[::1]:2553\"], secret = \"env:RNN_SECRET\", tls { certificate = a.pem, key = k.pem, ca = ca.pem } }",
+            "test.hocon", []).Cluster;
+        Assert.Equal(["10.0.0.1:2552", "[::1]:2553"], s.Seeds);
+        Assert.Equal("env:RNN_SECRET", s.Secret);
+        Assert.Equal(("a.pem", "k.pem", "ca.pem"), (s.TlsCertificate, s.TlsKey, s.TlsCa));
+        Assert.True(SeedAddress.TryParse("[::1]:2553", out var v6));
+        Assert.Equal(new SeedAddress("::1", 2553), v6);
+    }
+
+    [Theory]
+    [InlineData("cluster.seeds = [\"nohost\"]", "cluster.seeds")]
+    [InlineData("cluster.secret = \"plain-text-secret\"", "cluster.secret")]
+    [InlineData("cluster.tls.certificate = a.pem", "cluster.tls")]
+    [InlineData("cluster.tls { certificate = a.pem, key = k.pem, ca = c.pem, cipher = x }", "cipher")]
+    [InlineData("cluster.min-workers = 0", "cluster.min-workers")]
+    public void Bad_cluster_settings_name_the_key(string hocon, string named)
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadText(hocon, "bad.hocon", []));
+        Assert.Contains(named, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RNNCLUSTER_SET_holds_semicolon_separated_overrides_that_the_command_line_overrides()
+    {
+        var fromEnvironment = ConfigOverrides.FromEnvironment(name => name == "RNNCLUSTER_SET" ? "cluster.host=10.0.0.7; cluster.port=4000;" : null);
+        Assert.Equal(["cluster.host=10.0.0.7", "cluster.port=4000"], fromEnvironment);
+        var settings = ConfigLoader.Load(null, [.. fromEnvironment, "cluster.port=5000"]);
+        Assert.Equal(("10.0.0.7", 5000), (settings.Cluster.Host, settings.Cluster.Port));
+        Assert.Empty(ConfigOverrides.FromEnvironment(_ => null));
+    }
+}
