@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using System.Text;
 using Google.Protobuf;
 using RnnCluster.Remote.Protocol;
 
@@ -27,6 +28,12 @@ internal sealed class FrameSocket : IDisposable
     }
 
     public WebSocketState State => _socket.State;
+
+    /// <summary>The status of the peer's close message, once one arrived.</summary>
+    public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
+    /// <summary>The reason text of the peer's close message, once one arrived.</summary>
+    public string? CloseStatusDescription => _socket.CloseStatusDescription;
 
     /// <summary>The next frame, or null when the peer sent its close message.</summary>
     /// <exception cref="ProtocolViolationException">Text, an oversized frame, or bytes that are not a Frame.</exception>
@@ -130,6 +137,25 @@ internal sealed class FrameSocket : IDisposable
         }
     }
 
-    /// <summary>A close reason is at most 123 UTF-8 bytes (RFC 6455); ours are ASCII, so characters are bytes.</summary>
-    private static string Truncate(string reason) => reason.Length <= 120 ? reason : reason[..120];
+    /// <summary>
+    /// A close reason is at most 123 UTF-8 bytes (RFC 6455). Ours are ASCII and cut at 120 characters;
+    /// reasons from the peer gate or <see cref="RemoteTransport.Disconnect"/> may not be, so the cut also
+    /// respects the byte limit and never splits a surrogate pair.
+    /// </summary>
+    private static string Truncate(string reason)
+    {
+        const int MaxBytes = 123;
+        var length = Math.Min(reason.Length, 120);
+        while (length > 0 && Encoding.UTF8.GetByteCount(reason.AsSpan(0, length)) > MaxBytes)
+        {
+            length--;
+        }
+
+        if (length > 0 && length < reason.Length && char.IsHighSurrogate(reason[length - 1]))
+        {
+            length--;
+        }
+
+        return length == reason.Length ? reason : reason[..length];
+    }
 }

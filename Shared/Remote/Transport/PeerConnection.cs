@@ -28,9 +28,12 @@ internal sealed class PeerConnection : IDisposable
     private readonly CancellationTokenSource _closing = new();
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly FaultInjector? _faults;
+    private readonly Channel<DelayedMessage>? _delayLine;
     private string? _closeReason;
     private WebSocketCloseStatus _closeStatus = WebSocketCloseStatus.NormalClosure;
     private ulong _heartbeatSequence;
+    private WebSocketCloseStatus? _peerCloseStatus;
 
     public PeerConnection(
         FrameSocket socket,
@@ -42,7 +45,8 @@ internal sealed class PeerConnection : IDisposable
         TimeProvider timeProvider,
         ILogger logger,
         ChannelWriter<InboundMessage> inbound,
-        ChannelWriter<HeartbeatReceived> heartbeats)
+        ChannelWriter<HeartbeatReceived> heartbeats,
+        FaultInjector? faults = null)
     {
         _socket = socket;
         _local = local;
@@ -57,6 +61,13 @@ internal sealed class PeerConnection : IDisposable
         _assembler = new ChunkAssembler(peer.ToString(), options.Limits, timeProvider);
         _chunkWriter = new ChunkWriter(options.Limits);
         _queue = new SendQueue(options.SendQueueCapacity);
+        _faults = faults;
+        if (faults is not null && faults.Delay > TimeSpan.Zero)
+        {
+            // Bounded like the send queue, so a sender still waits when the delayed link is saturated.
+            _delayLine = Channel.CreateBounded<DelayedMessage>(
+                new BoundedChannelOptions(options.SendQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        }
     }
 
     public NodeIdentity Peer { get; }
@@ -68,6 +79,22 @@ internal sealed class PeerConnection : IDisposable
 
     /// <summary>Completes once the connection has closed and left the connection table (what a dialer waits for).</summary>
     public Task RunCompletion => _completed.Task;
+
+    /// <summary>
+    /// True when either side ended the connection on purpose (a peer gate refusal or
+    /// <see cref="RemoteTransport.Disconnect"/>), which a dialer answers with back-off rather than an
+    /// immediate redial.
+    /// </summary>
+    public bool EndedDeliberately
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (_closeReason is not null && TransportCloseStatus.IsDeliberate(_closeStatus)) || TransportCloseStatus.IsDeliberate(_peerCloseStatus);
+            }
+        }
+    }
 
     /// <summary>Why the connection closed (or is closing); null while it is open.</summary>
     public string? CloseReason
@@ -103,8 +130,19 @@ internal sealed class PeerConnection : IDisposable
                 return true;
             }
 
+            if (_faults is not null && _faults.ShouldDrop())
+            {
+                return !IsClosing;
+            }
+
             // A payload larger than one frame travels as the serialized Frame, cut into chunks.
             IReadOnlyList<Frame> frames = size <= _options.Limits.MaxFrameBytes ? [frame] : _chunkWriter.Split(frame.ToByteArray());
+            if (_delayLine is not null)
+            {
+                await _delayLine.Writer.WriteAsync(new DelayedMessage(_time.GetTimestamp(), frames), cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+
             await _queue.EnqueueOrdinaryAsync(frames, cancellationToken).ConfigureAwait(false);
             return true;
         }
@@ -129,6 +167,7 @@ internal sealed class PeerConnection : IDisposable
         }
 
         _queue.Complete();
+        _delayLine?.Writer.TryComplete();
         _closing.Cancel();
     }
 
@@ -139,6 +178,7 @@ internal sealed class PeerConnection : IDisposable
         var reader = ReadLoopAsync(stopping);
         var writer = WriteLoopAsync();
         var heartbeat = HeartbeatLoopAsync();
+        var delayLine = DelayLoopAsync();
         try
         {
             await Task.Delay(Timeout.InfiniteTimeSpan, _time, _closing.Token).ConfigureAwait(false);
@@ -149,6 +189,7 @@ internal sealed class PeerConnection : IDisposable
         }
 
         await heartbeat.ConfigureAwait(false);
+        await delayLine.ConfigureAwait(false);
 
         // The writer sends our close message; then the peer's close reply ends the reader. A peer that
         // does not answer within the close timeout is aborted, which ends the reader too.
@@ -188,7 +229,7 @@ internal sealed class PeerConnection : IDisposable
                 var frame = await _socket.ReceiveAsync(CancellationToken.None).ConfigureAwait(false);
                 if (frame is null)
                 {
-                    RequestClose("the peer closed the connection");
+                    RequestClose(DescribePeerClose());
                     return;
                 }
 
@@ -273,6 +314,24 @@ internal sealed class PeerConnection : IDisposable
         }
     }
 
+    /// <summary>The reason a close from the peer is logged with; a deliberate close carries the peer's own reason.</summary>
+    private string DescribePeerClose()
+    {
+        var status = _socket.CloseStatus;
+        lock (_gate)
+        {
+            _peerCloseStatus = status;
+        }
+
+        var reason = _socket.CloseStatusDescription;
+        return status switch
+        {
+            TransportCloseStatus.Refused => $"refused by the peer: {reason}",
+            TransportCloseStatus.Disconnected => $"disconnected by the peer: {reason}",
+            _ => "the peer closed the connection",
+        };
+    }
+
     private void Violation(string reason, WebSocketCloseStatus status)
     {
         TransportLog.ProtocolViolation(_logger, Peer, reason);
@@ -323,6 +382,34 @@ internal sealed class PeerConnection : IDisposable
         }
     }
 
+    /// <summary>Moves delayed ordinary messages (see <see cref="TransportFaults"/>) into the send queue once their delay is over, in order.</summary>
+    private async Task DelayLoopAsync()
+    {
+        if (_delayLine is null)
+        {
+            return;
+        }
+
+        var delay = _faults!.Delay;
+        try
+        {
+            await foreach (var message in _delayLine.Reader.ReadAllAsync(_closing.Token).ConfigureAwait(false))
+            {
+                var remaining = delay - _time.GetElapsedTime(message.QueuedTimestamp);
+                if (remaining > TimeSpan.Zero)
+                {
+                    await Task.Delay(remaining, _time, _closing.Token).ConfigureAwait(false);
+                }
+
+                await _queue.EnqueueOrdinaryAsync(message.Frames, _closing.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+            // Closing: what is still on the delay line is lost, as on a cut link.
+        }
+    }
+
     private async Task HeartbeatLoopAsync()
     {
         using var timer = new PeriodicTimer(_options.HeartbeatInterval, _time);
@@ -348,4 +435,6 @@ internal sealed class PeerConnection : IDisposable
             // Closing.
         }
     }
+
+    private readonly record struct DelayedMessage(long QueuedTimestamp, IReadOnlyList<Frame> Frames);
 }

@@ -1,12 +1,16 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -18,6 +22,9 @@ namespace RnnCluster.Remote.Transport;
 /// Every connection runs the <see cref="HmacHandshake"/> before any other frame, carries
 /// <see cref="RnnCluster.Remote.Protocol.Frame"/>s, heartbeats, and is closed alone when its peer breaks
 /// a rule. Received messages, heartbeats and peer events arrive on channels; delivery is at-most-once.
+/// Optionally every connection runs over TLS (<see cref="RemoteTransportOptions.Tls"/>), a peer gate
+/// may refuse authenticated peers (<see cref="SetPeerGate"/>), and tests may inject delay and loss
+/// (<see cref="RemoteTransportOptions.Faults"/>).
 /// </summary>
 public sealed class RemoteTransport : IAsyncDisposable
 {
@@ -38,6 +45,9 @@ public sealed class RemoteTransport : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Task> _dialers = new(StringComparer.Ordinal);
+    private readonly FaultInjector? _faults;
+    private Func<NodeIdentity, string?>? _peerGate;
+    private TlsMaterial? _tls;
     private WebApplication? _app;
     private ConnectionTable? _table;
     private NodeIdentity? _local;
@@ -75,6 +85,8 @@ public sealed class RemoteTransport : IAsyncDisposable
         _messages = Channel.CreateBounded<InboundMessage>(new BoundedChannelOptions(options.InboundCapacity) { FullMode = BoundedChannelFullMode.Wait });
         _heartbeats = Channel.CreateBounded<HeartbeatReceived>(new BoundedChannelOptions(HeartbeatBuffer) { FullMode = BoundedChannelFullMode.DropOldest });
         _peerEvents = Channel.CreateBounded<PeerEvent>(new BoundedChannelOptions(PeerEventBuffer) { FullMode = BoundedChannelFullMode.DropOldest });
+        _peerGate = options.PeerGate;
+        _faults = options.Faults is null ? null : new FaultInjector(options.Faults);
     }
 
     /// <summary>This node as peers see it (<c>rnn://system@host:port</c> with the bound port); set by <see cref="StartAsync"/>.</summary>
@@ -91,6 +103,35 @@ public sealed class RemoteTransport : IAsyncDisposable
 
     public IReadOnlyList<NodeIdentity> ConnectedPeers => _table is null ? [] : [.. _table.Snapshot().Select(c => c.Peer)];
 
+    /// <summary>
+    /// Replaces the peer gate (<see cref="RemoteTransportOptions.PeerGate"/>); null lets every
+    /// authenticated peer in. Applies to connections authenticated from now on; use
+    /// <see cref="Disconnect"/> for one already open. A refused peer's connection is closed with the
+    /// reason, which both sides log, and the refused side's dialer backs off before it tries again.
+    /// </summary>
+    public void SetPeerGate(Func<NodeIdentity, string?>? gate) => Volatile.Write(ref _peerGate, gate);
+
+    /// <summary>
+    /// Closes the current connection to <paramref name="peerAddress"/>, if there is one, telling the
+    /// peer <paramref name="reason"/> (both sides log it; the peer gets its first 120 characters).
+    /// Queued messages still go out first. Not a ban:
+    /// whichever side dials redials after back-off, so pair it with the peer gate to keep a node out.
+    /// </summary>
+    /// <returns>False when no open connection to that address existed.</returns>
+    public bool Disconnect(string peerAddress, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(peerAddress);
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        if (_table is null || !_table.TryGet(peerAddress, out var connection) || connection.IsClosing)
+        {
+            return false;
+        }
+
+        TransportLog.Disconnecting(_logger, connection.Peer, reason);
+        connection.RequestClose(reason, TransportCloseStatus.Disconnected);
+        return true;
+    }
+
     /// <summary>Formats a node address the way <see cref="LocalIdentity"/> does.</summary>
     public static string FormatAddress(string systemName, string host, int port) => $"rnn://{systemName}@{host}:{port}";
 
@@ -101,21 +142,23 @@ public sealed class RemoteTransport : IAsyncDisposable
             throw new InvalidOperationException("A transport starts once.");
         }
 
+        // Loaded before anything listens: a node configured for TLS starts with it or not at all.
+        _tls = _options.Tls is null ? null : TlsMaterial.Load(_options.Tls, _time);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             if (IPAddress.TryParse(_options.Host, out var ip))
             {
-                kestrel.Listen(ip, _options.Port);
+                kestrel.Listen(ip, _options.Port, ConfigureListener);
             }
             else if (string.Equals(_options.Host, "localhost", StringComparison.OrdinalIgnoreCase))
             {
-                kestrel.Listen(IPAddress.Loopback, _options.Port);
+                kestrel.Listen(IPAddress.Loopback, _options.Port, ConfigureListener);
             }
             else
             {
-                kestrel.ListenAnyIP(_options.Port);
+                kestrel.ListenAnyIP(_options.Port, ConfigureListener);
             }
         });
 
@@ -133,6 +176,16 @@ public sealed class RemoteTransport : IAsyncDisposable
         _local = new NodeIdentity(FormatAddress(_options.SystemName, _options.Host, port), _incarnation);
         _table = new ConnectionTable(_local.Address);
         TransportLog.Listening(_logger, _local, bound);
+        if (_tls is not null)
+        {
+            var trust = _options.Tls!.CaPath is { } ca ? $"the CA in '{ca}' only" : "the system trust store";
+            TransportLog.TlsEnabled(_logger, _tls.Certificate.Subject, _tls.Certificate.NotAfter.ToUniversalTime(), trust);
+        }
+
+        if (_faults is not null)
+        {
+            TransportLog.FaultsEnabled(_logger, _options.Faults!);
+        }
     }
 
     /// <summary>
@@ -143,7 +196,7 @@ public sealed class RemoteTransport : IAsyncDisposable
     public void Connect(string peerAddress)
     {
         ArgumentNullException.ThrowIfNull(peerAddress);
-        var uri = ToWebSocketUri(peerAddress, _options.Path);
+        var uri = ToWebSocketUri(peerAddress, _options.Path, secure: _options.Tls is not null);
         if (Volatile.Read(ref _state) != 1)
         {
             throw new InvalidOperationException("Connect needs a started transport.");
@@ -195,12 +248,20 @@ public sealed class RemoteTransport : IAsyncDisposable
 
         await Task.WhenAll(dialers).WaitAsync(cancellationToken).ConfigureAwait(false);
 
-        // Kestrel waits for the accept handlers, which end as their connections close.
-        await _app!.StopAsync(cancellationToken).ConfigureAwait(false);
+        // Kestrel waits for the accept handlers, which end as their connections close. There is no
+        // app when StartAsync failed (a bad TLS file, a taken port).
+        if (_app is not null)
+        {
+            await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         _messages.Writer.TryComplete();
         _heartbeats.Writer.TryComplete();
         _peerEvents.Writer.TryComplete();
-        TransportLog.Stopped(_logger, _local!);
+        if (_local is not null)
+        {
+            TransportLog.Stopped(_logger, _local);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -216,11 +277,14 @@ public sealed class RemoteTransport : IAsyncDisposable
                 await _app.DisposeAsync().ConfigureAwait(false);
             }
 
+            _tls?.Dispose();
             _stopping.Dispose();
         }
     }
 
-    internal static Uri ToWebSocketUri(string peerAddress, string path)
+    internal static Uri ToWebSocketUri(string peerAddress, string path) => ToWebSocketUri(peerAddress, path, secure: false);
+
+    internal static Uri ToWebSocketUri(string peerAddress, string path, bool secure)
     {
         if (!Uri.TryCreate(peerAddress, UriKind.Absolute, out var address)
             || !string.Equals(address.Scheme, "rnn", StringComparison.Ordinal)
@@ -230,7 +294,54 @@ public sealed class RemoteTransport : IAsyncDisposable
             throw new ArgumentException($"'{peerAddress}' is not a node address of the form rnn://system@host:port.", nameof(peerAddress));
         }
 
-        return new UriBuilder("ws", address.Host, address.Port, path).Uri;
+        return new UriBuilder(secure ? "wss" : "ws", address.Host, address.Port, path).Uri;
+    }
+
+    private void ConfigureListener(ListenOptions listen)
+    {
+        if (_tls is null)
+        {
+            return;
+        }
+
+        var requireClientCertificate = _tls.Authorities is not null;
+        listen.UseHttps(new HttpsConnectionAdapterOptions
+        {
+            ServerCertificate = _tls.Certificate,
+            ClientCertificateMode = requireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.NoCertificate,
+            ClientCertificateValidation = requireClientCertificate ? AcceptClientCertificate : null,
+
+            // Our chain check below decides; revocation is out of scope (see TransportTls).
+            CheckCertificateRevocation = false,
+            HandshakeTimeout = _options.HandshakeTimeout,
+        });
+    }
+
+    /// <remarks>
+    /// Refusing here fails TLS itself, before any HTTP. Under TLS 1.3 a .NET dialer learns of it only
+    /// after sending its request and retries on fresh connections a few times, so one refused dial
+    /// may log this more than once.
+    /// </remarks>
+    private bool AcceptClientCertificate(X509Certificate2 certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        var refusal = _tls!.CheckClient(certificate, chain);
+        if (refusal is not null)
+        {
+            TransportLog.InboundCertificateRefused(_logger, refusal);
+        }
+
+        return refusal is null;
+    }
+
+    private bool AcceptServerCertificate(string address, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        var refusal = _tls!.CheckServer(certificate, chain, errors);
+        if (refusal is not null)
+        {
+            TransportLog.OutboundCertificateRefused(_logger, address, refusal);
+        }
+
+        return refusal is null;
     }
 
     private async Task AcceptAsync(HttpContext context)
@@ -253,7 +364,7 @@ public sealed class RemoteTransport : IAsyncDisposable
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
-            await RunConnectionAsync(socket, outbound: false, remote, expectedAddress: null).ConfigureAwait(false);
+            _ = await RunConnectionAsync(socket, outbound: false, remote, expectedAddress: null).ConfigureAwait(false);
         }
         finally
         {
@@ -343,6 +454,13 @@ public sealed class RemoteTransport : IAsyncDisposable
         {
             using var socket = new ClientWebSocket();
             socket.Options.KeepAliveInterval = TimeSpan.Zero;
+            if (_tls is not null)
+            {
+                // Offered when the listener asks (it does when it has a CA), so both ends are checked.
+                socket.Options.ClientCertificates = [_tls.Certificate];
+                socket.Options.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => AcceptServerCertificate(address, certificate, chain, errors);
+            }
+
             using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(stopping))
             {
                 connectTimeout.CancelAfter(_options.HandshakeTimeout);
@@ -352,11 +470,11 @@ public sealed class RemoteTransport : IAsyncDisposable
                 }
                 catch (Exception e) when (e is WebSocketException or IOException || (e is OperationCanceledException && !stopping.IsCancellationRequested))
                 {
-                    return e.Message;
+                    return Describe(e);
                 }
             }
 
-            return await RunConnectionAsync(socket, outbound: true, uri.Authority, address).ConfigureAwait(false) ? null : "handshake failed";
+            return await RunConnectionAsync(socket, outbound: true, uri.Authority, address).ConfigureAwait(false);
         }
         finally
         {
@@ -364,26 +482,39 @@ public sealed class RemoteTransport : IAsyncDisposable
         }
     }
 
-    /// <summary>Authenticates, registers and runs one connection; false when it never got past the handshake.</summary>
-    private async Task<bool> RunConnectionAsync(WebSocket socket, bool outbound, string remote, string? expectedAddress)
+    /// <summary>
+    /// Authenticates, admits, registers and runs one connection. Null when it ran and closed in the
+    /// ordinary way (a dialer redials at once); otherwise why it failed or was ended on purpose (a
+    /// dialer backs off first).
+    /// </summary>
+    private async Task<string?> RunConnectionAsync(WebSocket socket, bool outbound, string remote, string? expectedAddress)
     {
         var frames = new FrameSocket(socket, _options.Limits.MaxFrameBytes);
         var peer = await AuthenticateAsync(frames, outbound, remote, expectedAddress).ConfigureAwait(false);
         if (peer is null)
         {
             frames.Dispose();
-            return false;
+            return "handshake failed";
+        }
+
+        var refusal = AskPeerGate(peer);
+        if (refusal is not null)
+        {
+            TransportLog.PeerRefused(_logger, peer, outbound ? "outbound" : "inbound", refusal);
+            await CloseAndAwaitPeerAsync(frames, TransportCloseStatus.Refused, refusal).ConfigureAwait(false);
+            frames.Dispose();
+            return $"refused by the peer gate: {refusal}";
         }
 
         using var connection = new PeerConnection(
-            frames, LocalIdentity, peer, outbound, _options, _registry, _time, _logger, _messages.Writer, _heartbeats.Writer);
+            frames, LocalIdentity, peer, outbound, _options, _registry, _time, _logger, _messages.Writer, _heartbeats.Writer, _faults);
         if (!_table!.TryAdd(connection, out var displaced))
         {
             TransportLog.DuplicateClosed(_logger, peer, _table.Dialler(_table.TryGet(peer.Address, out var kept) ? kept : connection));
             connection.RequestClose("duplicate connection");
             await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
             connection.MarkCompleted();
-            return true;
+            return null;
         }
 
         if (displaced is not null)
@@ -419,7 +550,28 @@ public sealed class RemoteTransport : IAsyncDisposable
             connection.MarkCompleted();
         }
 
-        return true;
+        return connection.EndedDeliberately ? $"closed on purpose: {reason}" : null;
+    }
+
+    /// <summary>The gate's refusal reason for <paramref name="peer"/>, or null to admit it; a gate that throws refuses.</summary>
+    private string? AskPeerGate(NodeIdentity peer)
+    {
+        var gate = Volatile.Read(ref _peerGate);
+        if (gate is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return gate(peer);
+        }
+        catch (Exception e)
+        {
+            // Whatever the cluster layer's gate throws, the peer stays out and the transport runs on.
+            TransportLog.PeerGateFailed(_logger, peer, e);
+            return $"the peer gate failed ({e.GetType().Name})";
+        }
     }
 
     private async Task<NodeIdentity?> AuthenticateAsync(FrameSocket frames, bool outbound, string remote, string? expectedAddress)
@@ -465,6 +617,41 @@ public sealed class RemoteTransport : IAsyncDisposable
         TransportLog.HandshakeFailed(_logger, remote, direction, reason);
         await CloseRefusedAsync(frames, WebSocketCloseStatus.PolicyViolation, "handshake failed").ConfigureAwait(false);
         return null;
+    }
+
+    /// <summary>
+    /// Tells an authenticated peer why it is turned away and waits (bounded by the close timeout) for
+    /// its close reply, so the reason reaches it rather than being cut off by a reset; frames it sent
+    /// meanwhile are discarded.
+    /// </summary>
+    private async Task CloseAndAwaitPeerAsync(FrameSocket frames, WebSocketCloseStatus status, string reason)
+    {
+        using var timeout = new CancellationTokenSource(_options.CloseTimeout, _time);
+        await frames.TryCloseOutputAsync(status, reason, timeout.Token).ConfigureAwait(false);
+        try
+        {
+            while (await frames.ReceiveAsync(timeout.Token).ConfigureAwait(false) is not null)
+            {
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or ProtocolViolationException)
+        {
+            // Gone or misbehaving: it is being dropped either way.
+        }
+
+        frames.Abort();
+    }
+
+    /// <summary>An exception's message with its inner ones, which say why a TLS or TCP connect failed.</summary>
+    private static string Describe(Exception e)
+    {
+        var messages = new List<string>();
+        for (var current = (Exception?)e; current is not null; current = current.InnerException)
+        {
+            messages.Add(current.Message);
+        }
+
+        return string.Join(" <- ", messages);
     }
 
     /// <summary>Tells a refused peer why (best effort, bounded), then drops the connection without waiting for its reply.</summary>

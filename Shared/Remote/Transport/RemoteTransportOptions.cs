@@ -44,6 +44,20 @@ public sealed record RemoteTransportOptions
     /// <summary>How long a closing connection waits for the peer's close reply before it is aborted.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>TLS for every connection (see <see cref="TransportTls"/>); null runs plain WebSockets, protected by the HMAC handshake only.</summary>
+    public TransportTls? Tls { get; init; }
+
+    /// <summary>
+    /// Asked about every peer after its handshake succeeded and before its connection is registered:
+    /// returns why the peer is refused, or null to let it in (the cluster layer refuses downed
+    /// incarnations this way). Called on connection threads; must be fast and thread-safe.
+    /// <see cref="RemoteTransport.SetPeerGate"/> replaces it after construction.
+    /// </summary>
+    public Func<NodeIdentity, string?>? PeerGate { get; init; }
+
+    /// <summary>Test-only delay and loss of ordinary outbound messages (see <see cref="TransportFaults"/>); null for none.</summary>
+    public TransportFaults? Faults { get; init; }
+
     public RemoteTransportOptions Validate()
     {
         Limits.Validate();
@@ -59,6 +73,8 @@ public sealed record RemoteTransportOptions
         Require(ReconnectJitter is >= 0 and < 1, nameof(ReconnectJitter), ReconnectJitter, "must be in [0, 1)");
         Require(SendQueueCapacity >= 1, nameof(SendQueueCapacity), SendQueueCapacity, "must be at least 1");
         Require(InboundCapacity >= 1, nameof(InboundCapacity), InboundCapacity, "must be at least 1");
+        Tls?.Validate();
+        Faults?.Validate();
         return this;
     }
 

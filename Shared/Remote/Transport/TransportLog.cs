@@ -46,4 +46,25 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = 4013, Level = LogLevel.Debug, Message = "Rejected a request for {Path} from {Remote}: not a WebSocket request to the transport path")]
     public static partial void NotTransportRequest(ILogger logger, string path, string remote);
+
+    [LoggerMessage(EventId = 4014, Level = LogLevel.Warning, Message = "Refused the TLS certificate of an inbound connection: {Reason}")]
+    public static partial void InboundCertificateRefused(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 4015, Level = LogLevel.Warning, Message = "Refused the TLS certificate of {Address}: {Reason}")]
+    public static partial void OutboundCertificateRefused(ILogger logger, string address, string reason);
+
+    [LoggerMessage(EventId = 4016, Level = LogLevel.Warning, Message = "Refused {Peer} ({Direction}) after its handshake: {Reason}")]
+    public static partial void PeerRefused(ILogger logger, NodeIdentity peer, string direction, string reason);
+
+    [LoggerMessage(EventId = 4017, Level = LogLevel.Error, Message = "The peer gate failed on {Peer}; refusing it")]
+    public static partial void PeerGateFailed(ILogger logger, NodeIdentity peer, Exception exception);
+
+    [LoggerMessage(EventId = 4018, Level = LogLevel.Information, Message = "Disconnecting from {Peer}: {Reason}")]
+    public static partial void Disconnecting(ILogger logger, NodeIdentity peer, string reason);
+
+    [LoggerMessage(EventId = 4019, Level = LogLevel.Information, Message = "TLS on with certificate {Subject} (valid until {NotAfter:u}); peer certificates checked against {Trust}")]
+    public static partial void TlsEnabled(ILogger logger, string subject, DateTime notAfter, string trust);
+
+    [LoggerMessage(EventId = 4020, Level = LogLevel.Warning, Message = "Fault injection is on for ordinary outbound messages ({Faults}); for tests only")]
+    public static partial void FaultsEnabled(ILogger logger, TransportFaults faults);
 }
