@@ -84,7 +84,7 @@ public static class WorkerApp
             var code = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, cancellationToken).ConfigureAwait(false);
             return parse.Errors.Count > 0 ? ExitUsage : code;
         }
-        catch (Exception e) when (e is ConfigException or TorchException or TorchUnavailableException or ClusterSecretException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is ConfigException or TorchException or TorchUnavailableException or ClusterSecretException or RnnCluster.Remote.Transport.TlsConfigurationException or IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
             return e is ConfigException ? ExitUsage : ExitFailure;
@@ -110,6 +110,7 @@ public static class WorkerApp
                 Incarnation = incarnation,
                 Device = settings.Runtime.Device,
                 Threads = TorchRuntime.Threads,
+                TestFaults = ClusterNodeOptions.FaultsFrom(settings.Cluster),
             };
             var node = await ClusterNode.StartAsync(options, registry, loggerFactory, time, cancellationToken).ConfigureAwait(false);
             await using (node.ConfigureAwait(false))

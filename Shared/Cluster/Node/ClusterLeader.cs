@@ -159,8 +159,16 @@ public sealed class ClusterLeader : ReceiveActor
         }
     }
 
-    private void OnPeerEvent(PeerEvent peerEvent) =>
+    private void OnPeerEvent(PeerEvent peerEvent)
+    {
         ClusterLog.PeerEvent(_logger, peerEvent.Kind.ToString(), peerEvent.Peer.ToString(), peerEvent.Reason ?? "");
+        if (peerEvent.Kind == PeerEventKind.Connected && Refusal(peerEvent.Peer, peerEvent) is { } reason)
+        {
+            // A downed node reconnecting after a partition heals still believes it is a member: tell it,
+            // so it rejoins as a new incarnation instead of waiting for work that never comes.
+            _messaging.Resolve(peerEvent.Peer.Address, NodeAddresses.DaemonPath).Tell(new MemberDownedNotice { Reason = reason }, Self);
+        }
+    }
 
     private void CheckReachability()
     {

@@ -72,7 +72,34 @@ public sealed record ClusterNodeOptions
         Port = Settings.Port,
         HeartbeatInterval = Settings.HeartbeatInterval,
         Limits = FrameLimits.Default with { MaxFrameBytes = (int)Settings.ChunkSize },
+        Tls = Settings.TlsCertificate.Length == 0
+            ? null
+            : new TransportTls { CertificatePath = Settings.TlsCertificate, KeyPath = Settings.TlsKey, CaPath = Settings.TlsCa.Length == 0 ? null : Settings.TlsCa },
+        Faults = TestFaults is null ? null : ParseFaults(TestFaults),
     };
+
+    /// <summary>Name of the variable <c>cluster.test-faults = true</c> reads delay/loss injection from.</summary>
+    public const string FaultsVariable = "RNNCLUSTER_FAULTS";
+
+    /// <summary>The fault spec to inject: only when <c>cluster.test-faults</c> is on and the variable is set.</summary>
+    public static string? FaultsFrom(ClusterSettings settings, Func<string, string?>? environment = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var text = settings.TestFaults ? (environment ?? Environment.GetEnvironmentVariable)(FaultsVariable) : null;
+        return string.IsNullOrWhiteSpace(text) ? null : text;
+    }
+
+    private static TransportFaults ParseFaults(string text)
+    {
+        try
+        {
+            return TransportFaults.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigException($"{FaultsVariable} (read because cluster.test-faults = true): {e.Message}");
+        }
+    }
 
     internal FailureDetectorOptions DetectorOptions() => new()
     {

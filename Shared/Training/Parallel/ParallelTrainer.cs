@@ -79,6 +79,7 @@ public sealed class ParallelTrainer
                         UserGuardianStrategy = guardian,
                         Device = _settings.Runtime.Device,
                         Threads = TorchRuntime.Threads,
+                        TestFaults = ClusterNodeOptions.FaultsFrom(_settings.Cluster),
                     },
                     Training.Cluster.ClusterProtocol.CreateRegistry(), _services.LoggerFactory, _services.Time, cancellationToken).ConfigureAwait(false);
             }

@@ -125,4 +125,30 @@ public sealed class ClusterNodeTests
         Assert.Contains("cluster.secret", e.Message, StringComparison.Ordinal);
         Assert.Contains("10.1.2.3", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Nodes_with_certificates_from_the_cluster_CA_join_over_mutual_TLS()
+    {
+        using var certificates = new Remote.Transport.TestCertificates();
+        var ca = certificates.CreateAuthority("cluster-ca");
+        ClusterSettings Tls(string name)
+        {
+            var node = certificates.CreateNode(name, "cluster-ca", ca, addresses: [System.Net.IPAddress.Loopback]);
+            return Fast with { TlsCertificate = node.CertificatePath, TlsKey = node.KeyPath, TlsCa = ca };
+        }
+
+        await using var leader = await StartAsync(ClusterNodeOptions.CoordinatorRole, Tls("leader"), 1);
+        var up = Subscribe<MemberUp>(leader);
+        await using var worker = await StartAsync(ClusterNodeOptions.WorkerRole, Tls("worker"), 2, SeedOf(leader));
+        await Subscribe<JoinedCluster>(worker).ExpectMsgAsync<JoinedCluster>(timeout: Wait);
+        Assert.Equal(2, (await up.ExpectMsgAsync<MemberUp>(timeout: Wait)).Member.Address.Incarnation);
+    }
+
+    [Fact]
+    public async Task A_missing_certificate_is_a_startup_error_naming_the_file()
+    {
+        var settings = Fast with { TlsCertificate = "/nonexistent/node.pem", TlsKey = "/nonexistent/node.key" };
+        var e = await Assert.ThrowsAsync<RnnCluster.Remote.Transport.TlsConfigurationException>(() => StartAsync(ClusterNodeOptions.CoordinatorRole, settings, 1));
+        Assert.Contains("/nonexistent/node.pem", e.Message, StringComparison.Ordinal);
+    }
 }
