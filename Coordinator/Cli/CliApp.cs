@@ -29,6 +29,7 @@ public static class CliApp
             EvalCommand.Create(console),
             SampleCommand.Create(console),
             InfoCommand.Create(console),
+            DataCommand.Create(console),
         };
         var parse = root.Parse(args);
         var invocation = new InvocationConfiguration

@@ -1,8 +1,12 @@
+using RnnCluster.Data.Fetch;
+using RnnCluster.Data.Tasks;
+
 namespace RnnCluster.Data;
 
 /// <summary>
 /// Turns a corpus spec into encoded splits. A spec is a builtin name (builtin:agreement,
-/// builtin:parity), a directory holding train.txt, valid.txt and test.txt, or one text file whose
+/// builtin:parity), a directory holding train.txt, valid.txt and test.txt (a fetched data set's
+/// directory, or <c>fetched:NAME</c>, is verified against its manifest first), or one text file whose
 /// lines are split contiguously: the first lines train, the next valid, the last test.
 /// The vocabulary comes from the training split only, so held-out words it lacks become &lt;unk&gt;.
 /// </summary>
@@ -20,6 +24,7 @@ public static class CorpusLoader
             return BuiltinCorpora.Load(spec, options);
         }
 
+        spec = DataDirectories.ResolveSpec(spec, options.DataDirectory);
         if (Directory.Exists(spec))
         {
             return LoadDirectory(spec, options);
@@ -44,11 +49,13 @@ public static class CorpusLoader
             return Remap(corpus.Test, corpus.Vocabulary, vocabulary);
         }
 
-        var path = spec;
-        if (Directory.Exists(spec))
+        var path = DataDirectories.ResolveSpec(spec, options.DataDirectory);
+        if (Directory.Exists(path))
         {
-            path = Path.Combine(spec, "test.txt");
-            RequireFile(spec, path);
+            VerifyIfFetched(path);
+            var directory = path;
+            path = Path.Combine(directory, "test.txt");
+            RequireFile(directory, path);
         }
 
         var (text, _) = Utf8TextReader.Read(path, options.Utf8Policy);
@@ -57,6 +64,7 @@ public static class CorpusLoader
 
     private static Corpus LoadDirectory(string directory, CorpusOptions options)
     {
+        VerifyIfFetched(directory);
         var paths = SplitFiles.Select(name => Path.Combine(directory, name)).ToArray();
         foreach (var path in paths)
         {
@@ -169,6 +177,21 @@ public static class CorpusLoader
         }
 
         return starts;
+    }
+
+    // A fetched data set is used only if every file still has the hash its manifest recorded.
+    private static void VerifyIfFetched(string directory)
+    {
+        if (!File.Exists(Path.Combine(directory, DatasetManifest.FileName)))
+        {
+            return;
+        }
+
+        var manifest = DatasetManifest.Verify(directory);
+        if (manifest.Kind != TaskKind.LanguageModel)
+        {
+            throw new DataException($"{directory} holds the {manifest.Kind.ToName()} data set {manifest.Name}, not a language-model corpus");
+        }
     }
 
     private static void RequireFile(string directory, string path)

@@ -24,6 +24,9 @@ public sealed record CorpusOptions
     /// <summary>Bits per sequence of builtin:parity.</summary>
     public int ParityLength { get; init; } = 16;
 
+    /// <summary>Where <c>fetched:NAME</c> looks; null = <see cref="Fetch.DataDirectories.Resolve(string?)"/>'s default.</summary>
+    public string? DataDirectory { get; init; }
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MinCount, 1, nameof(MinCount));

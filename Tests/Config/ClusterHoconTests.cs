@@ -59,6 +59,12 @@ public sealed class ClusterHoconTests
                 EvalBatchSize = 8,
                 Bptt = 70,
                 RandomBptt = true,
+                Task = DataTaskKind.EncoderDecoder,
+                TargetTokenizer = TokenizerKind.Char,
+                MaxLength = 0,
+                MaxLengthPolicy = LengthPolicy.Drop,
+                BucketPool = 1,
+                Dir = "/srv/data sets",
                 Builtin = new BuiltinCorpusSettings { Sentences = 100, Seed = 9, ParityLength = 8 },
             },
             Training = new TrainingSettings

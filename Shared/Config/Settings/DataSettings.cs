@@ -30,6 +30,23 @@ public sealed record DataSettings
 
     public bool RandomBptt { get; init; }
 
+    /// <summary>What the files hold: auto (builtin/fetched data sets know; text files are a language-model corpus) or a task kind.</summary>
+    public DataTaskKind Task { get; init; } = DataTaskKind.Auto;
+
+    /// <summary>Tokens of encoder–decoder targets in user files (data.tokenizer covers texts and sources).</summary>
+    public TokenizerKind TargetTokenizer { get; init; } = TokenizerKind.Word;
+
+    /// <summary>Longest sequence of a task example in tokens; 0 = no limit.</summary>
+    public int MaxLength { get; init; } = 256;
+
+    public LengthPolicy MaxLengthPolicy { get; init; } = LengthPolicy.Truncate;
+
+    /// <summary>Batches per length-sorting pool (K) of the bucketing batcher.</summary>
+    public int BucketPool { get; init; } = 50;
+
+    /// <summary>Cache of fetched data sets; empty = $RNNCLUSTER_DATA, else ~/.cache/rnncluster/datasets.</summary>
+    public string Dir { get; init; } = string.Empty;
+
     public BuiltinCorpusSettings Builtin { get; init; } = BuiltinCorpusSettings.Default;
 
     public static DataSettings Bind(ConfigSection section)
@@ -47,6 +64,12 @@ public sealed record DataSettings
             EvalBatchSize = section.GetInt("eval-batch-size", Default.EvalBatchSize, ValueRange.AtLeast(1)),
             Bptt = section.GetInt("bptt", Default.Bptt, ValueRange.AtLeast(1)),
             RandomBptt = section.GetBoolean("random-bptt", Default.RandomBptt),
+            Task = section.GetEnum("task", Default.Task, SettingNames.DataTasks),
+            TargetTokenizer = section.GetEnum("target-tokenizer", Default.TargetTokenizer, SettingNames.Tokenizers),
+            MaxLength = section.GetInt("max-length", Default.MaxLength, ValueRange.NonNegative),
+            MaxLengthPolicy = section.GetEnum("max-length-policy", Default.MaxLengthPolicy, SettingNames.LengthPolicies),
+            BucketPool = section.GetInt("bucket-pool", Default.BucketPool, ValueRange.AtLeast(1)),
+            Dir = section.GetString("dir", Default.Dir),
             Builtin = section.Bind("builtin", BuiltinCorpusSettings.Bind),
         };
 
@@ -76,6 +99,12 @@ public sealed record DataSettings
         writer.Write("eval-batch-size", EvalBatchSize);
         writer.Write("bptt", Bptt);
         writer.Write("random-bptt", RandomBptt);
+        writer.WriteName("task", SettingNames.DataTasks.ToName(Task));
+        writer.WriteName("target-tokenizer", SettingNames.Tokenizers.ToName(TargetTokenizer));
+        writer.Write("max-length", MaxLength);
+        writer.WriteName("max-length-policy", SettingNames.LengthPolicies.ToName(MaxLengthPolicy));
+        writer.Write("bucket-pool", BucketPool);
+        writer.Write("dir", Dir);
         writer.Section("builtin", Builtin.Write);
     }
 }

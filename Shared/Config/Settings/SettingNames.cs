@@ -20,6 +20,13 @@ public static class SettingNames
     public static ConfigNames<ScheduleKind> Schedules { get; } = new(
         (ScheduleKind.Constant, "constant"), (ScheduleKind.Plateau, "plateau"), (ScheduleKind.Cosine, "cosine"));
 
+    public static ConfigNames<DataTaskKind> DataTasks { get; } = new(
+        (DataTaskKind.Auto, "auto"), (DataTaskKind.LanguageModel, "language-model"), (DataTaskKind.Acceptor, "acceptor"),
+        (DataTaskKind.Transducer, "transducer"), (DataTaskKind.EncoderDecoder, "encoder-decoder"));
+
+    public static ConfigNames<LengthPolicy> LengthPolicies { get; } = new(
+        (LengthPolicy.Truncate, "truncate"), (LengthPolicy.Drop, "drop"));
+
     public static ConfigNames<StragglerPolicy> StragglerPolicies { get; } = new(
         (StragglerPolicy.Wait, "wait"), (StragglerPolicy.Drop, "drop"));
 }
