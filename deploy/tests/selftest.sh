@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Tests the deploy scripts themselves, with deploy/tests/fake-node.py standing in for the trainer so
+# they run in seconds and do not depend on the cluster mode being finished:
+#   - local-cluster.sh: a run to the end, per-node logs, the secret's mode, pause/resume, a killed
+#     worker started again, the ordered stop on SIGTERM (exit 130), a coordinator restarted after a
+#     crash resuming its checkpoint, a node that never comes up, a port already taken;
+#   - netns/netns-cluster.sh (root, and only where `check` passes; skipped with the reason otherwise):
+#     up, reachability, partition and heal, pause and resume, a run to the end, down leaving nothing.
+# Usage: deploy/tests/selftest.sh [local|netns]...   (default: both)
+# SELFTEST_KEEP=1 keeps the logs of a failed run.
+# Ends with "N passed, N failed, N skipped"; exit status 1 when anything failed.
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+deploy="$(cd "$here/.." && pwd)"
+fake="$here/fake-node.py"
+local_cluster="$deploy/local-cluster.sh"
+netns_cluster="$deploy/netns/netns-cluster.sh"
+work=$(mktemp -d "${TMPDIR:-/tmp}/rnncluster-deploy-selftest.XXXXXX")
+# Our own netns prefix and subnet, so the test never touches a cluster someone brought up by hand.
+export RNN_NETNS_PREFIX=rnnst RNN_NETNS_SUBNET=10.77.9
+passed=0 failed=0 skipped=0
+
+ok() {
+  passed=$((passed + 1))
+  echo "ok      $*"
+}
+not_ok() {
+  failed=$((failed + 1))
+  echo "FAILED  $*"
+}
+skip() {
+  skipped=$((skipped + 1))
+  echo "skipped $*"
+}
+# check DESCRIPTION COMMAND...: one assertion.
+check() {
+  local description=$1
+  shift
+  if "$@"; then ok "$description"; else not_ok "$description"; fi
+}
+
+# wait_for_line FILE PATTERN [TIMEOUT_S]: a log line matching PATTERN (grep -E) appears.
+wait_for_line() {
+  local file=$1 pattern=$2 timeout_s=${3:-20} i
+  for ((i = 0; i < timeout_s * 10; i++)); do
+    grep -qE "$pattern" "$file" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "    no line /$pattern/ in $file after ${timeout_s}s" >&2
+  return 1
+}
+
+status_of() { "$local_cluster" status -r "$1" 2>/dev/null | awk -v n="$2" '$1 == n {print $3}'; }
+# No fake node of run directory $1 (its path is on every node's command line) is alive.
+no_fakes_left() { ! pgrep -f "python3? [^ ]*fake-node.py .*$1/" >/dev/null; }
+equals() { [ "$1" = "$2" ] || {
+  echo "    expected '$2', got '$1'" >&2
+  return 1
+}; }
+
+# Defaults first, so a test's own options win; a test's `-- TRAIN-OPTION...` stays last.
+lc_cmd=("$local_cluster" --coordinator-exe "$fake" --worker-exe "$fake" --base-port 0 --ready-timeout 30 --stop-timeout 10)
+lc() { "${lc_cmd[@]}" "$@"; }
+
+# Whatever a failed test left running is stopped through the scripts' own pid files.
+cleanup() {
+  local dir
+  for dir in "$work"/*/; do
+    [ -f "$dir/cluster/cluster.env" ] && "$local_cluster" stop -r "$dir" >/dev/null 2>&1
+  done
+  "$netns_cluster" down >/dev/null 2>&1
+  if ((failed > 0)) && [ -n "${SELFTEST_KEEP:-}" ]; then
+    echo "kept $work for inspection"
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+
+test_local() {
+  local run rc
+
+  echo "# local-cluster.sh: a run to the end"
+  run="$work/local-finish"
+  FAKE_TRAIN_SECONDS=1 lc -w 2 -r "$run" -- --data builtin:parity >"$work/finish.out" 2>&1
+  rc=$?
+  check "exit status is the coordinator's (0)" equals "$rc" 0
+  check "one log per node" test -s "$run/logs/coordinator.log" -a -s "$run/logs/worker-1.log" -a -s "$run/logs/worker-2.log"
+  check "the generated secret is readable by its owner only" equals "$(stat -c %a "$run/cluster/secret")" 600
+  check "train options reach the coordinator" grep -q -- '--data builtin:parity' "$run/logs/coordinator.log"
+  check "the workers left by themselves (exit 0)" equals "$(status_of "$run" worker-1) $(status_of "$run" worker-2)" "exited exited"
+  check "status says the coordinator is not running (exit 3)" bash -c "'$local_cluster' status -r '$run' >/dev/null; [ \$? -eq 3 ]"
+
+  echo "# local-cluster.sh: faults on a detached cluster"
+  run="$work/local-faults"
+  FAKE_TRAIN_SECONDS=3 lc -w 2 -r "$run" --detach --faults 'delay=50ms' >"$work/faults.out" 2>&1
+  check "detached start returns once the cluster is up" equals "$(status_of "$run" coordinator)" running
+  check "--faults reaches every node" grep -q 'transport faults: delay=50ms' "$run/logs/worker-2.log"
+  "$local_cluster" pause-worker 1 -r "$run" 2>/dev/null
+  check "pause-worker stops the process" equals "$(status_of "$run" worker-1)" paused
+  check "the coordinator notices the silent worker" wait_for_line "$run/logs/coordinator.log" 'waiting: 1 of 2'
+  "$local_cluster" resume-worker 1 -r "$run" 2>/dev/null
+  check "resume-worker continues it" equals "$(status_of "$run" worker-1)" running
+  "$local_cluster" kill-worker 2 -r "$run" 2>/dev/null
+  check "kill-worker kills it (SIGKILL)" wait_for_line "$run/logs/worker-2.log" 'exited with status 137' 5
+  "$local_cluster" start-worker 2 -r "$run" 2>/dev/null
+  check "start-worker brings it back" equals "$(status_of "$run" worker-2)" running
+  "$local_cluster" wait -r "$run" --timeout 60 2>/dev/null
+  check "wait returns the coordinator's exit status (0)" equals "$?" 0
+  check "no node process is left" no_fakes_left "$run"
+
+  echo "# local-cluster.sh: SIGTERM stops the cluster in order"
+  run="$work/local-sigterm"
+  # The script itself in the background (not through the lc function, whose subshell would take the
+  # signal instead).
+  FAKE_TRAIN_SECONDS=100 "${lc_cmd[@]}" -w 2 -r "$run" >"$work/sigterm.out" 2>&1 &
+  local launcher=$!
+  if wait_for_line "$run/logs/coordinator.log" 'training' 30; then
+    kill -TERM "$launcher"
+    wait "$launcher"
+    rc=$?
+    check "the launcher exits 130 like the coordinator" equals "$rc" 130
+    check "the coordinator checkpointed before exiting" grep -q 'checkpoint: ' "$run/logs/coordinator.log"
+    check "the coordinator was stopped before the workers" \
+      bash -c "grep -n 'sent SIGTERM' '$work/sigterm.out' | head -n 1 | grep -q coordinator"
+    check "no node process is left" no_fakes_left "$run"
+  else
+    not_ok "the cluster came up for the SIGTERM test"
+    kill -KILL "$launcher" 2>/dev/null
+  fi
+
+  echo "# local-cluster.sh: stop on a detached cluster, workers first"
+  run="$work/local-stop"
+  FAKE_TRAIN_SECONDS=100 lc -w 2 -r "$run" --detach --stop-order workers-first >"$work/stop.out" 2>&1
+  if wait_for_line "$run/logs/coordinator.log" 'training' 30; then
+    "$local_cluster" stop -r "$run" >"$work/stop2.out" 2>&1
+    check "stop records the coordinator's status (130)" grep -q 'exit status 130' "$work/stop2.out"
+    check "--stop-order workers-first stops a worker first" \
+      bash -c "grep 'sent SIGTERM' '$run/logs/launcher.log' | head -n 1 | grep -q worker"
+    check "no node process is left" no_fakes_left "$run"
+  else
+    not_ok "the cluster came up for the stop test"
+  fi
+
+  echo "# local-cluster.sh: a crashed coordinator is restarted and resumes"
+  run="$work/local-restart"
+  FAKE_TRAIN_SECONDS=3 lc -w 1 -r "$run" --detach --coordinator-restarts 1 >"$work/restart.out" 2>&1
+  if wait_for_line "$run/logs/coordinator.log" 'training' 30; then
+    # The fake checkpoints on SIGTERM only, so make one as the trainer would have by now.
+    mkdir -p "$run/checkpoints/step-000000005" && touch "$run/checkpoints/step-000000005/COMMITTED"
+    "$local_cluster" kill-coordinator -r "$run" 2>/dev/null
+    check "the new coordinator resumes the run directory" wait_for_line "$run/logs/coordinator.log" "resumed from $run" 30
+    "$local_cluster" wait -r "$run" --timeout 60 2>/dev/null
+    check "the restarted run finishes (exit 0)" equals "$?" 0
+  else
+    not_ok "the cluster came up for the restart test"
+  fi
+  "$local_cluster" stop -r "$run" >/dev/null 2>&1
+
+  echo "# local-cluster.sh: failures to start"
+  run="$work/local-broken"
+  lc -w 1 -r "$run" --coordinator-exe /bin/false >"$work/broken.out" 2>&1
+  check "a coordinator that exits at once fails the start (exit 1)" equals "$?" 1
+  check "and the error says so" grep -q 'coordinator exited before it listened' "$work/broken.out"
+  python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(30)' >"$work/port" &
+  local holder=$!
+  until [ -s "$work/port" ]; do sleep 0.1; done
+  "$local_cluster" -w 1 -r "$work/local-port" --coordinator-exe "$fake" --worker-exe "$fake" \
+    --base-port "$(cat "$work/port")" >"$work/port.out" 2>&1
+  check "a taken port is refused before anything starts" grep -q 'already in use' "$work/port.out"
+  kill "$holder" 2>/dev/null
+  wait "$holder" 2>/dev/null
+}
+
+test_netns() {
+  echo "# netns-cluster.sh"
+  local reason
+  if ! reason=$("$netns_cluster" check 2>&1); then
+    skip "network-namespace cluster: ${reason##*: }"
+    return
+  fi
+  local n="$netns_cluster" run="$work/netns"
+  "$n" down >/dev/null 2>&1
+  check "up 2 builds the network" "$n" up 2
+  check "the namespaces exist" bash -c "ip netns list | grep -q '^rnnst-coord' && ip netns list | grep -q '^rnnst-w2'"
+  check "worker 1 reaches the coordinator" "$n" probe w1 coord
+  "$n" partition w1 2>/dev/null
+  check "partition cuts worker 1 off" bash -c "! '$n' probe w1 coord"
+  check "and only worker 1" "$n" probe w2 coord
+  "$n" heal w1 2>/dev/null
+  check "heal brings worker 1 back" "$n" probe w1 coord
+  FAKE_TRAIN_SECONDS=3 "$n" start -r "$run" --coordinator-exe "$fake" --worker-exe "$fake" \
+    --ready-timeout 30 --node-faults w2='drop=0.01' >"$work/netns-start.out" 2>&1
+  check "start runs every node in its namespace" grep -q 'listening on 10.77.9.12:2552' "$run/logs/worker-2.log"
+  check "nodes get the secret off loopback" grep -q 'cluster secret from file:' "$run/logs/coordinator.log"
+  check "--node-faults reaches that node only" bash -c "grep -q 'faults: drop=0.01' '$run/logs/worker-2.log' && ! grep -q 'faults:' '$run/logs/worker-1.log'"
+  "$n" partition w2 2>/dev/null
+  check "the coordinator notices the partitioned worker" wait_for_line "$run/logs/coordinator.log" 'waiting: 1 of 2'
+  "$n" heal w2 2>/dev/null
+  "$n" pause w1 2>/dev/null
+  check "pause freezes the node" bash -c "'$n' status | grep worker-1 | grep -q paused"
+  "$n" resume w1 2>/dev/null
+  # A crashed coordinator started again resumes its run directory (the fake checkpoints only on
+  # SIGTERM, so make the checkpoint the trainer would have written by now).
+  mkdir -p "$run/checkpoints/step-000000005" && touch "$run/checkpoints/step-000000005/COMMITTED"
+  "$n" kill coord 2>/dev/null
+  check "start-node restarts a killed coordinator" "$n" start-node coord
+  check "which resumes its run" grep -q "resumed from $run" "$run/logs/coordinator.log"
+  check "exec runs a command in a node's namespace" \
+    bash -c "'$n' exec w1 ip -o -4 addr show eth0 | grep -q 10.77.9.11/24"
+  "$n" wait --timeout 60 2>/dev/null
+  check "the run finishes after the faults (exit 0)" equals "$?" 0
+  "$n" down >/dev/null 2>&1
+  check "down leaves no namespace" bash -c "! ip netns list | grep -q '^rnnst-'"
+  check "down leaves no bridge" bash -c "! ip link show rnnst-br0 >/dev/null 2>&1"
+  check "down leaves no node process" no_fakes_left "$run"
+  check "down again is harmless" "$n" down
+}
+
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(local netns)
+for suite in "${suites[@]}"; do
+  case "$suite" in
+    local) test_local ;;
+    netns) test_netns ;;
+    *)
+      echo "unknown suite $suite (local, netns)" >&2
+      exit 2
+      ;;
+  esac
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+((failed == 0))
