@@ -101,7 +101,7 @@ internal static class DataCommand
         {
             var entry = DatasetCatalog.Get(parse.GetValue(name)!);
             var directory = DataDirectories.Resolve(parse.GetValue(dataDir)?.FullName);
-            using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new CliLoggerProvider(console.Error)).SetMinimumLevel(LogLevel.Warning));
+            using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new RnnCluster.Common.LineLoggerProvider(console.Error, LogLevel.Warning)).SetMinimumLevel(LogLevel.Warning));
             var fetcher = new DatasetFetcher(new NpmPacker(), TimeProvider.System, loggerFactory.CreateLogger<DatasetFetcher>());
             if (!parse.GetValue(force) && DatasetFetcher.Inspect(entry, directory).State != DatasetState.Cached)
             {
