@@ -17,14 +17,7 @@ namespace RnnCluster.Tests.Interop;
 public sealed class TaskPyTorchCompatibilityTests
 {
     [Theory]
-    [InlineData(CellKind.Lstm, Pooling.Last)]
-    [InlineData(CellKind.Lstm, Pooling.Mean)]
-    [InlineData(CellKind.Lstm, Pooling.Max)]
-    [InlineData(CellKind.Lstm, Pooling.Attention)]
-    [InlineData(CellKind.Gru, Pooling.Last)]
-    [InlineData(CellKind.Gru, Pooling.Mean)]
-    [InlineData(CellKind.Gru, Pooling.Max)]
-    [InlineData(CellKind.Gru, Pooling.Attention)]
+    [MemberData(nameof(TaskModels.EveryPoolingOfBidirectionalLstmAndGru), MemberType = typeof(TaskModels))]
     public async Task A_bidirectional_acceptor_matches_the_pytorch_reference(CellKind cell, Pooling pooling)
     {
         using var model = new AcceptorModel(TaskModels.Acceptor(cell, bidirectional: true, pooling, Precision.Float32));

@@ -7,14 +7,7 @@ namespace RnnCluster.Tests.Torch.Tasks;
 public sealed class TaskGradientTests
 {
     [Theory]
-    [InlineData(CellKind.Lstm, Pooling.Last)]
-    [InlineData(CellKind.Lstm, Pooling.Mean)]
-    [InlineData(CellKind.Lstm, Pooling.Max)]
-    [InlineData(CellKind.Lstm, Pooling.Attention)]
-    [InlineData(CellKind.Gru, Pooling.Last)]
-    [InlineData(CellKind.Gru, Pooling.Mean)]
-    [InlineData(CellKind.Gru, Pooling.Max)]
-    [InlineData(CellKind.Gru, Pooling.Attention)]
+    [MemberData(nameof(TaskModels.EveryPoolingOfBidirectionalLstmAndGru), MemberType = typeof(TaskModels))]
     public void Bidirectional_acceptor_gradients_match_central_differences(CellKind cell, Pooling pooling)
     {
         using var model = new AcceptorModel(TaskModels.Acceptor(cell, bidirectional: true, pooling));

@@ -12,6 +12,19 @@ internal static class TaskModels
     public const long Bos = 0;
     public const long Eos = 1;
 
+    /// <summary>The acceptor cases the issue asks for: every pooling over a bidirectional lstm and gru.</summary>
+    public static TheoryData<CellKind, Pooling> EveryPoolingOfBidirectionalLstmAndGru { get; } = new()
+    {
+        { CellKind.Lstm, Pooling.Last },
+        { CellKind.Lstm, Pooling.Mean },
+        { CellKind.Lstm, Pooling.Max },
+        { CellKind.Lstm, Pooling.Attention },
+        { CellKind.Gru, Pooling.Last },
+        { CellKind.Gru, Pooling.Mean },
+        { CellKind.Gru, Pooling.Max },
+        { CellKind.Gru, Pooling.Attention },
+    };
+
     public static EncoderArchitecture Encoder(CellKind cell, bool bidirectional, int layers = 2) =>
         new(cell, layers, Vocabulary, EmbeddingSize: 3, HiddenSize: 3, bidirectional);
 
