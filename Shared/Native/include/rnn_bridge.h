@@ -174,14 +174,16 @@ RNN_EXPORT int32_t rnn_model_tensor_info(const rnn_model* model, int32_t index, 
 /* Recurrent state carried between language-model windows; 0 for the other kinds (they carry none). */
 RNN_EXPORT int32_t rnn_model_state_size(const rnn_model* model, int64_t* floats_per_stream);
 
-/* Language model only (RNN_ERR_STATE for other kinds). One TBPTT window. state_in may be NULL (zeros); state_out may be NULL. Gradients of the loss SUM
- * are accumulated into the gradient buffer when backward != 0 (call rnn_model_zero_grads first).
- * train != 0 enables dropout. want_correct != 0 fills result->correct. */
+/* Language model only (RNN_ERR_STATE for other kinds). One TBPTT window. state_in may be NULL
+ * (zeros); state_out may be NULL. Gradients of the loss SUM are accumulated into the gradient buffer
+ * when backward != 0 (call rnn_model_zero_grads first). train != 0 enables dropout. want_correct != 0
+ * fills result->correct. */
 RNN_EXPORT int32_t rnn_model_forward_backward(rnn_model* model, const int64_t* inputs, const int64_t* targets,
                                               int32_t steps, int32_t streams, const void* state_in, void* state_out,
                                               int32_t train, int32_t backward, int32_t want_correct,
                                               rnn_window_result* result);
-/* Logits of the last time step only, [streams, vocab], for sampling and beam search (no dropout, no grad). */
+/* Language model only. Logits of the last time step only, [streams, vocab], for sampling and beam
+ * search (no dropout, no grad). */
 RNN_EXPORT int32_t rnn_model_last_logits(rnn_model* model, const int64_t* inputs, int32_t steps, int32_t streams,
                                          const void* state_in, void* state_out, void* logits_out);
 
