@@ -53,7 +53,7 @@ void validate(const rnn_model_config& c) {
     require(c.embedding_size >= 1, "embedding_size must be >= 1, got " + std::to_string(c.embedding_size));
     require(c.hidden_size >= 1, "hidden_size must be >= 1, got " + std::to_string(c.hidden_size));
     require(!c.tie_weights || c.task == RNN_TASK_LANGUAGE_MODEL,
-            std::string("tied weights exist only for language models, not for an ") + task_name(c.task));
+            std::string("tied weights exist only for language models, not for kind '") + task_name(c.task) + "'");
     require(!c.tie_weights || c.embedding_size == c.hidden_size,
             "tied weights need embedding_size == hidden_size, got " + std::to_string(c.embedding_size) + " and " +
                 std::to_string(c.hidden_size));
@@ -275,8 +275,8 @@ Linear Model::bind_linear(const std::string& prefix) { return {param(prefix + "w
 
 void Model::require_task(int32_t task, const char* call) const {
     if (config_.task != task) {
-        fail(RNN_ERR_STATE, std::string(call) + " needs a " + task_name(task) + " model; this model is an " +
-                                task_name(config_.task));
+        fail(RNN_ERR_STATE, std::string(call) + " needs a model of kind '" + task_name(task) + "', this one is '" +
+                                task_name(config_.task) + "'");
     }
 }
 

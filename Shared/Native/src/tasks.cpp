@@ -1,6 +1,5 @@
 // Forward passes of the task models: acceptor (pooling + head), transducer (head at every position)
 // and encoder-decoder (teacher forcing, beam search). Padded batches run packed (packing.h).
-#include "guard.h"
 #include "model.h"
 
 #include <limits>
