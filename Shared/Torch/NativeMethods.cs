@@ -8,7 +8,7 @@ internal static unsafe partial class NativeMethods
     private const string Library = "rnn_bridge";
 
     /// <summary>The ABI version this assembly was written against; a different bridge is refused at load.</summary>
-    internal const int ExpectedAbiVersion = 4;
+    internal const int ExpectedAbiVersion = 5;
 
     [LibraryImport(Library)]
     internal static partial IntPtr rnn_last_error();
@@ -51,6 +51,18 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library)]
     internal static partial int rnn_model_last_logits(ModelHandle model, long* inputs, int steps, int streams, void* stateIn, void* stateOut, void* logitsOut);
+
+    [LibraryImport(Library)]
+    internal static partial int rnn_model_classify(ModelHandle model, long* tokens, int* lengths, int steps, int batch, long* labels, int train, int backward, long* predictions, void* logits, NativeWindowResult* result);
+
+    [LibraryImport(Library)]
+    internal static partial int rnn_model_tag(ModelHandle model, long* tokens, int* lengths, int steps, int batch, long* tags, int train, int backward, long* predictions, NativeWindowResult* result);
+
+    [LibraryImport(Library)]
+    internal static partial int rnn_model_seq2seq(ModelHandle model, long* source, int* sourceLengths, int sourceSteps, int batch, long* decoderInputs, long* decoderTargets, int targetSteps, int train, int backward, void* logits, NativeWindowResult* result);
+
+    [LibraryImport(Library)]
+    internal static partial int rnn_model_decode(ModelHandle model, long* source, int* sourceLengths, int sourceSteps, int batch, long bos, long eos, int maxLength, int beamWidth, long* output, int* outputLengths, double* scores);
 
     [LibraryImport(Library)]
     internal static partial int rnn_model_read(ModelHandle model, int buffer, void* destination, long count);
@@ -107,10 +119,15 @@ internal static unsafe partial class NativeMethods
     internal static partial int rnn_optimizer_set_step(OptimizerHandle optimizer, long step);
 }
 
-/// <summary>Mirror of <c>rnn_model_config</c>; field order and sizes must match the C header.</summary>
+/// <summary>
+/// Mirror of <c>rnn_model_config</c>; field order and sizes must match the C header. <see cref="StructSize"/>
+/// lets the bridge refuse a mirror of another layout instead of reading past it.
+/// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct NativeModelConfig
 {
+    public uint StructSize;
+    public int Task;
     public int Cell;
     public int Layers;
     public int VocabSize;
@@ -120,7 +137,13 @@ internal struct NativeModelConfig
     public int DType;
     public int DeviceType;
     public int DeviceIndex;
-    public int Reserved;
+    public int Bidirectional;
+    public int Pooling;
+    public int HeadHiddenSize;
+    public int HeadActivation;
+    public int Classes;
+    public int TargetVocabSize;
+    public int DecoderEmbeddingSize;
     public double DropoutEmbedding;
     public double DropoutBetweenLayers;
     public double DropoutOutput;

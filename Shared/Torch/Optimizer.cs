@@ -35,7 +35,7 @@ public sealed unsafe class Optimizer : IDisposable
 {
     private readonly OptimizerHandle _handle;
 
-    public Optimizer(RnnModel model, OptimizerOptions options)
+    public Optimizer(TorchModel model, OptimizerOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -89,7 +89,7 @@ public sealed unsafe class Optimizer : IDisposable
     }
 
     /// <summary>One update of <paramref name="model"/>'s parameters from its gradient buffer.</summary>
-    public void Step(RnnModel model, double learningRate)
+    public void Step(TorchModel model, double learningRate)
     {
         ArgumentNullException.ThrowIfNull(model);
         NativeCheck.Status(NativeMethods.rnn_optimizer_step(_handle, model.Handle, learningRate));

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using RnnCluster.Tests.Cli;
@@ -13,8 +12,6 @@ namespace RnnCluster.Tests.Interop;
 /// </summary>
 public sealed class PyTorchCompatibilityTests
 {
-    private const string Python = "/usr/bin/python3";
-
     [Theory]
     [InlineData("lstm", false)]
     [InlineData("lstm", true)]
@@ -36,7 +33,7 @@ public sealed class PyTorchCompatibilityTests
         Assert.True(eval.ExitCode == 0, eval.ToString());
         using var ours = JsonDocument.Parse(eval.Output);
 
-        var (exit, output, error) = await RunPythonAsync(Path.Combine(RepositoryRoot.Path, "bench", "lm", "pytorch_check.py"), dir.Combine("run"), data);
+        var (exit, output, error) = await PythonRunner.RunAsync(Path.Combine(RepositoryRoot.Path, "bench", "lm", "pytorch_check.py"), dir.Combine("run"), data);
         Assert.True(exit == 0, $"pytorch_check.py exited {exit}: {error}{output}");
         using var theirs = JsonDocument.Parse(output);
 
@@ -44,26 +41,5 @@ public sealed class PyTorchCompatibilityTests
         var a = ours.RootElement.GetProperty("loss").GetDouble();
         var b = theirs.RootElement.GetProperty("loss").GetDouble();
         Assert.True(Math.Abs(a - b) <= 1e-5 * Math.Abs(b), string.Create(CultureInfo.InvariantCulture, $"rnncluster {a:R} vs pytorch {b:R}"));
-    }
-
-    private static async Task<(int Exit, string Output, string Error)> RunPythonAsync(params string[] args)
-    {
-        if (!File.Exists(Python))
-        {
-            throw new InvalidOperationException($"{Python} not found: run scripts/setup.sh (it installs python3-torch)");
-        }
-
-        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start python3");
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var error = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
     }
 }

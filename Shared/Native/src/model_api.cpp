@@ -1,12 +1,12 @@
 // C exports for models. Each export validates its arguments, then runs inside guarded().
-#include "guard.h"
-#include "handles.h"
+#include "api_support.h"
 
 #include <c10/core/GradMode.h>
-#include <c10/core/InferenceMode.h>
 
 #include <cstring>
 
+using rnnb::checked;
+using rnnb::copy_to_host;
 using rnnb::fail;
 using rnnb::guarded;
 using rnnb::Model;
@@ -14,15 +14,9 @@ using rnnb::require;
 
 namespace {
 
-Model& checked(rnn_model* m) {
-    if (m == nullptr) fail(RNN_ERR_ARGUMENT, "model handle is null");
-    return m->impl;
-}
-
-const Model& checked(const rnn_model* m) {
-    if (m == nullptr) fail(RNN_ERR_ARGUMENT, "model handle is null");
-    return m->impl;
-}
+// The managed mirror (NativeModelConfig in Shared/Torch/NativeMethods.cs) has the same fields in the
+// same order; struct_size catches a mismatch at run time, this at build time.
+static_assert(sizeof(rnn_model_config) == 120, "rnn_model_config changed: update NativeModelConfig and the ABI version");
 
 at::Tensor& buffer_of(Model& model, int32_t buffer) {
     if (buffer == RNN_BUFFER_PARAMS) return model.flat();
@@ -114,27 +108,22 @@ RNN_EXPORT int32_t rnn_model_forward_backward(rnn_model* model, const int64_t* i
                                               rnn_window_result* result) {
     return guarded([&] {
         auto& m = checked(model);
+        m.require_task(RNN_TASK_LANGUAGE_MODEL, "rnn_model_forward_backward");
         require(steps >= 1 && streams >= 1, "steps and streams must be >= 1");
         require(result != nullptr, "result is null");
         auto x = window_tensor(m, inputs, steps, streams, "inputs");
         auto y = window_tensor(m, targets, steps, streams, "targets").reshape({-1});
         auto state = m.state_from_host(state_in, streams);
 
-        auto run = [&](bool with_grad) {
+        rnnb::with_autograd(backward != 0, [&] {
             auto out = m.forward(x, state, train != 0);
             auto loss = at::cross_entropy_loss(out.logits, y, {}, at::Reduction::Sum, -1);
-            if (with_grad) loss.backward();
+            if (backward != 0) loss.backward();
             result->loss_sum = loss.item<double>();
             result->tokens = y.ne(-1).sum().item<int64_t>();
             result->correct = want_correct ? out.logits.argmax(1).eq(y).sum().item<int64_t>() : 0;
             if (state_out != nullptr) m.state_to_host(out.final_state, state_out);
-        };
-        if (backward != 0) {
-            run(true);
-        } else {
-            c10::InferenceMode no_autograd;
-            run(false);
-        }
+        });
     });
 }
 
@@ -142,13 +131,13 @@ RNN_EXPORT int32_t rnn_model_last_logits(rnn_model* model, const int64_t* inputs
                                          const void* state_in, void* state_out, void* logits_out) {
     return guarded([&] {
         auto& m = checked(model);
+        m.require_task(RNN_TASK_LANGUAGE_MODEL, "rnn_model_last_logits");
         require(steps >= 1 && streams >= 1, "steps and streams must be >= 1");
         require(logits_out != nullptr, "logits_out is null");
         c10::InferenceMode no_autograd;
         auto x = window_tensor(m, inputs, steps, streams, "inputs");
         auto out = m.forward(x, m.state_from_host(state_in, streams), false);
-        auto last = out.logits.narrow(0, static_cast<int64_t>(steps - 1) * streams, streams).contiguous().to(at::kCPU);
-        std::memcpy(logits_out, last.data_ptr(), static_cast<size_t>(last.numel()) * last.element_size());
+        copy_to_host(out.logits.narrow(0, static_cast<int64_t>(steps - 1) * streams, streams), logits_out);
         if (state_out != nullptr) m.state_to_host(out.final_state, state_out);
     });
 }

@@ -16,7 +16,7 @@ using rnnb::require;
 extern "C" {
 
 // Bumped whenever an export changes meaning; the managed side refuses a bridge of another version.
-RNN_EXPORT int32_t rnn_abi_version(void) { return 4; }
+RNN_EXPORT int32_t rnn_abi_version(void) { return 5; }
 
 RNN_EXPORT int32_t rnn_build_info(char* buffer, int32_t capacity, int32_t* length) {
     return guarded([&] {
