@@ -33,11 +33,19 @@ public sealed class LineLoggerProvider(TextWriter output, LogLevel minimum, Time
                 return;
             }
 
+            // The exception's own message is the part a reader needs ("… already exists"); a stack
+            // trace is not, on one line.
+            var text = formatter(state, exception);
+            if (exception is not null && !text.Contains(exception.Message, StringComparison.Ordinal))
+            {
+                text += $" ({exception.GetType().Name}: {exception.Message})";
+            }
+
             var line = logLevel switch
             {
-                >= LogLevel.Error => $"error: {formatter(state, exception)}",
-                LogLevel.Warning => $"warning: {formatter(state, exception)}",
-                _ => $"info: {time.GetUtcNow().ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)} {formatter(state, exception)}",
+                >= LogLevel.Error => $"error: {text}",
+                LogLevel.Warning => $"warning: {text}",
+                _ => $"info: {time.GetUtcNow().ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)} {text}",
             };
             lock (output)
             {

@@ -227,7 +227,9 @@ public sealed class TrainingLoop : IDisposable
         }
 
         var limitReached = training.MaxSteps > 0 && step >= training.MaxSteps;
-        if (_settings.Checkpoint.EverySteps > 0 && step % _settings.Checkpoint.EverySteps == 0 && !limitReached && _stoppedBy == "epochs")
+        // Not at an epoch's last window: the epoch end right after checkpoints this same step, validated.
+        var endsEpoch = _progress.Cursor >= _train.Length;
+        if (_settings.Checkpoint.EverySteps > 0 && step % _settings.Checkpoint.EverySteps == 0 && !limitReached && !endsEpoch && _stoppedBy == "epochs")
         {
             await CheckpointAsync(evaluated ? _progress.LastValidLoss : null).ConfigureAwait(false);
         }
@@ -315,7 +317,11 @@ public sealed class TrainingLoop : IDisposable
         _progress.Cursor = 0;
         Array.Clear(_state);
         var early = Validate(cancellationToken);
-        await CheckpointAsync(_progress.LastValidLoss).ConfigureAwait(false);
+        if (_lastCheckpointStep != _progress.Step)
+        {
+            // (Equal after resuming from a checkpoint written at this very step: it exists already.)
+            await CheckpointAsync(_progress.LastValidLoss).ConfigureAwait(false);
+        }
         if (early)
         {
             _stoppedBy = "early-stop";

@@ -121,4 +121,16 @@ public sealed class DeterminismAndResumeTests
 
         public void Dispose() => _cancel.Dispose();
     }
+
+    [Fact]
+    public async Task A_checkpoint_interval_that_lands_on_an_epoch_end_writes_that_step_once()
+    {
+        // every-steps = 1 lands on every epoch end, where the epoch end checkpoints the same step again
+        // (validated); writing it twice used to fail the run at the next checkpoint.
+        using var dir = new TempDirectory();
+        var settings = Parallel.ParallelRuns.Settings(0, "training.max-steps=0", "training.epochs=2", "checkpoint.every-steps=1");
+        var run = await Parallel.ParallelRuns.RunAsync(settings, dir.Combine("run"));
+        Assert.Equal("epochs", run.Summary.StoppedBy);
+        Assert.Equal(2, run.Summary.Epochs);
+    }
 }
