@@ -133,8 +133,10 @@ rnn_node_launch() {
   } >>"$log"
   # The runner runs setsid directly (no fork: a background child of a non-interactive shell is not a
   # process-group leader), so $! is the runner itself. File descriptor 9 is where callers hold their
-  # flock; a node that inherited it would hold the caller's lock for as long as it runs.
-  setsid "$RNN_LIB_DIR/node-runner.sh" "$state/$name.pid" "$state/$name.exit" "$log" -- "${RNN_CMD[@]}" 9>&- &
+  # flock; a node that inherited it would hold the caller's lock for as long as it runs. Likewise
+  # the runner gets none of the caller's standard streams: a caller that reads our output to its end
+  # (a test, $(...), a pipe) would otherwise wait until every node has exited.
+  setsid "$RNN_LIB_DIR/node-runner.sh" "$state/$name.pid" "$state/$name.exit" "$log" -- "${RNN_CMD[@]}" 9>&- </dev/null >/dev/null 2>>"$log" &
   RNN_RUNNER_PID=$!
   rnn_now_ms
   deadline=$((RNN_NOW_MS + 10000))
