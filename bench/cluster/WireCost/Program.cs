@@ -1,9 +1,9 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using RnnCluster.Remote;
@@ -17,13 +17,15 @@ using WindowGradients = RnnCluster.Training.Parallel.WindowGradients;
 // the per-chunk Frame.WriteTo FrameSocket does, and on the receiving side Frame parsing,
 // ChunkAssembler and decoding — everything PeerConnection runs except the sockets, which are timed
 // apart as a WebSocket pair over loopback TCP in 1 MiB messages (both directions: a client masks).
-// Not a test: numbers depend on the machine and on its load.
+// Figures are the CPU time of this process (CLOCK_PROCESS_CPUTIME_ID: every thread, kernel time of
+// the socket copies and GC included), not wall time, so other load on a shared machine changes
+// them little. Not a test: numbers depend on the machine.
 //   dotnet run -c Release --project bench/cluster/WireCost -- [parameters] [iterations]
 var parameters = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 4_649_190; // the 2x200 LM, vocabulary 9,990
 var iterations = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 8;
 const int Streams = 10, Length = 35, StateFloats = 2 * 2 * 10 * 200; // one of 2 workers: 10 streams, 2 layers x (h, c) x 200
 var bytes = parameters * 4L;
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wire cost of one step message: {parameters:N0} parameters = {bytes / 1e6:F1} MB of floats, {Environment.ProcessorCount} cores, median of {iterations} after 2 warm-ups, ms"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wire cost of one step message: {parameters:N0} parameters = {bytes / 1e6:F1} MB of floats, {Environment.ProcessorCount} cores; CPU ms of this process, median of {iterations} after 2 warm-ups"));
 
 var rng = new Random(1);
 var floats = new float[parameters];
@@ -175,11 +177,11 @@ double Median(Action action)
     var times = new List<double>();
     for (var i = 0; i < iterations + 2; i++)
     {
-        var clock = Stopwatch.StartNew();
+        var started = ProcessCpu.Milliseconds();
         action();
         if (i >= 2)
         {
-            times.Add(clock.Elapsed.TotalMilliseconds);
+            times.Add(ProcessCpu.Milliseconds() - started);
         }
     }
 
@@ -192,11 +194,11 @@ async Task<double> MedianAsync(Func<Task> action)
     var times = new List<double>();
     for (var i = 0; i < iterations + 2; i++)
     {
-        var clock = Stopwatch.StartNew();
+        var started = ProcessCpu.Milliseconds();
         await action();
         if (i >= 2)
         {
-            times.Add(clock.Elapsed.TotalMilliseconds);
+            times.Add(ProcessCpu.Milliseconds() - started);
         }
     }
 
@@ -241,4 +243,30 @@ static async Task<(WebSocket Client, WebSocket Server)> WebSocketPairAsync()
     var client = WebSocket.CreateFromStream(connecting.GetStream(), new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
     var server = WebSocket.CreateFromStream(accepted.GetStream(), new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
     return (client, server);
+}
+
+/// <summary>CPU time of the whole process, all threads, user and kernel, in nanoseconds' resolution.</summary>
+internal static partial class ProcessCpu
+{
+    private const int ClockProcessCpuTimeId = 2;
+
+    public static double Milliseconds()
+    {
+        if (ClockGetTime(ClockProcessCpuTimeId, out var t) != 0)
+        {
+            throw new InvalidOperationException($"clock_gettime failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        return (t.Seconds * 1e3) + (t.Nanoseconds / 1e6);
+    }
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime", SetLastError = true)]
+    private static partial int ClockGetTime(int clock, out Timespec time);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
 }
