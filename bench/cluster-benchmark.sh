@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Remoting cost and failure recovery of a multi-process run (issue #4), on one machine over loopback:
+#   - step time of the 2x200 LSTM LM of bench/parallel-benchmark.sh (vocabulary ~10k, batch 20, bptt 35,
+#     dropout 0.2) trained with 2 worker actors in one process, against the same run as 1 coordinator +
+#     2 rnncluster-worker processes on 127.0.0.1: tokens/s, ms per step and summary.json's stepTimeSplit
+#     side by side, and how much remoting adds (goal: <= 10%); plus the CPU time per step of each
+#     process, which (unlike wall time) other load on a shared machine hardly changes;
+#   - bytes sent per step: loopback tx_bytes over the timed steps, against 2 x 4 B x parameters per
+#     worker (parameters in, gradients out);
+#   - recovery: SIGKILL of one worker after ~30 steps, with the default failure detector; seconds from
+#     the kill to "unreachable", "downed", the 1-worker generation and the first step without it,
+#     BENCH_RECOVERY_TRIALS times and the median (goal: <= 5 s).
+# Threads: in one process runtime.threads = BENCH_THREADS (2 replicas x BENCH_THREADS/2); across
+# processes each worker gets BENCH_THREADS/2 and the coordinator the rest (at least 1); OPENBLAS_NUM_THREADS=1.
+#   BENCH_STEPS (default 150), BENCH_THREADS (default nproc), BENCH_REPEATS (alternating in-process /
+#   cluster pairs, default 1), BENCH_RECOVERY_TRIALS (default 3; 0 skips recovery), BENCH_KILL_AFTER (default 30),
+#   RNN_BENCH_BIN (a folder holding rnncluster.dll and rnncluster-worker.dll: skip the Release build)
+# Output: the tables on stdout; node logs, run directories and results.json under bench/out/cluster/.
+# Duration: two runs of BENCH_STEPS steps and the recovery runs (measured 6-9 minutes on the shared 2-core
+# machine at load averages of 10-14; BENCH_RECOVERY_TRIALS=0 for a quick step-time comparison).
+# Where remoting's CPU time goes, stage by stage (serializers, chunking, SHA-256, reassembly, sockets):
+#   dotnet run -c Release --project bench/cluster/WireCost
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="$root/bench/out/cluster"
+steps=${BENCH_STEPS:-150}
+threads=${BENCH_THREADS:-$(nproc)}
+repeats=${BENCH_REPEATS:-1}
+trials=${BENCH_RECOVERY_TRIALS:-3}
+kill_after=${BENCH_KILL_AFTER:-30}
+
+die() { echo "cluster-benchmark: $*" >&2; exit 1; }
+for name in steps threads repeats kill_after; do
+  [[ ${!name} =~ ^[1-9][0-9]*$ ]] || die "$name must be a positive integer, got '${!name}'"
+done
+# 0 recovery trials: step time and bytes only (quick experiments with settings or runtime knobs).
+[[ $trials =~ ^[0-9]+$ ]] || die "BENCH_RECOVERY_TRIALS must be a whole number, got '$trials'"
+[[ -r /sys/class/net/lo/statistics/tx_bytes ]] || die "no /sys/class/net/lo/statistics/tx_bytes: bytes per step need Linux loopback counters"
+mkdir -p "$out/logs"
+
+bin=${RNN_BENCH_BIN:-}
+if [[ -z $bin ]]; then
+  echo "building Release coordinator and worker into bench/out/bin ..." >&2
+  bin="$root/bench/out/bin"
+  for project in Coordinator/RnnCluster.Coordinator.csproj Worker/RnnCluster.Worker.csproj; do
+    dotnet build "$root/$project" -c Release -o "$bin" -nologo -v quiet -clp:ErrorsOnly > "$out/logs/build.log" 2>&1 \
+      || { tail -n 30 "$out/logs/build.log" >&2; die "Release build of $project failed (log: $out/logs/build.log)"; }
+  done
+fi
+for dll in rnncluster.dll rnncluster-worker.dll; do
+  [[ -f $bin/$dll ]] || die "$bin/$dll does not exist"
+done
+
+# The same corpus as bench/parallel-benchmark.sh: any words10k corpus already made, else make one.
+corpus=$(ls -d "$root"/bench/out/corpus/words10k-* 2>/dev/null | head -n 1 || true)
+if [[ -z $corpus || ! -f $corpus/test.txt ]]; then  # test.txt is written last: it marks a complete corpus
+  corpus="$root/bench/out/corpus/words10k-parallel"
+  python3 "$root/bench/lm/make_corpus.py" "$corpus" --vocab 10000 --train-tokens 400000 --valid-tokens 5000 --test-tokens 5000 --seed 1 \
+    2> "$out/logs/corpus.log" || { cat "$out/logs/corpus.log" >&2; die "corpus generation failed"; }
+fi
+
+# The command as a reader would retype it: the benchmark's variables that are set, and whatever else
+# changes the figures — RNNCLUSTER_SET (settings every node applies) and the .NET runtime's knobs
+# (DOTNET_*, leaving out the SDK's own CLI and first-run variables).
+command="bash bench/cluster-benchmark.sh"
+for name in $(compgen -e | sort -r); do
+  case $name in
+    BENCH_STEPS|BENCH_THREADS|BENCH_REPEATS|BENCH_RECOVERY_TRIALS|BENCH_KILL_AFTER|RNNCLUSTER_SET) ;;
+    DOTNET_CLI_*|DOTNET_NOLOGO|DOTNET_ROOT*|DOTNET_GENERATE_ASPNET_CERTIFICATE|DOTNET_SKIP_FIRST_TIME_EXPERIENCE) continue ;;
+    DOTNET_*) ;;
+    *) continue ;;
+  esac
+  command="$name=$(printf '%q' "${!name}") $command"
+done
+
+exec python3 "$root/bench/cluster/cluster_bench.py" --bin "$bin" --corpus "$corpus" --out "$out" --root "$root" \
+  --steps "$steps" --threads "$threads" --repeats "$repeats" --recovery-trials "$trials" --kill-after "$kill_after" \
+  --command "$command"
