@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Security.Cryptography;
 using Google.Protobuf;
 using RnnCluster.Remote.Protocol;
 
@@ -21,7 +20,7 @@ public sealed class ChunkAssembler
     /// </summary>
     public const int MinChunkDataBytes = FrameLimits.MinFrameBytes - ChunkWriter.MaxChunkOverhead;
 
-    private const int Sha256Bytes = 32;
+    private const int DigestBytes = PayloadDigest.Bytes;
 
     private readonly FrameLimits _limits;
     private readonly TimeProvider _time;
@@ -67,11 +66,11 @@ public sealed class ChunkAssembler
 
     /// <summary>
     /// Adds one chunk. Returns true with the whole payload when this chunk completed its transfer and
-    /// the SHA-256 matched; false while the transfer is incomplete or the chunk was a duplicate.
+    /// the checksum matched; false while the transfer is incomplete or the chunk was a duplicate.
     /// </summary>
     /// <exception cref="FrameLimitExceededException">The chunk or transfer would exceed a limit.</exception>
     /// <exception cref="ChunkProtocolException">The chunk is inconsistent with the rules or its transfer.</exception>
-    /// <exception cref="ChunkIntegrityException">The reassembled payload does not match its SHA-256.</exception>
+    /// <exception cref="ChunkIntegrityException">The reassembled payload does not match its checksum.</exception>
     public bool Accept(Chunk chunk, [NotNullWhen(true)] out byte[]? payload)
     {
         ArgumentNullException.ThrowIfNull(chunk);
@@ -209,7 +208,7 @@ public sealed class ChunkAssembler
     {
         private readonly ByteString?[] _parts = new ByteString?[count];
         private uint _received;
-        private byte[]? _sha256;
+        private byte[]? _digest;
 
         public long LastActivity { get; private set; } = now;
 
@@ -246,10 +245,10 @@ public sealed class ChunkAssembler
         public void Add(Chunk chunk, string peer)
         {
             var isLast = chunk.Index == count - 1;
-            if (isLast != (chunk.Sha256.Length > 0) || (isLast && chunk.Sha256.Length != Sha256Bytes))
+            if (isLast != (chunk.Digest.Length > 0) || (isLast && chunk.Digest.Length != DigestBytes))
             {
                 throw new ChunkProtocolException(
-                    id, peer, $"chunk {chunk.Index} of {count} has a {chunk.Sha256.Length}-byte hash; only the last carries one, of {Sha256Bytes} bytes.");
+                    id, peer, $"chunk {chunk.Index} of {count} has a {chunk.Digest.Length}-byte hash; only the last carries one, of {DigestBytes} bytes.");
             }
 
             if (!isLast && chunk.Data.Length < MinChunkDataBytes)
@@ -266,7 +265,7 @@ public sealed class ChunkAssembler
             _parts[chunk.Index] = chunk.Data;
             if (isLast)
             {
-                _sha256 = chunk.Sha256.ToByteArray();
+                _digest = chunk.Digest.ToByteArray();
             }
 
             _received++;
@@ -288,7 +287,7 @@ public sealed class ChunkAssembler
                 offset += part.Length;
             }
 
-            if (!SHA256.HashData(payload).AsSpan().SequenceEqual(_sha256))
+            if (!PayloadDigest.Matches(payload, _digest))
             {
                 throw new ChunkIntegrityException(id, peer);
             }

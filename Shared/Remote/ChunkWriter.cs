@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Google.Protobuf;
 using RnnCluster.Remote.Protocol;
 
@@ -14,7 +13,7 @@ public sealed class ChunkWriter
 {
     /// <summary>
     /// Worst-case bytes a <c>Frame{Chunk}</c> adds around its data: frame field tag + length (1 + 5),
-    /// transfer id (1 + 10), index (1 + 5), count (1 + 5), total length (1 + 10), SHA-256 (1 + 1 + 32)
+    /// transfer id (1 + 10), index (1 + 5), count (1 + 5), total length (1 + 10), digest (1 + 1 + 16)
     /// and the data field's tag + length (1 + 5). Varints are counted at their maximum so the bound
     /// holds for every id and size.
     /// </summary>
@@ -34,14 +33,14 @@ public sealed class ChunkWriter
 
     /// <summary>
     /// Cuts <paramref name="payload"/> into chunk frames (one empty chunk for an empty payload); the last
-    /// carries the payload's SHA-256. The frames wrap slices of <paramref name="payload"/> without
+    /// carries the payload's checksum. The frames wrap slices of <paramref name="payload"/> without
     /// copying (gradient buffers are megabytes), so the caller must not change it until they are written.
     /// </summary>
     public IReadOnlyList<Frame> Split(ReadOnlyMemory<byte> payload)
     {
         var transferId = (ulong)Interlocked.Increment(ref _lastTransferId);
         var count = payload.Length == 0 ? 1 : (payload.Length + MaxChunkDataBytes - 1) / MaxChunkDataBytes;
-        var hash = SHA256.HashData(payload.Span);
+        var hash = PayloadDigest.Compute(payload.Span);
         var frames = new Frame[count];
         for (var i = 0; i < count; i++)
         {
@@ -57,7 +56,7 @@ public sealed class ChunkWriter
             };
             if (i == count - 1)
             {
-                chunk.Sha256 = UnsafeByteOperations.UnsafeWrap(hash);
+                chunk.Digest = UnsafeByteOperations.UnsafeWrap(hash);
             }
 
             frames[i] = new Frame { Chunk = chunk };

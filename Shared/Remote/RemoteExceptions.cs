@@ -33,9 +33,9 @@ public sealed class FrameLimitExceededException(string limitName, long limit, lo
     public string Peer { get; } = peer;
 }
 
-/// <summary>A reassembled payload's SHA-256 differs from the one its last chunk declared.</summary>
+/// <summary>A reassembled payload's checksum differs from the one its last chunk declared.</summary>
 public sealed class ChunkIntegrityException(ulong transferId, string peer)
-    : Exception($"Transfer {transferId} from peer '{peer}' failed its SHA-256 check; the payload is discarded.")
+    : Exception($"Transfer {transferId} from peer '{peer}' failed its checksum; the payload is discarded.")
 {
     public ulong TransferId { get; } = transferId;
 }

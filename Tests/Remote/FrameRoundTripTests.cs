@@ -111,7 +111,7 @@ public sealed class FrameRoundTripTests
                 Index = 2,
                 Count = 3,
                 TotalLength = 5000,
-                Sha256 = ByteString.CopyFrom(new byte[32]),
+                Digest = ByteString.CopyFrom(new byte[16]),
                 Data = ByteString.CopyFrom(9, 8, 7),
             },
         },

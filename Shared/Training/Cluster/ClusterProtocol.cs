@@ -12,7 +12,10 @@ namespace RnnCluster.Training.Cluster;
 /// </summary>
 public static class ClusterProtocol
 {
-    public static MessageRegistry CreateRegistry() => new MessageRegistryBuilder()
+    public static MessageRegistry CreateRegistry()
+    {
+        var parameters = new ParameterBytes();
+        return new MessageRegistryBuilder()
         .AddProtobuf<Wire.JoinRequest>(1)
         .AddProtobuf<Wire.Welcome>(2)
         .AddProtobuf<Wire.JoinRefused>(3)
@@ -20,15 +23,16 @@ public static class ClusterProtocol
         .AddProtobuf<Wire.LeaveAccepted>(5)
         .AddProtobuf<Wire.MemberDownedNotice>(6)
         .AddProtobuf<Wire.RunFinished>(7)
-        .Add<Parallel.ComputeWindow>(20, ToWire, FromWireWindow)
+        .Add<Parallel.ComputeWindow>(20, w => ToWire(w, parameters), FromWireWindow)
         .Add<Parallel.WindowGradients>(21, ToWire, FromWireGradients)
         .AddProtobuf<Wire.CreateReplica>(22)
         .AddProtobuf<Wire.ReplicaReady>(23)
         .AddProtobuf<Wire.ReplicaFailed>(24)
         .AddProtobuf<Wire.ReplicaStopped>(25)
         .Build();
+    }
 
-    internal static ByteString ToWire(Parallel.ComputeWindow w)
+    internal static ByteString ToWire(Parallel.ComputeWindow w, ParameterBytes? parameters = null)
     {
         var m = new Wire.ComputeWindow
         {
@@ -39,7 +43,7 @@ public static class ClusterProtocol
             StreamCount = w.StreamCount,
             Length = w.Length,
             State = LittleEndianFloats.ToByteString(w.State),
-            Parameters = LittleEndianFloats.ToByteString(w.Parameters),
+            Parameters = parameters?.Get(w.Parameters, w.Step) ?? LittleEndianFloats.ToByteString(w.Parameters),
         };
         m.Inputs.AddRange(w.Inputs);
         m.Targets.AddRange(w.Targets);
@@ -80,5 +84,33 @@ public static class ClusterProtocol
         return new Parallel.WindowGradients(
             m.Step, m.Generation, m.Attempt, m.WorkerIndex, m.LossSum, m.Tokens,
             LittleEndianFloats.ToArray(m.Gradients), LittleEndianFloats.ToArray(m.FinalState), m.ComputeSeconds, m.CopySeconds);
+    }
+
+    /// <summary>
+    /// Every worker's window of a step carries the same parameters (the coordinator's one snapshot
+    /// array, rewritten only when the next step opens): convert them to bytes once per step, not once
+    /// per worker. ByteStrings are immutable, so the messages share them safely.
+    /// </summary>
+    internal sealed class ParameterBytes
+    {
+        private readonly Lock _gate = new();
+        private float[]? _array;
+        private long _step = -1;
+        private ByteString? _bytes;
+
+        public ByteString Get(float[] parameters, long step)
+        {
+            lock (_gate)
+            {
+                if (!ReferenceEquals(parameters, _array) || step != _step || _bytes is null)
+                {
+                    _bytes = LittleEndianFloats.ToByteString(parameters);
+                    _array = parameters;
+                    _step = step;
+                }
+
+                return _bytes;
+            }
+        }
     }
 }
