@@ -19,6 +19,7 @@ namespace RnnCluster.Cluster;
 public sealed class ClusterLeader : ReceiveActor
 {
     private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(1);
 
     private readonly ClusterNodeOptions _options;
     private readonly RemoteMessaging _messaging;
@@ -43,6 +44,7 @@ public sealed class ClusterLeader : ReceiveActor
         Receive<PeerEvent>(OnPeerEvent);
         Receive<Tick>(_ => CheckReachability());
         Receive<SendRunFinished>(OnRunFinished);
+        Receive<ProbeResult>(OnProbeResult);
     }
 
     /// <summary>Members as the leader sees them now (for tests and status).</summary>
@@ -162,6 +164,11 @@ public sealed class ClusterLeader : ReceiveActor
     private void OnPeerEvent(PeerEvent peerEvent)
     {
         ClusterLog.PeerEvent(_logger, peerEvent.Kind.ToString(), peerEvent.Peer.ToString(), peerEvent.Reason ?? "");
+        if (peerEvent.Kind == PeerEventKind.Disconnected)
+        {
+            ProbeAfterDisconnect(NodeAddresses.ToUnique(peerEvent.Peer));
+        }
+
         if (peerEvent.Kind == PeerEventKind.Connected && Refusal(peerEvent.Peer, peerEvent) is { } reason)
         {
             // A downed node reconnecting after a partition heals still believes it is a member: tell it,
@@ -208,6 +215,57 @@ public sealed class ClusterLeader : ReceiveActor
         }
     }
 
+    /// <summary>
+    /// A member's connection closed. If its port now refuses connections, its process is gone (a
+    /// crash, kill -9): down it at once instead of waiting ~4 s for the failure detector. A timeout
+    /// (a partition) or an accepted connection (a paused process still has its listener) proves
+    /// nothing, and the detector decides as usual.
+    /// </summary>
+    private void ProbeAfterDisconnect(UniqueAddress address)
+    {
+        if (_table.Find(address) is not { IsLive: true })
+        {
+            return;
+        }
+
+        var self = Self;
+        _ = ProbeAsync(address.Host, address.Port).ContinueWith(
+            t => self.Tell(new ProbeResult(address, t.Result), null),
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private static async Task<bool> ProbeAsync(string host, int port)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        using var timeout = new CancellationTokenSource(ProbeTimeout);
+        try
+        {
+            await client.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
+            return false;
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionRefused)
+        {
+            return true;
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private void OnProbeResult(ProbeResult probe)
+    {
+        if (!probe.Refused || _table.Find(probe.Address) is not { IsLive: true } member)
+        {
+            return;
+        }
+
+        ClusterLog.ProcessGone(_logger, member.Address.ToString());
+        var downed = _table.Down(member.Address);
+        Publish(downed);
+        Gone(member.Address, _table.Remove(member.Address));
+    }
+
     private void OnRunFinished(SendRunFinished finished)
     {
         foreach (var member in _table.Members.Where(m => m.IsLive))
@@ -240,6 +298,8 @@ public sealed class ClusterLeader : ReceiveActor
             Context.System.EventStream.Publish(e);
         }
     }
+
+    private sealed record ProbeResult(UniqueAddress Address, bool Refused);
 
     private sealed record Tick
     {

@@ -42,4 +42,7 @@ internal static partial class ClusterLog
 
     [LoggerMessage(EventId = 4212, Level = LogLevel.Warning, Message = "The coordinator refused or downed this node: {Reason}")]
     public static partial void DownedByLeader(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 4213, Level = LogLevel.Warning, Message = "Member {Member} downed: its connection closed and its port refuses connections (the process is gone)")]
+    public static partial void ProcessGone(ILogger logger, string member);
 }
