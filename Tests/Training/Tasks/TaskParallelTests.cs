@@ -7,7 +7,7 @@ namespace RnnCluster.Tests.Training.Tasks;
 public sealed class TaskParallelTests
 {
     // Plain SGD: Adam would divide the last bits of float rounding by tiny second moments.
-    private static readonly string[] Sgd = ["training.optimizer=sgd", "training.learning-rate=0.5", "model.hidden-size=16", "model.embedding-size=16", "data.builtin.sentences=600"];
+    internal static readonly string[] Sgd = ["training.optimizer=sgd", "training.learning-rate=0.5", "model.hidden-size=16", "model.embedding-size=16", "data.builtin.sentences=600"];
 
     [Theory]
     [InlineData(1)]

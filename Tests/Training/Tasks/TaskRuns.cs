@@ -11,15 +11,17 @@ namespace RnnCluster.Tests.Training.Tasks;
 /// <summary>Small task runs on the builtin tasks: tiny bidirectional models, Adam, dropout off.</summary>
 internal static class TaskRuns
 {
-    public static RnnClusterSettings Settings(string data, int workers, params string[] extra) => ConfigLoader.Load(
-        null,
+    public static RnnClusterSettings Settings(string data, int workers, params string[] extra) => ConfigLoader.Load(null, Overrides(data, workers, extra));
+
+    /// <summary>The settings as <c>--set</c> overrides (for runs in other processes).</summary>
+    public static string[] Overrides(string data, int workers, params string[] extra) =>
         [
             $"data.path=\"{data}\"", "model.layers=1", "model.hidden-size=32", "model.embedding-size=32", "model.bidirectional=true",
             "model.dropout.embedding=0", "model.dropout.between-layers=0", "model.dropout.output=0",
             "data.builtin.sentences=2000", "data.batch-size=32", "data.eval-batch-size=100", "runtime.threads=1",
             "training.optimizer=adam", "training.learning-rate=0.01", "training.clip-norm=1", "training.schedule=constant",
             "training.epochs=3", "training.log-every-steps=20", "checkpoint.every-steps=0", $"parallel.workers={workers}", .. extra,
-        ]);
+        ];
 
     public static async Task<TaskRunOutcome> RunAsync(RnnClusterSettings settings, string runDirectory)
     {
