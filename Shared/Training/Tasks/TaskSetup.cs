@@ -93,7 +93,6 @@ public static class TaskSetup
         }
 
         var m = settings.Model;
-        var device = TrainingSetup.Model(settings, vocabularySize).Device;
         var encoder = new EncoderArchitecture(m.Cell, m.Layers, vocabularySize, m.EmbeddingSize, m.HiddenSize, m.Bidirectional);
         var head = new ClassifierHead(m.HeadHiddenSize, m.HeadActivation);
         TorchModelOptions options = kind switch
@@ -110,7 +109,7 @@ public static class TaskSetup
             ForgetBias = m.ForgetBias,
             InitRange = m.InitRange,
             Seed = unchecked((ulong)settings.Runtime.Seed),
-            Device = device,
+            Device = TrainingSetup.Device(settings.Runtime),
         };
     }
 

@@ -37,6 +37,23 @@ public sealed class TaskParallelTests
         Assert.Equal(19, outcome.Summary.Steps);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public async Task A_run_resumed_mid_epoch_repeats_the_uninterrupted_one_across_the_epoch_end(int workers)
+    {
+        using var dir = new TempDirectory();
+        // 600 examples in batches of 32: 19 batches an epoch, so steps 13..25 cross the first epoch's end.
+        string[] run = [.. Sgd, "training.epochs=2", "checkpoint.every-steps=6", "model.dropout.embedding=0.2"];
+        var whole = await TaskRuns.RunAsync(TaskRuns.Settings("builtin:tagging", workers, [.. run, "training.max-steps=25"]), dir.Combine("whole"));
+        await TaskRuns.RunAsync(TaskRuns.Settings("builtin:tagging", workers, [.. run, "training.max-steps=12"]), dir.Combine("first"));
+        var resumed = await TaskRuns.RunAsync(TaskRuns.Settings("builtin:tagging", workers, [.. run, "training.max-steps=25"]), dir.Combine("first"), resumeFrom: dir.Combine("first"));
+
+        Assert.Equal(25, resumed.Summary.Steps);
+        Assert.Equal(whole.Summary.TokensTrained, resumed.Summary.TokensTrained);
+        Assert.Equal(whole.Parameters, resumed.Parameters);
+    }
+
     [Fact]
     public async Task A_transducer_and_an_encoder_decoder_match_the_single_replica_trainer_on_two_workers()
     {

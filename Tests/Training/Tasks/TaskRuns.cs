@@ -23,7 +23,7 @@ internal static class TaskRuns
             "training.epochs=3", "training.log-every-steps=20", "checkpoint.every-steps=0", $"parallel.workers={workers}", .. extra,
         ];
 
-    public static async Task<TaskRunOutcome> RunAsync(RnnClusterSettings settings, string runDirectory)
+    public static async Task<TaskRunOutcome> RunAsync(RnnClusterSettings settings, string runDirectory, string? resumeFrom = null)
     {
         var data = TaskSetup.Load(settings.Data, TaskSetup.ResolveKind(settings.Data));
         var logs = new CapturingLoggerProvider();
@@ -32,12 +32,12 @@ internal static class TaskRuns
         RunSummary summary;
         if (settings.Parallel.Workers == 0)
         {
-            using var trainer = new TaskTrainer(settings, data, runDirectory, services);
+            using var trainer = new TaskTrainer(settings, data, runDirectory, services, resumeFrom);
             summary = await trainer.RunAsync(CancellationToken.None);
         }
         else
         {
-            summary = await new ParallelTrainer(settings, data, runDirectory, services).RunAsync(CancellationToken.None);
+            summary = await new ParallelTrainer(settings, data, runDirectory, services, resumeFrom).RunAsync(CancellationToken.None);
         }
 
         var parameters = CheckpointReader.Load(runDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
