@@ -67,4 +67,39 @@ internal sealed class TrainerProgress
 
         return false;
     }
+
+    /// <summary>The counters of a checkpoint's trainer state, as a resumed run continues them.</summary>
+    public static TrainerProgress FromState(TrainerState s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        return new TrainerProgress
+        {
+            Step = s.Step,
+            Epoch = s.Epoch,
+            Cursor = s.Cursor,
+            TokensSeen = s.TokensSeen,
+            TokensAtStart = s.TokensSeen,
+            PlateauRate = s.PlateauLearningRate,
+            BestValidLoss = s.BestValidLoss,
+            EvaluationsWithoutImprovement = s.EvaluationsWithoutImprovement,
+            TrainSecondsBefore = s.TrainSeconds,
+        };
+    }
+
+    /// <summary>The trainer state of a checkpoint taken now; the loop adds what only it knows (generators, stream states).</summary>
+    public TrainerState ToState(LearningRateSchedule schedule, IReadOnlyList<ulong> dataRandomState, byte[] modelRandomState, double sessionSeconds, string? streamState = null) => new()
+    {
+        Step = Step,
+        Epoch = Epoch,
+        Cursor = Cursor,
+        TokensSeen = TokensSeen,
+        LearningRate = schedule.RateAt(Step + 1, PlateauRate),
+        PlateauLearningRate = PlateauRate,
+        BestValidLoss = BestValidLoss,
+        EvaluationsWithoutImprovement = EvaluationsWithoutImprovement,
+        DataRandomState = dataRandomState,
+        ModelRandomState = Convert.ToBase64String(modelRandomState),
+        StreamState = streamState,
+        TrainSeconds = TrainSecondsBefore + sessionSeconds,
+    };
 }

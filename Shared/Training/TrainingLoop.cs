@@ -345,21 +345,7 @@ public sealed class TrainingLoop : ITrainingLoop
     private async Task CheckpointAsync(double? validLoss)
     {
         await _checkpoints.DrainAsync().ConfigureAwait(false);
-        var state = new TrainerState
-        {
-            Step = _progress.Step,
-            Epoch = _progress.Epoch,
-            Cursor = _progress.Cursor,
-            TokensSeen = _progress.TokensSeen,
-            LearningRate = _schedule.RateAt(_progress.Step + 1, _progress.PlateauRate),
-            PlateauLearningRate = _progress.PlateauRate,
-            BestValidLoss = _progress.BestValidLoss,
-            EvaluationsWithoutImprovement = _progress.EvaluationsWithoutImprovement,
-            DataRandomState = _dataRandom.GetState(),
-            ModelRandomState = Convert.ToBase64String(_model.GetRandomState()),
-            StreamState = Convert.ToBase64String(MemoryMarshal.AsBytes(_state.AsSpan())),
-            TrainSeconds = _progress.TrainSecondsBefore + _time.GetElapsedTime(_started).TotalSeconds,
-        };
+        var state = _progress.ToState(_schedule, _dataRandom.GetState(), _model.GetRandomState(), _time.GetElapsedTime(_started).TotalSeconds, Convert.ToBase64String(MemoryMarshal.AsBytes(_state.AsSpan())));
         var content = new CheckpointContent
         {
             Step = _progress.Step,
@@ -401,18 +387,7 @@ public sealed class TrainingLoop : ITrainingLoop
             throw new CheckpointException($"{loaded.Directory}/trainer.json: cursor {s.Cursor} is past the end of the training streams ({_train.Length}); the data or data.batch-size differ from the run that wrote it");
         }
 
-        _progress = new TrainerProgress
-        {
-            Step = s.Step,
-            Epoch = s.Epoch,
-            Cursor = s.Cursor,
-            TokensSeen = s.TokensSeen,
-            TokensAtStart = s.TokensSeen,
-            PlateauRate = s.PlateauLearningRate,
-            BestValidLoss = s.BestValidLoss,
-            EvaluationsWithoutImprovement = s.EvaluationsWithoutImprovement,
-            TrainSecondsBefore = s.TrainSeconds,
-        };
+        _progress = TrainerProgress.FromState(s);
         _checkpoints.LastStep = s.Step;
         _checkpoints.LastCheckpoint = loaded.Directory;
         TrainingLog.Resumed(_logger, loaded.Directory, s.Step, s.Epoch);

@@ -317,20 +317,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
     private async Task CheckpointAsync(double? validLoss)
     {
         await _checkpoints.DrainAsync().ConfigureAwait(false);
-        var state = new TrainerState
-        {
-            Step = _progress.Step,
-            Epoch = _progress.Epoch,
-            Cursor = _progress.Cursor,
-            TokensSeen = _progress.TokensSeen,
-            LearningRate = _schedule.RateAt(_progress.Step + 1, _progress.PlateauRate),
-            PlateauLearningRate = _progress.PlateauRate,
-            BestValidLoss = _progress.BestValidLoss,
-            EvaluationsWithoutImprovement = _progress.EvaluationsWithoutImprovement,
-            DataRandomState = _epochStartState,
-            ModelRandomState = Convert.ToBase64String(_model.GetRandomState()),
-            TrainSeconds = _progress.TrainSecondsBefore + _time.GetElapsedTime(_started).TotalSeconds,
-        };
+        var state = _progress.ToState(_schedule, _epochStartState, _model.GetRandomState(), _time.GetElapsedTime(_started).TotalSeconds);
         _checkpoints.Start(new CheckpointContent
         {
             Step = _progress.Step,
@@ -360,18 +347,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
             throw new CheckpointException($"{loaded.Directory}/trainer.json: batch {s.Cursor} is past the end of an epoch ({_train.BatchesPerEpoch} batches); the data or data.batch-size differ from the run that wrote it");
         }
 
-        _progress = new TrainerProgress
-        {
-            Step = s.Step,
-            Epoch = s.Epoch,
-            Cursor = s.Cursor,
-            TokensSeen = s.TokensSeen,
-            TokensAtStart = s.TokensSeen,
-            PlateauRate = s.PlateauLearningRate,
-            BestValidLoss = s.BestValidLoss,
-            EvaluationsWithoutImprovement = s.EvaluationsWithoutImprovement,
-            TrainSecondsBefore = s.TrainSeconds,
-        };
+        _progress = TrainerProgress.FromState(s);
         _checkpoints.LastStep = s.Step;
         _checkpoints.LastCheckpoint = loaded.Directory;
         TrainingLog.Resumed(_logger, loaded.Directory, s.Step, s.Epoch);
