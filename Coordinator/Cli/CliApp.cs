@@ -28,6 +28,7 @@ public static class CliApp
             TrainCommand.Create(console),
             EvalCommand.Create(console),
             SampleCommand.Create(console),
+            PredictCommand.Create(console),
             InfoCommand.Create(console),
             DataCommand.Create(console),
         };

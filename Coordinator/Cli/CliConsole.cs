@@ -7,5 +7,11 @@ public sealed record CliConsole(TextWriter Out, TextWriter Error, bool IsInterac
         Console.Out,
         Console.Error,
         !Console.IsOutputRedirected && !string.Equals(Environment.GetEnvironmentVariable("TERM"), "dumb", StringComparison.Ordinal)
-            && Environment.GetEnvironmentVariable("CI") is null);
+            && Environment.GetEnvironmentVariable("CI") is null)
+    {
+        In = Console.In,
+    };
+
+    /// <summary>Where <c>predict</c> reads its inputs when no file is given.</summary>
+    public TextReader In { get; init; } = TextReader.Null;
 }

@@ -2,7 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using RnnCluster.Data;
+using RnnCluster.Data.Tasks;
+using RnnCluster.Model.Checkpoints;
 using RnnCluster.Training;
+using RnnCluster.Training.Tasks;
 
 namespace RnnCluster.Coordinator.Cli;
 
@@ -20,7 +23,13 @@ internal static class EvalCommand
         };
         command.SetAction(async (parse, ct) =>
         {
-            using var trained = TrainedModel.Load(parse.GetValue(checkpoint)!.FullName);
+            var loaded = CheckpointReader.Load(parse.GetValue(checkpoint)!.FullName);
+            if (TrainedTaskModel.IsTask(loaded))
+            {
+                return await EvaluateTaskAsync(console, loaded, parse.GetValue(data), parse.GetValue(json), ct).ConfigureAwait(false);
+            }
+
+            using var trained = TrainedModel.Load(loaded.Directory);
             var settings = trained.Settings;
             var spec = parse.GetValue(data) ?? settings.Data.Path;
             var split = CorpusLoader.LoadForEvaluation(spec, trained.Vocabulary, TrainingSetup.Corpus(settings.Data));
@@ -48,6 +57,41 @@ internal static class EvalCommand
             return CliApp.ExitOk;
         });
         return command;
+    }
+
+    /// <summary>An acceptor, transducer or encoder–decoder checkpoint: its task's figures on the data's test examples.</summary>
+    private static async Task<int> EvaluateTaskAsync(CliConsole console, LoadedCheckpoint loaded, string? data, bool json, CancellationToken cancellationToken)
+    {
+        using var trained = TrainedTaskModel.Load(loaded);
+        var spec = data ?? trained.Settings.Data.Path;
+        var result = trained.Evaluate(spec, cancellationToken);
+        var kind = trained.Vocabularies.Kind;
+        var scores = result.Scores?.Named().ToDictionary(n => n.Name, n => n.Value);
+        if (json)
+        {
+            var payload = new Dictionary<string, object>
+            {
+                ["checkpoint"] = trained.Checkpoint.Directory,
+                ["data"] = spec,
+                ["task"] = kind.ToName(),
+                ["examples"] = result.Scores?.Examples ?? 0,
+                ["targets"] = result.Tokens,
+                ["loss"] = result.Loss,
+                ["accuracy"] = result.Accuracy,
+            };
+            foreach (var (name, value) in scores ?? [])
+            {
+                payload[name] = value;
+            }
+
+            await console.Out.WriteLineAsync(JsonSerializer.Serialize(payload, JsonOptions)).ConfigureAwait(false);
+        }
+        else
+        {
+            await console.Out.WriteLineAsync($"{spec} with {trained.Checkpoint.Directory}: {result.Scores?.Examples:N0} examples, {TaskFigures.Line(kind.ToName(), result.Loss, result.Accuracy, scores, kind)}").ConfigureAwait(false);
+        }
+
+        return CliApp.ExitOk;
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };

@@ -4,10 +4,12 @@ using Microsoft.Extensions.Logging;
 using RnnCluster.Common;
 using RnnCluster.Config;
 using RnnCluster.Data;
+using RnnCluster.Data.Tasks;
 using RnnCluster.Model.Checkpoints;
 using RnnCluster.Torch;
 using RnnCluster.Training;
 using RnnCluster.Training.Parallel;
+using RnnCluster.Training.Tasks;
 
 namespace RnnCluster.Coordinator.Cli;
 
@@ -106,31 +108,26 @@ internal static class TrainCommand
             throw new CliUsageException($"run directory {runDirectory} already holds checkpoints (newest: {existing}); pass --resume {runDirectory} to continue it, or choose another --run-dir");
         }
 
+        var kind = TaskSetup.ResolveKind(settings.Data);
+        if (kind != TaskKind.LanguageModel)
+        {
+            return await RunTaskAsync(request, settings, kind, runDirectory, resumeFrom, console, cancellationToken).ConfigureAwait(false);
+        }
+
         var corpus = CorpusLoader.Load(settings.Data.Path, TrainingSetup.Corpus(settings.Data));
         if (corpus.ReplacedBytes > 0)
         {
             await console.Error.WriteLineAsync($"warning: {corpus.ReplacedBytes} invalid UTF-8 bytes in {corpus.Source} were replaced with U+FFFD (data.invalid-utf8 = replace)").ConfigureAwait(false);
         }
 
-        // A cluster's joins, downs and generations are what its operator watches: log them.
-        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new LineLoggerProvider(console.Error, request.Cluster ? LogLevel.Information : LogLevel.Warning)).SetMinimumLevel(request.Cluster ? LogLevel.Information : LogLevel.Warning));
-        var view = request.Plain ? (ITrainingView)new PlainTrainingView(console.Out, settings.Training.LogEverySteps) : new LiveTrainingView(console.Out);
+        using var loggerFactory = CreateLoggerFactory(console, request);
+        var view = CreateView(console, request, settings);
         await console.Out.WriteLineAsync($"run directory: {runDirectory}").ConfigureAwait(false);
         var services = new TrainerServices(TimeProvider.System, loggerFactory, view);
         RunSummary summary;
         if (request.Cluster)
         {
-            if (resumeFrom is not null)
-            {
-                await console.Out.WriteLineAsync($"resuming from {resumeFrom}").ConfigureAwait(false);
-            }
-
-            var trainer = new ParallelTrainer(settings, corpus, runDirectory, services, resumeFrom)
-            {
-                Cluster = true,
-                OnListening = node => console.Out.WriteLine($"coordinator listening at {node.Identity.Address} (incarnation {node.Identity.Incarnation}); waiting for {settings.Cluster.MinWorkers} worker(s): rnncluster-worker --seed {settings.Cluster.Host}:{new Uri(node.Identity.Address).Port}"),
-            };
-            summary = await view.RunAsync(() => trainer.RunAsync(cancellationToken)).ConfigureAwait(false);
+            summary = await RunClusterAsync(new ParallelTrainer(settings, corpus, runDirectory, services, resumeFrom) { Cluster = true, OnListening = Listening(console, settings) }, view, resumeFrom, console, cancellationToken).ConfigureAwait(false);
         }
         else if (settings.Parallel.Workers == 0)
         {
@@ -155,6 +152,67 @@ internal static class TrainCommand
         }
 
         return summary.StoppedBy == "interrupted" ? CliApp.ExitInterrupted : CliApp.ExitOk;
+    }
+
+    /// <summary>An acceptor, transducer or encoder–decoder run: the same trainers, on a task data set.</summary>
+    private static async Task<int> RunTaskAsync(TrainRequest request, RnnClusterSettings settings, TaskKind kind, string runDirectory, string? resumeFrom, CliConsole console, CancellationToken cancellationToken)
+    {
+        var data = TaskSetup.Load(settings.Data, kind);
+        if (data.ReplacedBytes > 0)
+        {
+            await console.Error.WriteLineAsync($"warning: {data.ReplacedBytes} invalid UTF-8 bytes in {data.Source} were replaced with U+FFFD (data.invalid-utf8 = replace)").ConfigureAwait(false);
+        }
+
+        using var loggerFactory = CreateLoggerFactory(console, request);
+        var view = CreateView(console, request, settings);
+        await console.Out.WriteLineAsync($"run directory: {runDirectory}").ConfigureAwait(false);
+        await console.Out.WriteLineAsync($"task: {data.Kind.ToName()} on {data.Source}: {data.Train.Count:N0}/{data.Valid.Count:N0}/{data.Test.Count:N0} examples, {data.SourceVocabulary.Count:N0} source tokens, {data.OutputCount:N0} outputs").ConfigureAwait(false);
+        var services = new TrainerServices(TimeProvider.System, loggerFactory, view);
+        RunSummary summary;
+        if (request.Cluster)
+        {
+            summary = await RunClusterAsync(new ParallelTrainer(settings, data, runDirectory, services, resumeFrom) { Cluster = true, OnListening = Listening(console, settings) }, view, resumeFrom, console, cancellationToken).ConfigureAwait(false);
+        }
+        else if (settings.Parallel.Workers == 0)
+        {
+            using var trainer = new TaskTrainer(settings, data, runDirectory, services, resumeFrom);
+            summary = await view.RunAsync(() => trainer.RunAsync(cancellationToken)).ConfigureAwait(false);
+        }
+        else
+        {
+            await console.Out.WriteLineAsync($"data-parallel: {settings.Parallel.Workers} worker actors x {ParallelTrainer.ThreadsPerReplica(settings)} threads").ConfigureAwait(false);
+            var trainer = new ParallelTrainer(settings, data, runDirectory, services, resumeFrom);
+            summary = await view.RunAsync(() => trainer.RunAsync(cancellationToken)).ConfigureAwait(false);
+        }
+
+        await console.Out.WriteLineAsync($"{StopReason(summary.StoppedBy)} after {summary.Steps} steps, {summary.Epochs} epochs, {summary.TokensTrained:N0} targets, {summary.WallSeconds:F1} s of training").ConfigureAwait(false);
+        await console.Out.WriteLineAsync(TaskFigures.Line("valid", summary.ValidLoss, summary.ValidAccuracy, summary.ValidScores, kind)).ConfigureAwait(false);
+        await console.Out.WriteLineAsync(TaskFigures.Line("test: ", summary.TestLoss, summary.TestAccuracy, summary.TestScores, kind)).ConfigureAwait(false);
+        await console.Out.WriteLineAsync($"checkpoint: {summary.LastCheckpoint}" + (summary.BestCheckpoint is { } best && best != summary.LastCheckpoint ? $" (best: {best})" : string.Empty)).ConfigureAwait(false);
+        return summary.StoppedBy == "interrupted" ? CliApp.ExitInterrupted : CliApp.ExitOk;
+    }
+
+    private static ILoggerFactory CreateLoggerFactory(CliConsole console, TrainRequest request)
+    {
+        // A cluster's joins, downs and generations are what its operator watches: log them.
+        var level = request.Cluster ? LogLevel.Information : LogLevel.Warning;
+        return LoggerFactory.Create(b => b.AddProvider(new LineLoggerProvider(console.Error, level)).SetMinimumLevel(level));
+    }
+
+    private static ITrainingView CreateView(CliConsole console, TrainRequest request, RnnClusterSettings settings) =>
+        request.Plain ? new PlainTrainingView(console.Out, settings.Training.LogEverySteps) : new LiveTrainingView(console.Out);
+
+    private static Action<Cluster.ClusterNode> Listening(CliConsole console, RnnClusterSettings settings) =>
+        node => console.Out.WriteLine($"coordinator listening at {node.Identity.Address} (incarnation {node.Identity.Incarnation}); waiting for {settings.Cluster.MinWorkers} worker(s): rnncluster-worker --seed {settings.Cluster.Host}:{new Uri(node.Identity.Address).Port}");
+
+    private static async Task<RunSummary> RunClusterAsync(ParallelTrainer trainer, ITrainingView view, string? resumeFrom, CliConsole console, CancellationToken cancellationToken)
+    {
+        if (resumeFrom is not null)
+        {
+            await console.Out.WriteLineAsync($"resuming from {resumeFrom}").ConfigureAwait(false);
+        }
+
+        return await view.RunAsync(() => trainer.RunAsync(cancellationToken)).ConfigureAwait(false);
     }
 
     private static async Task WriteSummaryAsync(TextWriter output, RunSummary s, Corpus corpus)

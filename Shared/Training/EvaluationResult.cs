@@ -11,4 +11,7 @@ public sealed record EvaluationResult(double LossSum, long Tokens, long Correct)
     public double BitsPerToken => Loss / Math.Log(2);
 
     public double Accuracy => Tokens == 0 ? double.NaN : (double)Correct / Tokens;
+
+    /// <summary>A task evaluation's further figures (macro-F1, exact match, edit distance); null for a language model.</summary>
+    public Tasks.TaskScores? Scores { get; init; }
 }

@@ -23,7 +23,8 @@ public sealed class MetricsLog : IDisposable
     {
         ArgumentNullException.ThrowIfNull(report);
         var r = report.Result;
-        Line($"{{\"kind\":\"{report.Split}\",\"step\":{report.Step},\"epoch\":{report.Epoch},\"loss\":{Num(r.Loss)},\"ppl\":{Num(r.Perplexity)},\"bitsPerToken\":{Num(r.BitsPerToken)},\"accuracy\":{Num(r.Accuracy)},\"tokens\":{r.Tokens}}}");
+        var scores = r.Scores is { } task ? string.Concat(task.Named().Select(n => $",\"{n.Name}\":{Num(n.Value)}")) : string.Empty;
+        Line($"{{\"kind\":\"{report.Split}\",\"step\":{report.Step},\"epoch\":{report.Epoch},\"loss\":{Num(r.Loss)},\"ppl\":{Num(r.Perplexity)},\"bitsPerToken\":{Num(r.BitsPerToken)},\"accuracy\":{Num(r.Accuracy)}{scores},\"tokens\":{r.Tokens}}}");
     }
 
     public void Dispose() => _writer.Dispose();

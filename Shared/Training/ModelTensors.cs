@@ -13,7 +13,7 @@ public static class ModelTensors
 {
     public const string TiedDecoderName = "decoder.weight";
 
-    public static List<NamedTensor> ExportModel(RnnModel model)
+    public static List<NamedTensor> ExportModel(TorchModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
         var flat = new float[model.ParameterCount];
@@ -22,7 +22,7 @@ public static class ModelTensors
         ParameterSlice? encoder = null;
         foreach (var slice in model.Layout)
         {
-            if (model.Architecture.TieWeights && slice.Name == "decoder.bias")
+            if (model is RnnModel { Architecture.TieWeights: true } && slice.Name == "decoder.bias")
             {
                 // state_dict order of word_language_model's RNNModel: encoder, rnn…, decoder.weight, decoder.bias.
                 var e = encoder ?? throw new InvalidOperationException("encoder.weight must precede the decoder");
@@ -41,7 +41,7 @@ public static class ModelTensors
     }
 
     /// <summary>Writes the tensors into the model, refusing missing, unexpected or mis-shaped ones with the name.</summary>
-    public static void ImportModel(RnnModel model, IReadOnlyList<NamedTensor> tensors, string source)
+    public static void ImportModel(TorchModel model, IReadOnlyList<NamedTensor> tensors, string source)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tensors);
@@ -62,7 +62,7 @@ public static class ModelTensors
             tensor.ToFloats().CopyTo(flat.AsSpan((int)slice.Offset, (int)slice.Count));
         }
 
-        if (model.Architecture.TieWeights)
+        if (model is RnnModel { Architecture.TieWeights: true })
         {
             byName.Remove(TiedDecoderName);
         }

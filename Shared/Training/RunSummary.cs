@@ -35,6 +35,11 @@ public sealed record RunSummary
 
     public double? TestAccuracy { get; init; }
 
+    /// <summary>Task runs: further validation figures (macroF1; exactMatch and editDistance), by name.</summary>
+    public IReadOnlyDictionary<string, double>? ValidScores { get; init; }
+
+    public IReadOnlyDictionary<string, double>? TestScores { get; init; }
+
     public required double TokensPerSecond { get; init; }
 
     public required double WallSeconds { get; init; }

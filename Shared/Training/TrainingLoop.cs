@@ -25,7 +25,7 @@ namespace RnnCluster.Training;
 /// cursor, the streams' states, schedule state — is in each checkpoint, so a resumed run repeats
 /// the uninterrupted one step for step on CPU. Not thread-safe: one driver calls it.
 /// </summary>
-public sealed class TrainingLoop : IDisposable
+public sealed class TrainingLoop : ITrainingLoop
 {
     private readonly RnnClusterSettings _settings;
     private readonly Corpus _corpus;
@@ -38,7 +38,7 @@ public sealed class TrainingLoop : IDisposable
     private readonly BatchedStreams _train;
     private readonly WindowPlanner _planner;
     private readonly LearningRateSchedule _schedule;
-    private readonly CheckpointStore _store;
+    private readonly CheckpointPipeline _checkpoints;
     private readonly string _configText;
     private readonly long _stepsPerEpoch;
     private readonly long _totalSteps;
@@ -48,9 +48,6 @@ public sealed class TrainingLoop : IDisposable
     private float[] _state;
     private float[] _next;
     private TrainerProgress _progress;
-    private Task? _pendingCheckpoint;
-    private string? _lastCheckpoint;
-    private long _lastCheckpointStep = -1;
     private MetricsLog? _metrics;
     private long _started;
     private string _stoppedBy = "epochs";
@@ -86,11 +83,12 @@ public sealed class TrainingLoop : IDisposable
         _progress = new TrainerProgress { PlateauRate = settings.Training.LearningRate };
 
         Directory.CreateDirectory(runDirectory);
-        _store = CheckpointStore.Open(
+        var store = CheckpointStore.Open(
             runDirectory,
             new CheckpointStoreOptions { KeepLast = settings.Checkpoint.KeepLast, KeepBest = settings.Checkpoint.KeepBest },
             _time,
             services.LoggerFactory.CreateLogger<CheckpointStore>());
+        _checkpoints = new CheckpointPipeline(store, _logger, _observer);
         if (resumeFrom is not null)
         {
             Resume(resumeFrom);
@@ -99,6 +97,10 @@ public sealed class TrainingLoop : IDisposable
 
     /// <summary>The master model: its parameters are the run's, its gradient buffer receives each step's gradient sum.</summary>
     public RnnModel Master => _model;
+
+    TorchModel ITrainingLoop.Master => _model;
+
+    TorchModelOptions ITrainingLoop.MasterOptions => _model.Options;
 
     /// <summary>The corpus being trained on.</summary>
     public Corpus Corpus => _corpus;
@@ -165,6 +167,12 @@ public sealed class TrainingLoop : IDisposable
 
         return null;
     }
+
+    async ValueTask<ITrainingStep?> ITrainingLoop.NextStepAsync(CancellationToken cancellationToken) =>
+        await NextWindowAsync(cancellationToken).ConfigureAwait(false);
+
+    ValueTask ITrainingLoop.CompleteStepAsync(ITrainingStep step, double lossSum, long count, CancellationToken cancellationToken) =>
+        CompleteStepAsync((TrainingWindow)step, lossSum, count, cancellationToken);
 
     /// <summary>
     /// Applies the step of <paramref name="window"/>: the master's gradient buffer holds the SUM of
@@ -258,12 +266,12 @@ public sealed class TrainingLoop : IDisposable
         }
 
         // The final checkpoint: also on Ctrl-C, so nothing trained is lost.
-        if (_lastCheckpointStep != _progress.Step)
+        if (_checkpoints.LastStep != _progress.Step)
         {
             await CheckpointAsync(valid?.Loss).ConfigureAwait(false);
         }
 
-        await DrainCheckpointAsync().ConfigureAwait(false);
+        await _checkpoints.DrainAsync().ConfigureAwait(false);
         var test = _stoppedBy == "interrupted" ? null : Evaluate(_corpus.Test, "test", CancellationToken.None);
         var wall = _time.GetElapsedTime(_started).TotalSeconds;
         var summary = new RunSummary
@@ -285,8 +293,8 @@ public sealed class TrainingLoop : IDisposable
             TokensPerSecond = wall > 0 ? TokensThisSession / wall : 0,
             WallSeconds = _progress.TrainSecondsBefore + wall,
             StoppedBy = _stoppedBy,
-            LastCheckpoint = _lastCheckpoint,
-            BestCheckpoint = _store.BestDirectory,
+            LastCheckpoint = _checkpoints.LastCheckpoint,
+            BestCheckpoint = _checkpoints.BestDirectory,
             StepTimeSplit = timings is { Steps: > 0 } ? timings.PerStepMilliseconds() : null,
         };
         await File.WriteAllTextAsync(Path.Combine(_runDirectory, "summary.json"), summary.ToJson(), CancellationToken.None).ConfigureAwait(false);
@@ -295,15 +303,7 @@ public sealed class TrainingLoop : IDisposable
 
     public void Dispose()
     {
-        // A commit in flight finishes before the store is reopened by a restarted coordinator, which
-        // would otherwise clean up its temporary directory under it. Its failure was logged already.
-        try
-        {
-            DrainCheckpointAsync().GetAwaiter().GetResult();
-        }
-        catch (Exception e) when (e is IOException or CheckpointException or UnauthorizedAccessException)
-        {
-        }
+        _checkpoints.DrainQuietly();
 
         _metrics?.Dispose();
         _optimizer.Dispose();
@@ -332,36 +332,7 @@ public sealed class TrainingLoop : IDisposable
     private bool Validate(CancellationToken cancellationToken)
     {
         var result = Evaluator.Evaluate(_model, _corpus.Valid, _settings.Data.EvalBatchSize, _settings.Data.Bptt, cancellationToken);
-        var improved = _progress.BestValidLoss is not { } best || result.Loss < best;
-        if (improved)
-        {
-            _progress.BestValidLoss = result.Loss;
-            _progress.EvaluationsWithoutImprovement = 0;
-        }
-        else
-        {
-            _progress.EvaluationsWithoutImprovement++;
-            var before = _progress.PlateauRate;
-            _progress.PlateauRate = _schedule.AfterEvaluation(before, improved: false);
-            if (_progress.PlateauRate != before)
-            {
-                TrainingLog.PlateauDecay(_logger, before, _progress.PlateauRate, _progress.Step);
-            }
-        }
-
-        _progress.LastValid = result;
-        _progress.LastValidStep = _progress.Step;
-        var report = new EvaluationReport(_progress.Step, _progress.Epoch, "valid", result, improved);
-        _metrics?.Evaluation(report);
-        _observer?.OnEvaluation(report);
-        var patience = _settings.Training.Patience;
-        if (patience > 0 && _progress.EvaluationsWithoutImprovement >= patience)
-        {
-            TrainingLog.EarlyStop(_logger, _progress.Step, _progress.EvaluationsWithoutImprovement);
-            return true;
-        }
-
-        return false;
+        return _progress.RecordValidation(result, _schedule, _settings.Training.Patience, _logger, _metrics, _observer);
     }
 
     private EvaluationResult Evaluate(TokenSplit split, string name, CancellationToken cancellationToken)
@@ -379,22 +350,8 @@ public sealed class TrainingLoop : IDisposable
     /// </summary>
     private async Task CheckpointAsync(double? validLoss)
     {
-        await DrainCheckpointAsync().ConfigureAwait(false);
-        var state = new TrainerState
-        {
-            Step = _progress.Step,
-            Epoch = _progress.Epoch,
-            Cursor = _progress.Cursor,
-            TokensSeen = _progress.TokensSeen,
-            LearningRate = _schedule.RateAt(_progress.Step + 1, _progress.PlateauRate),
-            PlateauLearningRate = _progress.PlateauRate,
-            BestValidLoss = _progress.BestValidLoss,
-            EvaluationsWithoutImprovement = _progress.EvaluationsWithoutImprovement,
-            DataRandomState = _dataRandom.GetState(),
-            ModelRandomState = Convert.ToBase64String(_model.GetRandomState()),
-            StreamState = Convert.ToBase64String(MemoryMarshal.AsBytes(_state.AsSpan())),
-            TrainSeconds = _progress.TrainSecondsBefore + _time.GetElapsedTime(_started).TotalSeconds,
-        };
+        await _checkpoints.DrainAsync().ConfigureAwait(false);
+        var state = _progress.ToState(_schedule, _dataRandom.GetState(), _model.GetRandomState(), _time.GetElapsedTime(_started).TotalSeconds, Convert.ToBase64String(MemoryMarshal.AsBytes(_state.AsSpan())));
         var content = new CheckpointContent
         {
             Step = _progress.Step,
@@ -408,26 +365,7 @@ public sealed class TrainingLoop : IDisposable
             State = state,
             ValidLoss = validLoss,
         };
-        _lastCheckpointStep = _progress.Step;
-        _pendingCheckpoint = CommitInBackgroundAsync(content);
-    }
-
-    private async Task CommitInBackgroundAsync(CheckpointContent content)
-    {
-        // Off the training thread: hashing and fsync overlap the next steps.
-        var committed = await Task.Run(() => _store.CommitAsync(content, CancellationToken.None)).ConfigureAwait(false);
-        _lastCheckpoint = committed.Directory;
-        TrainingLog.CheckpointCommitted(_logger, committed.Directory, committed.Step, committed.IsBest);
-        _observer?.OnCheckpoint(committed.Directory, committed.Step, committed.IsBest);
-    }
-
-    private async Task DrainCheckpointAsync()
-    {
-        if (_pendingCheckpoint is { } pending)
-        {
-            _pendingCheckpoint = null;
-            await pending.ConfigureAwait(false);
-        }
+        _checkpoints.Start(content);
     }
 
     private void Resume(string path)
@@ -455,77 +393,9 @@ public sealed class TrainingLoop : IDisposable
             throw new CheckpointException($"{loaded.Directory}/trainer.json: cursor {s.Cursor} is past the end of the training streams ({_train.Length}); the data or data.batch-size differ from the run that wrote it");
         }
 
-        _progress = new TrainerProgress
-        {
-            Step = s.Step,
-            Epoch = s.Epoch,
-            Cursor = s.Cursor,
-            TokensSeen = s.TokensSeen,
-            TokensAtStart = s.TokensSeen,
-            PlateauRate = s.PlateauLearningRate,
-            BestValidLoss = s.BestValidLoss,
-            EvaluationsWithoutImprovement = s.EvaluationsWithoutImprovement,
-            TrainSecondsBefore = s.TrainSeconds,
-        };
-        _lastCheckpointStep = s.Step;
-        _lastCheckpoint = loaded.Directory;
+        _progress = TrainerProgress.FromState(s);
+        _checkpoints.LastStep = s.Step;
+        _checkpoints.LastCheckpoint = loaded.Directory;
         TrainingLog.Resumed(_logger, loaded.Directory, s.Step, s.Epoch);
-    }
-
-    /// <summary>Mutable counters of the loop (what a checkpoint's TrainerState is made from).</summary>
-    private sealed class TrainerProgress
-    {
-        public long Step { get; set; }
-
-        public int Epoch { get; set; }
-
-        public long Cursor { get; set; }
-
-        public long TokensSeen { get; set; }
-
-        public long TokensAtStart { get; set; }
-
-        public double PlateauRate { get; set; }
-
-        public double? BestValidLoss { get; set; }
-
-        public int EvaluationsWithoutImprovement { get; set; }
-
-        public double LastTrainLoss { get; set; } = double.NaN;
-
-        public double? LastValidLoss => LastValid?.Loss;
-
-        public EvaluationResult? LastValid { get; set; }
-
-        public long LastValidStep { get; set; } = -1;
-
-        public double TrainSecondsBefore { get; set; }
-    }
-
-    /// <summary>Loss, norm and throughput accumulated since the last metrics line.</summary>
-    private sealed class IntervalStats(long startTimestamp)
-    {
-        private double _loss;
-        private long _tokens;
-        private double _norm;
-        private int _steps;
-
-        public double MeanLoss => _tokens == 0 ? double.NaN : _loss / _tokens;
-
-        public double MeanNorm => _steps == 0 ? double.NaN : _norm / _steps;
-
-        public void Add(double loss, long tokens, double norm)
-        {
-            _loss += loss;
-            _tokens += tokens;
-            _norm += norm;
-            _steps++;
-        }
-
-        public double TokensPerSecond(TimeProvider time)
-        {
-            var seconds = time.GetElapsedTime(startTimestamp).TotalSeconds;
-            return seconds > 0 ? _tokens / seconds : 0;
-        }
     }
 }

@@ -33,11 +33,7 @@ public static class TrainingSetup
     public static ModelOptions Model(RnnClusterSettings settings, int vocabularySize)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        if (!TorchDevice.TryParse(settings.Runtime.Device, out var device))
-        {
-            throw new ConfigException($"runtime.device = \"{settings.Runtime.Device}\": expected cpu, cuda or cuda:N");
-        }
-
+        var device = Device(settings.Runtime);
         var m = settings.Model;
         return new ModelOptions(m.ToArchitecture(vocabularySize))
         {
@@ -49,6 +45,15 @@ public static class TrainingSetup
             Seed = unchecked((ulong)settings.Runtime.Seed),
             Device = device,
         };
+    }
+
+    /// <summary>runtime.device as a libtorch device.</summary>
+    public static TorchDevice Device(RuntimeSettings runtime)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        return TorchDevice.TryParse(runtime.Device, out var device)
+            ? device
+            : throw new ConfigException($"runtime.device = \"{runtime.Device}\": expected cpu, cuda or cuda:N");
     }
 
     public static OptimizerOptions Optimizer(TrainingSettings training)

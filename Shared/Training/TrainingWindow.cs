@@ -6,7 +6,7 @@ namespace RnnCluster.Training;
 /// valid until the step is completed. Slices of streams are contiguous in both the ids (per row) and
 /// the states, so a coordinator can hand a range of streams to each worker.
 /// </summary>
-public sealed class TrainingWindow
+public sealed class TrainingWindow : ITrainingStep
 {
     private readonly long[] _inputs;
     private readonly long[] _targets;

@@ -1,4 +1,5 @@
 using RnnCluster.Model;
+using RnnCluster.Torch;
 
 namespace RnnCluster.Config;
 
@@ -26,6 +27,23 @@ public sealed record ModelSettings
 
     public DropoutSettings Dropout { get; init; } = DropoutSettings.Default;
 
+    /// <summary>Sequence tasks: the encoder reads each sequence in both directions.</summary>
+    public bool Bidirectional { get; init; }
+
+    /// <summary>Acceptors: how the encoder's states become one vector per sequence.</summary>
+    public Pooling Pooling { get; init; } = Pooling.Last;
+
+    /// <summary>Acceptors and transducers: width of the head's hidden layer; 0 = one linear layer.</summary>
+    public int HeadHiddenSize { get; init; }
+
+    public HeadActivation HeadActivation { get; init; } = HeadActivation.Tanh;
+
+    /// <summary>Encoder–decoders: width of the target embeddings; 0 = <see cref="EmbeddingSize"/>.</summary>
+    public int DecoderEmbeddingSize { get; init; }
+
+    /// <summary>Encoder–decoders: hypotheses kept by beam search at evaluation and prediction; 1 = greedy.</summary>
+    public int BeamWidth { get; init; } = 1;
+
     public static ModelSettings Bind(ConfigSection section)
     {
         ArgumentNullException.ThrowIfNull(section);
@@ -39,6 +57,12 @@ public sealed record ModelSettings
             ForgetBias = section.GetDouble("forget-bias", Default.ForgetBias),
             InitRange = section.GetDouble("init-range", Default.InitRange, ValueRange.Positive),
             Dropout = section.Bind("dropout", DropoutSettings.Bind),
+            Bidirectional = section.GetBoolean("bidirectional", Default.Bidirectional),
+            Pooling = section.GetEnum("pooling", Default.Pooling, SettingNames.Poolings),
+            HeadHiddenSize = section.GetInt("head-hidden-size", Default.HeadHiddenSize, ValueRange.NonNegative),
+            HeadActivation = section.GetEnum("head-activation", Default.HeadActivation, SettingNames.HeadActivations),
+            DecoderEmbeddingSize = section.GetInt("decoder-embedding-size", Default.DecoderEmbeddingSize, ValueRange.NonNegative),
+            BeamWidth = section.GetInt("beam-width", Default.BeamWidth, ValueRange.AtLeast(1)),
         };
 
         if (settings.TieWeights && settings.EmbeddingSize != settings.HiddenSize)
@@ -68,5 +92,11 @@ public sealed record ModelSettings
         writer.Write("forget-bias", ForgetBias);
         writer.Write("init-range", InitRange);
         writer.Section("dropout", Dropout.Write);
+        writer.Write("bidirectional", Bidirectional);
+        writer.WriteName("pooling", SettingNames.Poolings.ToName(Pooling));
+        writer.Write("head-hidden-size", HeadHiddenSize);
+        writer.WriteName("head-activation", SettingNames.HeadActivations.ToName(HeadActivation));
+        writer.Write("decoder-embedding-size", DecoderEmbeddingSize);
+        writer.Write("beam-width", BeamWidth);
     }
 }

@@ -1,4 +1,5 @@
 using RnnCluster.Model;
+using RnnCluster.Torch;
 
 namespace RnnCluster.Config;
 
@@ -26,6 +27,12 @@ public static class SettingNames
 
     public static ConfigNames<LengthPolicy> LengthPolicies { get; } = new(
         (LengthPolicy.Truncate, "truncate"), (LengthPolicy.Drop, "drop"));
+
+    public static ConfigNames<Pooling> Poolings { get; } = new(
+        (Pooling.Last, "last"), (Pooling.Mean, "mean"), (Pooling.Max, "max"), (Pooling.Attention, "attention"));
+
+    public static ConfigNames<HeadActivation> HeadActivations { get; } = new(
+        (HeadActivation.Tanh, "tanh"), (HeadActivation.Relu, "relu"));
 
     public static ConfigNames<StragglerPolicy> StragglerPolicies { get; } = new(
         (StragglerPolicy.Wait, "wait"), (StragglerPolicy.Drop, "drop"));

@@ -29,6 +29,7 @@ public static class ClusterProtocol
         .AddProtobuf<Wire.ReplicaReady>(23)
         .AddProtobuf<Wire.ReplicaFailed>(24)
         .AddProtobuf<Wire.ReplicaStopped>(25)
+        .Add<Parallel.ComputeBatch>(26, ToWire, FromWireBatch)
         .Build();
     }
 
@@ -62,6 +63,38 @@ public static class ClusterProtocol
         return new Parallel.ComputeWindow(
             m.Step, m.Generation, m.Attempt, m.FirstStream, m.StreamCount, m.Length,
             [.. m.Inputs], [.. m.Targets], LittleEndianFloats.ToArray(m.State), LittleEndianFloats.ToArray(m.Parameters));
+    }
+
+    internal static ByteString ToWire(Parallel.ComputeBatch b)
+    {
+        var m = new Wire.ComputeBatch
+        {
+            Step = b.Step,
+            Generation = b.Generation,
+            Attempt = b.Attempt,
+            FirstRow = b.FirstRow,
+            SourceSteps = b.Shard.SourceSteps,
+            TargetSteps = b.Shard.TargetSteps,
+            Parameters = LittleEndianFloats.ToByteString(b.Parameters),
+        };
+        m.Sources.AddRange(b.Shard.Sources);
+        m.Lengths.AddRange(b.Shard.Lengths);
+        m.Targets.AddRange(b.Shard.Targets);
+        m.DecoderInputs.AddRange(b.Shard.DecoderInputs);
+        return m.ToByteString();
+    }
+
+    internal static Parallel.ComputeBatch FromWireBatch(ByteString bytes)
+    {
+        var m = Wire.ComputeBatch.Parser.ParseFrom(bytes);
+        var rows = m.Lengths.Count;
+        if (rows < 1 || m.SourceSteps < 1 || m.Sources.Count != (long)m.SourceSteps * rows)
+        {
+            throw new FormatException($"ComputeBatch: {m.Sources.Count} source ids for {m.SourceSteps} steps x {rows} rows");
+        }
+
+        var shard = new Tasks.TaskShard(m.SourceSteps, [.. m.Sources], [.. m.Lengths], m.TargetSteps, [.. m.Targets], [.. m.DecoderInputs]);
+        return new Parallel.ComputeBatch(m.Step, m.Generation, m.Attempt, m.FirstRow, shard, LittleEndianFloats.ToArray(m.Parameters));
     }
 
     internal static ByteString ToWire(Parallel.WindowGradients g) => new Wire.WindowGradients

@@ -19,19 +19,18 @@ namespace RnnCluster.Training.Cluster;
 public sealed class RemoteWorkerPool : ReceiveActor
 {
     private readonly RemoteMessaging _messaging;
-    private readonly string _settingsHocon;
-    private readonly int _vocabularySize;
+    private readonly CreateReplica _replica;
     private readonly ILogger _logger;
     private readonly Dictionary<string, int> _indexByNode = new(StringComparer.OrdinalIgnoreCase);
     private readonly SortedDictionary<int, IActorRef> _ready = [];
     private IActorRef? _coordinator;
     private int _nextIndex;
 
-    public RemoteWorkerPool(RemoteMessaging messaging, string settingsHocon, int vocabularySize, ILoggerFactory loggerFactory)
+    /// <summary><paramref name="replica"/>: what every worker node is asked to build (its worker index is filled in per node).</summary>
+    public RemoteWorkerPool(RemoteMessaging messaging, CreateReplica replica, ILoggerFactory loggerFactory)
     {
         _messaging = messaging;
-        _settingsHocon = settingsHocon;
-        _vocabularySize = vocabularySize;
+        _replica = replica;
         _logger = loggerFactory.CreateLogger<RemoteWorkerPool>();
         Receive<MemberUp>(OnMemberUp);
         Receive<MemberRemoved>(m => Forget(m.Member, "left the cluster"));
@@ -68,7 +67,9 @@ public sealed class RemoteWorkerPool : ReceiveActor
         var index = _nextIndex++;
         _indexByNode[node] = index;
         ClusterTrainingLog.CreatingReplica(_logger, index, up.Member.Address.ToString());
-        _messaging.Resolve(node, AgentPath).Tell(new CreateReplica { WorkerIndex = index, SettingsHocon = _settingsHocon, VocabularySize = _vocabularySize }, Self);
+        var create = _replica.Clone();
+        create.WorkerIndex = index;
+        _messaging.Resolve(node, AgentPath).Tell(create, Self);
     }
 
     private void OnReplicaReady(ReplicaReady ready)

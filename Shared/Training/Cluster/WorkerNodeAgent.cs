@@ -51,7 +51,10 @@ public sealed class WorkerNodeAgent : ReceiveActor
         _pool = Sender;
         var settings = ConfigLoader.LoadText(create.SettingsHocon, "the coordinator's settings", []);
         // The model (and its seed) is the run's; the device is this node's own.
-        var model = TrainingSetup.Model(settings with { Runtime = settings.Runtime with { Device = _runtime.Device } }, create.VocabularySize);
+        var kind = create.Task.Length == 0 ? Data.Tasks.TaskKind.LanguageModel
+            : Data.Tasks.TaskKindNames.TryParse(create.Task, out var parsed) ? parsed
+            : throw new InvalidOperationException($"the coordinator asked for a replica of an unknown task '{create.Task}'");
+        var model = Tasks.TaskSetup.Model(settings with { Runtime = settings.Runtime with { Device = _runtime.Device } }, kind, create.VocabularySize, create.OutputCount);
         _index = create.WorkerIndex;
         var limit = new RestartLimit(settings.Parallel.MaxWorkerFailures - 1, settings.Parallel.FailureWindow);
         WorkerOptions[] workers = [new WorkerOptions(create.WorkerIndex, model, null, _time)];

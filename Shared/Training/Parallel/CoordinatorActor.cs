@@ -9,7 +9,7 @@ namespace RnnCluster.Training.Parallel;
 public sealed class CoordinatorOptions
 {
     /// <summary>Builds the training loop, resuming from the given checkpoint (null = a fresh run).</summary>
-    public required Func<string?, TrainingLoop> CreateLoop { get; init; }
+    public required Func<string?, ITrainingLoop> CreateLoop { get; init; }
 
     public required string RunDirectory { get; init; }
 
@@ -18,7 +18,7 @@ public sealed class CoordinatorOptions
     /// (settings, data, a refused checkpoint) fails with its own message instead of inside an actor.
     /// Later incarnations build theirs from the newest committed checkpoint.
     /// </summary>
-    public TrainingLoop? InitialLoop { get; set; }
+    public ITrainingLoop? InitialLoop { get; set; }
 
     public required ParallelSettings Parallel { get; init; }
 
@@ -71,11 +71,12 @@ public sealed class CoordinatorActor : ReceiveActor
     private readonly Dictionary<int, int> _attempts = [];
     private readonly SortedDictionary<int, WindowGradients> _received = [];
     private readonly Dictionary<int, int> _inFlight = []; // worker → attempt of the open window it owes
-    private TrainingLoop? _loop;
+    private ITrainingLoop? _loop;
     private IActorRef? _supervisor;
     private IReadOnlyList<Shard> _plan = [];
     private int _generation;
-    private TrainingWindow? _window;
+    private ITrainingStep? _window;
+    private Dictionary<int, Shard> _rows = []; // task batches: worker → its rows of the open batch
     private float[] _parameters = [];
     private readonly SortedDictionary<int, IActorRef> _pending = [];
     private bool _started;
@@ -97,7 +98,7 @@ public sealed class CoordinatorActor : ReceiveActor
         ReceiveAsync<StepDeadlinePassed>(OnDeadlineAsync);
     }
 
-    private TrainingLoop Loop => _loop ?? throw new InvalidOperationException("the coordinator has no training loop");
+    private ITrainingLoop Loop => _loop ?? throw new InvalidOperationException("the coordinator has no training loop");
 
     protected internal override void PreStart()
     {
@@ -131,7 +132,7 @@ public sealed class CoordinatorActor : ReceiveActor
             return;
         }
 
-        var workerModel = _loop.Master.Options;
+        var workerModel = _loop.MasterOptions;
         var workers = Enumerable.Range(0, _options.Parallel.Workers)
             .Select(i => new WorkerOptions(i, workerModel, _options.WorkerFaults, _options.Time))
             .ToArray();
@@ -236,7 +237,7 @@ public sealed class CoordinatorActor : ReceiveActor
             throw new InvalidOperationException($"injected coordinator fault before step {failAt}");
         }
 
-        var window = await Loop.NextWindowAsync(_options.Cancellation).ConfigureAwait(false);
+        var window = await Loop.NextStepAsync(_options.Cancellation).ConfigureAwait(false);
         if (window is null)
         {
             var summary = await Loop.FinishAsync(_options.Timings).ConfigureAwait(false);
@@ -259,6 +260,12 @@ public sealed class CoordinatorActor : ReceiveActor
     {
         _received.Clear();
         _inFlight.Clear();
+        if (_window is Tasks.TaskStep task)
+        {
+            // A batch may have fewer rows than the plan has workers; those workers sit this step out.
+            _rows = ShardPlan.Plan(task.Batch.Count, [.. _plan.Select(s => s.WorkerIndex)]).ToDictionary(s => s.WorkerIndex);
+        }
+
         foreach (var shard in _plan)
         {
             Send(shard);
@@ -272,7 +279,13 @@ public sealed class CoordinatorActor : ReceiveActor
 
     private void Send(Shard shard)
     {
-        var w = _window!;
+        if (_window is Tasks.TaskStep task)
+        {
+            SendRows(task, shard.WorkerIndex);
+            return;
+        }
+
+        var w = (TrainingWindow)_window!;
         var n = w.Length * shard.StreamCount;
         var inputs = new long[n];
         var targets = new long[n];
@@ -281,6 +294,19 @@ public sealed class CoordinatorActor : ReceiveActor
         var message = new ComputeWindow(w.Step, _generation, attempt, shard.FirstStream, shard.StreamCount, w.Length, inputs, targets, w.StateSlice(shard.FirstStream, shard.StreamCount).ToArray(), _parameters);
         _inFlight[shard.WorkerIndex] = attempt;
         _workers[shard.WorkerIndex].Tell(message, Self);
+    }
+
+    private void SendRows(Tasks.TaskStep task, int workerIndex)
+    {
+        if (!_rows.TryGetValue(workerIndex, out var rows))
+        {
+            return;
+        }
+
+        var attempt = _attempts[workerIndex] = _attempts.GetValueOrDefault(workerIndex) + 1;
+        var shard = Tasks.TaskShard.From(task.Batch.Slice(rows.FirstStream, rows.StreamCount));
+        _inFlight[workerIndex] = attempt;
+        _workers[workerIndex].Tell(new ComputeBatch(task.Step, _generation, attempt, rows.FirstStream, shard, _parameters), Self);
     }
 
     private async Task OnGradientsAsync(WindowGradients g)
@@ -294,7 +320,7 @@ public sealed class CoordinatorActor : ReceiveActor
         }
 
         _received[g.WorkerIndex] = g;
-        if (_received.Count == _plan.Count)
+        if (_received.Count == _inFlight.Count)
         {
             await CompleteAsync().ConfigureAwait(false);
         }
@@ -303,7 +329,8 @@ public sealed class CoordinatorActor : ReceiveActor
     /// <summary>Reduces the received contributions in plan (stream) order and applies the step.</summary>
     private async Task CompleteAsync()
     {
-        var w = _window!;
+        var step = _window!;
+        var w = step as TrainingWindow;
         var time = _options.Time;
         var reduceStarted = time.GetTimestamp();
         var timings = _options.Timings;
@@ -321,9 +348,12 @@ public sealed class CoordinatorActor : ReceiveActor
                 contributions.Add(g.Gradients);
                 loss += g.LossSum;
                 tokens += g.Tokens;
-                g.FinalState.CopyTo(w.NextStateSlice(shard.FirstStream, shard.StreamCount));
+                if (w is not null)
+                {
+                    g.FinalState.CopyTo(w.NextStateSlice(shard.FirstStream, shard.StreamCount));
+                }
             }
-            else
+            else if (w is not null)
             {
                 // Dropped straggler: its streams keep the state they had; they skip this window.
                 w.StateSlice(shard.FirstStream, shard.StreamCount).CopyTo(w.NextStateSlice(shard.FirstStream, shard.StreamCount));
@@ -336,7 +366,7 @@ public sealed class CoordinatorActor : ReceiveActor
         _inFlight.Clear();
         var reduced = time.GetTimestamp();
         timings.AveragingSeconds += time.GetElapsedTime(reduceStarted, reduced).TotalSeconds;
-        await Loop.CompleteStepAsync(w, loss, tokens, _options.Cancellation).ConfigureAwait(false);
+        await Loop.CompleteStepAsync(step, loss, tokens, _options.Cancellation).ConfigureAwait(false);
         timings.ApplySeconds += time.GetElapsedTime(reduced).TotalSeconds;
         timings.Steps++;
         Self.Tell(BeginStep.Instance, Self);
@@ -362,7 +392,7 @@ public sealed class CoordinatorActor : ReceiveActor
     /// </summary>
     private void RetryShard(int index)
     {
-        if (_window is not null && !_received.ContainsKey(index) && _plan.FirstOrDefault(s => s.WorkerIndex == index) is { } shard)
+        if (_window is not null && _inFlight.ContainsKey(index) && !_received.ContainsKey(index) && _plan.FirstOrDefault(s => s.WorkerIndex == index) is { } shard)
         {
             Send(shard);
         }
@@ -433,7 +463,7 @@ public sealed class CoordinatorActor : ReceiveActor
             return;
         }
 
-        var missing = string.Join(", ", _plan.Where(s => !_received.ContainsKey(s.WorkerIndex)).Select(s => s.WorkerIndex));
+        var missing = string.Join(", ", _plan.Where(s => _inFlight.ContainsKey(s.WorkerIndex) && !_received.ContainsKey(s.WorkerIndex)).Select(s => s.WorkerIndex));
         var policy = _options.Parallel.StragglerPolicy;
         ParallelLog.Straggler(_logger, _window.Step, _options.Parallel.StepDeadline, missing, SettingNames.StragglerPolicies.ToName(policy));
         if (policy == StragglerPolicy.Drop && _received.Count > 0)

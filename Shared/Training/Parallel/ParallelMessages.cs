@@ -21,6 +21,13 @@ public sealed record ComputeWindow(
     float[] Parameters);
 
 /// <summary>
+/// Coordinator → worker: compute rows [FirstRow, FirstRow + Shard.Rows) of a task batch from the given
+/// parameters. The reply is a <see cref="WindowGradients"/> whose Tokens counts the shard's targets and
+/// whose FinalState is empty: task batches carry no state from one step to the next.
+/// </summary>
+public sealed record ComputeBatch(long Step, int Generation, int Attempt, int FirstRow, Tasks.TaskShard Shard, float[] Parameters);
+
+/// <summary>
 /// Worker → coordinator: the SUM of gradients over <see cref="Tokens"/> targets of its streams, the
 /// loss sum, and the streams' final states (so the coordinator always holds every stream's state).
 /// </summary>

@@ -15,12 +15,24 @@ namespace RnnCluster.Training.Parallel;
 public sealed class ParallelTrainer
 {
     private readonly RnnClusterSettings _settings;
-    private readonly Corpus _corpus;
+    private readonly Func<string?, ITrainingLoop> _createLoop;
     private readonly string _runDirectory;
     private readonly TrainerServices _services;
     private readonly string? _resumeFrom;
 
+    /// <summary>Trains a language model on <paramref name="corpus"/>.</summary>
     public ParallelTrainer(RnnClusterSettings settings, Corpus corpus, string runDirectory, TrainerServices services, string? resumeFrom = null)
+        : this(settings, resume => new TrainingLoop(settings, corpus, runDirectory, services, resume), runDirectory, services, resumeFrom)
+    {
+    }
+
+    /// <summary>Trains an acceptor, transducer or encoder–decoder on <paramref name="data"/>.</summary>
+    public ParallelTrainer(RnnClusterSettings settings, Data.Tasks.TaskDataset data, string runDirectory, TrainerServices services, string? resumeFrom = null)
+        : this(settings, resume => new Tasks.TaskTrainingLoop(settings, data, runDirectory, services, resume), runDirectory, services, resumeFrom)
+    {
+    }
+
+    private ParallelTrainer(RnnClusterSettings settings, Func<string?, ITrainingLoop> createLoop, string runDirectory, TrainerServices services, string? resumeFrom)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (settings.Parallel.Workers < 1)
@@ -29,7 +41,7 @@ public sealed class ParallelTrainer
         }
 
         _settings = settings;
-        _corpus = corpus;
+        _createLoop = createLoop;
         _runDirectory = runDirectory;
         _services = services;
         _resumeFrom = resumeFrom;
@@ -61,7 +73,7 @@ public sealed class ParallelTrainer
     {
         // A cluster coordinator computes no windows itself: its threads go to the optimizer step.
         TorchRuntime.SetThreads(Cluster ? TrainingSetup.Threads(_settings.Runtime) : ThreadsPerReplica(_settings), _settings.Runtime.BlasThreads);
-        var initialLoop = new TrainingLoop(_settings, _corpus, _runDirectory, _services, _resumeFrom);
+        var initialLoop = _createLoop(_resumeFrom);
         var guardian = new OneForOneStrategy(_ => Directive.Restart) { Limit = new RestartLimit(3, TimeSpan.FromMinutes(1)) };
         ClusterNode? node = null;
         ActorSystem system;
@@ -90,10 +102,9 @@ public sealed class ParallelTrainer
             }
 
             system = node.System;
-            var hocon = _settings.ToHocon();
-            var vocabulary = initialLoop.Master.Architecture.VocabularySize;
+            var replica = Tasks.TaskSetup.Replica(initialLoop.MasterOptions, _settings.ToHocon());
             var messaging = node.Messaging;
-            pool = system.ActorOf(Props.Create(() => new Training.Cluster.RemoteWorkerPool(messaging, hocon, vocabulary, _services.LoggerFactory)), "pool");
+            pool = system.ActorOf(Props.Create(() => new Training.Cluster.RemoteWorkerPool(messaging, replica, _services.LoggerFactory)), "pool");
             OnListening?.Invoke(node);
         }
         else
@@ -108,7 +119,7 @@ public sealed class ParallelTrainer
 
         var options = new CoordinatorOptions
         {
-            CreateLoop = resume => new TrainingLoop(_settings, _corpus, _runDirectory, _services, resume),
+            CreateLoop = _createLoop,
             RunDirectory = _runDirectory,
             InitialLoop = initialLoop,
             WorkerPool = pool,

@@ -4,7 +4,7 @@ using RnnCluster.Torch;
 namespace RnnCluster.Training.Parallel;
 
 /// <summary>What a worker needs to build its replica.</summary>
-public sealed record WorkerOptions(int Index, ModelOptions Model, WorkerFaults? Faults, TimeProvider Time);
+public sealed record WorkerOptions(int Index, TorchModelOptions Model, WorkerFaults? Faults, TimeProvider Time);
 
 /// <summary>
 /// Holds one model replica. For each <see cref="ComputeWindow"/> it loads the given parameters, runs
@@ -16,7 +16,7 @@ public sealed class WorkerActor : ReceiveActor
 {
     private readonly WorkerOptions _options;
     private ComputeThread? _thread;
-    private RnnModel? _replica;
+    private TorchModel? _replica;
     private float[] _gradients = [];
     private (IActorRef To, WindowGradients Reply)? _heldBack;
 
@@ -30,12 +30,18 @@ public sealed class WorkerActor : ReceiveActor
             var (reply, fault) = await _thread!.RunAsync(() => Compute(w)).ConfigureAwait(true);
             Deliver(replyTo, reply, fault);
         });
+        ReceiveAsync<ComputeBatch>(async b =>
+        {
+            var replyTo = Sender;
+            var (reply, fault) = await _thread!.RunAsync(() => Compute(b)).ConfigureAwait(true);
+            Deliver(replyTo, reply, fault);
+        });
     }
 
     protected internal override void PreStart()
     {
         _thread = new ComputeThread($"rnncluster-worker-{_options.Index}");
-        _replica = new RnnModel(_options.Model);
+        _replica = Tasks.TaskSetup.Create(_options.Model);
         _gradients = new float[_replica.ParameterCount];
     }
 
@@ -63,11 +69,37 @@ public sealed class WorkerActor : ReceiveActor
     /// <summary>Runs on the compute thread and touches no actor state: returns the reply and the step's scripted fault.</summary>
     private (WindowGradients Reply, WorkerFaultKind? Fault) Compute(ComputeWindow w)
     {
+        var replica = _replica as RnnModel ?? throw new InvalidOperationException("worker has no language-model replica");
+        var fault = BeginStep(w.Step);
+        var started = _options.Time.GetTimestamp();
+        w.Parameters.CopyTo(replica.ParameterSpan);
+        replica.Reseed(DropoutSeed(_options.Model.Seed, w.Step, w.FirstStream));
+        replica.ZeroGradients();
+        var finalState = new float[w.State.Length];
+        var r = replica.ForwardBackward<float>(w.Inputs, w.Targets, w.Length, w.StreamCount, w.State, finalState, train: true, backward: true);
+        return (Reply(replica, w.Step, w.Generation, w.Attempt, r.LossSum, r.Tokens, finalState, fault, started), fault);
+    }
+
+    /// <summary>The task counterpart of the window step: the shard's rows from the given parameters, no state.</summary>
+    private (WindowGradients Reply, WorkerFaultKind? Fault) Compute(ComputeBatch b)
+    {
         var replica = _replica ?? throw new InvalidOperationException("worker has no replica");
-        var fault = _options.Faults?.Take(_options.Index, w.Step);
+        var fault = BeginStep(b.Step);
+        var started = _options.Time.GetTimestamp();
+        b.Parameters.CopyTo(replica.ParameterSpan);
+        replica.Reseed(DropoutSeed(_options.Model.Seed, b.Step, b.FirstRow));
+        replica.ZeroGradients();
+        var r = b.Shard.Compute(replica, train: true, backward: true);
+        return (Reply(replica, b.Step, b.Generation, b.Attempt, r.LossSum, r.Count, [], fault, started), fault);
+    }
+
+    /// <summary>Applies the step's scripted fault that strikes before computing, and returns it.</summary>
+    private WorkerFaultKind? BeginStep(long step)
+    {
+        var fault = _options.Faults?.Take(_options.Index, step);
         if (fault == WorkerFaultKind.Throw)
         {
-            throw new InjectedWorkerFaultException($"injected fault in worker {_options.Index} at step {w.Step}");
+            throw new InjectedWorkerFaultException($"injected fault in worker {_options.Index} at step {step}");
         }
 
         if (fault == WorkerFaultKind.Stall)
@@ -75,13 +107,11 @@ public sealed class WorkerActor : ReceiveActor
             _options.Faults!.WaitWhileStalled();
         }
 
-        var time = _options.Time;
-        var started = time.GetTimestamp();
-        w.Parameters.CopyTo(replica.ParameterSpan);
-        replica.Reseed(DropoutSeed(_options.Model.Seed, w.Step, w.FirstStream));
-        replica.ZeroGradients();
-        var finalState = new float[w.State.Length];
-        var r = replica.ForwardBackward<float>(w.Inputs, w.Targets, w.Length, w.StreamCount, w.State, finalState, train: true, backward: true);
+        return fault;
+    }
+
+    private WindowGradients Reply(TorchModel replica, long step, int generation, int attempt, double lossSum, long count, float[] finalState, WorkerFaultKind? fault, long started)
+    {
         if (fault == WorkerFaultKind.NaNGradient)
         {
             replica.GradientSpan[0] = float.NaN;
@@ -89,20 +119,20 @@ public sealed class WorkerActor : ReceiveActor
 
         // Norm only (max 0 = no clipping): a NaN or infinite contribution must never reach the average.
         var norm = replica.ClipGradientNorm(0);
-        if (!double.IsFinite(norm) || !double.IsFinite(r.LossSum))
+        if (!double.IsFinite(norm) || !double.IsFinite(lossSum))
         {
-            throw new NonFiniteGradientException($"worker {_options.Index}: gradient norm {norm}, loss {r.LossSum} at step {w.Step}");
+            throw new NonFiniteGradientException($"worker {_options.Index}: gradient norm {norm}, loss {lossSum} at step {step}");
         }
 
         // One buffer reused for every reply: the coordinator reads it only while this step is open,
         // and sends this worker its next window only after it has reduced this one. Replies it
         // refuses (stale step or generation) are never read.
+        var time = _options.Time;
         var computed = time.GetTimestamp();
         replica.GradientSpan.CopyTo(_gradients);
-        var reply = new WindowGradients(
-            w.Step, w.Generation, w.Attempt, _options.Index, r.LossSum, r.Tokens, _gradients, finalState,
+        return new WindowGradients(
+            step, generation, attempt, _options.Index, lossSum, count, _gradients, finalState,
             time.GetElapsedTime(started, computed).TotalSeconds, time.GetElapsedTime(computed).TotalSeconds);
-        return (reply, fault);
     }
 
     /// <summary>Sends a reply in the actor's turn, applying the test-only straggler faults.</summary>

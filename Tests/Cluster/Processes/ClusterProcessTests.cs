@@ -1,6 +1,7 @@
 using RnnCluster.Model.Checkpoints;
 using RnnCluster.Tests.Parallel;
 using RnnCluster.Tests.Support;
+using RnnCluster.Tests.Training.Tasks;
 
 namespace RnnCluster.Tests.Cluster.Processes;
 
@@ -34,6 +35,28 @@ public sealed class ClusterProcessTests
         var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2), reference.Path);
         var actual = CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
         // The same shard plan and reduction order as in one process: the same floats.
+        Assert.Equal(expected.Parameters, actual);
+    }
+
+    [Fact]
+    public async Task Two_worker_processes_train_an_acceptor_exactly_like_two_in_process_workers()
+    {
+        using var dir = new TempDirectory();
+        string[] run = [.. TaskParallelTests.Sgd, "model.pooling=attention", "training.max-steps=10", "training.epochs=1"];
+        await using var cluster = new LocalCluster(dir, [.. TaskRuns.Overrides("builtin:agreement-number", 2, run), "cluster.min-workers=2"]);
+        var coordinator = cluster.StartCoordinator();
+        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
+        var w1 = cluster.StartWorker();
+        var w2 = cluster.StartWorker();
+
+        Assert.Equal(0, await coordinator.WaitForExitAsync(Patience));
+        Assert.Equal(0, await w1.WaitForExitAsync(Patience));
+        Assert.Equal(0, await w2.WaitForExitAsync(Patience));
+        Assert.Contains("task: acceptor", coordinator.Output, StringComparison.Ordinal);
+
+        using var reference = new TempDirectory();
+        var expected = await TaskRuns.RunAsync(TaskRuns.Settings("builtin:agreement-number", 2, run), reference.Path);
+        var actual = CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
         Assert.Equal(expected.Parameters, actual);
     }
 

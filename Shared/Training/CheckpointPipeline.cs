@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Logging;
+using RnnCluster.Model.Checkpoints;
+
+namespace RnnCluster.Training;
+
+/// <summary>
+/// Commits a training loop's checkpoints in the background, one at a time: the loop copies everything
+/// on its own thread (the only pause training takes), and hashing and fsync overlap the next steps.
+/// </summary>
+internal sealed class CheckpointPipeline(CheckpointStore store, ILogger logger, ITrainingObserver? observer)
+{
+    private Task? _pending;
+
+    /// <summary>The newest committed checkpoint directory (or the one resumed from).</summary>
+    public string? LastCheckpoint { get; set; }
+
+    /// <summary>The step of the newest checkpoint started (committed or in flight); -1 before any.</summary>
+    public long LastStep { get; set; } = -1;
+
+    public string? BestDirectory => store.BestDirectory;
+
+    /// <summary>Starts committing <paramref name="content"/>; call <see cref="DrainAsync"/> first so commits never overlap.</summary>
+    public void Start(CheckpointContent content)
+    {
+        LastStep = content.Step;
+        _pending = CommitInBackgroundAsync(content);
+    }
+
+    public async Task DrainAsync()
+    {
+        if (_pending is { } pending)
+        {
+            _pending = null;
+            await pending.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Waits for a commit in flight, ignoring its failure (already logged), e.g. when disposing.</summary>
+    public void DrainQuietly()
+    {
+        // A commit in flight finishes before the store is reopened by a restarted coordinator, which
+        // would otherwise clean up its temporary directory under it. Its failure was logged already.
+        try
+        {
+            DrainAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or CheckpointException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private async Task CommitInBackgroundAsync(CheckpointContent content)
+    {
+        var committed = await Task.Run(() => store.CommitAsync(content, CancellationToken.None)).ConfigureAwait(false);
+        LastCheckpoint = committed.Directory;
+        TrainingLog.CheckpointCommitted(logger, committed.Directory, committed.Step, committed.IsBest);
+        observer?.OnCheckpoint(committed.Directory, committed.Step, committed.IsBest);
+    }
+}

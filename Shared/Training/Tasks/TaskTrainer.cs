@@ -1,0 +1,44 @@
+using RnnCluster.Config;
+using RnnCluster.Data.Tasks;
+using RnnCluster.Torch;
+using RnnCluster.Training.Parallel;
+
+namespace RnnCluster.Training.Tasks;
+
+/// <summary>
+/// The single-replica task trainer (<c>parallel.workers = 0</c>): the master model computes every batch
+/// itself, with all of the machine's threads. Dropout masks are seeded per step as a worker seeds them,
+/// so it matches the data-parallel run on one worker exactly.
+/// </summary>
+public sealed class TaskTrainer : IDisposable
+{
+    private readonly TaskTrainingLoop _loop;
+
+    public TaskTrainer(RnnClusterSettings settings, TaskDataset data, string runDirectory, TrainerServices services, string? resumeFrom = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime), settings.Runtime.BlasThreads);
+        _loop = new TaskTrainingLoop(settings, data, runDirectory, services, resumeFrom);
+    }
+
+    /// <summary>The model being trained.</summary>
+    public TorchModel Model => _loop.Master;
+
+    public async Task<RunSummary> RunAsync(CancellationToken cancellationToken)
+    {
+        var model = _loop.Master;
+        var seed = _loop.MasterOptions.Seed;
+        _loop.Start();
+        while (await _loop.NextStepAsync(cancellationToken).ConfigureAwait(false) is TaskStep step)
+        {
+            model.Reseed(WorkerActor.DropoutSeed(seed, step.Step, 0));
+            model.ZeroGradients();
+            var r = TaskShard.From(step.Batch).Compute(model, train: true, backward: true);
+            await _loop.CompleteStepAsync(step, r.LossSum, r.Count, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await _loop.FinishAsync().ConfigureAwait(false);
+    }
+
+    public void Dispose() => _loop.Dispose();
+}

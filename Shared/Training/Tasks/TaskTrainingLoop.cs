@@ -1,0 +1,355 @@
+using Microsoft.Extensions.Logging;
+using RnnCluster.Common;
+using RnnCluster.Config;
+using RnnCluster.Data;
+using RnnCluster.Data.Tasks;
+using RnnCluster.Model;
+using RnnCluster.Model.Checkpoints;
+using RnnCluster.Torch;
+
+namespace RnnCluster.Training.Tasks;
+
+/// <summary>
+/// The training loop of an acceptor, transducer or encoder–decoder run, step by step, independent of who
+/// computes gradients (the master itself, or worker actors computing slices of each batch's rows). An
+/// epoch is one <see cref="BucketBatcher.Epoch"/> of the training split; each step is one batch, and the
+/// caller leaves the gradient SUM over its targets in <see cref="Master"/>'s gradient buffer.
+/// <para>
+/// The data cursor is the batch index within the epoch plus the data generator's state at the epoch's
+/// start: a resumed run rebuilds the same epoch order and goes on at the same batch. Validation runs at
+/// every epoch end and every <c>training.eval-every-steps</c>; checkpoints carry the task's vocabularies.
+/// Not thread-safe: one driver calls it.
+/// </para>
+/// </summary>
+public sealed class TaskTrainingLoop : ITrainingLoop
+{
+    private readonly RnnClusterSettings _settings;
+    private readonly TaskDataset _data;
+    private readonly TaskVocabularies _vocabularies;
+    private readonly string _runDirectory;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ITrainingObserver? _observer;
+    private readonly TorchModel _model;
+    private readonly Optimizer _optimizer;
+    private readonly BucketBatcher _train;
+    private readonly IReadOnlyList<SequenceBatch> _valid;
+    private readonly IReadOnlyList<SequenceBatch> _test;
+    private readonly LearningRateSchedule _schedule;
+    private readonly CheckpointPipeline _checkpoints;
+    private readonly string _configText;
+    private readonly long _totalSteps;
+    private SeededRandom _dataRandom;
+    private ulong[] _epochStartState;
+    private IReadOnlyList<SequenceBatch> _epochBatches = [];
+    private TrainerProgress _progress;
+    private MetricsLog? _metrics;
+    private long _started;
+    private string _stoppedBy = "epochs";
+    private TaskStep? _open;
+    private IntervalStats _interval = new(0);
+
+    public TaskTrainingLoop(RnnClusterSettings settings, TaskDataset data, string runDirectory, TrainerServices services, string? resumeFrom = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(services);
+        _settings = settings;
+        _data = data;
+        _vocabularies = new TaskVocabularies(data.Kind, data.SourceVocabulary, data.TargetVocabulary, data.Labels);
+        _runDirectory = runDirectory;
+        _time = services.Time;
+        _logger = services.LoggerFactory.CreateLogger<TaskTrainingLoop>();
+        _observer = services.Observer;
+        _configText = settings.ToHocon();
+
+        _train = new BucketBatcher(data.Train, TaskSetup.Batching(settings.Data, evaluation: false));
+        _valid = new BucketBatcher(data.Valid, TaskSetup.Batching(settings.Data, evaluation: true)).Sequential();
+        _test = new BucketBatcher(data.Test, TaskSetup.Batching(settings.Data, evaluation: true)).Sequential();
+        var planned = (long)_train.BatchesPerEpoch * settings.Training.Epochs;
+        _totalSteps = settings.Training.MaxSteps > 0 ? Math.Min(settings.Training.MaxSteps, planned) : planned;
+        _schedule = new LearningRateSchedule(settings.Training, _totalSteps);
+        MasterOptions = TaskSetup.Model(settings, data.Kind, data.SourceVocabulary.Count, data.OutputCount);
+        _model = TaskSetup.Create(MasterOptions);
+        _optimizer = new Optimizer(_model, TrainingSetup.Optimizer(settings.Training));
+        _dataRandom = new SeededRandom(TrainingSetup.DataSeed(settings.Runtime));
+        _epochStartState = _dataRandom.GetState();
+        _progress = new TrainerProgress { PlateauRate = settings.Training.LearningRate };
+
+        Directory.CreateDirectory(runDirectory);
+        var store = CheckpointStore.Open(
+            runDirectory,
+            new CheckpointStoreOptions { KeepLast = settings.Checkpoint.KeepLast, KeepBest = settings.Checkpoint.KeepBest },
+            _time,
+            services.LoggerFactory.CreateLogger<CheckpointStore>());
+        _checkpoints = new CheckpointPipeline(store, _logger, _observer);
+        if (resumeFrom is not null)
+        {
+            Resume(resumeFrom);
+        }
+    }
+
+    public TorchModel Master => _model;
+
+    public TorchModelOptions MasterOptions { get; }
+
+    public TaskDataset Data => _data;
+
+    /// <summary>The largest batch: the rows a step's plan is made for.</summary>
+    public int StreamCount => _train.BatchSize;
+
+    public long Step => _progress.Step;
+
+    /// <summary>The parameter shapes recorded in the manifest: the encoder's (the task's further sizes are in its vocab.json).</summary>
+    public static ModelArchitecture Architecture(RnnClusterSettings settings, int vocabularySize)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var m = settings.Model;
+        return new ModelArchitecture(m.Cell, m.Layers, m.EmbeddingSize, m.HiddenSize, vocabularySize, TieWeights: false);
+    }
+
+    public void Start()
+    {
+        _started = _time.GetTimestamp();
+        var threads = TorchRuntime.Threads;
+        TrainingLog.Started(_logger, _model.ParameterCount, MasterOptions.Device.ToString(), threads, _train.BatchSize, _train.Count, _train.BatchesPerEpoch);
+        _observer?.OnStart(new TrainingStart(_model.ParameterCount, _data.SourceVocabulary.Count, _train.BatchSize, _train.Count, _train.BatchesPerEpoch, _totalSteps, _progress.Step, _settings.Training.Epochs, CorpusTask.Tagging, MasterOptions.Device.ToString(), threads));
+        _metrics = new MetricsLog(Path.Combine(_runDirectory, "metrics.jsonl"), append: _progress.Step > 0);
+        _interval = new IntervalStats(_time.GetTimestamp());
+    }
+
+    public async ValueTask<ITrainingStep?> NextStepAsync(CancellationToken cancellationToken)
+    {
+        if (_open is not null)
+        {
+            throw new InvalidOperationException("the previous step has not been completed");
+        }
+
+        while (_stoppedBy == "epochs")
+        {
+            if (_progress.Epoch >= _settings.Training.Epochs)
+            {
+                return null;
+            }
+
+            if (_epochBatches.Count == 0)
+            {
+                // The order of the epoch the cursor is in, from the generator's state at its start.
+                _dataRandom = SeededRandom.FromState(_epochStartState);
+                _epochBatches = _train.Epoch(_dataRandom);
+            }
+
+            if (_progress.Cursor >= _epochBatches.Count)
+            {
+                await EndEpochAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                _stoppedBy = "interrupted";
+                return null;
+            }
+
+            var index = (int)_progress.Cursor;
+            _open = new TaskStep(_progress.Step + 1, _progress.Epoch, index, _epochBatches[index]);
+            return _open;
+        }
+
+        return null;
+    }
+
+    public async ValueTask CompleteStepAsync(ITrainingStep step, double lossSum, long count, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        if (!ReferenceEquals(step, _open))
+        {
+            throw new InvalidOperationException("this step is not the open one");
+        }
+
+        _open = null;
+        var training = _settings.Training;
+        _progress.Cursor++;
+        if (count == 0)
+        {
+            return;
+        }
+
+        var norm = _model.ScaleAndClipGradients(1.0 / count, training.ClipNorm);
+        var number = _progress.Step + 1;
+        var lr = _schedule.RateAt(number, _progress.PlateauRate);
+        var applied = double.IsFinite(norm);
+        if (applied)
+        {
+            _optimizer.Step(_model, lr);
+        }
+        else
+        {
+            TrainingLog.NonFiniteGradient(_logger, number, norm);
+        }
+
+        _progress.Step = number;
+        _progress.TokensSeen += count;
+        _progress.LastTrainLoss = lossSum / count;
+        _interval.Add(lossSum, count, norm);
+        var elapsed = _time.GetElapsedTime(_started).TotalSeconds;
+        var perSecond = _interval.TokensPerSecond(_time);
+        _observer?.OnStep(new StepReport(number, _progress.Epoch, lossSum / count, lr, norm, count, perSecond, (double)_progress.Cursor / Math.Max(1, _epochBatches.Count), applied));
+        if (number % training.LogEverySteps == 0)
+        {
+            _metrics!.Train(number, _progress.Epoch, _interval.MeanLoss, lr, _interval.MeanNorm, perSecond, _progress.TrainSecondsBefore + elapsed);
+            _interval = new IntervalStats(_time.GetTimestamp());
+        }
+
+        var evaluated = false;
+        if (training.EvalEverySteps > 0 && number % training.EvalEverySteps == 0)
+        {
+            if (Validate(cancellationToken))
+            {
+                _stoppedBy = "early-stop";
+            }
+
+            evaluated = true;
+        }
+
+        var limitReached = training.MaxSteps > 0 && number >= training.MaxSteps;
+        if (_settings.Checkpoint.EverySteps > 0 && number % _settings.Checkpoint.EverySteps == 0 && !limitReached && _stoppedBy == "epochs")
+        {
+            await CheckpointAsync(evaluated ? _progress.LastValidLoss : null).ConfigureAwait(false);
+        }
+
+        if (limitReached && _stoppedBy == "epochs")
+        {
+            _stoppedBy = "max-steps";
+        }
+    }
+
+    public async Task<RunSummary> FinishAsync(StepTimeSplit? timings = null)
+    {
+        if (_stoppedBy == "interrupted")
+        {
+            TrainingLog.Interrupted(_logger, _progress.Step);
+        }
+
+        EvaluationResult? valid = null;
+        if (_stoppedBy != "interrupted")
+        {
+            valid = _progress.LastValidStep == _progress.Step ? _progress.LastValid : Evaluate(_valid, "valid", CancellationToken.None);
+        }
+
+        if (_checkpoints.LastStep != _progress.Step)
+        {
+            await CheckpointAsync(valid?.Loss).ConfigureAwait(false);
+        }
+
+        await _checkpoints.DrainAsync().ConfigureAwait(false);
+        var test = _stoppedBy == "interrupted" ? null : Evaluate(_test, "test", CancellationToken.None);
+        var wall = _time.GetElapsedTime(_started).TotalSeconds;
+        var summary = new RunSummary
+        {
+            Corpus = _data.Source,
+            Task = _data.Kind.ToName(),
+            Steps = _progress.Step,
+            Epochs = _progress.Epoch,
+            TokensTrained = _progress.TokensSeen,
+            TrainLoss = _progress.LastTrainLoss,
+            ValidLoss = valid?.Loss,
+            ValidPerplexity = valid?.Perplexity,
+            ValidBitsPerToken = valid?.BitsPerToken,
+            ValidAccuracy = valid?.Accuracy,
+            ValidScores = Named(valid),
+            TestLoss = test?.Loss,
+            TestPerplexity = test?.Perplexity,
+            TestBitsPerToken = test?.BitsPerToken,
+            TestAccuracy = test?.Accuracy,
+            TestScores = Named(test),
+            TokensPerSecond = wall > 0 ? (_progress.TokensSeen - _progress.TokensAtStart) / wall : 0,
+            WallSeconds = _progress.TrainSecondsBefore + wall,
+            StoppedBy = _stoppedBy,
+            LastCheckpoint = _checkpoints.LastCheckpoint,
+            BestCheckpoint = _checkpoints.BestDirectory,
+            StepTimeSplit = timings is { Steps: > 0 } ? timings.PerStepMilliseconds() : null,
+        };
+        await File.WriteAllTextAsync(Path.Combine(_runDirectory, "summary.json"), summary.ToJson(), CancellationToken.None).ConfigureAwait(false);
+        return summary;
+    }
+
+    public void Dispose()
+    {
+        _checkpoints.DrainQuietly();
+        _metrics?.Dispose();
+        _optimizer.Dispose();
+        _model.Dispose();
+    }
+
+    private static Dictionary<string, double>? Named(EvaluationResult? result) =>
+        result?.Scores is { } scores && scores.Named() is { Count: > 0 } named ? named.ToDictionary(n => n.Name, n => n.Value) : null;
+
+    private async Task EndEpochAsync(CancellationToken cancellationToken)
+    {
+        _progress.Epoch++;
+        _progress.Cursor = 0;
+        _epochStartState = _dataRandom.GetState();
+        _epochBatches = [];
+        var early = Validate(cancellationToken);
+        await CheckpointAsync(_progress.LastValidLoss).ConfigureAwait(false);
+        if (early)
+        {
+            _stoppedBy = "early-stop";
+        }
+    }
+
+    private bool Validate(CancellationToken cancellationToken)
+    {
+        var result = TaskEvaluator.Evaluate(_model, _valid, _settings.Model.BeamWidth, cancellationToken);
+        return _progress.RecordValidation(result, _schedule, _settings.Training.Patience, _logger, _metrics, _observer);
+    }
+
+    private EvaluationResult Evaluate(IReadOnlyList<SequenceBatch> batches, string name, CancellationToken cancellationToken)
+    {
+        var result = TaskEvaluator.Evaluate(_model, batches, _settings.Model.BeamWidth, cancellationToken);
+        var report = new EvaluationReport(_progress.Step, _progress.Epoch, name, result, Improved: false);
+        _metrics?.Evaluation(report);
+        _observer?.OnEvaluation(report);
+        return result;
+    }
+
+    private async Task CheckpointAsync(double? validLoss)
+    {
+        await _checkpoints.DrainAsync().ConfigureAwait(false);
+        var state = _progress.ToState(_schedule, _epochStartState, _model.GetRandomState(), _time.GetElapsedTime(_started).TotalSeconds);
+        _checkpoints.Start(new CheckpointContent
+        {
+            Step = _progress.Step,
+            Epoch = _progress.Epoch,
+            Architecture = Architecture(_settings, _data.SourceVocabulary.Count),
+            VocabularyJson = TaskVocabularyFile.ToJson(_vocabularies),
+            VocabularyHash = TaskVocabularyFile.Hash(_vocabularies),
+            ConfigText = _configText,
+            ModelTensors = ModelTensors.ExportModel(_model),
+            OptimizerTensors = ModelTensors.ExportOptimizer(_optimizer),
+            State = state,
+            ValidLoss = validLoss,
+        });
+    }
+
+    private void Resume(string path)
+    {
+        var loaded = CheckpointReader.Load(path);
+        CheckpointCompatibility.EnsureCompatible(loaded.Manifest, Architecture(_settings, _data.SourceVocabulary.Count), TaskVocabularyFile.Hash(_vocabularies), loaded.Directory);
+        ModelTensors.ImportModel(_model, loaded.ModelTensors, Path.Combine(loaded.Directory, "model.safetensors"));
+        ModelTensors.ImportOptimizer(_optimizer, loaded.OptimizerTensors, Path.Combine(loaded.Directory, "optimizer.safetensors"));
+        var s = loaded.TrainerState;
+        _model.SetRandomState(Convert.FromBase64String(s.ModelRandomState));
+        _epochStartState = [.. s.DataRandomState];
+        if (s.Cursor > _train.BatchesPerEpoch)
+        {
+            throw new CheckpointException($"{loaded.Directory}/trainer.json: batch {s.Cursor} is past the end of an epoch ({_train.BatchesPerEpoch} batches); the data or data.batch-size differ from the run that wrote it");
+        }
+
+        _progress = TrainerProgress.FromState(s);
+        _checkpoints.LastStep = s.Step;
+        _checkpoints.LastCheckpoint = loaded.Directory;
+        TrainingLog.Resumed(_logger, loaded.Directory, s.Step, s.Epoch);
+    }
+}
