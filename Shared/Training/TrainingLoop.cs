@@ -317,11 +317,12 @@ public sealed class TrainingLoop : ITrainingLoop
         _progress.Cursor = 0;
         Array.Clear(_state);
         var early = Validate(cancellationToken);
-        if (_lastCheckpointStep != _progress.Step)
+        if (_checkpoints.LastStep != _progress.Step)
         {
             // (Equal after resuming from a checkpoint written at this very step: it exists already.)
             await CheckpointAsync(_progress.LastValidLoss).ConfigureAwait(false);
         }
+
         if (early)
         {
             _stoppedBy = "early-stop";

@@ -213,7 +213,9 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         }
 
         var limitReached = training.MaxSteps > 0 && number >= training.MaxSteps;
-        if (_settings.Checkpoint.EverySteps > 0 && number % _settings.Checkpoint.EverySteps == 0 && !limitReached && _stoppedBy == "epochs")
+        // Not at an epoch's last batch: the epoch end right after checkpoints this same step, validated.
+        var endsEpoch = _progress.Cursor >= _epochBatches.Count;
+        if (_settings.Checkpoint.EverySteps > 0 && number % _settings.Checkpoint.EverySteps == 0 && !limitReached && !endsEpoch && _stoppedBy == "epochs")
         {
             await CheckpointAsync(evaluated ? _progress.LastValidLoss : null).ConfigureAwait(false);
         }
@@ -292,7 +294,12 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         _epochStartState = _dataRandom.GetState();
         _epochBatches = [];
         var early = Validate(cancellationToken);
-        await CheckpointAsync(_progress.LastValidLoss).ConfigureAwait(false);
+        if (_checkpoints.LastStep != _progress.Step)
+        {
+            // (Equal after resuming from a checkpoint written at this very step: it exists already.)
+            await CheckpointAsync(_progress.LastValidLoss).ConfigureAwait(false);
+        }
+
         if (early)
         {
             _stoppedBy = "early-stop";

@@ -69,4 +69,14 @@ public sealed class TaskParallelTests
             Assert.True(relative <= 1e-5, $"{data}: relative parameter difference {relative:E2}");
         }
     }
+
+    [Fact]
+    public async Task A_checkpoint_interval_that_lands_on_an_epoch_end_writes_that_step_once()
+    {
+        // every-steps = 1 lands on every epoch end, which checkpoints the same step again (validated).
+        using var dir = new TempDirectory();
+        var run = await TaskRuns.RunAsync(TaskRuns.Settings("builtin:agreement-number", 0, "data.builtin.sentences=300", "training.epochs=2", "checkpoint.every-steps=1"), dir.Path);
+        Assert.Equal("epochs", run.Summary.StoppedBy);
+        Assert.Equal(2, run.Summary.Epochs);
+    }
 }
