@@ -187,7 +187,7 @@ internal static class TrainCommand
 
         await console.Out.WriteLineAsync($"{StopReason(summary.StoppedBy)} after {summary.Steps} steps, {summary.Epochs} epochs, {summary.TokensTrained:N0} targets, {summary.WallSeconds:F1} s of training").ConfigureAwait(false);
         await console.Out.WriteLineAsync(TaskFigures.Line("valid", summary.ValidLoss, summary.ValidAccuracy, summary.ValidScores, kind)).ConfigureAwait(false);
-        await console.Out.WriteLineAsync(TaskFigures.Line("test: ", summary.TestLoss, summary.TestAccuracy, summary.TestScores, kind)).ConfigureAwait(false);
+        await console.Out.WriteLineAsync(TaskFigures.Line("test", summary.TestLoss, summary.TestAccuracy, summary.TestScores, kind)).ConfigureAwait(false);
         await console.Out.WriteLineAsync($"checkpoint: {summary.LastCheckpoint}" + (summary.BestCheckpoint is { } best && best != summary.LastCheckpoint ? $" (best: {best})" : string.Empty)).ConfigureAwait(false);
         return summary.StoppedBy == "interrupted" ? CliApp.ExitInterrupted : CliApp.ExitOk;
     }
