@@ -81,10 +81,13 @@ public sealed class ClusterProcessTests
 
         using var reference = new TempDirectory();
         var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=60"), reference.Path);
-        var summary = CheckpointReader.Load(cluster.RunDirectory);
-        var actual = summary.ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
+        var checkpoint = CheckpointReader.Load(cluster.RunDirectory);
+        var actual = checkpoint.ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
         Assert.True(ParallelRuns.RelativeDifference(actual, expected.Parameters) < 1e-4, $"relative difference {ParallelRuns.RelativeDifference(actual, expected.Parameters)}");
         Assert.Contains("reached training.max-steps after 60 steps", coordinator.Output, StringComparison.Ordinal);
+        // Token accounting: the recomputed step counted its targets once, like the unfailed run.
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(cluster.RunDirectory, "summary.json")));
+        Assert.Equal(expected.Summary.TokensTrained, summary.RootElement.GetProperty("tokensTrained").GetInt64());
     }
 
     [Fact]
