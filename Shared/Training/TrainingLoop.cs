@@ -52,7 +52,7 @@ public sealed class TrainingLoop : ITrainingLoop
     private long _started;
     private string _stoppedBy = "epochs";
     private TrainingWindow? _open;
-    private IntervalStats _interval = new(0);
+    private readonly StepApplier _steps;
 
     public TrainingLoop(RnnClusterSettings settings, Corpus corpus, string runDirectory, TrainerServices services, string? resumeFrom = null)
     {
@@ -75,6 +75,7 @@ public sealed class TrainingLoop : ITrainingLoop
         _schedule = new LearningRateSchedule(settings.Training, _totalSteps);
         _model = new RnnModel(TrainingSetup.Model(settings, corpus.Vocabulary.Count));
         _optimizer = new Optimizer(_model, TrainingSetup.Optimizer(settings.Training));
+        _steps = new StepApplier(_model, _optimizer, _schedule, settings.Training, _time, _logger, _observer);
         _state = new float[_train.StreamCount * _model.StateSizePerStream];
         _next = new float[_state.Length];
         _inputs = new long[_planner.MaxLength * _train.StreamCount];
@@ -124,7 +125,7 @@ public sealed class TrainingLoop : ITrainingLoop
         TrainingLog.Started(_logger, _model.ParameterCount, _model.Options.Device.ToString(), threads, _train.StreamCount, _train.Length, _stepsPerEpoch);
         _observer?.OnStart(new TrainingStart(_model.ParameterCount, _corpus.Vocabulary.Count, _train.StreamCount, _train.Length, _stepsPerEpoch, _totalSteps, _progress.Step, _settings.Training.Epochs, _corpus.Task, _model.Options.Device.ToString(), threads));
         _metrics = new MetricsLog(Path.Combine(_runDirectory, "metrics.jsonl"), append: _progress.Step > 0);
-        _interval = new IntervalStats(_time.GetTimestamp());
+        _steps.Start();
     }
 
     /// <summary>
@@ -189,7 +190,6 @@ public sealed class TrainingLoop : ITrainingLoop
         }
 
         _open = null;
-        var training = _settings.Training;
         (_state, _next) = (_next, _state);
         _progress.Cursor += window.Length;
         if (tokens == 0)
@@ -197,55 +197,10 @@ public sealed class TrainingLoop : ITrainingLoop
             return;
         }
 
-        var norm = _model.ScaleAndClipGradients(1.0 / tokens, training.ClipNorm);
-        var step = _progress.Step + 1;
-        var lr = _schedule.RateAt(step, _progress.PlateauRate) * _planner.LearningRateScale(window.Length);
-        var applied = double.IsFinite(norm);
-        if (applied)
-        {
-            _optimizer.Step(_model, lr);
-        }
-        else
-        {
-            TrainingLog.NonFiniteGradient(_logger, step, norm);
-        }
-
-        _progress.Step = step;
-        _progress.TokensSeen += tokens;
-        _progress.LastTrainLoss = lossSum / tokens;
-        _interval.Add(lossSum, tokens, norm);
-        var elapsed = _time.GetElapsedTime(_started).TotalSeconds;
-        var tokensPerSecond = _interval.TokensPerSecond(_time);
-        _observer?.OnStep(new StepReport(step, _progress.Epoch, lossSum / tokens, lr, norm, tokens, tokensPerSecond, (double)_progress.Cursor / _train.Length, applied));
-        if (step % training.LogEverySteps == 0)
-        {
-            _metrics!.Train(step, _progress.Epoch, _interval.MeanLoss, lr, _interval.MeanNorm, tokensPerSecond, _progress.TrainSecondsBefore + elapsed);
-            _interval = new IntervalStats(_time.GetTimestamp());
-        }
-
-        var evaluated = false;
-        if (training.EvalEverySteps > 0 && step % training.EvalEverySteps == 0)
-        {
-            if (Validate(cancellationToken))
-            {
-                _stoppedBy = "early-stop";
-            }
-
-            evaluated = true;
-        }
-
-        var limitReached = training.MaxSteps > 0 && step >= training.MaxSteps;
-        // Not at an epoch's last window: the epoch end right after checkpoints this same step, validated.
-        var endsEpoch = _progress.Cursor >= _train.Length;
-        if (_settings.Checkpoint.EverySteps > 0 && step % _settings.Checkpoint.EverySteps == 0 && !limitReached && !endsEpoch && _stoppedBy == "epochs")
-        {
-            await CheckpointAsync(evaluated ? _progress.LastValidLoss : null).ConfigureAwait(false);
-        }
-
-        if (limitReached && _stoppedBy == "epochs")
-        {
-            _stoppedBy = "max-steps";
-        }
+        var step = _steps.Apply(_progress, _metrics!, _started, lossSum, tokens, _planner.LearningRateScale(window.Length), (double)_progress.Cursor / _train.Length);
+        _stoppedBy = await _steps.AfterStepAsync(
+            step, _settings.Checkpoint, endsEpoch: _progress.Cursor >= _train.Length, _stoppedBy,
+            () => Validate(cancellationToken), CheckpointAsync, () => _progress.LastValidLoss).ConfigureAwait(false);
     }
 
     /// <summary>Final validation, test evaluation, final checkpoint (also after an interruption) and summary.json.</summary>

@@ -47,7 +47,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
     private long _started;
     private string _stoppedBy = "epochs";
     private TaskStep? _open;
-    private IntervalStats _interval = new(0);
+    private readonly StepApplier _steps;
 
     public TaskTrainingLoop(RnnClusterSettings settings, TaskDataset data, string runDirectory, TrainerServices services, string? resumeFrom = null)
     {
@@ -72,6 +72,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         MasterOptions = TaskSetup.Model(settings, data.Kind, data.SourceVocabulary.Count, data.OutputCount);
         _model = TaskSetup.Create(MasterOptions);
         _optimizer = new Optimizer(_model, TrainingSetup.Optimizer(settings.Training));
+        _steps = new StepApplier(_model, _optimizer, _schedule, settings.Training, _time, _logger, _observer);
         _dataRandom = new SeededRandom(TrainingSetup.DataSeed(settings.Runtime));
         _epochStartState = _dataRandom.GetState();
         _progress = new TrainerProgress { PlateauRate = settings.Training.LearningRate };
@@ -115,7 +116,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         TrainingLog.Started(_logger, _model.ParameterCount, MasterOptions.Device.ToString(), threads, _train.BatchSize, _train.Count, _train.BatchesPerEpoch);
         _observer?.OnStart(new TrainingStart(_model.ParameterCount, _data.SourceVocabulary.Count, _train.BatchSize, _train.Count, _train.BatchesPerEpoch, _totalSteps, _progress.Step, _settings.Training.Epochs, CorpusTask.Tagging, MasterOptions.Device.ToString(), threads));
         _metrics = new MetricsLog(Path.Combine(_runDirectory, "metrics.jsonl"), append: _progress.Step > 0);
-        _interval = new IntervalStats(_time.GetTimestamp());
+        _steps.Start();
     }
 
     public async ValueTask<ITrainingStep?> NextStepAsync(CancellationToken cancellationToken)
@@ -168,62 +169,16 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         }
 
         _open = null;
-        var training = _settings.Training;
         _progress.Cursor++;
         if (count == 0)
         {
             return;
         }
 
-        var norm = _model.ScaleAndClipGradients(1.0 / count, training.ClipNorm);
-        var number = _progress.Step + 1;
-        var lr = _schedule.RateAt(number, _progress.PlateauRate);
-        var applied = double.IsFinite(norm);
-        if (applied)
-        {
-            _optimizer.Step(_model, lr);
-        }
-        else
-        {
-            TrainingLog.NonFiniteGradient(_logger, number, norm);
-        }
-
-        _progress.Step = number;
-        _progress.TokensSeen += count;
-        _progress.LastTrainLoss = lossSum / count;
-        _interval.Add(lossSum, count, norm);
-        var elapsed = _time.GetElapsedTime(_started).TotalSeconds;
-        var perSecond = _interval.TokensPerSecond(_time);
-        _observer?.OnStep(new StepReport(number, _progress.Epoch, lossSum / count, lr, norm, count, perSecond, (double)_progress.Cursor / Math.Max(1, _epochBatches.Count), applied));
-        if (number % training.LogEverySteps == 0)
-        {
-            _metrics!.Train(number, _progress.Epoch, _interval.MeanLoss, lr, _interval.MeanNorm, perSecond, _progress.TrainSecondsBefore + elapsed);
-            _interval = new IntervalStats(_time.GetTimestamp());
-        }
-
-        var evaluated = false;
-        if (training.EvalEverySteps > 0 && number % training.EvalEverySteps == 0)
-        {
-            if (Validate(cancellationToken))
-            {
-                _stoppedBy = "early-stop";
-            }
-
-            evaluated = true;
-        }
-
-        var limitReached = training.MaxSteps > 0 && number >= training.MaxSteps;
-        // Not at an epoch's last batch: the epoch end right after checkpoints this same step, validated.
-        var endsEpoch = _progress.Cursor >= _epochBatches.Count;
-        if (_settings.Checkpoint.EverySteps > 0 && number % _settings.Checkpoint.EverySteps == 0 && !limitReached && !endsEpoch && _stoppedBy == "epochs")
-        {
-            await CheckpointAsync(evaluated ? _progress.LastValidLoss : null).ConfigureAwait(false);
-        }
-
-        if (limitReached && _stoppedBy == "epochs")
-        {
-            _stoppedBy = "max-steps";
-        }
+        var number = _steps.Apply(_progress, _metrics!, _started, lossSum, count, 1.0, (double)_progress.Cursor / Math.Max(1, _epochBatches.Count));
+        _stoppedBy = await _steps.AfterStepAsync(
+            number, _settings.Checkpoint, endsEpoch: _progress.Cursor >= _epochBatches.Count, _stoppedBy,
+            () => Validate(cancellationToken), CheckpointAsync, () => _progress.LastValidLoss).ConfigureAwait(false);
     }
 
     public async Task<RunSummary> FinishAsync(StepTimeSplit? timings = null)
