@@ -24,9 +24,8 @@ public sealed class BadPeerTests
     {
         using var dir = new TempDirectory();
         await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(100_000, "cluster.min-workers=1", "training.epochs=10000"));
-        var coordinator = cluster.StartCoordinator();
-        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
-        var worker = cluster.StartWorker();
+        var (coordinator, workers) = await cluster.StartAsync(1);
+        var worker = workers[0];
         await coordinator.WaitForLineAsync("step 3/", Patience);
         var uri = new Uri($"ws://127.0.0.1:{cluster.Port}/rnncluster");
         using var cts = new CancellationTokenSource(Patience);

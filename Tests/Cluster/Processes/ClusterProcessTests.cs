@@ -21,10 +21,8 @@ public sealed class ClusterProcessTests
     {
         using var dir = new TempDirectory();
         await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(20, "cluster.min-workers=2"));
-        var coordinator = cluster.StartCoordinator();
-        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
-        var w1 = cluster.StartWorker();
-        var w2 = cluster.StartWorker();
+        var (coordinator, workers) = await cluster.StartAsync(2);
+        var (w1, w2) = (workers[0], workers[1]);
 
         Assert.Equal(0, await coordinator.WaitForExitAsync(Patience));
         Assert.Equal(0, await w1.WaitForExitAsync(Patience));
@@ -44,10 +42,8 @@ public sealed class ClusterProcessTests
         using var dir = new TempDirectory();
         string[] run = [.. TaskParallelTests.Sgd, "model.pooling=attention", "training.max-steps=10", "training.epochs=1"];
         await using var cluster = new LocalCluster(dir, [.. TaskRuns.Overrides("builtin:agreement-number", 2, run), "cluster.min-workers=2"]);
-        var coordinator = cluster.StartCoordinator();
-        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
-        var w1 = cluster.StartWorker();
-        var w2 = cluster.StartWorker();
+        var (coordinator, workers) = await cluster.StartAsync(2);
+        var (w1, w2) = (workers[0], workers[1]);
 
         Assert.Equal(0, await coordinator.WaitForExitAsync(Patience));
         Assert.Equal(0, await w1.WaitForExitAsync(Patience));
@@ -65,10 +61,8 @@ public sealed class ClusterProcessTests
     {
         using var dir = new TempDirectory();
         await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(60, "cluster.min-workers=2"));
-        var coordinator = cluster.StartCoordinator();
-        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
-        var w1 = cluster.StartWorker();
-        var w2 = cluster.StartWorker();
+        var (coordinator, workers) = await cluster.StartAsync(2);
+        var (w1, w2) = (workers[0], workers[1]);
         await coordinator.WaitForLineAsync("step 3/", Patience);
 
         w2.Kill();
@@ -95,10 +89,8 @@ public sealed class ClusterProcessTests
     {
         using var dir = new TempDirectory();
         await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(400, "cluster.min-workers=2"));
-        var coordinator = cluster.StartCoordinator();
-        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
-        var w1 = cluster.StartWorker();
-        var w2 = cluster.StartWorker();
+        var (coordinator, workers) = await cluster.StartAsync(2);
+        var (w1, w2) = (workers[0], workers[1]);
         await coordinator.WaitForLineAsync("step 3/", Patience);
 
         w2.Pause();
@@ -119,10 +111,8 @@ public sealed class ClusterProcessTests
     {
         using var dir = new TempDirectory();
         await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(200, "cluster.min-workers=2"));
-        var coordinator = cluster.StartCoordinator();
-        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
-        var w1 = cluster.StartWorker();
-        var w2 = cluster.StartWorker();
+        var (coordinator, workers) = await cluster.StartAsync(2);
+        var (w1, w2) = (workers[0], workers[1]);
         await coordinator.WaitForLineAsync("step 3/", Patience);
 
         w2.Pause();
@@ -143,9 +133,8 @@ public sealed class ClusterProcessTests
         using var dir = new TempDirectory();
         // Long enough that it is still running when the second process has started and joined.
         await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(100_000, "cluster.min-workers=1", "training.epochs=10000"));
-        var coordinator = cluster.StartCoordinator();
-        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
-        var w1 = cluster.StartWorker();
+        var (coordinator, workers) = await cluster.StartAsync(1);
+        var w1 = workers[0];
         await coordinator.WaitForLineAsync("step 3/", Patience);
 
         var w2 = cluster.StartWorker();
@@ -171,10 +160,8 @@ public sealed class ClusterProcessTests
         using var dir = new TempDirectory();
         string[] extra = ["cluster.min-workers=2", "checkpoint.every-steps=10"];
         await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(120, extra));
-        var coordinator = cluster.StartCoordinator();
-        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
-        var w1 = cluster.StartWorker();
-        var w2 = cluster.StartWorker();
+        var (coordinator, workers) = await cluster.StartAsync(2);
+        var (w1, w2) = (workers[0], workers[1]);
         await coordinator.WaitForLineAsync("checkpoint step 20 committed", Patience);
         var lastStep = LastStep(coordinator.Output);
 

@@ -52,6 +52,14 @@ internal sealed class LocalCluster : IAsyncDisposable
         return Track(NodeProcess.Start("coordinator", "rnncluster.dll", args, Directory.Path));
     }
 
+    /// <summary>Starts the coordinator, waits until it listens, then starts <paramref name="workers"/> workers.</summary>
+    public async Task<(NodeProcess Coordinator, NodeProcess[] Workers)> StartAsync(int workers)
+    {
+        var coordinator = StartCoordinator();
+        await coordinator.WaitForLineAsync("coordinator listening at", Patience);
+        return (coordinator, [.. Enumerable.Range(0, workers).Select(_ => StartWorker())]);
+    }
+
     public NodeProcess StartWorker(params string[] extra)
     {
         List<string> args = ["--seed", $"127.0.0.1:{Port}", "--set", "runtime.threads=1"];
