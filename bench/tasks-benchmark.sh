@@ -17,9 +17,9 @@
 #   BENCH_ONLY           comma-separated subset of spam-assassin,cmudict,moby-dick (default: all)
 #   BENCH_POOLINGS       spam-assassin poolings (default last,mean,max,attention)
 #   BENCH_SPAM_EPOCHS    spam-assassin epochs (default 1 = 146 steps of 32)
-#   BENCH_SPAM_STEPS     spam-assassin step cap (default 80)
-#   BENCH_CMUDICT_STEPS  cmudict training steps (default 150)
-#   BENCH_MOBY_STEPS     moby-dick training steps (default 100)
+#   BENCH_SPAM_STEPS     spam-assassin step cap (default 146 = 1 epoch)
+#   BENCH_CMUDICT_STEPS  cmudict training steps (default 600)
+#   BENCH_MOBY_STEPS     moby-dick training steps (default 600)
 #   RNNCLUSTER_DATA      data directory (default ~/.cache/rnncluster/datasets)
 #   RNN_BENCH_CLI        an existing rnncluster.dll to use instead of building a Release copy
 #   BENCH_PYTHON         python with torch (default /usr/bin/python3)
@@ -52,5 +52,5 @@ fi
 
 RNNCLUSTER_DATA=$data_dir "$python" "$root/bench/tasks/run_tasks_benchmark.py" --cli "$cli" --out "$out" \
     --data-dir "$data_dir" --threads "$threads" --only "${BENCH_ONLY:-spam-assassin,cmudict,moby-dick}" \
-    --poolings "${BENCH_POOLINGS:-last,mean,max,attention}" --spam-epochs "${BENCH_SPAM_EPOCHS:-1}" --spam-steps "${BENCH_SPAM_STEPS:-80}" \
-    --cmudict-steps "${BENCH_CMUDICT_STEPS:-150}" --moby-steps "${BENCH_MOBY_STEPS:-100}" | tee "$out/table.md"
+    --poolings "${BENCH_POOLINGS:-last,mean,max,attention}" --spam-epochs "${BENCH_SPAM_EPOCHS:-1}" --spam-steps "${BENCH_SPAM_STEPS:-146}" \
+    --cmudict-steps "${BENCH_CMUDICT_STEPS:-600}" --moby-steps "${BENCH_MOBY_STEPS:-600}" | tee "$out/table.md"
