@@ -83,35 +83,48 @@ public sealed class NetnsClusterTests
         }
     }
 
-    /// <summary>A node's log file, read again as it grows, until a line matches.</summary>
+    /// <summary>A node's log file, read again whenever it changes, until a line matches.</summary>
     private sealed class LogFile(string path)
     {
         public async Task WaitForAsync(Func<string, bool> match, TimeSpan timeout, string what)
         {
+            var directory = Path.GetDirectoryName(path)!;
+            Directory.CreateDirectory(directory);
+            using var changed = new SemaphoreSlim(0);
+            using var watcher = new FileSystemWatcher(directory, Path.GetFileName(path)) { NotifyFilter = NotifyFilters.Size | NotifyFilters.LastWrite | NotifyFilters.FileName };
+            watcher.Changed += (_, _) => changed.Release();
+            watcher.Created += (_, _) => changed.Release();
+            watcher.EnableRaisingEvents = true;
             var deadline = Stopwatch.StartNew();
+            long offset = 0;
+            var pending = string.Empty;
             while (true)
             {
                 if (File.Exists(path))
                 {
+                    // Only what was appended since the last read; a line may arrive in pieces.
                     using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                    stream.Seek(offset, SeekOrigin.Begin);
                     using var reader = new StreamReader(stream);
-                    while (await reader.ReadLineAsync() is { } line)
+                    var text = pending + await reader.ReadToEndAsync();
+                    offset = stream.Position;
+                    var lines = text.Split('\n');
+                    pending = lines[^1];
+                    if (lines[..^1].Any(match))
                     {
-                        if (match(line))
-                        {
-                            return;
-                        }
+                        return;
                     }
                 }
 
-                if (deadline.Elapsed > timeout)
+                var left = timeout - deadline.Elapsed;
+                if (left <= TimeSpan.Zero)
                 {
                     var tail = File.Exists(path) ? string.Join('\n', File.ReadLines(path).TakeLast(30)) : "(no log file)";
                     throw new TimeoutException($"{Path.GetFileName(path)} did not show {what} within {timeout.TotalSeconds} s; its end:\n{tail}");
                 }
 
-                // Polling a file another process appends to; there is no event to await.
-                await Task.Delay(200);
+                // Woken by the file growing; the 1 s cap only guards against a missed notification.
+                await changed.WaitAsync(left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1));
             }
         }
     }
