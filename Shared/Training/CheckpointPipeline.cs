@@ -9,6 +9,18 @@ namespace RnnCluster.Training;
 /// </summary>
 internal sealed class CheckpointPipeline(CheckpointStore store, ILogger logger, ITrainingObserver? observer)
 {
+    /// <summary>Opens (creating) the run directory's checkpoint store with the run's retention settings.</summary>
+    public static CheckpointPipeline Open(string runDirectory, Config.CheckpointSettings settings, TrainerServices services, ILogger logger)
+    {
+        Directory.CreateDirectory(runDirectory);
+        var store = CheckpointStore.Open(
+            runDirectory,
+            new CheckpointStoreOptions { KeepLast = settings.KeepLast, KeepBest = settings.KeepBest },
+            services.Time,
+            services.LoggerFactory.CreateLogger<CheckpointStore>());
+        return new CheckpointPipeline(store, logger, services.Observer);
+    }
+
     private Task? _pending;
 
     /// <summary>The newest committed checkpoint directory (or the one resumed from).</summary>

@@ -77,13 +77,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         _epochStartState = _dataRandom.GetState();
         _progress = new TrainerProgress { PlateauRate = settings.Training.LearningRate };
 
-        Directory.CreateDirectory(runDirectory);
-        var store = CheckpointStore.Open(
-            runDirectory,
-            new CheckpointStoreOptions { KeepLast = settings.Checkpoint.KeepLast, KeepBest = settings.Checkpoint.KeepBest },
-            _time,
-            services.LoggerFactory.CreateLogger<CheckpointStore>());
-        _checkpoints = new CheckpointPipeline(store, _logger, _observer);
+        _checkpoints = CheckpointPipeline.Open(runDirectory, settings.Checkpoint, services, _logger);
         if (resumeFrom is not null)
         {
             Resume(resumeFrom);
