@@ -77,7 +77,14 @@ public sealed class ClusterNode : IAsyncDisposable
             Host = options.Settings.Host,
             Port = port,
         });
-        var messaging = new RemoteMessaging(system, transport, loggerFactory);
+        var messaging = new RemoteMessaging(system, transport, loggerFactory)
+        {
+            // Membership messages are tiny and decide who is in the cluster: never behind a gradient.
+            Priority = message => message is Remote.Protocol.JoinRequest or Remote.Protocol.Welcome or Remote.Protocol.JoinRefused
+                or Remote.Protocol.LeaveRequest or Remote.Protocol.LeaveAccepted or Remote.Protocol.MemberDownedNotice or Remote.Protocol.RunFinished
+                ? MessagePriority.Control
+                : MessagePriority.Ordinary,
+        };
         var node = new ClusterNode(options, transport, system, messaging);
         messaging.Start();
         node.Daemon = options.IsLeader

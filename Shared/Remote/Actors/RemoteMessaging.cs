@@ -45,6 +45,12 @@ public sealed class RemoteMessaging : IAsyncDisposable
     /// <summary>Decides whether a message from a peer is delivered; returns a refusal reason or null. Default: accept all.</summary>
     public Func<NodeIdentity, object, string?> Gate { get; set; } = (_, _) => null;
 
+    /// <summary>
+    /// Which lane a message takes: control messages (small membership traffic) overtake tensors and
+    /// are never held behind them. Default: every message is ordinary.
+    /// </summary>
+    public Func<object, MessagePriority> Priority { get; set; } = _ => MessagePriority.Ordinary;
+
     /// <summary>Messages refused by <see cref="Gate"/> so far (for tests and logs).</summary>
     public long RefusedMessages => Interlocked.Read(ref _refused);
 
@@ -175,7 +181,7 @@ public sealed class RemoteMessaging : IAsyncDisposable
             bool sent;
             try
             {
-                sent = await _transport.SendAsync(item.Recipient.NodeAddress, item.Message, item.Sender, item.Recipient.Path.ToString(), MessagePriority.Ordinary, stopping).ConfigureAwait(false);
+                sent = await _transport.SendAsync(item.Recipient.NodeAddress, item.Message, item.Sender, item.Recipient.Path.ToString(), Priority(item.Message), stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {

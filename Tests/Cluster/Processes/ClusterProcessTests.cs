@@ -24,9 +24,9 @@ public sealed class ClusterProcessTests
         var (coordinator, workers) = await cluster.StartAsync(2);
         var (w1, w2) = (workers[0], workers[1]);
 
-        Assert.Equal(0, await coordinator.WaitForExitAsync(Patience));
-        Assert.Equal(0, await w1.WaitForExitAsync(Patience));
-        Assert.Equal(0, await w2.WaitForExitAsync(Patience));
+        await ExpectExitAsync(coordinator, 0);
+        await ExpectExitAsync(w1, 0);
+        await ExpectExitAsync(w2, 0);
         Assert.Contains("the coordinator finished the run", w1.Output, StringComparison.Ordinal);
 
         using var reference = new TempDirectory();
@@ -45,9 +45,9 @@ public sealed class ClusterProcessTests
         var (coordinator, workers) = await cluster.StartAsync(2);
         var (w1, w2) = (workers[0], workers[1]);
 
-        Assert.Equal(0, await coordinator.WaitForExitAsync(Patience));
-        Assert.Equal(0, await w1.WaitForExitAsync(Patience));
-        Assert.Equal(0, await w2.WaitForExitAsync(Patience));
+        await ExpectExitAsync(coordinator, 0);
+        await ExpectExitAsync(w1, 0);
+        await ExpectExitAsync(w2, 0);
         Assert.Contains("task: acceptor", coordinator.Output, StringComparison.Ordinal);
 
         using var reference = new TempDirectory();
@@ -60,7 +60,10 @@ public sealed class ClusterProcessTests
     public async Task A_killed_worker_is_downed_at_once_and_the_survivor_finishes_the_run_with_the_same_parameters()
     {
         using var dir = new TempDirectory();
-        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(60, "cluster.min-workers=2"));
+        // Each window waits 30 ms in the coordinator's transport (test-only delay), so the run is
+        // surely still going when the fault below lands, however fast the machine is.
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(60, "cluster.min-workers=2", "cluster.test-faults=true"));
+        cluster.CoordinatorEnvironment["RNNCLUSTER_FAULTS"] = "delay=30ms";
         var (coordinator, workers) = await cluster.StartAsync(2);
         var (w1, w2) = (workers[0], workers[1]);
         await coordinator.WaitForLineAsync("step 3/", Patience);
@@ -70,8 +73,8 @@ public sealed class ClusterProcessTests
         // Its connection closes and its port refuses connections: downed without waiting for the detector.
         await coordinator.WaitForLineAsync("the process is gone", Patience);
         await coordinator.WaitForLineAsync(l => l.Contains("Generation", StringComparison.Ordinal) && l.Contains(": 1 workers", StringComparison.Ordinal), Patience, "a generation of the survivor alone");
-        Assert.Equal(0, await coordinator.WaitForExitAsync(Patience));
-        Assert.Equal(0, await w1.WaitForExitAsync(Patience));
+        await ExpectExitAsync(coordinator, 0);
+        await ExpectExitAsync(w1, 0);
 
         using var reference = new TempDirectory();
         var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=60"), reference.Path);
@@ -88,7 +91,10 @@ public sealed class ClusterProcessTests
     public async Task A_worker_paused_longer_than_the_acceptable_pause_is_downed_its_late_gradients_refused_and_it_rejoins()
     {
         using var dir = new TempDirectory();
-        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(400, "cluster.min-workers=2"));
+        // Each window waits 30 ms in the coordinator's transport (test-only delay), so the run is
+        // surely still going when the fault below lands, however fast the machine is.
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(400, "cluster.min-workers=2", "cluster.test-faults=true"));
+        cluster.CoordinatorEnvironment["RNNCLUSTER_FAULTS"] = "delay=30ms";
         var (coordinator, workers) = await cluster.StartAsync(2);
         var (w1, w2) = (workers[0], workers[1]);
         await coordinator.WaitForLineAsync("step 3/", Patience);
@@ -101,16 +107,19 @@ public sealed class ClusterProcessTests
         await coordinator.WaitForLineAsync("Refused WindowGradients", Patience);
         // The new incarnation gets a replica of its own and work again.
         await coordinator.WaitForLineAsync("Replica 2 ready", Patience);
-        Assert.Equal(0, await coordinator.WaitForExitAsync(Patience));
-        Assert.Equal(0, await w1.WaitForExitAsync(Patience));
-        Assert.Equal(0, await w2.WaitForExitAsync(Patience));
+        await ExpectExitAsync(coordinator, 0);
+        await ExpectExitAsync(w1, 0);
+        await ExpectExitAsync(w2, 0);
     }
 
     [Fact]
     public async Task A_pause_shorter_than_the_acceptable_pause_changes_no_membership()
     {
         using var dir = new TempDirectory();
-        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(200, "cluster.min-workers=2"));
+        // Each window waits 30 ms in the coordinator's transport (test-only delay), so the run is
+        // surely still going when the fault below lands, however fast the machine is.
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(200, "cluster.min-workers=2", "cluster.test-faults=true"));
+        cluster.CoordinatorEnvironment["RNNCLUSTER_FAULTS"] = "delay=30ms";
         var (coordinator, workers) = await cluster.StartAsync(2);
         var (w1, w2) = (workers[0], workers[1]);
         await coordinator.WaitForLineAsync("step 3/", Patience);
@@ -120,8 +129,8 @@ public sealed class ClusterProcessTests
         await Task.Delay(TimeSpan.FromSeconds(1));
         w2.Resume();
 
-        Assert.Equal(0, await coordinator.WaitForExitAsync(Patience));
-        Assert.Equal(0, await w2.WaitForExitAsync(Patience));
+        await ExpectExitAsync(coordinator, 0);
+        await ExpectExitAsync(w2, 0);
         Assert.Equal(0, coordinator.CountLines("unreachable"));
         Assert.Equal(0, coordinator.CountLines("downed"));
         Assert.Equal(2, coordinator.CountLines("joined and is Up"));
@@ -147,11 +156,11 @@ public sealed class ClusterProcessTests
 
         // SIGTERM: the coordinator checkpoints and exits 130; the workers leave on SIGTERM.
         coordinator.Terminate();
-        Assert.Equal(130, await coordinator.WaitForExitAsync(Patience));
+        await ExpectExitAsync(coordinator, 130);
         w1.Terminate();
         w2.Terminate();
-        Assert.Equal(0, await w1.WaitForExitAsync(Patience));
-        Assert.Equal(0, await w2.WaitForExitAsync(Patience));
+        await ExpectExitAsync(w1, 0);
+        await ExpectExitAsync(w2, 0);
     }
 
     [Fact]
@@ -159,7 +168,10 @@ public sealed class ClusterProcessTests
     {
         using var dir = new TempDirectory();
         string[] extra = ["cluster.min-workers=2", "checkpoint.every-steps=10"];
-        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(120, extra));
+        // Every window the coordinator sends waits 30 ms (test-only transport delay), so the remaining
+        // ~100 steps take seconds and the kill surely lands mid-run however fast the machine is.
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(120, [.. extra, "cluster.test-faults=true"]));
+        cluster.CoordinatorEnvironment["RNNCLUSTER_FAULTS"] = "delay=30ms";
         var (coordinator, workers) = await cluster.StartAsync(2);
         var (w1, w2) = (workers[0], workers[1]);
         await coordinator.WaitForLineAsync("checkpoint step 20 committed", Patience);
@@ -173,14 +185,20 @@ public sealed class ClusterProcessTests
         var resumedStep = long.Parse(resumed[(resumed.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(lastStep - resumedStep <= 10, $"lost {lastStep - resumedStep} steps (killed after step {lastStep}, resumed at {resumedStep}); the checkpoint interval is 10");
         await w1.WaitForLineAsync("joining again", Patience);
-        Assert.Equal(0, await restarted.WaitForExitAsync(Patience));
-        Assert.Equal(0, await w1.WaitForExitAsync(Patience));
-        Assert.Equal(0, await w2.WaitForExitAsync(Patience));
+        await ExpectExitAsync(restarted, 0);
+        await ExpectExitAsync(w1, 0);
+        await ExpectExitAsync(w2, 0);
 
         using var reference = new TempDirectory();
         var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=120", "checkpoint.every-steps=10"), reference.Path);
         var loss = ValidLoss(restarted.Output);
         Assert.True(Math.Abs(loss - expected.Summary.ValidLoss!.Value) <= 0.02 * expected.Summary.ValidLoss.Value, $"valid loss {loss} vs unfailed {expected.Summary.ValidLoss}");
+    }
+
+    private static async Task ExpectExitAsync(NodeProcess node, int code)
+    {
+        var actual = await node.WaitForExitAsync(Patience);
+        Assert.True(actual == code, $"{node.Name} exited {actual}, expected {code}. Its output:\n{node.Output}");
     }
 
     private static long LastStep(string output) =>

@@ -27,6 +27,9 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>Extra environment of coordinator processes (e.g. the test-only transport faults).</summary>
+    public Dictionary<string, string> CoordinatorEnvironment { get; } = [];
+
     public string RunDirectory => Directory.Combine("run");
 
     /// <summary>Settings both sides get: a tiny LSTM on builtin:agreement, dropout off, one thread per process.</summary>
@@ -49,7 +52,7 @@ internal sealed class LocalCluster : IAsyncDisposable
             args.Add(s);
         }
 
-        return Track(NodeProcess.Start("coordinator", "rnncluster.dll", args, Directory.Path));
+        return Track(NodeProcess.Start("coordinator", "rnncluster.dll", args, Directory.Path, CoordinatorEnvironment));
     }
 
     /// <summary>Starts the coordinator, waits until it listens, then starts <paramref name="workers"/> workers.</summary>

@@ -40,7 +40,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         }
     }
 
-    public static NodeProcess Start(string name, string assembly, IEnumerable<string> arguments, string workingDirectory)
+    public static NodeProcess Start(string name, string assembly, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -50,6 +50,11 @@ internal sealed partial class NodeProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly));
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
