@@ -48,7 +48,7 @@ internal sealed class LiveTrainingView : ITrainingView
             _task.Value = start.FirstStep;
         }
 
-        _console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"training {start.ParameterCount:N0} parameters on {start.Device} ({start.Threads} threads): vocabulary {start.VocabularySize}, {start.Streams} streams x {start.StreamLength} steps, {start.StepsPerEpoch} steps/epoch")));
+        _console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"training {start.ParameterCount:N0} parameters on {start.Device} ({start.Threads} threads): vocabulary {start.VocabularySize}, {start.DataLayout}, {start.StepsPerEpoch} steps/epoch")));
     }
 
     public void OnStep(StepReport step)

@@ -18,7 +18,7 @@ internal sealed class PlainTrainingView(TextWriter output, int logEvery) : ITrai
     {
         ArgumentNullException.ThrowIfNull(start);
         _totalSteps = start.TotalSteps;
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training {start.ParameterCount:N0} parameters on {start.Device} ({start.Threads} threads): vocabulary {start.VocabularySize}, {start.Streams} streams x {start.StreamLength} steps, {start.StepsPerEpoch} steps/epoch, {start.TotalSteps} steps planned") + (start.FirstStep > 0 ? $", resuming after step {start.FirstStep}" : string.Empty));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training {start.ParameterCount:N0} parameters on {start.Device} ({start.Threads} threads): vocabulary {start.VocabularySize}, {start.DataLayout}, {start.StepsPerEpoch} steps/epoch, {start.TotalSteps} steps planned") + (start.FirstStep > 0 ? $", resuming after step {start.FirstStep}" : string.Empty));
     }
 
     public void OnStep(StepReport step)

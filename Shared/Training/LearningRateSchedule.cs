@@ -40,9 +40,21 @@ public sealed class LearningRateSchedule
         return min + ((_settings.LearningRate - min) * 0.5 * (1.0 + Math.Cos(Math.PI * progress)));
     }
 
+    /// <summary>
+    /// A decay smaller than this is not applied (PyTorch's ReduceLROnPlateau has the same guard), so a
+    /// long run with <c>min-learning-rate = 0</c> settles near 1e-8 instead of decaying toward zero.
+    /// </summary>
+    public const double MinimumDecay = 1e-8;
+
     /// <summary>The plateau rate after an evaluation that did or did not improve the best validation loss.</summary>
-    public double AfterEvaluation(double plateauRate, bool improved) =>
-        _settings.Schedule == ScheduleKind.Plateau && !improved
-            ? Math.Max(_settings.MinLearningRate, plateauRate * _settings.PlateauFactor)
-            : plateauRate;
+    public double AfterEvaluation(double plateauRate, bool improved)
+    {
+        if (_settings.Schedule != ScheduleKind.Plateau || improved)
+        {
+            return plateauRate;
+        }
+
+        var decayed = Math.Max(_settings.MinLearningRate, plateauRate * _settings.PlateauFactor);
+        return plateauRate - decayed > MinimumDecay ? decayed : plateauRate;
+    }
 }

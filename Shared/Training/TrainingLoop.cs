@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -117,7 +118,7 @@ public sealed class TrainingLoop : ITrainingLoop
         _started = _time.GetTimestamp();
         var threads = TorchRuntime.Threads;
         TrainingLog.Started(_logger, _model.ParameterCount, _model.Options.Device.ToString(), threads, _train.StreamCount, _train.Length, _stepsPerEpoch);
-        _observer?.OnStart(new TrainingStart(_model.ParameterCount, _corpus.Vocabulary.Count, _train.StreamCount, _train.Length, _stepsPerEpoch, _totalSteps, _progress.Step, _settings.Training.Epochs, _corpus.Task, _model.Options.Device.ToString(), threads));
+        _observer?.OnStart(new TrainingStart(_model.ParameterCount, _corpus.Vocabulary.Count, string.Create(CultureInfo.InvariantCulture, $"{_train.StreamCount} streams x {_train.Length} steps"), _stepsPerEpoch, _totalSteps, _progress.Step, _settings.Training.Epochs, _corpus.Task, _model.Options.Device.ToString(), threads));
         _metrics = new MetricsLog(Path.Combine(_runDirectory, "metrics.jsonl"), append: _progress.Step > 0);
         _steps.Start();
     }
@@ -200,6 +201,8 @@ public sealed class TrainingLoop : ITrainingLoop
     /// <summary>Final validation, test evaluation, final checkpoint (also after an interruption) and summary.json.</summary>
     public async Task<RunSummary> FinishAsync(StepTimeSplit? timings = null)
     {
+        // Training time ends here: the final validation and test evaluations are not training.
+        var wall = _time.GetElapsedTime(_started).TotalSeconds;
         if (_stoppedBy == "interrupted")
         {
             TrainingLog.Interrupted(_logger, _progress.Step);
@@ -222,13 +225,13 @@ public sealed class TrainingLoop : ITrainingLoop
 
         await _checkpoints.DrainAsync().ConfigureAwait(false);
         var test = _stoppedBy == "interrupted" ? null : Evaluate(_corpus.Test, "test", CancellationToken.None);
-        var wall = _time.GetElapsedTime(_started).TotalSeconds;
         var summary = new RunSummary
         {
             Corpus = _corpus.Source,
             Task = _corpus.Task == CorpusTask.Tagging ? "tagging" : "language-model",
             Steps = _progress.Step,
-            Epochs = _progress.Epoch,
+            // A run stopped (max-steps) right at an epoch's last window has completed that epoch too.
+            Epochs = _progress.Epoch + (_progress.Cursor >= _train.Length ? 1 : 0),
             TokensTrained = _progress.TokensSeen,
             TrainLoss = _progress.LastTrainLoss,
             ValidLoss = valid?.Loss,

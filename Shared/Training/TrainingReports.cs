@@ -2,8 +2,11 @@ using RnnCluster.Data;
 
 namespace RnnCluster.Training;
 
-/// <summary>What the trainer tells an observer when it starts.</summary>
-public sealed record TrainingStart(long ParameterCount, int VocabularySize, int Streams, int StreamLength, long StepsPerEpoch, long TotalSteps, long FirstStep, int Epochs, CorpusTask Task, string Device, int Threads);
+/// <summary>
+/// What the trainer tells an observer when it starts. <see cref="DataLayout"/> says how the training
+/// split is batched, in words ("8 streams x 334 steps", "1,200 examples in batches of 32").
+/// </summary>
+public sealed record TrainingStart(long ParameterCount, int VocabularySize, string DataLayout, long StepsPerEpoch, long TotalSteps, long FirstStep, int Epochs, CorpusTask Task, string Device, int Threads);
 
 /// <summary>One optimizer step: mean loss per target of its window, learning rate, gradient norm, throughput so far.</summary>
 public sealed record StepReport(long Step, int Epoch, double Loss, double LearningRate, double GradientNorm, long Tokens, double TokensPerSecond, double EpochProgress, bool Applied);

@@ -133,4 +133,20 @@ public sealed class DeterminismAndResumeTests
         Assert.Equal("epochs", run.Summary.StoppedBy);
         Assert.Equal(2, run.Summary.Epochs);
     }
+
+    [Fact]
+    public async Task A_run_stopped_by_max_steps_at_an_epoch_end_counts_that_epoch()
+    {
+        using var dir = new TempDirectory();
+        var oneEpoch = await Parallel.ParallelRuns.RunAsync(Parallel.ParallelRuns.Settings(0, "training.max-steps=0", "training.epochs=1"), dir.Combine("one-epoch"));
+        var stepsPerEpoch = oneEpoch.Summary.Steps;
+
+        var settings = Parallel.ParallelRuns.Settings(0, $"training.max-steps={stepsPerEpoch}", "training.epochs=3");
+        var run = await Parallel.ParallelRuns.RunAsync(settings, dir.Combine("run"));
+        Assert.Equal("max-steps", run.Summary.StoppedBy);
+        Assert.Equal(1, run.Summary.Epochs);
+
+        var shorter = await Parallel.ParallelRuns.RunAsync(Parallel.ParallelRuns.Settings(0, $"training.max-steps={stepsPerEpoch - 1}", "training.epochs=3"), dir.Combine("shorter"));
+        Assert.Equal(0, shorter.Summary.Epochs);
+    }
 }

@@ -15,6 +15,22 @@ public sealed class LearningRateScheduleTests
     }
 
     [Fact]
+    public void Plateau_stops_decaying_when_a_decay_would_change_the_rate_by_less_than_the_minimum()
+    {
+        // min-learning-rate = 0: without the guard, thousands of plateaus drive the rate toward zero.
+        var schedule = new LearningRateSchedule(new TrainingSettings { LearningRate = 1, Schedule = ScheduleKind.Plateau, PlateauFactor = 0.25, MinLearningRate = 0 }, 100);
+        var rate = 1.0;
+        for (var plateau = 0; plateau < 1000; plateau++)
+        {
+            rate = schedule.AfterEvaluation(rate, improved: false);
+        }
+
+        // It stops at the first rate r with r - r/4 <= 1e-8, which lies in (1e-8 / 3, 1e-8 / 0.75].
+        Assert.InRange(rate, LearningRateSchedule.MinimumDecay / 3, LearningRateSchedule.MinimumDecay / 0.75);
+        Assert.Equal(rate, schedule.AfterEvaluation(rate, improved: false));
+    }
+
+    [Fact]
     public void Constant_ignores_plateaus()
     {
         var schedule = new LearningRateSchedule(new TrainingSettings { LearningRate = 3, Schedule = ScheduleKind.Constant }, 100);

@@ -106,6 +106,14 @@ public sealed class ClusterJoiner : ReceiveActor
 
     private void OnPeerEvent(PeerEvent peerEvent)
     {
+        if (peerEvent.Kind == PeerEventKind.Disconnected && ClusterFarewell.IsRunFinished(peerEvent.Farewell, out var finished) && IsLeaderOrSeed(peerEvent.Peer.Address))
+        {
+            // The coordinator's last word: the run is over, even if its RunFinished message missed this
+            // node (it was joining again at that moment).
+            Context.System.EventStream.Publish(new ClusterRunFinished(finished));
+            return;
+        }
+
         if (_leader is null || !SameNode(peerEvent.Peer.Address, _leader))
         {
             return;
@@ -153,6 +161,9 @@ public sealed class ClusterJoiner : ReceiveActor
     }
 
     private static bool SameNode(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
+
+    private bool IsLeaderOrSeed(string address) =>
+        (_leader is not null && SameNode(address, _leader)) || _options.Seeds.Any(seed => SameNode(address, NodeAddresses.NodeAddress(seed.Host, seed.Port)));
 
     private sealed record SendJoin
     {

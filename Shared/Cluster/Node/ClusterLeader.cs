@@ -20,6 +20,8 @@ public sealed class ClusterLeader : ReceiveActor
 {
     private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan ProbeRetryDelay = TimeSpan.FromMilliseconds(200);
+    private const int ProbeAttempts = 3;
 
     private readonly ClusterNodeOptions _options;
     private readonly RemoteMessaging _messaging;
@@ -234,7 +236,26 @@ public sealed class ClusterLeader : ReceiveActor
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private static async Task<bool> ProbeAsync(string host, int port)
+    /// <summary>
+    /// True when the port refuses connections. An accepted connection is tried again a few times:
+    /// a killed process's connections can close a moment before its listener does.
+    /// </summary>
+    private async Task<bool> ProbeAsync(string host, int port)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var result = await ProbeOnceAsync(host, port).ConfigureAwait(false);
+            if (result != false || attempt == ProbeAttempts)
+            {
+                return result == true;
+            }
+
+            await Task.Delay(ProbeRetryDelay, _time, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>True: refused; false: accepted; null: timed out or failed otherwise (proves nothing, no retry).</summary>
+    private static async Task<bool?> ProbeOnceAsync(string host, int port)
     {
         using var client = new System.Net.Sockets.TcpClient();
         using var timeout = new CancellationTokenSource(ProbeTimeout);
@@ -249,7 +270,7 @@ public sealed class ClusterLeader : ReceiveActor
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException)
         {
-            return false;
+            return null;
         }
     }
 

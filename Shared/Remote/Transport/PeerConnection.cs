@@ -30,10 +30,14 @@ internal sealed class PeerConnection : IDisposable
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly FaultInjector? _faults;
     private readonly Channel<DelayedMessage>? _delayLine;
+    private readonly HashSet<Type> _heldTypesLogged = [];
+    private readonly CancellationTokenSource _abandonDelayed = new();
+    private Task<List<DelayedMessage>> _delayLoop = Task.FromResult(new List<DelayedMessage>());
     private string? _closeReason;
     private WebSocketCloseStatus _closeStatus = WebSocketCloseStatus.NormalClosure;
     private ulong _heartbeatSequence;
     private WebSocketCloseStatus? _peerCloseStatus;
+    private string? _peerFarewell;
 
     public PeerConnection(
         FrameSocket socket,
@@ -96,6 +100,18 @@ internal sealed class PeerConnection : IDisposable
         }
     }
 
+    /// <summary>The peer's farewell (see <see cref="RemoteTransport.Farewell"/>) if it closed the connection with one.</summary>
+    public string? PeerFarewell
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _peerFarewell;
+            }
+        }
+    }
+
     /// <summary>Why the connection closed (or is closing); null while it is open.</summary>
     public string? CloseReason
     {
@@ -139,6 +155,7 @@ internal sealed class PeerConnection : IDisposable
             IReadOnlyList<Frame> frames = size <= _options.Limits.MaxFrameBytes ? [frame] : _chunkWriter.Split(frame.ToByteArray());
             if (_delayLine is not null)
             {
+                LogFirstHeld(message);
                 await _delayLine.Writer.WriteAsync(new DelayedMessage(_time.GetTimestamp(), frames), cancellationToken).ConfigureAwait(false);
                 return true;
             }
@@ -175,10 +192,11 @@ internal sealed class PeerConnection : IDisposable
     public async Task<string> RunAsync(CancellationToken stopping)
     {
         using var stopRegistration = stopping.Register(() => RequestClose("this node is stopping", WebSocketCloseStatus.EndpointUnavailable));
+        // The delay line starts first: the writer, when closing, sends what is still on it.
+        _delayLoop = DelayLoopAsync();
         var reader = ReadLoopAsync(stopping);
         var writer = WriteLoopAsync();
         var heartbeat = HeartbeatLoopAsync();
-        var delayLine = DelayLoopAsync();
         try
         {
             await Task.Delay(Timeout.InfiniteTimeSpan, _time, _closing.Token).ConfigureAwait(false);
@@ -189,7 +207,6 @@ internal sealed class PeerConnection : IDisposable
         }
 
         await heartbeat.ConfigureAwait(false);
-        await delayLine.ConfigureAwait(false);
 
         // The writer sends our close message; then the peer's close reply ends the reader. A peer that
         // does not answer within the close timeout is aborted, which ends the reader too.
@@ -200,6 +217,7 @@ internal sealed class PeerConnection : IDisposable
         }
         catch (OperationCanceledException)
         {
+            await _abandonDelayed.CancelAsync().ConfigureAwait(false);
             _socket.Abort();
             await Task.WhenAll(reader, writer).ConfigureAwait(false);
         }
@@ -214,6 +232,7 @@ internal sealed class PeerConnection : IDisposable
         _socket.Dispose();
         _queue.Dispose();
         _closing.Dispose();
+        _abandonDelayed.Dispose();
     }
 
     /// <param name="stopping">Only the node stopping ends delivery: a closing connection still delivers what arrives before the peer's close message.</param>
@@ -324,8 +343,17 @@ internal sealed class PeerConnection : IDisposable
         }
 
         var reason = _socket.CloseStatusDescription;
+        if (status == TransportCloseStatus.Farewell)
+        {
+            lock (_gate)
+            {
+                _peerFarewell = reason ?? "";
+            }
+        }
+
         return status switch
         {
+            TransportCloseStatus.Farewell => $"the peer is going away: {reason}",
             TransportCloseStatus.Refused => $"refused by the peer: {reason}",
             TransportCloseStatus.Disconnected => $"disconnected by the peer: {reason}",
             _ => "the peer closed the connection",
@@ -366,6 +394,8 @@ internal sealed class PeerConnection : IDisposable
                 await _socket.SendAsync(queued, CancellationToken.None).ConfigureAwait(false);
             }
 
+            await SendDelayedTailAsync().ConfigureAwait(false);
+
             WebSocketCloseStatus status;
             string reason;
             lock (_gate)
@@ -382,19 +412,27 @@ internal sealed class PeerConnection : IDisposable
         }
     }
 
-    /// <summary>Moves delayed ordinary messages (see <see cref="TransportFaults"/>) into the send queue once their delay is over, in order.</summary>
-    private async Task DelayLoopAsync()
+    /// <summary>
+    /// Moves delayed ordinary messages (see <see cref="TransportFaults"/>) into the send queue once their
+    /// delay is over, in order. When the connection starts closing it returns, in order, the messages
+    /// still on the line (the one it was waiting on first), for the writer to send before its close message.
+    /// </summary>
+    private async Task<List<DelayedMessage>> DelayLoopAsync()
     {
+        List<DelayedMessage> rest = [];
         if (_delayLine is null)
         {
-            return;
+            return rest;
         }
 
+        await Task.Yield();
         var delay = _faults!.Delay;
+        DelayedMessage? current = null;
         try
         {
             await foreach (var message in _delayLine.Reader.ReadAllAsync(_closing.Token).ConfigureAwait(false))
             {
+                current = message;
                 var remaining = delay - _time.GetElapsedTime(message.QueuedTimestamp);
                 if (remaining > TimeSpan.Zero)
                 {
@@ -402,11 +440,61 @@ internal sealed class PeerConnection : IDisposable
                 }
 
                 await _queue.EnqueueOrdinaryAsync(message.Frames, _closing.Token).ConfigureAwait(false);
+                current = null;
             }
         }
         catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
         {
-            // Closing: what is still on the delay line is lost, as on a cut link.
+            // Closing: the rest is collected below.
+        }
+
+        if (current is { } waiting)
+        {
+            rest.Add(waiting);
+        }
+
+        while (_delayLine.Reader.TryRead(out var queued))
+        {
+            rest.Add(queued);
+        }
+
+        return rest;
+    }
+
+    /// <summary>
+    /// Sends, after the send queue, what was still on the delay line when closing began, each once its
+    /// delay is over: bytes already on a slow wire still arrive after their sender closes. The close
+    /// timeout bounds it; a connection that is aborted (cut) loses them.
+    /// </summary>
+    private async Task SendDelayedTailAsync()
+    {
+        var rest = await _delayLoop.ConfigureAwait(false);
+        foreach (var message in rest)
+        {
+            var remaining = _faults!.Delay - _time.GetElapsedTime(message.QueuedTimestamp);
+            if (remaining > TimeSpan.Zero)
+            {
+                await Task.Delay(remaining, _time, _abandonDelayed.Token).ConfigureAwait(false);
+            }
+
+            foreach (var frame in message.Frames)
+            {
+                await _socket.SendAsync(frame, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void LogFirstHeld(object message)
+    {
+        bool first;
+        lock (_gate)
+        {
+            first = _heldTypesLogged.Add(message.GetType());
+        }
+
+        if (first)
+        {
+            TransportLog.FaultHolding(_logger, message.GetType().Name, Peer, _faults!.Delay.TotalMilliseconds);
         }
     }
 

@@ -43,6 +43,7 @@ public sealed class RemoteTransport : IAsyncDisposable
     private readonly Channel<HeartbeatReceived> _heartbeats;
     private readonly Channel<PeerEvent> _peerEvents;
     private readonly CancellationTokenSource _stopping = new();
+    private string? _farewell;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Task> _dialers = new(StringComparer.Ordinal);
     private readonly FaultInjector? _faults;
@@ -130,6 +131,19 @@ public sealed class RemoteTransport : IAsyncDisposable
         TransportLog.Disconnecting(_logger, connection.Peer, reason);
         connection.RequestClose(reason, TransportCloseStatus.Disconnected);
         return true;
+    }
+
+    /// <summary>
+    /// Set before stopping when this node goes away for good (a coordinator whose run finished): the
+    /// connections open at <see cref="StopAsync"/> close with it as their reason and a close code of
+    /// their own, and the peers see it as <see cref="PeerEvent.Farewell"/>. It follows every message
+    /// queued before, so it reaches a peer even when an earlier message could not (it was not yet a
+    /// member, say). Null (the default): the peers only see "this node is stopping".
+    /// </summary>
+    public string? Farewell
+    {
+        get => Volatile.Read(ref _farewell);
+        set => Volatile.Write(ref _farewell, value);
     }
 
     /// <summary>Formats a node address the way <see cref="LocalIdentity"/> does.</summary>
@@ -236,6 +250,15 @@ public sealed class RemoteTransport : IAsyncDisposable
         if (Interlocked.Exchange(ref _state, 2) != 1)
         {
             return;
+        }
+
+        if (Farewell is { } farewell && _table is not null)
+        {
+            // First reason wins: these connections close with the farewell, not "this node is stopping".
+            foreach (var connection in _table.Snapshot())
+            {
+                connection.RequestClose(farewell, TransportCloseStatus.Farewell);
+            }
         }
 
         // Every connection and dialer watches this token: connections send their close message, dialers stop.
@@ -544,7 +567,7 @@ public sealed class RemoteTransport : IAsyncDisposable
             if (_table.Remove(connection))
             {
                 TransportLog.PeerDisconnected(_logger, peer, reason);
-                _peerEvents.Writer.TryWrite(new PeerEvent(PeerEventKind.Disconnected, peer, outbound, reason));
+                _peerEvents.Writer.TryWrite(new PeerEvent(PeerEventKind.Disconnected, peer, outbound, reason, connection.PeerFarewell));
             }
 
             connection.MarkCompleted();

@@ -14,5 +14,8 @@ internal static class TransportCloseStatus
     /// <summary><see cref="RemoteTransport.Disconnect"/> closed the connection.</summary>
     public const WebSocketCloseStatus Disconnected = (WebSocketCloseStatus)4002;
 
-    public static bool IsDeliberate(WebSocketCloseStatus? status) => status is Refused or Disconnected;
+    /// <summary>The node is going away for good (<see cref="RemoteTransport.Farewell"/>); the reason says why.</summary>
+    public const WebSocketCloseStatus Farewell = (WebSocketCloseStatus)4003;
+
+    public static bool IsDeliberate(WebSocketCloseStatus? status) => status is Refused or Disconnected or Farewell;
 }

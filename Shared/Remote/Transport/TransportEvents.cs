@@ -17,5 +17,9 @@ public enum PeerEventKind
     Disconnected = 2,
 }
 
-/// <summary>An authenticated connection to <paramref name="Peer"/> opened or closed; <paramref name="Reason"/> says why it closed.</summary>
-public sealed record PeerEvent(PeerEventKind Kind, NodeIdentity Peer, bool Outbound, string? Reason);
+/// <summary>
+/// An authenticated connection to <paramref name="Peer"/> opened or closed; <paramref name="Reason"/> says
+/// why it closed. <paramref name="Farewell"/> is the peer's own farewell when it closed the connection
+/// because it is going away for good (<see cref="RemoteTransport.Farewell"/>), else null.
+/// </summary>
+public sealed record PeerEvent(PeerEventKind Kind, NodeIdentity Peer, bool Outbound, string? Reason, string? Farewell = null);

@@ -12,8 +12,11 @@ namespace RnnCluster.Remote.Transport;
 /// </summary>
 /// <remarks>
 /// A dropped message still counts as sent (<see cref="RemoteTransport.SendAsync"/> returns true), as
-/// one lost on the wire would. A constant delay keeps the order of ordinary messages; messages still
-/// waiting out their delay when the connection closes are lost.
+/// one lost on the wire would. A constant delay keeps the order of ordinary messages. Messages still
+/// waiting out their delay when the connection closes are sent, once their delay is over, before the
+/// close message (bytes on a slow wire still arrive after their sender closes), within the close
+/// timeout; an aborted connection loses them, as a cut link would. The first held message of each
+/// type on a connection is logged, so a test can act while one is in flight.
 /// </remarks>
 public sealed record TransportFaults
 {

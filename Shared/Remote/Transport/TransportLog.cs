@@ -67,4 +67,7 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = 4020, Level = LogLevel.Warning, Message = "Fault injection is on for ordinary outbound messages ({Faults}); for tests only")]
     public static partial void FaultsEnabled(ILogger logger, TransportFaults faults);
+
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Information, Message = "Test fault: holding {MessageType} for {Peer} {DelayMs} ms before it is sent (logged for the first of each message type per connection)")]
+    public static partial void FaultHolding(ILogger logger, string messageType, NodeIdentity peer, double delayMs);
 }

@@ -156,6 +156,8 @@ public sealed class ParallelTrainer
                 if (finished)
                 {
                     // Workers exit 0 on this; after an interrupt they wait for the coordinator to come back.
+                    // Also said as the farewell every connection closes with, for a worker the message misses.
+                    node.Transport.Farewell = ClusterFarewell.RunFinished("training finished");
                     try
                     {
                         await node.Daemon.Ask<ClusterLeader.SendRunFinished>(new ClusterLeader.SendRunFinished("training finished"), TimeSpan.FromSeconds(5)).ConfigureAwait(false);

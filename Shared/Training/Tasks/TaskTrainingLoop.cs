@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using RnnCluster.Common;
 using RnnCluster.Config;
@@ -108,7 +109,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         _started = _time.GetTimestamp();
         var threads = TorchRuntime.Threads;
         TrainingLog.Started(_logger, _model.ParameterCount, MasterOptions.Device.ToString(), threads, _train.BatchSize, _train.Count, _train.BatchesPerEpoch);
-        _observer?.OnStart(new TrainingStart(_model.ParameterCount, _data.SourceVocabulary.Count, _train.BatchSize, _train.Count, _train.BatchesPerEpoch, _totalSteps, _progress.Step, _settings.Training.Epochs, CorpusTask.Tagging, MasterOptions.Device.ToString(), threads));
+        _observer?.OnStart(new TrainingStart(_model.ParameterCount, _data.SourceVocabulary.Count, string.Create(CultureInfo.InvariantCulture, $"{_train.Count:N0} examples in batches of {_train.BatchSize}"), _train.BatchesPerEpoch, _totalSteps, _progress.Step, _settings.Training.Epochs, CorpusTask.Tagging, MasterOptions.Device.ToString(), threads));
         _metrics = new MetricsLog(Path.Combine(_runDirectory, "metrics.jsonl"), append: _progress.Step > 0);
         _steps.Start();
     }
@@ -177,6 +178,8 @@ public sealed class TaskTrainingLoop : ITrainingLoop
 
     public async Task<RunSummary> FinishAsync(StepTimeSplit? timings = null)
     {
+        // Training time ends here: the final validation and test evaluations are not training.
+        var wall = _time.GetElapsedTime(_started).TotalSeconds;
         if (_stoppedBy == "interrupted")
         {
             TrainingLog.Interrupted(_logger, _progress.Step);
@@ -195,13 +198,13 @@ public sealed class TaskTrainingLoop : ITrainingLoop
 
         await _checkpoints.DrainAsync().ConfigureAwait(false);
         var test = _stoppedBy == "interrupted" ? null : Evaluate(_test, "test", CancellationToken.None);
-        var wall = _time.GetElapsedTime(_started).TotalSeconds;
         var summary = new RunSummary
         {
             Corpus = _data.Source,
             Task = _data.Kind.ToName(),
             Steps = _progress.Step,
-            Epochs = _progress.Epoch,
+            // A run stopped (max-steps) right at an epoch's last batch has completed that epoch too.
+            Epochs = _progress.Epoch + (_epochBatches.Count > 0 && _progress.Cursor >= _epochBatches.Count ? 1 : 0),
             TokensTrained = _progress.TokensSeen,
             TrainLoss = _progress.LastTrainLoss,
             ValidLoss = valid?.Loss,

@@ -16,7 +16,9 @@ public sealed class ClusterNodeTests
     {
         Port = 0,
         HeartbeatInterval = TimeSpan.FromMilliseconds(100),
-        AcceptableHeartbeatPause = TimeSpan.FromMilliseconds(300),
+        // Long: no test here relies on the detector, and a loaded machine running other test classes
+        // in parallel must not get a healthy node downed by a stalled heartbeat timer.
+        AcceptableHeartbeatPause = TimeSpan.FromSeconds(5),
         JoinTimeout = TimeSpan.FromSeconds(20),
     };
 
@@ -81,6 +83,37 @@ public sealed class ClusterNodeTests
         await left.ExpectMsgAsync<LeftCluster>(timeout: Wait);
         Assert.Equal(MemberStatus.Exiting, (await removed.ExpectMsgAsync<MemberRemoved>(timeout: Wait)).PreviousStatus);
         Assert.Same(remoteDaemon, (await watcher.ExpectTerminatedAsync(remoteDaemon, Wait)).ActorRef);
+    }
+
+    [Fact]
+    public async Task A_worker_learns_the_run_finished_from_the_coordinators_farewell_alone()
+    {
+        var leader = await StartAsync(ClusterNodeOptions.CoordinatorRole, Fast, 1);
+        await using var worker = await StartAsync(ClusterNodeOptions.WorkerRole, Fast, 2, SeedOf(leader));
+        await Subscribe<JoinedCluster>(worker).ExpectMsgAsync<JoinedCluster>(timeout: Wait);
+        var finished = Subscribe<ClusterRunFinished>(worker);
+
+        // No RunFinished message (as if it had missed this worker): only the connection's farewell.
+        leader.Transport.Farewell = ClusterFarewell.RunFinished("training finished");
+        await leader.DisposeAsync();
+
+        Assert.Equal("training finished", (await finished.ExpectMsgAsync<ClusterRunFinished>(timeout: Wait)).Message);
+    }
+
+    [Fact]
+    public async Task A_coordinator_that_stops_without_a_farewell_is_waited_for()
+    {
+        var leader = await StartAsync(ClusterNodeOptions.CoordinatorRole, Fast, 1);
+        await using var worker = await StartAsync(ClusterNodeOptions.WorkerRole, Fast, 2, SeedOf(leader));
+        await Subscribe<JoinedCluster>(worker).ExpectMsgAsync<JoinedCluster>(timeout: Wait);
+        var finished = Subscribe<ClusterRunFinished>(worker);
+        var failed = Subscribe<JoinFailed>(worker);
+
+        await leader.DisposeAsync();
+
+        // Interrupted, not finished: the worker waits (up to cluster.join-timeout) for it to come back.
+        await finished.ExpectNoMsgAsync(TimeSpan.FromSeconds(1));
+        await failed.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
     }
 
     [Fact]

@@ -91,13 +91,16 @@ public sealed class ClusterProcessTests
     public async Task A_worker_paused_longer_than_the_acceptable_pause_is_downed_its_late_gradients_refused_and_it_rejoins()
     {
         using var dir = new TempDirectory();
-        // Each window waits 30 ms in the coordinator's transport (test-only delay), so the run is
-        // surely still going when the fault below lands, however fast the machine is.
-        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(400, "cluster.min-workers=2", "cluster.test-faults=true"));
+        // Each window waits 30 ms in the coordinator's transport (test-only delay), so the 500 steps take
+        // the survivor 15 s at least: the run is still going when the paused worker comes back.
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(500, "training.epochs=10000", "cluster.min-workers=2", "cluster.test-faults=true"));
         cluster.CoordinatorEnvironment["RNNCLUSTER_FAULTS"] = "delay=30ms";
-        var (coordinator, workers) = await cluster.StartAsync(2);
-        var (w1, w2) = (workers[0], workers[1]);
-        await coordinator.WaitForLineAsync("step 3/", Patience);
+        var (coordinator, workers) = await cluster.StartAsync(1);
+        var w1 = workers[0];
+        // The second worker holds everything it sends for 2.5 s and logs the first message of each type it
+        // holds: paused on that line, it surely has gradients in flight that arrive after it was downed.
+        var w2 = cluster.StartWorker(new Dictionary<string, string> { ["RNNCLUSTER_FAULTS"] = "delay=2500ms" }, "cluster.test-faults=true");
+        await w2.WaitForLineAsync("holding WindowGradients", Patience);
 
         w2.Pause();
         await coordinator.WaitForLineAsync("downed", Patience);
@@ -105,8 +108,16 @@ public sealed class ClusterProcessTests
 
         await w2.WaitForLineAsync("rejoining as a new incarnation", Patience);
         await coordinator.WaitForLineAsync("Refused WindowGradients", Patience);
-        // The new incarnation gets a replica of its own and work again.
+
+        // The new incarnation gets a replica of its own, a shard in a new generation, and completes a step.
         await coordinator.WaitForLineAsync("Replica 2 ready", Patience);
+        await coordinator.WaitForLineAsync(l => l.Contains("Generation", StringComparison.Ordinal) && l.Contains(" w2:[", StringComparison.Ordinal), Patience, "a generation with the new replica");
+        var stepBefore = coordinator.LastStep();
+        await coordinator.WaitForLineAsync(l => NodeProcess.StepOf(l) > stepBefore, Patience, $"a step after step {stepBefore}");
+
+        // Each of its steps takes 2.5 s: it leaves (SIGTERM) and the other worker finishes the run.
+        w2.Terminate();
+        await w2.WaitForLineAsync(l => l.StartsWith("left ", StringComparison.Ordinal), Patience, "that it left");
         await ExpectExitAsync(coordinator, 0);
         await ExpectExitAsync(w1, 0);
         await ExpectExitAsync(w2, 0);
@@ -198,7 +209,7 @@ public sealed class ClusterProcessTests
     private static async Task ExpectExitAsync(NodeProcess node, int code)
     {
         var actual = await node.WaitForExitAsync(Patience);
-        Assert.True(actual == code, $"{node.Name} exited {actual}, expected {code}. Its output:\n{node.Output}");
+        Assert.True(actual == code, $"{node.Name} exited {actual}, expected {code}. Its output:\n{node.Report}");
     }
 
     private static long LastStep(string output) =>

@@ -12,6 +12,9 @@ internal sealed class LocalCluster : IAsyncDisposable
     /// <summary>Process start, libtorch load and a few hundred tiny steps fit comfortably in this.</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
+    /// <summary>How much of the other nodes' output a failure message shows.</summary>
+    private const int NeighbourLines = 40;
+
     private readonly List<NodeProcess> _nodes = [];
     private readonly string[] _settings;
     private int _workers;
@@ -63,7 +66,10 @@ internal sealed class LocalCluster : IAsyncDisposable
         return (coordinator, [.. Enumerable.Range(0, workers).Select(_ => StartWorker())]);
     }
 
-    public NodeProcess StartWorker(params string[] extra)
+    public NodeProcess StartWorker(params string[] extra) => StartWorker(null, extra);
+
+    /// <summary>Starts a worker with extra environment (e.g. its own test-only transport faults).</summary>
+    public NodeProcess StartWorker(IReadOnlyDictionary<string, string>? environment, params string[] extra)
     {
         List<string> args = ["--seed", $"127.0.0.1:{Port}", "--set", "runtime.threads=1"];
         foreach (var s in extra)
@@ -72,7 +78,7 @@ internal sealed class LocalCluster : IAsyncDisposable
             args.Add(s);
         }
 
-        return Track(NodeProcess.Start($"worker-{++_workers}", "rnncluster-worker.dll", args, Directory.Path));
+        return Track(NodeProcess.Start($"worker-{++_workers}", "rnncluster-worker.dll", args, Directory.Path, environment));
     }
 
     public async ValueTask DisposeAsync()
@@ -86,6 +92,7 @@ internal sealed class LocalCluster : IAsyncDisposable
     private NodeProcess Track(NodeProcess node)
     {
         _nodes.Add(node);
+        node.Neighbours = () => string.Join('\n', _nodes.Where(n => n != node).Select(n => $"--- last lines of {n.Name}:\n{n.Tail(NeighbourLines)}"));
         return node;
     }
 }

@@ -29,6 +29,22 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Set by <see cref="LocalCluster"/>: the tails of the other nodes' output, for failure messages.</summary>
+    public Func<string>? Neighbours { get; set; }
+
+    /// <summary>This node's whole output, then the others' tails: a failure in CI shows every side of it.</summary>
+    public string Report => Neighbours is { } others ? $"{Output}\n{others()}" : Output;
+
+    /// <summary>The last <paramref name="lines"/> lines of output other than step progress lines.</summary>
+    public string Tail(int lines)
+    {
+        lock (_gate)
+        {
+            var events = _lines.Where(l => StepOf(l) < 0).ToList();
+            return string.Join('\n', events.Skip(Math.Max(0, events.Count - lines)));
+        }
+    }
+
     public string Output
     {
         get
@@ -93,21 +109,45 @@ internal sealed partial class NodeProcess : IAsyncDisposable
             _waiters.Add((match, found));
         }
 
-        // A process that has exited prints nothing more: fail at once instead of at the timeout.
-        var exited = Task.Run(() => _process.WaitForExit());
+        // A process that has exited prints nothing more: fail at once instead of at the timeout. (Awaited,
+        // not a blocked pool thread per wait: a 2-core machine has few to spare.)
+        using var stopWatchingExit = new CancellationTokenSource();
+        var exited = _process.WaitForExitAsync(stopWatchingExit.Token);
         var first = await Task.WhenAny(found.Task, exited).WaitAsync(timeout).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default);
+        await stopWatchingExit.CancelAsync();
         if (first == found.Task || found.Task.IsCompleted)
         {
             return await found.Task;
         }
 
         throw new TimeoutException(first is null
-            ? $"{Name} did not print {what} within {timeout.TotalSeconds} s. Its output:\n{Output}"
-            : $"{Name} exited (code {_process.ExitCode}) without printing {what}. Its output:\n{Output}");
+            ? $"{Name} did not print {what} within {timeout.TotalSeconds} s. Its output:\n{Report}"
+            : $"{Name} exited (code {_process.ExitCode}) without printing {what}. Its output:\n{Report}");
     }
 
     public Task<string> WaitForLineAsync(string contains, TimeSpan timeout) =>
         WaitForLineAsync(l => l.Contains(contains, StringComparison.Ordinal), timeout, $"'{contains}'");
+
+    /// <summary>The step number of a coordinator progress line (<c>step 12/300 …</c>), or -1 for any other line.</summary>
+    public static int StepOf(string line)
+    {
+        if (!line.StartsWith("step ", StringComparison.Ordinal))
+        {
+            return -1;
+        }
+
+        var slash = line.IndexOf('/', StringComparison.Ordinal);
+        return slash > 5 && int.TryParse(line.AsSpan(5, slash - 5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var step) ? step : -1;
+    }
+
+    /// <summary>The highest step number printed so far (-1 before the first).</summary>
+    public int LastStep()
+    {
+        lock (_gate)
+        {
+            return _lines.Select(StepOf).DefaultIfEmpty(-1).Max();
+        }
+    }
 
     public int CountLines(string contains)
     {
@@ -125,7 +165,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            throw new TimeoutException($"{Name} did not exit within {timeout.TotalSeconds} s. Its output:\n{Output}");
+            throw new TimeoutException($"{Name} did not exit within {timeout.TotalSeconds} s. Its output:\n{Report}");
         }
 
         // WaitForExit (no timeout) also waits for the redirected streams to reach their end.

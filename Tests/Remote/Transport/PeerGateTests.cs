@@ -112,6 +112,40 @@ public sealed class PeerGateTests
     }
 
     [Fact]
+    public async Task A_node_stopping_with_a_farewell_closes_its_connections_with_it_after_what_it_queued()
+    {
+        var (a, _) = await StartNodeAsync();
+        await using var _a = a;
+        var (b, _) = await StartNodeAsync(incarnation: 2);
+        a.Connect(b.LocalIdentity.Address);
+        await ConnectedAsync(b, a.LocalIdentity.Address);
+
+        await SendAsync(b, a, new Note("last words"));
+        b.Farewell = "run finished: training finished";
+        await b.DisposeAsync();
+
+        Assert.Equal(new Note("last words"), (await ReadUntilAsync(a.Messages, _ => true)).Message);
+        var closed = await ReadUntilAsync(a.PeerEvents, e => e.Kind == PeerEventKind.Disconnected);
+        Assert.Equal("run finished: training finished", closed.Farewell);
+        Assert.Equal("the peer is going away: run finished: training finished", closed.Reason);
+    }
+
+    [Fact]
+    public async Task A_node_stopping_without_a_farewell_leaves_none()
+    {
+        var (a, _) = await StartNodeAsync();
+        await using var _a = a;
+        var (b, _) = await StartNodeAsync(incarnation: 2);
+        a.Connect(b.LocalIdentity.Address);
+        await ConnectedAsync(b, a.LocalIdentity.Address);
+
+        await b.DisposeAsync();
+
+        var closed = await ReadUntilAsync(a.PeerEvents, e => e.Kind == PeerEventKind.Disconnected);
+        Assert.Null(closed.Farewell);
+    }
+
+    [Fact]
     public async Task A_long_non_ASCII_reason_reaches_the_peer_cut_to_the_close_message_limit()
     {
         var (a, _) = await StartNodeAsync();

@@ -79,4 +79,16 @@ public sealed class TaskParallelTests
         Assert.Equal("epochs", run.Summary.StoppedBy);
         Assert.Equal(2, run.Summary.Epochs);
     }
+
+    [Fact]
+    public async Task A_run_stopped_by_max_steps_at_an_epoch_end_counts_that_epoch()
+    {
+        using var dir = new TempDirectory();
+        var oneEpoch = await TaskRuns.RunAsync(TaskRuns.Settings("builtin:agreement-number", 0, "data.builtin.sentences=300", "training.epochs=1"), dir.Combine("one-epoch"));
+        var stepsPerEpoch = oneEpoch.Summary.Steps;
+
+        var run = await TaskRuns.RunAsync(TaskRuns.Settings("builtin:agreement-number", 0, "data.builtin.sentences=300", "training.epochs=3", $"training.max-steps={stepsPerEpoch}"), dir.Combine("run"));
+        Assert.Equal("max-steps", run.Summary.StoppedBy);
+        Assert.Equal(1, run.Summary.Epochs);
+    }
 }
