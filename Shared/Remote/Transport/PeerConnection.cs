@@ -31,7 +31,6 @@ internal sealed class PeerConnection : IDisposable
     private readonly FaultInjector? _faults;
     private readonly Channel<DelayedMessage>? _delayLine;
     private readonly HashSet<Type> _heldTypesLogged = [];
-    private readonly CancellationTokenSource _abandonDelayed = new();
     private Task<List<DelayedMessage>> _delayLoop = Task.FromResult(new List<DelayedMessage>());
     private string? _closeReason;
     private WebSocketCloseStatus _closeStatus = WebSocketCloseStatus.NormalClosure;
@@ -217,7 +216,6 @@ internal sealed class PeerConnection : IDisposable
         }
         catch (OperationCanceledException)
         {
-            await _abandonDelayed.CancelAsync().ConfigureAwait(false);
             _socket.Abort();
             await Task.WhenAll(reader, writer).ConfigureAwait(false);
         }
@@ -232,7 +230,6 @@ internal sealed class PeerConnection : IDisposable
         _socket.Dispose();
         _queue.Dispose();
         _closing.Dispose();
-        _abandonDelayed.Dispose();
     }
 
     /// <param name="stopping">Only the node stopping ends delivery: a closing connection still delivers what arrives before the peer's close message.</param>
@@ -462,21 +459,14 @@ internal sealed class PeerConnection : IDisposable
     }
 
     /// <summary>
-    /// Sends, after the send queue, what was still on the delay line when closing began, each once its
-    /// delay is over: bytes already on a slow wire still arrive after their sender closes. The close
-    /// timeout bounds it; a connection that is aborted (cut) loses them.
+    /// Sends, after the send queue and before the close message, what was still on the delay line when
+    /// closing began, at once: messages a test held back are in flight, and in-flight bytes still reach
+    /// the peer after their sender closes. An aborted connection loses them, as a cut link would.
     /// </summary>
     private async Task SendDelayedTailAsync()
     {
-        var rest = await _delayLoop.ConfigureAwait(false);
-        foreach (var message in rest)
+        foreach (var message in await _delayLoop.ConfigureAwait(false))
         {
-            var remaining = _faults!.Delay - _time.GetElapsedTime(message.QueuedTimestamp);
-            if (remaining > TimeSpan.Zero)
-            {
-                await Task.Delay(remaining, _time, _abandonDelayed.Token).ConfigureAwait(false);
-            }
-
             foreach (var frame in message.Frames)
             {
                 await _socket.SendAsync(frame, CancellationToken.None).ConfigureAwait(false);

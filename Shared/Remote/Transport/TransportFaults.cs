@@ -13,10 +13,10 @@ namespace RnnCluster.Remote.Transport;
 /// <remarks>
 /// A dropped message still counts as sent (<see cref="RemoteTransport.SendAsync"/> returns true), as
 /// one lost on the wire would. A constant delay keeps the order of ordinary messages. Messages still
-/// waiting out their delay when the connection closes are sent, once their delay is over, before the
-/// close message (bytes on a slow wire still arrive after their sender closes), within the close
-/// timeout; an aborted connection loses them, as a cut link would. The first held message of each
-/// type on a connection is logged, so a test can act while one is in flight.
+/// waiting out their delay when the connection closes are sent at once, before the close message
+/// (bytes on a slow wire still arrive after their sender closes); an aborted connection loses them, as
+/// a cut link would. The first held message of each type on a connection is logged, so a test can act
+/// while one is in flight (pause the process, say, so that it arrives after the node was downed).
 /// </remarks>
 public sealed record TransportFaults
 {
