@@ -35,15 +35,17 @@ class RNNModel(nn.Module):
         self.rnn = nn.LSTM(embedding_size, hidden_size, layers, dropout=dropout)
         self.decoder = nn.Linear(hidden_size, vocab_size)
         self.layers, self.hidden_size = layers, hidden_size
-        # RnnCluster's initialisation: uniform encoder/decoder, zero decoder bias, libtorch's default
-        # recurrent weights, and the forget gate's input bias (gate order i, f, g, o) set to forget_bias.
+        # RnnCluster's initialisation (Shared/Native/src/model.cpp): uniform encoder/decoder, zero decoder
+        # bias, libtorch's default recurrent weights and biases, except the forget gate's slice (gate order
+        # i, f, g, o): forget_bias in the input bias and 0 in the hidden bias. The rest of the hidden bias
+        # keeps its default uniform draw, as ours does (zeroing all of it was not our model).
         nn.init.uniform_(self.encoder.weight, -init_range, init_range)
         nn.init.uniform_(self.decoder.weight, -init_range, init_range)
         nn.init.zeros_(self.decoder.bias)
         with torch.no_grad():
             for layer in range(layers):
                 getattr(self.rnn, f"bias_ih_l{layer}")[hidden_size:2 * hidden_size].fill_(forget_bias)
-                getattr(self.rnn, f"bias_hh_l{layer}").zero_()
+                getattr(self.rnn, f"bias_hh_l{layer}")[hidden_size:2 * hidden_size].zero_()
 
     def forward(self, inputs, hidden):
         output, hidden = self.rnn(self.drop(self.encoder(inputs)), hidden)

@@ -5,7 +5,8 @@ namespace RnnCluster.Data.Tasks;
 /// <summary>
 /// Cuts a split into batches of similar lengths so padding stays small (bucketing by sorting within
 /// a shuffled pool, as in Tensor2Tensor and fairseq): each epoch shuffles the examples, takes them
-/// K×B at a time, sorts each pool by length (longest first), cuts it into batches of B and finally
+/// K×B at a time, sorts each pool by source length (longest first; equal lengths stay in shuffled order,
+/// never in file order or by target length), cuts it into batches of B and finally
 /// shuffles the order of the batches. Every kept example is in exactly one batch per epoch; only the
 /// epoch's last pool can leave a batch smaller than B. The order depends on nothing but the
 /// generator's state, so a trainer that saves the generator at the start of an epoch replays it exactly.
@@ -95,10 +96,19 @@ public sealed class BucketBatcher
         Shuffle(order, rng);
         var pool = checked(_options.BatchSize * _options.PoolBatches);
         var batches = new List<SequenceBatch>(BatchesPerEpoch);
+        var positions = new int[Count];
         for (var start = 0; start < order.Length; start += pool)
         {
             var rows = order.AsSpan(start, Math.Min(pool, order.Length - start));
-            rows.Sort(CompareByLength);
+            // Ties keep their shuffled order (a position in the shuffle, not the split index): split files are
+            // often sorted (cmudict alphabetically, spam-assassin by label), and a split-order tie-break would
+            // fill each batch with neighbouring lines of the file, e.g. all "ab..." words or one label only.
+            for (var p = 0; p < rows.Length; p++)
+            {
+                positions[rows[p]] = p;
+            }
+
+            rows.Sort((a, b) => CompareByLength(a, b, byTarget: false, positions[a].CompareTo(positions[b])));
             Cut(rows, batches);
         }
 
@@ -115,7 +125,7 @@ public sealed class BucketBatcher
             order[i] = i;
         }
 
-        order.AsSpan().Sort(CompareByLength);
+        order.AsSpan().Sort((a, b) => CompareByLength(a, b, byTarget: true, a.CompareTo(b)));
         var batches = new List<SequenceBatch>(BatchesPerEpoch);
         Cut(order, batches);
         return batches;
@@ -143,8 +153,12 @@ public sealed class BucketBatcher
         }
     }
 
-    // Longest source first, then longest target, then split order: a total order, so sorting is deterministic.
-    private int CompareByLength(int a, int b)
+    // Longest source first, then (evaluation only) longest target, then the caller's tie-break (a total order,
+    // so the unstable sort is deterministic): the shuffled position for training epochs, the split order for
+    // evaluation. Training pools do not sort by target length: that made each encoder-decoder batch hold one
+    // target length for its source length (one "letters per phoneme" regime per batch on cmudict), and
+    // training converged markedly slower than with batches mixed in target length.
+    private int CompareByLength(int a, int b, bool byTarget, int tie)
     {
         var bySource = _sources[b].Length.CompareTo(_sources[a].Length);
         if (bySource != 0)
@@ -152,16 +166,16 @@ public sealed class BucketBatcher
             return bySource;
         }
 
-        if (_targets is not null)
+        if (byTarget && _targets is not null)
         {
-            var byTarget = _targets[b].Length.CompareTo(_targets[a].Length);
-            if (byTarget != 0)
+            var byTargetLength = _targets[b].Length.CompareTo(_targets[a].Length);
+            if (byTargetLength != 0)
             {
-                return byTarget;
+                return byTargetLength;
             }
         }
 
-        return a.CompareTo(b);
+        return tie;
     }
 
     // Fisher–Yates, from the end.

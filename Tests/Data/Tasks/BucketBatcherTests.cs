@@ -71,6 +71,52 @@ public sealed class BucketBatcherTests
     }
 
     [Fact]
+    public void Examples_of_equal_length_are_batched_in_shuffled_order_not_in_file_order()
+    {
+        // A file sorted by label (spam-assassin: every ham line, then every spam line; cmudict is sorted
+        // alphabetically), every example of the same length: only the tie-break decides who shares a batch.
+        const int count = 2000;
+        var sources = new int[count][];
+        var labels = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            sources[i] = [TaskVocabulary.FirstTokenId, TaskVocabulary.FirstTokenId];
+            labels[i] = i < count / 2 ? 0 : 1;
+        }
+
+        var split = new TaskSplit(TaskKind.Acceptor, "sorted", sources, labels, null);
+        var batches = new BucketBatcher(split, new BatchingOptions { BatchSize = 32, PoolBatches = 50 }).Epoch(new SeededRandom(1));
+
+        // Ties broken by split index would cut each pool into runs of neighbouring lines: about 60 of the
+        // 63 batches would hold one label only. Shuffled ties mix them like random batches do.
+        var oneLabel = batches.Count(b => b.Labels.Distinct().Count() == 1);
+        Assert.True(oneLabel == 0, $"{oneLabel} of {batches.Count} batches hold a single label");
+    }
+
+    [Fact]
+    public void Training_batches_of_an_encoder_decoder_are_not_grouped_by_target_length()
+    {
+        // cmudict-like: sources of one length, targets of 3 to 8 tokens. Sorting a pool by target length
+        // too made every batch hold one target length (one "letters per phoneme" regime), which cost
+        // about 0.1 phoneme error rate after 600 steps; within a source length, targets stay mixed.
+        const int count = 3200;
+        var rng = new SeededRandom(4);
+        var sources = new int[count][];
+        var targets = new int[count][];
+        for (var i = 0; i < count; i++)
+        {
+            sources[i] = Enumerable.Repeat(TaskVocabulary.FirstTokenId, 7).ToArray();
+            targets[i] = Enumerable.Repeat(TaskVocabulary.FirstTokenId, rng.NextInt(3, 9)).ToArray();
+        }
+
+        var split = new TaskSplit(TaskKind.EncoderDecoder, "pairs", sources, null, targets);
+        var batches = new BucketBatcher(split, new BatchingOptions { BatchSize = 64, PoolBatches = 50 }).Epoch(new SeededRandom(1));
+
+        var oneTargetLength = batches.Count(b => b.TargetLengths.Distinct().Count() == 1);
+        Assert.True(oneTargetLength == 0, $"{oneTargetLength} of {batches.Count} batches hold a single target length");
+    }
+
+    [Fact]
     public void Sources_are_time_major_padded_with_the_padding_id_longest_row_first()
     {
         var split = new TaskSplit(TaskKind.Acceptor, "s", [[10], [20, 21, 22, 23], [30, 31, 32]], [0, 1, 0], null);
