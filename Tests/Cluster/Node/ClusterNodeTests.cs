@@ -27,6 +27,15 @@ public sealed class ClusterNodeTests
             new ClusterNodeOptions { Settings = settings, Role = role, Incarnation = incarnation, Seeds = seeds },
             ClusterProtocol.CreateRegistry(), LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning)), TimeProvider.System, CancellationToken.None);
 
+    /// <summary>A coordinator and a worker that has joined it; the caller disposes both.</summary>
+    private static async Task<(ClusterNode Leader, ClusterNode Worker)> StartJoinedPairAsync()
+    {
+        var leader = await StartAsync(ClusterNodeOptions.CoordinatorRole, Fast, 1);
+        var worker = await StartAsync(ClusterNodeOptions.WorkerRole, Fast, 2, SeedOf(leader));
+        await Subscribe<JoinedCluster>(worker).ExpectMsgAsync<JoinedCluster>(timeout: Wait);
+        return (leader, worker);
+    }
+
     private static SeedAddress SeedOf(ClusterNode node) => new("127.0.0.1", new Uri(node.Identity.Address).Port);
 
     private static TestProbe Subscribe<T>(ClusterNode node)
@@ -88,9 +97,8 @@ public sealed class ClusterNodeTests
     [Fact]
     public async Task A_worker_learns_the_run_finished_from_the_coordinators_farewell_alone()
     {
-        var leader = await StartAsync(ClusterNodeOptions.CoordinatorRole, Fast, 1);
-        await using var worker = await StartAsync(ClusterNodeOptions.WorkerRole, Fast, 2, SeedOf(leader));
-        await Subscribe<JoinedCluster>(worker).ExpectMsgAsync<JoinedCluster>(timeout: Wait);
+        var (leader, worker) = await StartJoinedPairAsync();
+        await using var _ = worker;
         var finished = Subscribe<ClusterRunFinished>(worker);
 
         // No RunFinished message (as if it had missed this worker): only the connection's farewell.
@@ -103,9 +111,8 @@ public sealed class ClusterNodeTests
     [Fact]
     public async Task A_coordinator_that_stops_without_a_farewell_is_waited_for()
     {
-        var leader = await StartAsync(ClusterNodeOptions.CoordinatorRole, Fast, 1);
-        await using var worker = await StartAsync(ClusterNodeOptions.WorkerRole, Fast, 2, SeedOf(leader));
-        await Subscribe<JoinedCluster>(worker).ExpectMsgAsync<JoinedCluster>(timeout: Wait);
+        var (leader, worker) = await StartJoinedPairAsync();
+        await using var _ = worker;
         var finished = Subscribe<ClusterRunFinished>(worker);
         var failed = Subscribe<JoinFailed>(worker);
 
