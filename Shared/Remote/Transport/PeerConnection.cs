@@ -151,7 +151,7 @@ internal sealed class PeerConnection : IDisposable
             }
 
             // A payload larger than one frame travels as the serialized Frame, cut into chunks.
-            IReadOnlyList<Frame> frames = size <= _options.Limits.MaxFrameBytes ? [frame] : _chunkWriter.Split(frame.ToByteArray());
+            IReadOnlyList<Frame> frames = size <= _options.Limits.MaxFrameBytes ? [frame] : _chunkWriter.SplitMessage(frame.Message);
             if (_delayLine is not null)
             {
                 LogFirstHeld(message);
