@@ -109,6 +109,34 @@ public sealed class ChunkAssembler
     }
 
     /// <summary>
+    /// Parses a reassembled payload, which must be a serialized <c>Frame { Message }</c> (see
+    /// <see cref="ChunkWriter.SplitMessage"/>), without copying the message's payload out of it: the
+    /// payload <see cref="ByteString"/> wraps <paramref name="payload"/> in place. Call it only with an
+    /// array nothing else references or writes, such as the one <see cref="Accept"/> returns.
+    /// </summary>
+    /// <exception cref="FormatException">Not well-formed protobuf, or a frame that is not a message.</exception>
+    /// <exception cref="InvalidProtocolBufferException">The envelope's fields do not parse.</exception>
+    public static Message ParseMessage(byte[] payload)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        Span<(int Offset, int Length)> body = stackalloc (int, int)[1];
+        var outer = ProtoFields.ParseExcept(payload, Frame.Parser, [Frame.MessageFieldNumber], body);
+
+        // Only messages are chunked: a chunk inside chunks would let a peer nest reassembly without bound.
+        if (outer.BodyCase != Frame.BodyOneofCase.None || body[0].Offset == 0)
+        {
+            var kind = outer.BodyCase == Frame.BodyOneofCase.None ? "frame with no body" : outer.BodyCase.ToString();
+            throw new FormatException($"a chunked {kind}; only messages are chunked");
+        }
+
+        var inner = payload.AsMemory(body[0].Offset, body[0].Length);
+        Span<(int Offset, int Length)> data = stackalloc (int, int)[1];
+        var message = ProtoFields.ParseExcept(inner.Span, Message.Parser, [Message.PayloadFieldNumber], data);
+        message.Payload = UnsafeByteOperations.UnsafeWrap(inner.Slice(data[0].Offset, data[0].Length));
+        return message;
+    }
+
+    /// <summary>
     /// Drops transfers that received nothing for <see cref="FrameLimits.AbandonedTransferTimeout"/> and
     /// releases their chunks; returns how many were dropped. <see cref="Accept"/> does this too, so a
     /// timer only matters for a connection that has gone quiet.
