@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using Google.Protobuf;
 using RnnCluster.Remote.Protocol;
@@ -96,8 +97,9 @@ public sealed class ChunkAssembler
                     return false;
                 }
 
-                Forget(chunk.TransferId);
+                // Assemble before forgetting: forgetting returns the chunks' arrays to the pool.
                 payload = transfer.Assemble(Peer);
+                Forget(chunk.TransferId);
                 return true;
             }
             catch (Exception e) when (e is FrameLimitExceededException or ChunkProtocolException or ChunkIntegrityException)
@@ -228,13 +230,21 @@ public sealed class ChunkAssembler
         if (_transfers.Remove(transferId, out var transfer))
         {
             _bufferedBytes -= transfer.ReceivedBytes;
+            transfer.Release();
         }
     }
 
-    /// <summary>One incomplete transfer. Holds the received <see cref="ByteString"/>s themselves: no copy until assembly.</summary>
+    /// <summary>
+    /// One incomplete transfer. Each chunk's data is copied into a pooled array as it arrives: the
+    /// caller's chunk may point into a receive buffer it reuses (see FrameSocket), and renting instead
+    /// of allocating spares the large-object heap a megabyte array per chunk. The arrays go back to the
+    /// pool when the transfer is assembled or dropped (<see cref="Release"/>), always under the
+    /// assembler's lock.
+    /// </summary>
     private sealed class Transfer(ulong id, uint count, ulong totalLength, long now)
     {
-        private readonly ByteString?[] _parts = new ByteString?[count];
+        private readonly byte[]?[] _parts = new byte[]?[count];
+        private readonly int[] _lengths = new int[count];
         private uint _received;
         private byte[]? _digest;
 
@@ -290,7 +300,10 @@ public sealed class ChunkAssembler
                 throw new ChunkProtocolException(id, peer, $"chunks carry more than the declared {totalLength} bytes.");
             }
 
-            _parts[chunk.Index] = chunk.Data;
+            var part = ArrayPool<byte>.Shared.Rent(chunk.Data.Length);
+            chunk.Data.Span.CopyTo(part);
+            _parts[chunk.Index] = part;
+            _lengths[chunk.Index] = chunk.Data.Length;
             if (isLast)
             {
                 _digest = chunk.Digest.ToByteArray();
@@ -309,10 +322,10 @@ public sealed class ChunkAssembler
 
             var payload = new byte[totalLength];
             var offset = 0;
-            foreach (var part in _parts)
+            for (var i = 0; i < _parts.Length; i++)
             {
-                part!.Span.CopyTo(payload.AsSpan(offset));
-                offset += part.Length;
+                _parts[i].AsSpan(0, _lengths[i]).CopyTo(payload.AsSpan(offset));
+                offset += _lengths[i];
             }
 
             if (!PayloadDigest.Matches(payload, _digest))
@@ -321,6 +334,19 @@ public sealed class ChunkAssembler
             }
 
             return payload;
+        }
+
+        /// <summary>Returns the chunks' arrays to the pool; called once, when the transfer is forgotten.</summary>
+        public void Release()
+        {
+            for (var i = 0; i < _parts.Length; i++)
+            {
+                if (_parts[i] is { } part)
+                {
+                    ArrayPool<byte>.Shared.Return(part);
+                    _parts[i] = null;
+                }
+            }
         }
     }
 }

@@ -78,6 +78,28 @@ public sealed class WireCopyTests
         Assert.Equal(0, _assembler.BufferedBytes);
     }
 
+    /// <summary>FrameSocket hands over chunks whose data points into its receive buffer, reused for the next read.</summary>
+    [Fact]
+    public void The_assembler_copies_chunk_data_so_the_caller_may_reuse_its_buffer()
+    {
+        var message = new Message { TypeId = 21, Sender = Sender, Recipient = Recipient, Payload = ByteString.CopyFrom(Bytes(20_000)) };
+        var expected = new Frame { Message = message }.ToByteArray();
+        var receiveBuffer = new byte[Limits.MaxFrameBytes];
+        byte[]? payload = null;
+
+        foreach (var frame in _writer.SplitMessage(message))
+        {
+            Assert.Null(payload);
+            var data = frame.Chunk.Data.Span;
+            data.CopyTo(receiveBuffer);
+            var chunk = new Chunk(frame.Chunk) { Data = UnsafeByteOperations.UnsafeWrap(receiveBuffer.AsMemory(0, data.Length)) };
+            _assembler.Accept(chunk, out payload);
+            Array.Fill(receiveBuffer, (byte)0xEE);
+        }
+
+        Assert.Equal(expected, payload);
+    }
+
     [Fact]
     public void Only_a_chunked_message_parses()
     {
