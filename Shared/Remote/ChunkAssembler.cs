@@ -23,6 +23,9 @@ public sealed class ChunkAssembler
 
     private const int DigestBytes = PayloadDigest.Bytes;
 
+    /// <summary>The first byte of a serialized chunk frame: field <see cref="Frame.ChunkFieldNumber"/>, length-delimited.</summary>
+    private const byte ChunkTag = (Frame.ChunkFieldNumber << 3) | (int)WireFormat.WireType.LengthDelimited;
+
     private readonly FrameLimits _limits;
     private readonly TimeProvider _time;
     private readonly Dictionary<ulong, Transfer> _transfers = [];
@@ -108,6 +111,35 @@ public sealed class ChunkAssembler
                 throw;
             }
         }
+    }
+
+    /// <summary>
+    /// Parses a received frame; a chunk frame (the only large kind) without copying its data out of
+    /// <paramref name="bytes"/>, which saves a megabyte allocation per chunk: the chunk's data is valid
+    /// only as long as <paramref name="bytes"/> is, and <see cref="Accept"/> copies it. Anything but
+    /// the usual single chunk field goes through the generated parser, with its semantics.
+    /// </summary>
+    /// <exception cref="FormatException">Not well-formed protobuf.</exception>
+    /// <exception cref="InvalidProtocolBufferException">The fields do not parse as a Frame.</exception>
+    public static Frame ParseFrame(ReadOnlyMemory<byte> bytes)
+    {
+        if (bytes.IsEmpty || bytes.Span[0] != ChunkTag)
+        {
+            return Frame.Parser.ParseFrom(bytes.Span);
+        }
+
+        Span<(int Offset, int Length)> body = stackalloc (int, int)[1];
+        var outer = ProtoFields.ParseExcept(bytes.Span, Frame.Parser, [Frame.ChunkFieldNumber], body);
+        if (outer.BodyCase != Frame.BodyOneofCase.None)
+        {
+            return Frame.Parser.ParseFrom(bytes.Span);
+        }
+
+        var inner = bytes.Slice(body[0].Offset, body[0].Length);
+        Span<(int Offset, int Length)> data = stackalloc (int, int)[1];
+        var chunk = ProtoFields.ParseExcept(inner.Span, Chunk.Parser, [Chunk.DataFieldNumber], data);
+        chunk.Data = UnsafeByteOperations.UnsafeWrap(inner.Slice(data[0].Offset, data[0].Length));
+        return new Frame { Chunk = chunk };
     }
 
     /// <summary>

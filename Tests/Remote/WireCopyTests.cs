@@ -101,6 +101,22 @@ public sealed class WireCopyTests
     }
 
     [Fact]
+    public void ParseFrame_reads_every_frame_as_generated_code_does()
+    {
+        var message = new Message { TypeId = 21, Sender = Sender, Recipient = Recipient, Payload = ByteString.CopyFrom(Bytes(20_000)) };
+        var frames = _writer.SplitMessage(message).Append(new Frame { Message = message }).Append(new Frame { Heartbeat = new Heartbeat { Sequence = 5 } });
+        var chunkThenHeartbeat = frames.First().ToByteArray().Concat(new Frame { Heartbeat = new Heartbeat { Sequence = 6 } }.ToByteArray()).ToArray();
+
+        foreach (var bytes in frames.Select(f => f.ToByteArray()).Append(chunkThenHeartbeat))
+        {
+            Assert.Equal(Frame.Parser.ParseFrom(bytes), ChunkAssembler.ParseFrame(bytes));
+        }
+
+        var truncated = frames.First().ToByteArray()[..^1];
+        Assert.ThrowsAny<Exception>(() => ChunkAssembler.ParseFrame(truncated));
+    }
+
+    [Fact]
     public void Only_a_chunked_message_parses()
     {
         var chunk = new Frame { Chunk = new Chunk { TransferId = 1, Count = 1, Data = ByteString.CopyFrom(1, 2, 3) } };

@@ -14,9 +14,6 @@ namespace RnnCluster.Remote.Transport;
 /// </summary>
 internal sealed class FrameSocket : IDisposable
 {
-    /// <summary>The first byte of a serialized chunk frame: field <see cref="Frame.ChunkFieldNumber"/>, length-delimited.</summary>
-    private const byte ChunkTag = (Frame.ChunkFieldNumber << 3) | (int)WireFormat.WireType.LengthDelimited;
-
     private readonly WebSocket _socket;
     private readonly int _maxFrameBytes;
     private byte[]? _receiveBuffer;
@@ -77,7 +74,7 @@ internal sealed class FrameSocket : IDisposable
         Frame frame;
         try
         {
-            frame = Parse(buffer.AsMemory(0, length));
+            frame = ChunkAssembler.ParseFrame(buffer.AsMemory(0, length));
         }
         catch (Exception e) when (e is InvalidProtocolBufferException or FormatException)
         {
@@ -90,32 +87,6 @@ internal sealed class FrameSocket : IDisposable
         }
 
         return frame;
-    }
-
-    /// <summary>
-    /// Parses a frame; a chunk frame (the only large kind) without copying its data out of
-    /// <paramref name="bytes"/>, which saves a megabyte allocation and copy per chunk. Anything but the
-    /// usual single chunk field goes through the generated parser, with its semantics.
-    /// </summary>
-    private static Frame Parse(ReadOnlyMemory<byte> bytes)
-    {
-        if (bytes.IsEmpty || bytes.Span[0] != ChunkTag)
-        {
-            return Frame.Parser.ParseFrom(bytes.Span);
-        }
-
-        Span<(int Offset, int Length)> body = stackalloc (int, int)[1];
-        var outer = ProtoFields.ParseExcept(bytes.Span, Frame.Parser, [Frame.ChunkFieldNumber], body);
-        if (outer.BodyCase != Frame.BodyOneofCase.None)
-        {
-            return Frame.Parser.ParseFrom(bytes.Span);
-        }
-
-        var inner = bytes.Slice(body[0].Offset, body[0].Length);
-        Span<(int Offset, int Length)> data = stackalloc (int, int)[1];
-        var chunk = ProtoFields.ParseExcept(inner.Span, Chunk.Parser, [Chunk.DataFieldNumber], data);
-        chunk.Data = UnsafeByteOperations.UnsafeWrap(inner.Slice(data[0].Offset, data[0].Length));
-        return new Frame { Chunk = chunk };
     }
 
     public async ValueTask SendAsync(Frame frame, CancellationToken cancellationToken)
