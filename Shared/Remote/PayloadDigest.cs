@@ -13,8 +13,6 @@ internal static class PayloadDigest
 {
     public const int Bytes = 16;
 
-    public static byte[] Compute(ReadOnlySpan<byte> payload) => XxHash128.Hash(payload);
-
     /// <summary>The checksum of <paramref name="first"/> followed by <paramref name="second"/>, without joining them.</summary>
     public static byte[] Compute(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
     {
