@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using Google.Protobuf;
 using RnnCluster.Remote.Protocol;
@@ -21,6 +22,9 @@ public sealed class ChunkAssembler
     public const int MinChunkDataBytes = FrameLimits.MinFrameBytes - ChunkWriter.MaxChunkOverhead;
 
     private const int DigestBytes = PayloadDigest.Bytes;
+
+    /// <summary>The first byte of a serialized chunk frame: field <see cref="Frame.ChunkFieldNumber"/>, length-delimited.</summary>
+    private const byte ChunkTag = (Frame.ChunkFieldNumber << 3) | (int)WireFormat.WireType.LengthDelimited;
 
     private readonly FrameLimits _limits;
     private readonly TimeProvider _time;
@@ -96,8 +100,9 @@ public sealed class ChunkAssembler
                     return false;
                 }
 
-                Forget(chunk.TransferId);
+                // Assemble before forgetting: forgetting returns the chunks' arrays to the pool.
                 payload = transfer.Assemble(Peer);
+                Forget(chunk.TransferId);
                 return true;
             }
             catch (Exception e) when (e is FrameLimitExceededException or ChunkProtocolException or ChunkIntegrityException)
@@ -106,6 +111,63 @@ public sealed class ChunkAssembler
                 throw;
             }
         }
+    }
+
+    /// <summary>
+    /// Parses a received frame; a chunk frame (the only large kind) without copying its data out of
+    /// <paramref name="bytes"/>, which saves a megabyte allocation per chunk: the chunk's data is valid
+    /// only as long as <paramref name="bytes"/> is, and <see cref="Accept"/> copies it. Anything but
+    /// the usual single chunk field goes through the generated parser, with its semantics.
+    /// </summary>
+    /// <exception cref="FormatException">Not well-formed protobuf.</exception>
+    /// <exception cref="InvalidProtocolBufferException">The fields do not parse as a Frame.</exception>
+    public static Frame ParseFrame(ReadOnlyMemory<byte> bytes)
+    {
+        if (bytes.IsEmpty || bytes.Span[0] != ChunkTag)
+        {
+            return Frame.Parser.ParseFrom(bytes.Span);
+        }
+
+        Span<(int Offset, int Length)> body = stackalloc (int, int)[1];
+        var outer = ProtoFields.ParseExcept(bytes.Span, Frame.Parser, [Frame.ChunkFieldNumber], body);
+        if (outer.BodyCase != Frame.BodyOneofCase.None)
+        {
+            return Frame.Parser.ParseFrom(bytes.Span);
+        }
+
+        var inner = bytes.Slice(body[0].Offset, body[0].Length);
+        Span<(int Offset, int Length)> data = stackalloc (int, int)[1];
+        var chunk = ProtoFields.ParseExcept(inner.Span, Chunk.Parser, [Chunk.DataFieldNumber], data);
+        chunk.Data = UnsafeByteOperations.UnsafeWrap(inner.Slice(data[0].Offset, data[0].Length));
+        return new Frame { Chunk = chunk };
+    }
+
+    /// <summary>
+    /// Parses a reassembled payload, which must be a serialized <c>Frame { Message }</c> (see
+    /// <see cref="ChunkWriter.SplitMessage"/>), without copying the message's payload out of it: the
+    /// payload <see cref="ByteString"/> wraps <paramref name="payload"/> in place. Call it only with an
+    /// array nothing else references or writes, such as the one <see cref="Accept"/> returns.
+    /// </summary>
+    /// <exception cref="FormatException">Not well-formed protobuf, or a frame that is not a message.</exception>
+    /// <exception cref="InvalidProtocolBufferException">The envelope's fields do not parse.</exception>
+    public static Message ParseMessage(byte[] payload)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        Span<(int Offset, int Length)> body = stackalloc (int, int)[1];
+        var outer = ProtoFields.ParseExcept(payload, Frame.Parser, [Frame.MessageFieldNumber], body);
+
+        // Only messages are chunked: a chunk inside chunks would let a peer nest reassembly without bound.
+        if (outer.BodyCase != Frame.BodyOneofCase.None || body[0].Offset == 0)
+        {
+            var kind = outer.BodyCase == Frame.BodyOneofCase.None ? "frame with no body" : outer.BodyCase.ToString();
+            throw new FormatException($"a chunked {kind}; only messages are chunked");
+        }
+
+        var inner = payload.AsMemory(body[0].Offset, body[0].Length);
+        Span<(int Offset, int Length)> data = stackalloc (int, int)[1];
+        var message = ProtoFields.ParseExcept(inner.Span, Message.Parser, [Message.PayloadFieldNumber], data);
+        message.Payload = UnsafeByteOperations.UnsafeWrap(inner.Slice(data[0].Offset, data[0].Length));
+        return message;
     }
 
     /// <summary>
@@ -200,13 +262,21 @@ public sealed class ChunkAssembler
         if (_transfers.Remove(transferId, out var transfer))
         {
             _bufferedBytes -= transfer.ReceivedBytes;
+            transfer.Release();
         }
     }
 
-    /// <summary>One incomplete transfer. Holds the received <see cref="ByteString"/>s themselves: no copy until assembly.</summary>
+    /// <summary>
+    /// One incomplete transfer. Each chunk's data is copied into a pooled array as it arrives: the
+    /// caller's chunk may point into a receive buffer it reuses (see FrameSocket), and renting instead
+    /// of allocating spares the large-object heap a megabyte array per chunk. The arrays go back to the
+    /// pool when the transfer is assembled or dropped (<see cref="Release"/>), always under the
+    /// assembler's lock.
+    /// </summary>
     private sealed class Transfer(ulong id, uint count, ulong totalLength, long now)
     {
-        private readonly ByteString?[] _parts = new ByteString?[count];
+        private readonly byte[]?[] _parts = new byte[]?[count];
+        private readonly int[] _lengths = new int[count];
         private uint _received;
         private byte[]? _digest;
 
@@ -262,7 +332,10 @@ public sealed class ChunkAssembler
                 throw new ChunkProtocolException(id, peer, $"chunks carry more than the declared {totalLength} bytes.");
             }
 
-            _parts[chunk.Index] = chunk.Data;
+            var part = ArrayPool<byte>.Shared.Rent(chunk.Data.Length);
+            chunk.Data.Span.CopyTo(part);
+            _parts[chunk.Index] = part;
+            _lengths[chunk.Index] = chunk.Data.Length;
             if (isLast)
             {
                 _digest = chunk.Digest.ToByteArray();
@@ -281,10 +354,10 @@ public sealed class ChunkAssembler
 
             var payload = new byte[totalLength];
             var offset = 0;
-            foreach (var part in _parts)
+            for (var i = 0; i < _parts.Length; i++)
             {
-                part!.Span.CopyTo(payload.AsSpan(offset));
-                offset += part.Length;
+                _parts[i].AsSpan(0, _lengths[i]).CopyTo(payload.AsSpan(offset));
+                offset += _lengths[i];
             }
 
             if (!PayloadDigest.Matches(payload, _digest))
@@ -293,6 +366,19 @@ public sealed class ChunkAssembler
             }
 
             return payload;
+        }
+
+        /// <summary>Returns the chunks' arrays to the pool; called once, when the transfer is forgotten.</summary>
+        public void Release()
+        {
+            for (var i = 0; i < _parts.Length; i++)
+            {
+                if (_parts[i] is { } part)
+                {
+                    ArrayPool<byte>.Shared.Return(part);
+                    _parts[i] = null;
+                }
+            }
         }
     }
 }

@@ -13,7 +13,14 @@ internal static class PayloadDigest
 {
     public const int Bytes = 16;
 
-    public static byte[] Compute(ReadOnlySpan<byte> payload) => XxHash128.Hash(payload);
+    /// <summary>The checksum of <paramref name="first"/> followed by <paramref name="second"/>, without joining them.</summary>
+    public static byte[] Compute(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
+    {
+        var hash = new XxHash128();
+        hash.Append(first);
+        hash.Append(second);
+        return hash.GetCurrentHash();
+    }
 
     public static bool Matches(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> digest)
     {

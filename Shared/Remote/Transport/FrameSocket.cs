@@ -35,7 +35,11 @@ internal sealed class FrameSocket : IDisposable
     /// <summary>The reason text of the peer's close message, once one arrived.</summary>
     public string? CloseStatusDescription => _socket.CloseStatusDescription;
 
-    /// <summary>The next frame, or null when the peer sent its close message.</summary>
+    /// <summary>
+    /// The next frame, or null when the peer sent its close message. A chunk's data is not copied: it
+    /// points into this socket's receive buffer and is valid only until the next call, so the caller
+    /// must consume it first (<see cref="ChunkAssembler.Accept"/> copies it). Every other frame owns its bytes.
+    /// </summary>
     /// <exception cref="ProtocolViolationException">Text, an oversized frame, or bytes that are not a Frame.</exception>
     public async ValueTask<Frame?> ReceiveAsync(CancellationToken cancellationToken)
     {
@@ -70,10 +74,9 @@ internal sealed class FrameSocket : IDisposable
         Frame frame;
         try
         {
-            // Parsing copies bytes fields out, so the buffer is free for the next read.
-            frame = Frame.Parser.ParseFrom(buffer.AsSpan(0, length));
+            frame = ChunkAssembler.ParseFrame(buffer.AsMemory(0, length));
         }
-        catch (InvalidProtocolBufferException e)
+        catch (Exception e) when (e is InvalidProtocolBufferException or FormatException)
         {
             throw new ProtocolViolationException($"sent {length} bytes that are not a Frame ({e.Message})", WebSocketCloseStatus.ProtocolError);
         }

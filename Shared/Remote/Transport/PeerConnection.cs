@@ -151,7 +151,7 @@ internal sealed class PeerConnection : IDisposable
             }
 
             // A payload larger than one frame travels as the serialized Frame, cut into chunks.
-            IReadOnlyList<Frame> frames = size <= _options.Limits.MaxFrameBytes ? [frame] : _chunkWriter.Split(frame.ToByteArray());
+            IReadOnlyList<Frame> frames = size <= _options.Limits.MaxFrameBytes ? [frame] : _chunkWriter.SplitMessage(frame.Message);
             if (_delayLine is not null)
             {
                 LogFirstHeld(message);
@@ -298,20 +298,14 @@ internal sealed class PeerConnection : IDisposable
 
     private static Message ParseChunkedMessage(byte[] payload)
     {
-        Frame inner;
         try
         {
-            inner = Frame.Parser.ParseFrom(payload);
+            return ChunkAssembler.ParseMessage(payload);
         }
-        catch (InvalidProtocolBufferException e)
+        catch (Exception e) when (e is InvalidProtocolBufferException or FormatException)
         {
-            throw new ProtocolViolationException($"sent a chunked payload that is not a Frame ({e.Message})", WebSocketCloseStatus.ProtocolError);
+            throw new ProtocolViolationException($"sent a chunked payload that is not a Frame with a Message ({e.Message})", WebSocketCloseStatus.ProtocolError);
         }
-
-        // Only messages are chunked: a chunk inside chunks would let a peer nest reassembly without bound.
-        return inner.BodyCase == Frame.BodyOneofCase.Message
-            ? inner.Message
-            : throw new ProtocolViolationException($"sent a chunked {inner.BodyCase}; only messages are chunked");
     }
 
     private async ValueTask<bool> DeliverAsync(Message message, CancellationToken stopping)

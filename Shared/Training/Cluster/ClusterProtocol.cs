@@ -8,13 +8,15 @@ namespace RnnCluster.Training.Cluster;
 /// The closed set of messages a cluster run sends between processes, with their type ids (part of
 /// the wire contract: never reuse or renumber one). Control messages are the generated protobuf
 /// types themselves; the step messages keep their in-process records and are converted here, with
-/// float buffers as raw little-endian bytes.
+/// float buffers as raw little-endian bytes, written into and read out of the message bytes directly
+/// (<see cref="ProtoFields"/>): one copy each way. (Each worker's ComputeWindow now copies the shared
+/// parameters itself; that is still fewer copies than converting them once and then copying the
+/// converted bytes into every message.)
 /// </summary>
 public static class ClusterProtocol
 {
     public static MessageRegistry CreateRegistry()
     {
-        var parameters = new ParameterBytes();
         return new MessageRegistryBuilder()
         .AddProtobuf<Wire.JoinRequest>(1)
         .AddProtobuf<Wire.Welcome>(2)
@@ -23,7 +25,7 @@ public static class ClusterProtocol
         .AddProtobuf<Wire.LeaveAccepted>(5)
         .AddProtobuf<Wire.MemberDownedNotice>(6)
         .AddProtobuf<Wire.RunFinished>(7)
-        .Add<Parallel.ComputeWindow>(20, w => ToWire(w, parameters), FromWireWindow)
+        .Add<Parallel.ComputeWindow>(20, ToWire, FromWireWindow)
         .Add<Parallel.WindowGradients>(21, ToWire, FromWireGradients)
         .AddProtobuf<Wire.CreateReplica>(22)
         .AddProtobuf<Wire.ReplicaReady>(23)
@@ -33,7 +35,7 @@ public static class ClusterProtocol
         .Build();
     }
 
-    internal static ByteString ToWire(Parallel.ComputeWindow w, ParameterBytes? parameters = null)
+    internal static ByteString ToWire(Parallel.ComputeWindow w)
     {
         var m = new Wire.ComputeWindow
         {
@@ -43,17 +45,18 @@ public static class ClusterProtocol
             FirstStream = w.FirstStream,
             StreamCount = w.StreamCount,
             Length = w.Length,
-            State = LittleEndianFloats.ToByteString(w.State),
-            Parameters = parameters?.Get(w.Parameters, w.Step) ?? LittleEndianFloats.ToByteString(w.Parameters),
         };
         m.Inputs.AddRange(w.Inputs);
         m.Targets.AddRange(w.Targets);
-        return m.ToByteString();
+        return ProtoFields.WriteWithFloats(
+            m, (Wire.ComputeWindow.StateFieldNumber, w.State), (Wire.ComputeWindow.ParametersFieldNumber, w.Parameters));
     }
 
     internal static Parallel.ComputeWindow FromWireWindow(ByteString bytes)
     {
-        var m = Wire.ComputeWindow.Parser.ParseFrom(bytes);
+        Span<(int Offset, int Length)> floats = stackalloc (int, int)[2];
+        var m = ProtoFields.ParseExcept(
+            bytes.Span, Wire.ComputeWindow.Parser, [Wire.ComputeWindow.StateFieldNumber, Wire.ComputeWindow.ParametersFieldNumber], floats);
         var cells = (long)m.Length * m.StreamCount;
         if (m.Length < 1 || m.StreamCount < 1 || m.Inputs.Count != cells || m.Targets.Count != cells)
         {
@@ -62,7 +65,7 @@ public static class ClusterProtocol
 
         return new Parallel.ComputeWindow(
             m.Step, m.Generation, m.Attempt, m.FirstStream, m.StreamCount, m.Length,
-            [.. m.Inputs], [.. m.Targets], LittleEndianFloats.ToArray(m.State), LittleEndianFloats.ToArray(m.Parameters));
+            [.. m.Inputs], [.. m.Targets], Floats(bytes, floats[0]), Floats(bytes, floats[1]));
     }
 
     internal static ByteString ToWire(Parallel.ComputeBatch b)
@@ -75,18 +78,18 @@ public static class ClusterProtocol
             FirstRow = b.FirstRow,
             SourceSteps = b.Shard.SourceSteps,
             TargetSteps = b.Shard.TargetSteps,
-            Parameters = LittleEndianFloats.ToByteString(b.Parameters),
         };
         m.Sources.AddRange(b.Shard.Sources);
         m.Lengths.AddRange(b.Shard.Lengths);
         m.Targets.AddRange(b.Shard.Targets);
         m.DecoderInputs.AddRange(b.Shard.DecoderInputs);
-        return m.ToByteString();
+        return ProtoFields.WriteWithFloats(m, (Wire.ComputeBatch.ParametersFieldNumber, b.Parameters));
     }
 
     internal static Parallel.ComputeBatch FromWireBatch(ByteString bytes)
     {
-        var m = Wire.ComputeBatch.Parser.ParseFrom(bytes);
+        Span<(int Offset, int Length)> floats = stackalloc (int, int)[1];
+        var m = ProtoFields.ParseExcept(bytes.Span, Wire.ComputeBatch.Parser, [Wire.ComputeBatch.ParametersFieldNumber], floats);
         var rows = m.Lengths.Count;
         if (rows < 1 || m.SourceSteps < 1 || m.Sources.Count != (long)m.SourceSteps * rows)
         {
@@ -94,56 +97,35 @@ public static class ClusterProtocol
         }
 
         var shard = new Tasks.TaskShard(m.SourceSteps, [.. m.Sources], [.. m.Lengths], m.TargetSteps, [.. m.Targets], [.. m.DecoderInputs]);
-        return new Parallel.ComputeBatch(m.Step, m.Generation, m.Attempt, m.FirstRow, shard, LittleEndianFloats.ToArray(m.Parameters));
+        return new Parallel.ComputeBatch(m.Step, m.Generation, m.Attempt, m.FirstRow, shard, Floats(bytes, floats[0]));
     }
 
-    internal static ByteString ToWire(Parallel.WindowGradients g) => new Wire.WindowGradients
-    {
-        Step = g.Step,
-        Generation = g.Generation,
-        Attempt = g.Attempt,
-        WorkerIndex = g.WorkerIndex,
-        LossSum = g.LossSum,
-        Tokens = g.Tokens,
-        Gradients = LittleEndianFloats.ToByteString(g.Gradients),
-        FinalState = LittleEndianFloats.ToByteString(g.FinalState),
-        ComputeSeconds = g.ComputeSeconds,
-        CopySeconds = g.CopySeconds,
-    }.ToByteString();
+    internal static ByteString ToWire(Parallel.WindowGradients g) => ProtoFields.WriteWithFloats(
+        new Wire.WindowGradients
+        {
+            Step = g.Step,
+            Generation = g.Generation,
+            Attempt = g.Attempt,
+            WorkerIndex = g.WorkerIndex,
+            LossSum = g.LossSum,
+            Tokens = g.Tokens,
+            ComputeSeconds = g.ComputeSeconds,
+            CopySeconds = g.CopySeconds,
+        },
+        (Wire.WindowGradients.GradientsFieldNumber, g.Gradients),
+        (Wire.WindowGradients.FinalStateFieldNumber, g.FinalState));
 
     internal static Parallel.WindowGradients FromWireGradients(ByteString bytes)
     {
-        var m = Wire.WindowGradients.Parser.ParseFrom(bytes);
+        Span<(int Offset, int Length)> floats = stackalloc (int, int)[2];
+        var m = ProtoFields.ParseExcept(
+            bytes.Span, Wire.WindowGradients.Parser, [Wire.WindowGradients.GradientsFieldNumber, Wire.WindowGradients.FinalStateFieldNumber], floats);
         return new Parallel.WindowGradients(
             m.Step, m.Generation, m.Attempt, m.WorkerIndex, m.LossSum, m.Tokens,
-            LittleEndianFloats.ToArray(m.Gradients), LittleEndianFloats.ToArray(m.FinalState), m.ComputeSeconds, m.CopySeconds);
+            Floats(bytes, floats[0]), Floats(bytes, floats[1]), m.ComputeSeconds, m.CopySeconds);
     }
 
-    /// <summary>
-    /// Every worker's window of a step carries the same parameters (the coordinator's one snapshot
-    /// array, rewritten only when the next step opens): convert them to bytes once per step, not once
-    /// per worker. ByteStrings are immutable, so the messages share them safely.
-    /// </summary>
-    internal sealed class ParameterBytes
-    {
-        private readonly Lock _gate = new();
-        private float[]? _array;
-        private long _step = -1;
-        private ByteString? _bytes;
-
-        public ByteString Get(float[] parameters, long step)
-        {
-            lock (_gate)
-            {
-                if (!ReferenceEquals(parameters, _array) || step != _step || _bytes is null)
-                {
-                    _bytes = LittleEndianFloats.ToByteString(parameters);
-                    _array = parameters;
-                    _step = step;
-                }
-
-                return _bytes;
-            }
-        }
-    }
+    /// <summary>A float field found by <see cref="ProtoFields.ParseExcept"/>, decoded straight from the message bytes.</summary>
+    private static float[] Floats(ByteString bytes, (int Offset, int Length) field) =>
+        LittleEndianFloats.ToArray(bytes.Span.Slice(field.Offset, field.Length));
 }

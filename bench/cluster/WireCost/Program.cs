@@ -13,9 +13,9 @@ using ComputeWindow = RnnCluster.Training.Parallel.ComputeWindow;
 using WindowGradients = RnnCluster.Training.Parallel.WindowGradients;
 
 // CPU cost of one step message of a cluster run, stage by stage, with the transport's own code:
-// the serializers of ClusterProtocol (through MessageRegistry), Frame.ToByteArray, ChunkWriter,
-// the per-chunk Frame.WriteTo FrameSocket does, and on the receiving side Frame parsing,
-// ChunkAssembler and decoding — everything PeerConnection runs except the sockets, which are timed
+// the serializers of ClusterProtocol (through MessageRegistry), ChunkWriter.SplitMessage, the
+// per-chunk Frame.WriteTo FrameSocket does, and on the receiving side Frame parsing,
+// ChunkAssembler, ChunkAssembler.ParseMessage and decoding — everything PeerConnection runs except the sockets, which are timed
 // apart as a WebSocket pair over loopback TCP in 1 MiB messages (both directions: a client masks).
 // Figures are the CPU time of this process (CLOCK_PROCESS_CPUTIME_ID: every thread, kernel time of
 // the socket copies and GC included), not wall time, so other load on a shared machine changes
@@ -54,19 +54,14 @@ void Row(string stage, Func<object, Action> setup)
 
 // Send side, as PeerConnection.SendAsync and FrameSocket.SendAsync run it.
 Row("encode: float[] -> bytes + protobuf message", m => () => registry.Encode(m, Sender, Recipient));
-Row("Frame.ToByteArray of the whole message", m =>
+Row("ChunkWriter.SplitMessage (XxHash128, no copy)", m =>
 {
     var message = registry.Encode(m, Sender, Recipient);
-    return () => new Frame { Message = message }.ToByteArray();
-});
-Row("ChunkWriter.Split (SHA-256 of the payload)", m =>
-{
-    var payload = new Frame { Message = registry.Encode(m, Sender, Recipient) }.ToByteArray();
-    return () => writer.Split(payload);
+    return () => writer.SplitMessage(message);
 });
 Row("per chunk: Frame.WriteTo a pooled buffer", m =>
 {
-    var frames = writer.Split(new Frame { Message = registry.Encode(m, Sender, Recipient) }.ToByteArray());
+    var frames = writer.SplitMessage(registry.Encode(m, Sender, Recipient));
     return () =>
     {
         foreach (var frame in frames)
@@ -80,18 +75,18 @@ Row("per chunk: Frame.WriteTo a pooled buffer", m =>
 });
 
 // Receive side, as FrameSocket.ReceiveAsync and PeerConnection.DispatchAsync run it.
-Row("per chunk: Frame.Parser.ParseFrom (copies data)", m =>
+Row("per chunk: ChunkAssembler.ParseFrame (in place)", m =>
 {
     var wire = Wire(m);
     return () =>
     {
         foreach (var chunk in wire)
         {
-            Frame.Parser.ParseFrom(chunk);
+            ChunkAssembler.ParseFrame(chunk);
         }
     };
 });
-Row("ChunkAssembler: assemble (copy) + SHA-256", m =>
+Row("ChunkAssembler: pooled copies, assemble, XxHash128", m =>
 {
     var chunks = Wire(m).Select(c => Frame.Parser.ParseFrom(c).Chunk).ToArray();
     return () =>
@@ -103,10 +98,10 @@ Row("ChunkAssembler: assemble (copy) + SHA-256", m =>
         }
     };
 });
-Row("Frame.Parser.ParseFrom(payload) (copies)", m =>
+Row("ChunkAssembler.ParseMessage (payload in place)", m =>
 {
     var payload = new Frame { Message = registry.Encode(m, Sender, Recipient) }.ToByteArray();
-    return () => Frame.Parser.ParseFrom(payload);
+    return () => ChunkAssembler.ParseMessage(payload);
 });
 Row("decode: protobuf parse + bytes -> float[]", m =>
 {
@@ -114,8 +109,12 @@ Row("decode: protobuf parse + bytes -> float[]", m =>
     return () => registry.Decode(message);
 });
 
-var sendSum = results.Take(4).Aggregate((0.0, 0.0), (s, r) => (s.Item1 + r.Window, s.Item2 + r.Gradients));
-var receiveSum = results.Skip(4).Aggregate((0.0, 0.0), (s, r) => (s.Item1 + r.Window, s.Item2 + r.Gradients));
+// The stages in one go, as a sender and a receiver run them back to back: less noisy than their sum,
+// since each stage alone is a few milliseconds and a GC falls into whichever stage triggers it.
+var whole = (Window: Median(WholePath(window)), Gradients: Median(WholePath(gradients)));
+
+var sendSum = results.Take(3).Aggregate((0.0, 0.0), (s, r) => (s.Item1 + r.Window, s.Item2 + r.Gradients));
+var receiveSum = results.Skip(3).Aggregate((0.0, 0.0), (s, r) => (s.Item1 + r.Window, s.Item2 + r.Gradients));
 Console.WriteLine($"{"stage",-48} {"ComputeWindow",13} {"WindowGradients",15}");
 foreach (var (stage, w, g) in results)
 {
@@ -124,6 +123,7 @@ foreach (var (stage, w, g) in results)
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{"sum, send side",-48} {sendSum.Item1,13:F1} {sendSum.Item2,15:F1}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{"sum, receive side",-48} {receiveSum.Item1,13:F1} {receiveSum.Item2,15:F1}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{"whole path, send + receive in one go",-48} {whole.Window,13:F1} {whole.Gradients,15:F1}"));
 
 // Unit costs on this machine, for reading the stages above.
 var source = new byte[bytes];
@@ -148,10 +148,10 @@ for (var i = 0; i < Trips; i++)
         byte[]? payload = null;
         foreach (var chunk in Wire(m))
         {
-            assembler.Accept(Frame.Parser.ParseFrom(chunk).Chunk, out payload);
+            assembler.Accept(ChunkAssembler.ParseFrame(chunk).Chunk, out payload);
         }
 
-        registry.Decode(Frame.Parser.ParseFrom(payload!).Message);
+        registry.Decode(ChunkAssembler.ParseMessage(payload!));
     }
 }
 
@@ -168,9 +168,26 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  client -> serv
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  server -> client                         {serverToClient,8:F1}"));
 return 0;
 
+// Encode, chunk, write each chunk as FrameSocket does, parse it back, reassemble and decode.
+Action WholePath(object m) => () =>
+{
+    var assembler = new ChunkAssembler("peer", limits, TimeProvider.System);
+    byte[]? payload = null;
+    foreach (var frame in writer.SplitMessage(registry.Encode(m, Sender, Recipient)))
+    {
+        var size = frame.CalculateSize();
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        frame.WriteTo(buffer.AsSpan(0, size));
+        assembler.Accept(ChunkAssembler.ParseFrame(buffer.AsMemory(0, size)).Chunk, out payload);
+        ArrayPool<byte>.Shared.Return(buffer);
+    }
+
+    registry.Decode(ChunkAssembler.ParseMessage(payload!));
+};
+
 // The chunk frames of one message, serialized as they go on the wire.
 List<byte[]> Wire(object message) =>
-    [.. writer.Split(new Frame { Message = registry.Encode(message, Sender, Recipient) }.ToByteArray()).Select(f => f.ToByteArray())];
+    [.. writer.SplitMessage(registry.Encode(message, Sender, Recipient)).Select(f => f.ToByteArray())];
 
 double Median(Action action)
 {
