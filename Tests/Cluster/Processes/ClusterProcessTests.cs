@@ -60,10 +60,7 @@ public sealed class ClusterProcessTests
     public async Task A_killed_worker_is_downed_at_once_and_the_survivor_finishes_the_run_with_the_same_parameters()
     {
         using var dir = new TempDirectory();
-        // Each window waits 30 ms in the coordinator's transport (test-only delay), so the run is
-        // surely still going when the fault below lands, however fast the machine is.
-        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(60, "cluster.min-workers=2", "cluster.test-faults=true"));
-        cluster.CoordinatorEnvironment["RNNCLUSTER_FAULTS"] = "delay=30ms";
+        await using var cluster = LocalCluster.WithDelayedWindows(dir, 60, "cluster.min-workers=2");
         var (coordinator, workers) = await cluster.StartAsync(2);
         var (w1, w2) = (workers[0], workers[1]);
         await coordinator.WaitForLineAsync("step 3/", Patience);
@@ -91,10 +88,8 @@ public sealed class ClusterProcessTests
     public async Task A_worker_paused_longer_than_the_acceptable_pause_is_downed_its_late_gradients_refused_and_it_rejoins()
     {
         using var dir = new TempDirectory();
-        // An endless run, ended by SIGTERM once the rejoined worker has done a step. Each window waits
-        // 30 ms in the coordinator's transport (test-only delay), so the survivor does not race ahead.
-        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(100_000, "training.epochs=10000", "cluster.min-workers=2", "cluster.test-faults=true"));
-        cluster.CoordinatorEnvironment["RNNCLUSTER_FAULTS"] = "delay=30ms";
+        // An endless run, ended by SIGTERM once the rejoined worker has done a step.
+        await using var cluster = LocalCluster.WithDelayedWindows(dir, 100_000, "training.epochs=10000", "cluster.min-workers=2");
         var (coordinator, workers) = await cluster.StartAsync(1);
         var w1 = workers[0];
         // The second worker holds everything it sends for 8 s (sent at once if its connection closes first)
@@ -129,10 +124,7 @@ public sealed class ClusterProcessTests
     public async Task A_pause_shorter_than_the_acceptable_pause_changes_no_membership()
     {
         using var dir = new TempDirectory();
-        // Each window waits 30 ms in the coordinator's transport (test-only delay), so the run is
-        // surely still going when the fault below lands, however fast the machine is.
-        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(200, "cluster.min-workers=2", "cluster.test-faults=true"));
-        cluster.CoordinatorEnvironment["RNNCLUSTER_FAULTS"] = "delay=30ms";
+        await using var cluster = LocalCluster.WithDelayedWindows(dir, 200, "cluster.min-workers=2");
         var (coordinator, workers) = await cluster.StartAsync(2);
         var (w1, w2) = (workers[0], workers[1]);
         await coordinator.WaitForLineAsync("step 3/", Patience);
@@ -180,11 +172,8 @@ public sealed class ClusterProcessTests
     public async Task A_killed_coordinator_restarted_by_its_launcher_resumes_from_its_checkpoint_and_the_workers_rejoin()
     {
         using var dir = new TempDirectory();
-        string[] extra = ["cluster.min-workers=2", "checkpoint.every-steps=10"];
-        // Every window the coordinator sends waits 30 ms (test-only transport delay), so the remaining
-        // ~100 steps take seconds and the kill surely lands mid-run however fast the machine is.
-        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(120, [.. extra, "cluster.test-faults=true"]));
-        cluster.CoordinatorEnvironment["RNNCLUSTER_FAULTS"] = "delay=30ms";
+        // The delayed windows make the remaining ~100 steps take seconds: the kill surely lands mid-run.
+        await using var cluster = LocalCluster.WithDelayedWindows(dir, 120, "cluster.min-workers=2", "checkpoint.every-steps=10");
         var (coordinator, workers) = await cluster.StartAsync(2);
         var (w1, w2) = (workers[0], workers[1]);
         await coordinator.WaitForLineAsync("checkpoint step 20 committed", Patience);

@@ -46,6 +46,17 @@ internal sealed class LocalCluster : IAsyncDisposable
         "checkpoint.every-steps=0", .. extra,
     ];
 
+    /// <summary>
+    /// A tiny run whose coordinator holds each window 30 ms in its transport (the test-only delay): the
+    /// run is surely still going when a test's fault lands, however fast the machine is.
+    /// </summary>
+    public static LocalCluster WithDelayedWindows(TempDirectory directory, int maxSteps, params string[] extra)
+    {
+        var cluster = new LocalCluster(directory, TinyRun(maxSteps, [.. extra, "cluster.test-faults=true"]));
+        cluster.CoordinatorEnvironment["RNNCLUSTER_FAULTS"] = "delay=30ms";
+        return cluster;
+    }
+
     public NodeProcess StartCoordinator(params string[] extra)
     {
         List<string> args = ["train", "--cluster", "--plain", "--sample-length", "0", "--run-dir", RunDirectory];
