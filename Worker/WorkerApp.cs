@@ -94,7 +94,7 @@ public static class WorkerApp
     private static async Task<int> RunWorkerAsync(RnnClusterSettings settings, IReadOnlyList<SeedAddress> seeds, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         TorchRuntime.EnsureLoaded();
-        TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime), settings.Runtime.BlasThreads);
+        TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime));
         var time = TimeProvider.System;
         using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new LineLoggerProvider(error, LogLevel.Information)).SetMinimumLevel(LogLevel.Information));
         var registry = ClusterProtocol.CreateRegistry();

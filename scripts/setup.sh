@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Installs what RnnCluster needs on Debian 12, only where it is missing:
-#   libtorch-dev          libtorch 1.13.1 headers and libraries (the compute engine)
-#   libopenblas0-pthread  OpenBLAS; without it Debian's libtorch uses reference BLAS (~17x slower)
-#   cmake g++             to build the native bridge in Shared/Native
-#   python3-torch         PyTorch on the same libtorch: the cross-check test and the benchmarks
-# The .NET 10 SDK must already be on PATH (it is not a Debian package).
+# Installs what RnnCluster still needs from Debian 12, only where it is missing:
+#   python3-torch   PyTorch (1.13) for the cross-checks: the PyTorch interop tests load our checkpoints
+#                   into plain PyTorch modules, and bench/ compares against it.
+# The compute engine itself, TorchSharp with libtorch 2.10 (CPU), comes from NuGet at build time: no
+# C++ is compiled, and the build makes TorchSharp's native library load on Debian 12's libstdc++
+# (build/TorchSharpNative.targets). The .NET 10 SDK must already be on PATH (it is not a Debian package).
 set -euo pipefail
 
-packages=(libtorch-dev libopenblas0-pthread cmake g++ make python3-torch)
+packages=(python3-torch)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

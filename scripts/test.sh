@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: installs missing system packages, builds everything (the native bridge
-# through CMake), runs xunit, and ends with one plain line "N passed, N failed, N skipped" taken from
-# the TRX results. Exit status: that of dotnet test.
+# Runs the whole test suite: installs missing system packages, builds everything, runs xunit, and
+# ends with one plain line "N passed, N failed, N skipped" taken from the TRX results. Exit status: that of dotnet test.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh" || exit 1

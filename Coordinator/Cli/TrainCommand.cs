@@ -19,7 +19,7 @@ internal static class TrainCommand
     public static Command Create(CliConsole console)
     {
         var config = new Option<FileInfo?>("--config") { Description = "HOCON settings file (default: built-in defaults, the same as cluster.hocon)" };
-        var data = new Option<string?>("--data") { Description = "training data: a text file, a directory with train.txt/valid.txt/test.txt, or builtin:agreement | builtin:parity (default: data.path)" };
+        var data = new Option<string?>("--data") { Description = "training data: a text file, a directory with train.txt/valid.txt/test.txt, or builtin:agreement | builtin:parity | builtin:agreement-number | builtin:tagging | builtin:reverse (default: data.path)" };
         var runDir = new Option<DirectoryInfo?>("--run-dir") { Description = "where checkpoints, metrics.jsonl and summary.json go (default: runs/<UTC time>, or the resumed run's directory)" };
         var set = new Option<string[]>("--set") { Description = "override one setting, e.g. --set training.learning-rate=5 (repeatable)", AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.ZeroOrMore };
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "continue exactly from a checkpoint directory or a run directory's newest checkpoint" };
@@ -29,7 +29,11 @@ internal static class TrainCommand
         var plain = new Option<bool>("--plain") { Description = "plain log lines instead of the live progress display" };
         var workers = new Option<int?>("--workers") { Description = "data-parallel worker actors in this process (parallel.workers, default 2); 0 = single-replica trainer" };
         var cluster = new Option<bool>("--cluster") { Description = "be the coordinator (first seed) of a multi-process run: listen on cluster.host:cluster.port, wait for cluster.min-workers rnncluster-worker processes, train with them; resumes from --run-dir's newest checkpoint when there is one" };
-        var command = new Command("train", "Train a model (the embedded default: a 2x200 LSTM language model on builtin:agreement).")
+        var presets = string.Join(Environment.NewLine, BuiltinPreset.All.Select(p => $"  {p.Data}: {(p.Settings.Count == 0 ? "the defaults" : BuiltinPreset.Describe(p.Settings))} -> {p.Result}"));
+        var command = new Command(
+            "train",
+            "Train a model (the embedded default: a 2x200 LSTM language model on builtin:agreement)." + Environment.NewLine
+            + "Built-in data brings its recommended settings (a preset); --config and --set override any of them:" + Environment.NewLine + presets)
         {
             config, data, runDir, set, resume, maxSteps, epochs, workers, cluster, sampleLength, plain,
         };
@@ -96,10 +100,22 @@ internal static class TrainCommand
         }
 
         // Settings: an explicit --config wins; a resume otherwise keeps the settings it was saved with.
-        var settings = request.ConfigPath is null && resumeConfig is not null
-            ? ConfigLoader.LoadText(resumeConfig, Path.Combine(resumeFrom!, "config.hocon"), request.Overrides)
-            : ConfigLoader.Load(request.ConfigPath, request.Overrides);
+        AppliedPreset? preset = null;
+        RnnClusterSettings settings;
+        if (request.ConfigPath is null && resumeConfig is not null)
+        {
+            settings = ConfigLoader.LoadText(resumeConfig, Path.Combine(resumeFrom!, "config.hocon"), request.Overrides);
+        }
+        else
+        {
+            (settings, preset) = ConfigLoader.LoadWithPreset(request.ConfigPath, request.Overrides);
+        }
+
         TorchRuntime.EnsureLoaded();
+        if (preset is not null && (preset.Applied.Count > 0 || preset.Overridden.Count > 0))
+        {
+            await console.Out.WriteLineAsync(preset.ToString()).ConfigureAwait(false);
+        }
 
         var runDirectory = request.RunDirectory
             ?? (resumeFrom is not null ? Path.GetDirectoryName(Path.GetDirectoryName(resumeFrom))! : DefaultRunDirectory());

@@ -9,6 +9,13 @@ public enum Precision
     Float64 = 1,
 }
 
+/// <summary>Element type of the large matrix products (the output layers): the model's own, or bfloat16 with fp32 master weights.</summary>
+public enum ComputePrecision
+{
+    Native = 0,
+    BFloat16 = 1,
+}
+
 /// <summary>
 /// What every kind of model needs besides its architecture: dropout, initialisation, seed, placement and
 /// precision. Each kind's options (<see cref="ModelOptions"/>, <see cref="AcceptorOptions"/>,
@@ -32,47 +39,60 @@ public abstract record TorchModelOptions
 
     public Precision Precision { get; init; } = Precision.Float32;
 
-    internal unsafe NativeModelConfig ToNative()
+    /// <summary>Element type of the matrix products of the output layers: <see cref="Precision"/>'s, or bfloat16 (mixed precision, fp32 master weights).</summary>
+    public ComputePrecision Compute { get; init; } = ComputePrecision.Native;
+
+    internal TorchSharp.torch.ScalarType ComputeType => Compute == ComputePrecision.BFloat16
+        ? TorchSharp.torch.ScalarType.BFloat16
+        : Precision == Precision.Float64 ? TorchSharp.torch.ScalarType.Float64 : TorchSharp.torch.ScalarType.Float32;
+
+    /// <summary>Refuses settings no model can have, naming the value.</summary>
+    internal virtual void Validate()
     {
-        var config = new NativeModelConfig
+        foreach (var p in new[] { DropoutEmbedding, DropoutBetweenLayers, DropoutOutput })
         {
-            StructSize = (uint)sizeof(NativeModelConfig),
-            DType = (int)Precision,
-            DeviceType = Device.IsCuda ? 1 : 0,
-            DeviceIndex = Device.Index,
-            DropoutEmbedding = DropoutEmbedding,
-            DropoutBetweenLayers = DropoutBetweenLayers,
-            DropoutOutput = DropoutOutput,
-            ForgetBias = ForgetBias,
-            InitRange = InitRange,
-            Seed = Seed,
-        };
-        DescribeArchitecture(ref config);
-        return config;
+            if (!(p >= 0.0 && p < 1.0))
+            {
+                throw new TorchArgumentException($"dropout must be in [0, 1), got {p}");
+            }
+        }
+
+        if (!(InitRange > 0.0))
+        {
+            throw new TorchArgumentException("init_range must be > 0");
+        }
+
+        if (Compute == ComputePrecision.BFloat16 && Precision != Precision.Float32)
+        {
+            throw new TorchArgumentException("bf16 mixed precision needs float32 master weights");
+        }
     }
 
-    /// <summary>Fills the task kind and the architecture fields of the native configuration.</summary>
-    private protected abstract void DescribeArchitecture(ref NativeModelConfig config);
+    private protected static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new TorchArgumentException(message);
+        }
+    }
 }
 
-/// <summary>Everything the bridge needs to build a language model: architecture plus dropout, initialisation, seed and placement.</summary>
+/// <summary>Everything it takes to build a language model: architecture plus dropout, initialisation, seed and placement.</summary>
 public sealed record ModelOptions(ModelArchitecture Architecture) : TorchModelOptions
 {
-    private protected override void DescribeArchitecture(ref NativeModelConfig config)
+    internal override void Validate()
     {
+        base.Validate();
         var a = Architecture;
         if (a.TieWeights && a.EmbeddingSize != a.HiddenSize)
         {
             throw new TorchArgumentException($"tied weights need embedding-size == hidden-size, got {a.EmbeddingSize} and {a.HiddenSize}");
         }
 
-        config.Task = NativeTask.LanguageModel;
-        config.Cell = (int)a.Cell;
-        config.Layers = a.Layers;
-        config.VocabSize = a.VocabularySize;
-        config.EmbeddingSize = a.EmbeddingSize;
-        config.HiddenSize = a.HiddenSize;
-        config.TieWeights = a.TieWeights ? 1 : 0;
+        Require(a.Layers >= 1, $"layers must be >= 1, got {a.Layers}");
+        Require(a.VocabularySize >= 1, $"vocab_size must be >= 1, got {a.VocabularySize}");
+        Require(a.EmbeddingSize >= 1, $"embedding_size must be >= 1, got {a.EmbeddingSize}");
+        Require(a.HiddenSize >= 1, $"hidden_size must be >= 1, got {a.HiddenSize}");
     }
 }
 
@@ -81,12 +101,3 @@ public sealed record ParameterSlice(string Name, long Offset, long Count, long[]
 
 /// <summary>Loss sum, counted targets and (when asked) correct argmax predictions of one window.</summary>
 public readonly record struct WindowResult(double LossSum, long Tokens, long Correct);
-
-/// <summary>Values of <c>rnn_task</c>.</summary>
-internal static class NativeTask
-{
-    public const int LanguageModel = 0;
-    public const int Acceptor = 1;
-    public const int Transducer = 2;
-    public const int Seq2Seq = 3;
-}

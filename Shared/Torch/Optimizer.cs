@@ -1,8 +1,10 @@
 using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace RnnCluster.Torch;
 
-/// <summary>Optimizer kinds implemented by the bridge over flat buffers.</summary>
+/// <summary>Optimizer kinds, applied to flat buffers.</summary>
 public enum OptimizerAlgorithm
 {
     Sgd = 0,
@@ -28,41 +30,42 @@ public sealed record OptimizerOptions(OptimizerAlgorithm Algorithm)
 
 /// <summary>
 /// SGD (momentum, Nesterov), Adam or AdamW applied to a model's flat parameter buffer in one fused
-/// update. Its state buffers (<see cref="StateNames"/>) share the parameter layout, so checkpoints
-/// store them as flat tensors.
+/// update of a few whole-buffer operations (torch.optim's per-tensor loops would make ~20 small calls per
+/// parameter). Update rules follow torch.optim.SGD, Adam and AdamW. Its state buffers
+/// (<see cref="StateNames"/>) share the parameter layout, so checkpoints store them as flat tensors.
 /// </summary>
-public sealed unsafe class Optimizer : IDisposable
+public sealed class Optimizer : IDisposable
 {
-    private readonly OptimizerHandle _handle;
+    private readonly Tensor[] _states;
 
     public Optimizer(TorchModel model, OptimizerOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
-        var config = new NativeOptimizerConfig
+        Require(options.WeightDecay >= 0.0, "weight_decay must be >= 0");
+        string[] names;
+        switch (options.Algorithm)
         {
-            Kind = (int)options.Algorithm,
-            Nesterov = options.Nesterov ? 1 : 0,
-            Momentum = options.Momentum,
-            WeightDecay = options.WeightDecay,
-            Beta1 = options.Beta1,
-            Beta2 = options.Beta2,
-            Epsilon = options.Epsilon,
-        };
-        NativeCheck.Status(NativeMethods.rnn_optimizer_create(model.Handle, &config, out _handle));
+            case OptimizerAlgorithm.Sgd:
+                Require(options.Momentum >= 0.0 && options.Momentum < 1.0, "momentum must be in [0, 1)");
+                Require(!options.Nesterov || options.Momentum > 0.0, "nesterov needs momentum > 0");
+                names = options.Momentum > 0.0 ? ["momentum_buffer"] : [];
+                break;
+            case OptimizerAlgorithm.Adam:
+            case OptimizerAlgorithm.AdamW:
+                Require(options.Beta1 >= 0.0 && options.Beta1 < 1.0 && options.Beta2 >= 0.0 && options.Beta2 < 1.0, "betas must be in [0, 1)");
+                Require(options.Epsilon > 0.0, "epsilon must be > 0");
+                names = ["exp_avg", "exp_avg_sq"];
+                break;
+            default:
+                throw new TorchArgumentException($"unknown optimizer kind {options.Algorithm}");
+        }
+
         Options = options;
         Precision = model.Precision;
         StateLength = model.ParameterCount;
-        NativeCheck.Status(NativeMethods.rnn_optimizer_state_count(_handle, out var count));
-        var names = new string[count];
-        var buffer = stackalloc byte[128];
-        for (var i = 0; i < count; i++)
-        {
-            NativeCheck.Status(NativeMethods.rnn_optimizer_state_name(_handle, i, buffer, 128));
-            names[i] = Marshal.PtrToStringUTF8((IntPtr)buffer) ?? string.Empty;
-        }
-
         StateNames = names;
+        _states = names.Select(_ => zeros_like(model.Flat).DetachFromDisposeScope()).ToArray();
     }
 
     public OptimizerOptions Options { get; }
@@ -79,43 +82,117 @@ public sealed unsafe class Optimizer : IDisposable
     /// <summary>Updates taken so far (Adam's bias correction depends on it).</summary>
     public long StepCount
     {
-        get
+        get;
+        set
         {
-            NativeCheck.Status(NativeMethods.rnn_optimizer_get_step(_handle, out var step));
-            return step;
+            Require(value >= 0, "step must be >= 0");
+            field = value;
         }
-
-        set => NativeCheck.Status(NativeMethods.rnn_optimizer_set_step(_handle, value));
     }
 
     /// <summary>One update of <paramref name="model"/>'s parameters from its gradient buffer.</summary>
     public void Step(TorchModel model, double learningRate)
     {
         ArgumentNullException.ThrowIfNull(model);
-        NativeCheck.Status(NativeMethods.rnn_optimizer_step(_handle, model.Handle, learningRate));
+        Require(model.ParameterCount == StateLength, "optimizer was created for another model");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var p = model.Flat;
+        var g = model.FlatGrad;
+        var o = Options;
+        StepCount++;
+        if (o.Algorithm == OptimizerAlgorithm.Sgd)
+        {
+            var d = o.WeightDecay != 0.0 ? g.add(p, o.WeightDecay) : g;
+            if (o.Momentum > 0.0)
+            {
+                var buffer = _states[0];
+
+                // torch.optim.SGD starts the buffer at the first gradient (no dampening).
+                if (StepCount == 1)
+                {
+                    buffer.copy_(d);
+                }
+                else
+                {
+                    buffer.mul_(o.Momentum).add_(d);
+                }
+
+                d = o.Nesterov ? d.add(buffer, o.Momentum) : buffer;
+            }
+
+            p.add_(d, -learningRate);
+            return;
+        }
+
+        var m = _states[0];
+        var v = _states[1];
+        var grad = g;
+        if (o.Algorithm == OptimizerAlgorithm.AdamW)
+        {
+            p.mul_(1.0 - (learningRate * o.WeightDecay));
+        }
+        else if (o.WeightDecay != 0.0)
+        {
+            grad = g.add(p, o.WeightDecay);
+        }
+
+        m.mul_(o.Beta1).add_(grad, 1.0 - o.Beta1);
+        v.mul_(o.Beta2).addcmul_(grad, grad, 1.0 - o.Beta2);
+        var bias1 = 1.0 - Math.Pow(o.Beta1, StepCount);
+        var bias2 = 1.0 - Math.Pow(o.Beta2, StepCount);
+        var denominator = (v.sqrt() / Math.Sqrt(bias2)).add_(o.Epsilon);
+        p.addcdiv_(m, denominator, -learningRate / bias1);
     }
 
     public void ReadState<T>(int index, Span<T> destination)
         where T : unmanaged
     {
         CheckElement<T>();
-        fixed (T* p = destination)
+        var state = State(index);
+        if (destination.Length != state.numel())
         {
-            NativeCheck.Status(NativeMethods.rnn_optimizer_read_state(_handle, index, p, destination.Length));
+            throw new TorchArgumentException($"state holds {state.numel()} elements, caller passed {destination.Length}");
         }
+
+        using var host = state.device_type == DeviceType.CPU ? state.alias() : state.cpu();
+        host.bytes.CopyTo(MemoryMarshal.AsBytes(destination));
     }
 
     public void WriteState<T>(int index, ReadOnlySpan<T> source)
         where T : unmanaged
     {
         CheckElement<T>();
-        fixed (T* p = source)
+        var state = State(index);
+        if (source.Length != state.numel())
         {
-            NativeCheck.Status(NativeMethods.rnn_optimizer_write_state(_handle, index, p, source.Length));
+            throw new TorchArgumentException($"state holds {state.numel()} elements, caller passed {source.Length}");
+        }
+
+        using var host = empty(state.shape, state.dtype);
+        MemoryMarshal.AsBytes(source).CopyTo(host.bytes);
+        state.copy_(host);
+    }
+
+    public void Dispose()
+    {
+        foreach (var state in _states)
+        {
+            state.Dispose();
         }
     }
 
-    public void Dispose() => _handle.Dispose();
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new TorchArgumentException(message);
+        }
+    }
+
+    private Tensor State(int index) => index >= 0 && index < _states.Length
+        ? _states[index]
+        : throw new TorchArgumentException("optimizer state index out of range");
 
     private void CheckElement<T>()
         where T : unmanaged

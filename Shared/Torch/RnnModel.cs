@@ -1,24 +1,44 @@
 using RnnCluster.Model;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace RnnCluster.Torch;
 
 /// <summary>
-/// A recurrent language model held by libtorch: embedding, stacked recurrent layers, linear decoder,
+/// A recurrent language model on TorchSharp: embedding, stacked recurrent layers, linear decoder,
 /// trained over TBPTT windows with recurrent state carried by the caller. The flat parameter and
 /// gradient buffers, their layout and the generator are <see cref="TorchModel"/>'s.
 /// Not thread-safe: one caller at a time (a worker actor owns its replica).
 /// </summary>
-public sealed unsafe class RnnModel : TorchModel
+public sealed class RnnModel : TorchModel
 {
+    private readonly RecurrentStack _rnn;
+    private readonly Tensor _embedding;
+    private readonly Tensor _decoderWeight;
+    private readonly Tensor _decoderBias;
+
     public RnnModel(ModelOptions options)
         : base(options)
     {
         Options = options;
-        NativeCheck.Status(NativeMethods.rnn_model_state_size(Handle, out var stateSize));
-        StateSizePerStream = checked((int)stateSize);
+        var a = options.Architecture;
+        var r = options.InitRange;
+        AddEntry("encoder.weight", [a.VocabularySize, a.EmbeddingSize], new InitRule(r));
+        _rnn = AddStack("rnn.", a.Cell, a.Layers, a.EmbeddingSize, a.HiddenSize, 1);
+        if (!a.TieWeights)
+        {
+            AddEntry("decoder.weight", [a.VocabularySize, a.HiddenSize], new InitRule(r));
+        }
+
+        AddEntry("decoder.bias", [a.VocabularySize], new InitRule(0.0));
+        Build(_rnn);
+        _embedding = Parameter("encoder.weight");
+        _decoderWeight = a.TieWeights ? _embedding : Parameter("decoder.weight");
+        _decoderBias = Parameter("decoder.bias");
+        StateSizePerStream = (a.Cell == CellKind.Lstm ? 2 : 1) * a.Layers * a.HiddenSize;
     }
 
-    public ModelOptions Options { get; }
+    public new ModelOptions Options { get; }
 
     public ModelArchitecture Architecture => Options.Architecture;
 
@@ -47,18 +67,26 @@ public sealed unsafe class RnnModel : TorchModel
         CheckWindow(targets.Length, steps, streams, "targets");
         CheckState(stateIn.Length, streams, allowEmpty: true, "stateIn");
         CheckState(stateOut.Length, streams, allowEmpty: true, "stateOut");
-        NativeWindowResult result;
-        fixed (long* pIn = inputs)
-        fixed (long* pTg = targets)
-        fixed (T* pSi = stateIn)
-        fixed (T* pSo = stateOut)
+        CheckIds(inputs, 0, "input token id");
+        CheckIds(targets, -1, "target id");
+        using var scope = NewDisposeScope();
+        using var grad = GradientMode(backward);
+        var x = Ids(inputs, steps, streams);
+        var y = Ids(targets, steps, streams).reshape(-1);
+        var (logits, finalState) = Forward(x, StateIn(stateIn, streams), train);
+        var loss = nn.functional.cross_entropy(logits, y, ignore_index: -1, reduction: nn.Reduction.Sum);
+        if (backward)
         {
-            NativeCheck.Status(NativeMethods.rnn_model_forward_backward(
-                Handle, pIn, pTg, steps, streams, stateIn.IsEmpty ? null : pSi, stateOut.IsEmpty ? null : pSo,
-                train ? 1 : 0, backward ? 1 : 0, wantCorrect ? 1 : 0, &result));
+            loss.backward();
         }
 
-        return new WindowResult(result.LossSum, result.Tokens, result.Correct);
+        var correct = wantCorrect ? logits.argmax(1).eq(y).sum().item<long>() : 0;
+        if (!stateOut.IsEmpty)
+        {
+            StateOut(finalState, stateOut);
+        }
+
+        return new WindowResult(loss.ToDouble(), y.ne(-1).sum().item<long>(), correct);
     }
 
     /// <summary>Logits <c>[streams, vocab]</c> of the last step of a window (no dropout), for sampling and beam search.</summary>
@@ -74,13 +102,67 @@ public sealed unsafe class RnnModel : TorchModel
             throw new ArgumentException($"logits needs {streams} x {Architecture.VocabularySize} elements, got {logits.Length}", nameof(logits));
         }
 
-        fixed (long* pIn = inputs)
-        fixed (T* pSi = stateIn)
-        fixed (T* pSo = stateOut)
-        fixed (T* pL = logits)
+        CheckIds(inputs, 0, "input token id");
+        using var scope = NewDisposeScope();
+        using var grad = GradientMode(backward: false);
+        var (all, finalState) = Forward(Ids(inputs, steps, streams), StateIn(stateIn, streams), train: false);
+        CopyOut(all.narrow(0, (long)(steps - 1) * streams, streams), logits);
+        if (!stateOut.IsEmpty)
         {
-            NativeCheck.Status(NativeMethods.rnn_model_last_logits(
-                Handle, pIn, steps, streams, stateIn.IsEmpty ? null : pSi, stateOut.IsEmpty ? null : pSo, pL));
+            StateOut(finalState, stateOut);
+        }
+    }
+
+    /// <summary>
+    /// The LM of word_language_model: embedding, dropout, recurrent stack (dropout between layers and after
+    /// the top one), linear decoder. Inputs <c>[T, B]</c>; state <c>[K, L, B, H]</c> (K = 2 for LSTM: h, c).
+    /// Returns logits <c>[T*B, V]</c> and the detached final state.
+    /// </summary>
+    private (Tensor Logits, Tensor State) Forward(Tensor inputs, Tensor state, bool train)
+    {
+        var steps = inputs.shape[0];
+        var streams = inputs.shape[1];
+        var x = Dropout(Embed(_embedding, inputs), Options.DropoutEmbedding, train);
+        var layout = SequenceLayout.Full((int)steps, (int)streams, Device);
+        var lstm = _rnn.IsLstm;
+        var output = _rnn.Run(x, layout, state[0], lstm ? state[1] : null, train, Options.DropoutBetweenLayers, Options.DropoutOutput, wantFinals: false);
+        var logits = Linear(output.Output.reshape(steps * streams, Architecture.HiddenSize), _decoderWeight, _decoderBias);
+        var final = lstm ? stack([output.H, output.C!], 0) : output.H.unsqueeze(0);
+        return (logits, final.detach());
+    }
+
+    /// <summary>Host state is stream-major <c>[B, K, L, H]</c>; the kernels want <c>[K, L, B, H]</c>.</summary>
+    private Tensor StateIn<T>(ReadOnlySpan<T> state, int streams)
+        where T : unmanaged
+    {
+        var k = _rnn.IsLstm ? 2 : 1;
+        long[] kernelShape = [k, Architecture.Layers, streams, Architecture.HiddenSize];
+        if (state.IsEmpty)
+        {
+            return zeros(kernelShape, DType, Device);
+        }
+
+        var host = empty([streams, k, Architecture.Layers, Architecture.HiddenSize], DType);
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(state).CopyTo(host.bytes);
+        return host.permute(1, 2, 0, 3).contiguous().to(Device);
+    }
+
+    private static void StateOut<T>(Tensor state, Span<T> destination)
+        where T : unmanaged => CopyOut(state.permute(2, 0, 1, 3), destination);
+
+    private void CheckIds(ReadOnlySpan<long> ids, long low, string what)
+    {
+        var high = Architecture.VocabularySize;
+        long min = long.MaxValue, max = long.MinValue;
+        foreach (var id in ids)
+        {
+            min = Math.Min(min, id);
+            max = Math.Max(max, id);
+        }
+
+        if (min < low || max >= high)
+        {
+            throw new TorchArgumentException($"{what} out of range [{low}, {high}): min {min}, max {max}");
         }
     }
 

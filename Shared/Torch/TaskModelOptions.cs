@@ -33,14 +33,21 @@ public sealed record EncoderArchitecture(CellKind Cell, int Layers, int Vocabula
     /// <summary>Width of each position's state: hidden size, twice it when bidirectional.</summary>
     public int FeatureSize => Bidirectional ? 2 * HiddenSize : HiddenSize;
 
-    internal void Describe(ref NativeModelConfig config)
+    internal void Validate()
     {
-        config.Cell = (int)Cell;
-        config.Layers = Layers;
-        config.VocabSize = VocabularySize;
-        config.EmbeddingSize = EmbeddingSize;
-        config.HiddenSize = HiddenSize;
-        config.Bidirectional = Bidirectional ? 1 : 0;
+        Check(Layers >= 1, $"layers must be >= 1, got {Layers}");
+        Check(VocabularySize >= 1, $"vocab_size must be >= 1, got {VocabularySize}");
+        Check(EmbeddingSize >= 1, $"embedding_size must be >= 1, got {EmbeddingSize}");
+        Check(HiddenSize >= 1, $"hidden_size must be >= 1, got {HiddenSize}");
+        Check(Enum.IsDefined(Cell), $"unknown cell kind {Cell}");
+    }
+
+    internal static void Check(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new TorchArgumentException(message);
+        }
     }
 }
 
@@ -53,11 +60,11 @@ public sealed record ClassifierHead(int HiddenSize, HeadActivation Activation)
     /// <summary>A single linear layer from the features to the classes.</summary>
     public static ClassifierHead Linear { get; } = new(0, HeadActivation.Tanh);
 
-    internal void Describe(ref NativeModelConfig config, int classes)
+    internal void Validate(int classes)
     {
-        config.HeadHiddenSize = HiddenSize;
-        config.HeadActivation = (int)Activation;
-        config.Classes = classes;
+        EncoderArchitecture.Check(classes >= 2, $"classes must be >= 2, got {classes}");
+        EncoderArchitecture.Check(HiddenSize >= 0, $"head_hidden_size must be >= 0, got {HiddenSize}");
+        EncoderArchitecture.Check(Enum.IsDefined(Activation), $"unknown head activation {Activation}");
     }
 }
 
@@ -66,12 +73,12 @@ public sealed record AcceptorOptions(EncoderArchitecture Encoder, Pooling Poolin
 {
     public ClassifierHead Head { get; init; } = ClassifierHead.Linear;
 
-    private protected override void DescribeArchitecture(ref NativeModelConfig config)
+    internal override void Validate()
     {
-        config.Task = NativeTask.Acceptor;
-        Encoder.Describe(ref config);
-        config.Pooling = (int)Pooling;
-        Head.Describe(ref config, Classes);
+        base.Validate();
+        Encoder.Validate();
+        Head.Validate(Classes);
+        EncoderArchitecture.Check(Enum.IsDefined(Pooling), $"unknown pooling {Pooling}");
     }
 }
 
@@ -80,11 +87,11 @@ public sealed record TransducerOptions(EncoderArchitecture Encoder, int Tags) : 
 {
     public ClassifierHead Head { get; init; } = ClassifierHead.Linear;
 
-    private protected override void DescribeArchitecture(ref NativeModelConfig config)
+    internal override void Validate()
     {
-        config.Task = NativeTask.Transducer;
-        Encoder.Describe(ref config);
-        Head.Describe(ref config, Tags);
+        base.Validate();
+        Encoder.Validate();
+        Head.Validate(Tags);
     }
 }
 
@@ -96,11 +103,11 @@ public sealed record TransducerOptions(EncoderArchitecture Encoder, int Tags) : 
 /// </summary>
 public sealed record Seq2SeqOptions(EncoderArchitecture Encoder, int TargetVocabularySize, int DecoderEmbeddingSize) : TorchModelOptions
 {
-    private protected override void DescribeArchitecture(ref NativeModelConfig config)
+    internal override void Validate()
     {
-        config.Task = NativeTask.Seq2Seq;
-        Encoder.Describe(ref config);
-        config.TargetVocabSize = TargetVocabularySize;
-        config.DecoderEmbeddingSize = DecoderEmbeddingSize;
+        base.Validate();
+        Encoder.Validate();
+        EncoderArchitecture.Check(TargetVocabularySize >= 1, $"target_vocab_size must be >= 1, got {TargetVocabularySize}");
+        EncoderArchitecture.Check(DecoderEmbeddingSize >= 1, $"decoder_embedding_size must be >= 1, got {DecoderEmbeddingSize}");
     }
 }

@@ -1,8 +1,6 @@
-using System.Runtime.InteropServices;
-
 namespace RnnCluster.Torch;
 
-/// <summary>Status codes of <c>rnn_status</c>.</summary>
+/// <summary>What kind of failure a <see cref="TorchException"/> reports.</summary>
 public enum NativeStatus
 {
     Ok = 0,
@@ -14,7 +12,7 @@ public enum NativeStatus
     Unknown = 6,
 }
 
-/// <summary>Base of every error reported by the native bridge; <see cref="Status"/> is the bridge's status code.</summary>
+/// <summary>Base of every error of the compute layer; <see cref="Status"/> says what kind.</summary>
 public abstract class TorchException : Exception
 {
     protected TorchException(NativeStatus status, string message)
@@ -26,10 +24,10 @@ public abstract class TorchException : Exception
     public NativeStatus Status { get; }
 }
 
-/// <summary>The bridge refused an argument (sizes, ids, configuration).</summary>
+/// <summary>An argument was refused (sizes, ids, configuration).</summary>
 public sealed class TorchArgumentException(string message) : TorchException(NativeStatus.Argument, message);
 
-/// <summary>The requested device does not exist in the libtorch the bridge was built against.</summary>
+/// <summary>The requested device does not exist in the loaded libtorch.</summary>
 public sealed class TorchDeviceException(string message) : TorchException(NativeStatus.Device, message);
 
 /// <summary>Host or device memory ran out inside libtorch.</summary>
@@ -38,32 +36,5 @@ public sealed class TorchOutOfMemoryException(string message) : TorchException(N
 /// <summary>libtorch raised an error, or the object was used in a state that does not allow the call.</summary>
 public sealed class TorchRuntimeException(NativeStatus status, string message) : TorchException(status, message);
 
-/// <summary>The native bridge (or libtorch under it) could not be loaded at all.</summary>
+/// <summary>libtorch (through TorchSharp) could not be loaded at all.</summary>
 public sealed class TorchUnavailableException(string message, Exception? inner) : Exception(message, inner);
-
-internal static class NativeCheck
-{
-    /// <summary>Turns a bridge status into the matching exception, with the thread's last error message.</summary>
-    public static void Status(int status)
-    {
-        if (status == 0)
-        {
-            return;
-        }
-
-        var message = Marshal.PtrToStringUTF8(NativeMethods.rnn_last_error()) ?? string.Empty;
-        if (message.Length == 0)
-        {
-            message = $"native bridge call failed with status {status}";
-        }
-
-        throw (NativeStatus)status switch
-        {
-            NativeStatus.Argument => new TorchArgumentException(message),
-            NativeStatus.Device => new TorchDeviceException(message),
-            NativeStatus.OutOfMemory => new TorchOutOfMemoryException(message),
-            NativeStatus.State or NativeStatus.Torch or NativeStatus.Unknown => new TorchRuntimeException((NativeStatus)status, message),
-            _ => new TorchRuntimeException(NativeStatus.Unknown, $"unknown status {status}: {message}"),
-        };
-    }
-}

@@ -1,48 +1,58 @@
-using System.Text;
+using System.Runtime.InteropServices;
+using TorchSharp;
 
 namespace RnnCluster.Torch;
 
-/// <summary>Process-wide facts and settings of the libtorch under the bridge.</summary>
-public static unsafe class TorchRuntime
+/// <summary>
+/// Process-wide facts and settings of the libtorch under TorchSharp. <see cref="EnsureLoaded"/> runs
+/// before any other torch call of ours: it sets what libtorch's OpenMP runtime reads once, at load.
+/// </summary>
+public static partial class TorchRuntime
 {
-    private static readonly Lazy<int> AbiVersion = new(LoadAndCheck);
+    /// <summary>
+    /// Where a CUDA build of libtorch 2.10 lives (a PyTorch install's <c>torch/lib</c>); when set, it is
+    /// loaded instead of the CPU build that ships with the package. Read once, at load.
+    /// </summary>
+    public const string LibTorchDirVariable = "RNNCLUSTER_LIBTORCH_DIR";
 
-    /// <summary>Loads the bridge and checks its ABI version; throws <see cref="TorchUnavailableException"/> with a fix when it cannot.</summary>
-    public static void EnsureLoaded() => _ = AbiVersion.Value;
+    private static readonly Lazy<string> Loaded = new(LoadAndCheck, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>libtorch version, where it came from, CUDA support and the parallel backend.</summary>
+    /// <summary>Loads libtorch once; throws <see cref="TorchUnavailableException"/> naming the cause when it cannot.</summary>
+    public static void EnsureLoaded() => _ = Loaded.Value;
+
+    /// <summary>libtorch and TorchSharp versions, where libtorch came from, CUDA and the parallel backend.</summary>
     public static string BuildInfo
     {
         get
         {
-            EnsureLoaded();
-            Span<byte> buffer = stackalloc byte[4096];
-            fixed (byte* p = buffer)
-            {
-                NativeCheck.Status(NativeMethods.rnn_build_info(p, buffer.Length, out var length));
-                return Encoding.UTF8.GetString(buffer[..Math.Min(length, buffer.Length - 1)]);
-            }
+            var origin = Loaded.Value;
+            var cuda = torch.cuda.is_available() ? $"CUDA with {torch.cuda.device_count()} device(s)" : "no CUDA";
+            return $"libtorch {torch.__version__} through TorchSharp {typeof(torch).Assembly.GetName().Version} ({origin}); {cuda}; "
+                + $"intra-op threads {torch.get_num_threads()}, OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "(unset)"}";
         }
     }
 
-    /// <summary>libtorch's intra-op threads (setting it keeps OpenBLAS at one thread).</summary>
+    /// <summary>libtorch's intra-op threads, process-wide.</summary>
     public static int Threads
     {
         get
         {
             EnsureLoaded();
-            NativeCheck.Status(NativeMethods.rnn_get_num_threads(out var threads));
-            return threads;
+            return torch.get_num_threads();
         }
 
-        set => SetThreads(value, blasThreads: 1);
+        set => SetThreads(value);
     }
 
-    /// <summary>Sets libtorch's intra-op threads and OpenBLAS's own threads; keep their product within the cores.</summary>
-    public static void SetThreads(int threads, int blasThreads)
+    /// <summary>Sets libtorch's intra-op threads (OpenMP; MKL and oneDNN use the same pool), process-wide.</summary>
+    public static void SetThreads(int threads)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         EnsureLoaded();
-        NativeCheck.Status(NativeMethods.rnn_set_num_threads(threads, blasThreads));
+        if (torch.get_num_threads() != threads)
+        {
+            torch.set_num_threads(threads);
+        }
     }
 
     public static int CudaDeviceCount
@@ -50,33 +60,61 @@ public static unsafe class TorchRuntime
         get
         {
             EnsureLoaded();
-            NativeCheck.Status(NativeMethods.rnn_cuda_device_count(out var count));
-            return count;
+            return torch.cuda.is_available() ? torch.cuda.device_count() : 0;
         }
     }
 
-    private static int LoadAndCheck()
+    private static string LoadAndCheck()
     {
-        int version;
+        // libgomp reads OMP_WAIT_POLICY once, when libtorch loads, through the C library's environment;
+        // Environment.SetEnvironmentVariable does not reach that on Linux, so set it there. Passive
+        // waiting: idle OpenMP threads sleep instead of spinning, which made steps 3-10x slower when
+        // replicas, communication threads or other processes shared the cores. A user's own value wins.
+        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null)
+        {
+            _ = NativeEnvironment.setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+            Environment.SetEnvironmentVariable("OMP_WAIT_POLICY", "PASSIVE");
+        }
+
+        var origin = "CPU build from the libtorch-cpu-linux-x64 package";
+        var external = Environment.GetEnvironmentVariable(LibTorchDirVariable);
+        if (!string.IsNullOrEmpty(external))
+        {
+            origin = ExternalLibTorch.Load(external);
+        }
+
         try
         {
-            version = NativeMethods.rnn_abi_version();
+            _ = torch.get_num_threads();
         }
-        catch (DllNotFoundException e)
+        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or EntryPointNotFoundException or NotSupportedException)
         {
-            throw new TorchUnavailableException(
-                "the native bridge librnn_bridge.so (or libtorch under it) could not be loaded. Install libtorch with "
-                + "'bash scripts/setup.sh' (Debian: apt-get install libtorch-dev libopenblas0-pthread) and rebuild. Loader said: " + e.Message,
-                e);
+            throw new TorchUnavailableException($"libtorch could not be loaded ({origin}): {RootMessage(e)}", e);
         }
 
-        if (version != NativeMethods.ExpectedAbiVersion)
+        return origin;
+    }
+
+    private static string RootMessage(Exception e)
+    {
+        var messages = new List<string>();
+        for (Exception? x = e; x is not null; x = x.InnerException)
         {
-            throw new TorchUnavailableException(
-                $"librnn_bridge.so has ABI version {version} but this build expects {NativeMethods.ExpectedAbiVersion}; rebuild the solution.",
-                null);
+            if (x is not TypeInitializationException && !string.IsNullOrWhiteSpace(x.Message))
+            {
+                messages.Add(x.Message.Trim());
+            }
         }
 
-        return version;
+        var text = messages.Count > 0 ? string.Join(" <- ", messages.Distinct()) : e.GetType().Name;
+        return text.Contains("GLIBCXX", StringComparison.Ordinal)
+            ? text + ". The build marks TorchSharp's one GLIBCXX_3.4.32 need weak (build/TorchSharpNative.targets); run through scripts/rnncluster.sh or rebuild so the patched library is in place."
+            : text;
+    }
+
+    private static partial class NativeEnvironment
+    {
+        [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+        internal static partial int setenv(string name, string value, int overwrite);
     }
 }

@@ -1,19 +1,43 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
 namespace RnnCluster.Torch;
 
 /// <summary>
-/// A transducer (tagger) held by libtorch: embedding, stacked (optionally bidirectional) recurrent encoder,
+/// A transducer (tagger) on TorchSharp: embedding, stacked (optionally bidirectional) recurrent encoder,
 /// classifier head at every position, softmax cross-entropy over the valid positions only.
 /// Parameters and gradients are <see cref="TorchModel"/>'s flat buffers. Not thread-safe: one caller at a time.
 /// </summary>
-public sealed unsafe class TransducerModel : TorchModel
+public sealed class TransducerModel : EncoderModel
 {
+    private readonly ClassifierHeadLayers _head;
+
     public TransducerModel(TransducerOptions options)
-        : base(options)
+        : base(options, options.Encoder, "encoder.weight", "rnn.")
     {
         Options = options;
+        var features = options.Encoder.FeatureSize;
+        var hidden = options.Head.HiddenSize;
+        if (hidden > 0)
+        {
+            AddLinear("head.0.", features, hidden);
+            AddLinear("head.2.", hidden, options.Tags);
+        }
+        else
+        {
+            AddLinear("head.0.", features, options.Tags);
+        }
+
+        Build(EncoderStack);
+        _head = new ClassifierHeadLayers(
+            options.Head,
+            Parameter("head.0.weight"),
+            Parameter("head.0.bias"),
+            hidden > 0 ? Parameter("head.2.weight") : null,
+            hidden > 0 ? Parameter("head.2.bias") : null);
     }
 
-    public TransducerOptions Options { get; }
+    public new TransducerOptions Options { get; }
 
     /// <summary>
     /// Forward (and, when <paramref name="backward"/>, backward) over a padded batch. <paramref name="tags"/>
@@ -27,17 +51,25 @@ public sealed unsafe class TransducerModel : TorchModel
         var positions = (long)batch.Steps * batch.Count;
         CheckLength(tags.Length, positions, nameof(tags), optional: !backward);
         CheckLength(predictions.Length, positions, nameof(predictions), optional: true);
-        NativeWindowResult result;
-        fixed (long* pTokens = batch.Tokens)
-        fixed (int* pLengths = batch.Lengths)
-        fixed (long* pTags = tags)
-        fixed (long* pPredictions = predictions)
+        var layout = LayoutOf(batch, "token id");
+        if (!tags.IsEmpty)
         {
-            NativeCheck.Status(NativeMethods.rnn_model_tag(
-                Handle, pTokens, pLengths, batch.Steps, batch.Count, tags.IsEmpty ? null : pTags,
-                train ? 1 : 0, backward ? 1 : 0, predictions.IsEmpty ? null : pPredictions, &result));
+            // Tags at padding are never read, whatever they hold.
+            layout.CheckIds(tags, -1, Options.Tags, "tag");
         }
 
-        return new BatchResult(result.LossSum, result.Tokens, result.Correct);
+        using var scope = NewDisposeScope();
+        using var grad = GradientMode(backward);
+        var encoded = Encode(batch, layout, train, wantFinals: false);
+        var logits = _head.Apply(Dropout(encoded.Output, Options.DropoutOutput, train)).reshape(positions, Options.Tags);
+        var valid = layout.Valid.reshape(-1);
+        Tensor? targets = tags.IsEmpty ? null : Ids(tags, batch.Steps, batch.Count).reshape(-1).masked_fill(valid.logical_not(), -1);
+        var result = Score(logits, targets, backward);
+        if (!predictions.IsEmpty)
+        {
+            CopyOut(logits.argmax(1).masked_fill(valid.logical_not(), -1), predictions);
+        }
+
+        return result;
     }
 }

@@ -15,7 +15,7 @@ public sealed class LanguageModelTrainer : IDisposable
     public LanguageModelTrainer(RnnClusterSettings settings, Corpus corpus, string runDirectory, TrainerServices services, string? resumeFrom = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime), settings.Runtime.BlasThreads);
+        TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime));
         _loop = new TrainingLoop(settings, corpus, runDirectory, services, resumeFrom);
     }
 

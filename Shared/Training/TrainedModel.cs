@@ -34,7 +34,7 @@ public sealed class TrainedModel : IDisposable
         var vocabulary = Vocabulary.FromJson(checkpoint.VocabularyJson, Path.Combine(checkpoint.Directory, "vocab.json"));
         CheckpointCompatibility.EnsureCompatible(
             checkpoint.Manifest, settings.Model.ToArchitecture(vocabulary.Count), vocabulary.Hash, checkpoint.Directory);
-        TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime), settings.Runtime.BlasThreads);
+        TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime));
         var model = new RnnModel(TrainingSetup.Model(settings, vocabulary.Count));
         try
         {

@@ -44,6 +44,7 @@ public static class TrainingSetup
             InitRange = m.InitRange,
             Seed = unchecked((ulong)settings.Runtime.Seed),
             Device = device,
+            Compute = settings.Runtime.Precision,
         };
     }
 

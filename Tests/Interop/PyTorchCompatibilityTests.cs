@@ -7,8 +7,8 @@ namespace RnnCluster.Tests.Interop;
 
 /// <summary>
 /// Our model.safetensors loads into the equivalent PyTorch nn.Module with load_state_dict(strict=True)
-/// and gives the same evaluation loss as `rnncluster eval` (bench/lm/pytorch_check.py; Debian's
-/// python3-torch, installed by scripts/setup.sh, runs on the same libtorch).
+/// and gives the same evaluation loss as `rnncluster eval` (bench/lm/pytorch_check.py on Debian's
+/// python3-torch 1.13, installed by scripts/setup.sh: other kernels, the same maths).
 /// </summary>
 public sealed class PyTorchCompatibilityTests
 {

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace RnnCluster.Tests.Interop;
 
-/// <summary>Runs a script with Debian's /usr/bin/python3 (python3-torch, on the same libtorch as our bridge).</summary>
+/// <summary>Runs a script with Debian's /usr/bin/python3 (python3-torch 1.13: the reference our checkpoints must reproduce).</summary>
 internal static class PythonRunner
 {
     private const string Python = "/usr/bin/python3";

@@ -33,8 +33,8 @@ public sealed class BridgeErrorTests
         var e = Assert.Throws<TorchDeviceException>(() =>
             new RnnModel(TinyModels.Options(CellKind.Lstm) with { Device = new TorchDevice(true, 0) }));
         Assert.Contains("cuda:0", e.Message, StringComparison.Ordinal);
-        Assert.Contains("libtorch 1.", e.Message, StringComparison.Ordinal);
-        Assert.Contains("RNN_TORCH_DIR", e.Message, StringComparison.Ordinal);
+        Assert.Contains("libtorch 2.10", e.Message, StringComparison.Ordinal);
+        Assert.Contains(TorchRuntime.LibTorchDirVariable, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

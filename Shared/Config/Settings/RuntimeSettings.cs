@@ -1,3 +1,4 @@
+using RnnCluster.Torch;
 using System.Globalization;
 
 namespace RnnCluster.Config;
@@ -16,8 +17,11 @@ public sealed record RuntimeSettings
     /// <summary>Intra-op threads for libtorch; 0 = all cores.</summary>
     public int Threads { get; init; }
 
-    /// <summary>OpenBLAS's own threads inside each replica; 1 = libtorch owns the parallelism.</summary>
+    /// <summary>Accepted for configurations written for the C++ bridge; no effect since TorchSharp (MKL and oneDNN share libtorch's threads).</summary>
     public int BlasThreads { get; init; } = 1;
+
+    /// <summary>fp32, or bf16: the output layers' matrix products in bfloat16 with fp32 master weights and optimizer state.</summary>
+    public ComputePrecision Precision { get; init; } = ComputePrecision.Native;
 
     public static RuntimeSettings Bind(ConfigSection section)
     {
@@ -28,6 +32,7 @@ public sealed record RuntimeSettings
             Device = section.GetString("device", Default.Device, IsDevice, "expected \"cpu\", \"cuda\" or \"cuda:N\" (N = device index)"),
             Threads = section.GetInt("threads", Default.Threads, ValueRange.NonNegative),
             BlasThreads = section.GetInt("blas-threads", Default.BlasThreads, ValueRange.AtLeast(1)),
+            Precision = section.GetEnum("precision", Default.Precision, SettingNames.Precisions),
         };
     }
 
@@ -52,5 +57,6 @@ public sealed record RuntimeSettings
         writer.Write("device", Device);
         writer.Write("threads", Threads);
         writer.Write("blas-threads", BlasThreads);
+        writer.WriteName("precision", SettingNames.Precisions.ToName(Precision));
     }
 }

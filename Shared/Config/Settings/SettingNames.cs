@@ -34,6 +34,9 @@ public static class SettingNames
     public static ConfigNames<HeadActivation> HeadActivations { get; } = new(
         (HeadActivation.Tanh, "tanh"), (HeadActivation.Relu, "relu"));
 
+    public static ConfigNames<ComputePrecision> Precisions { get; } = new(
+        (ComputePrecision.Native, "fp32"), (ComputePrecision.BFloat16, "bf16"));
+
     public static ConfigNames<StragglerPolicy> StragglerPolicies { get; } = new(
         (StragglerPolicy.Wait, "wait"), (StragglerPolicy.Drop, "drop"));
 }

@@ -72,7 +72,7 @@ public sealed class ParallelTrainer
     public async Task<RunSummary> RunAsync(CancellationToken cancellationToken)
     {
         // A cluster coordinator computes no windows itself: its threads go to the optimizer step.
-        TorchRuntime.SetThreads(Cluster ? TrainingSetup.Threads(_settings.Runtime) : ThreadsPerReplica(_settings), _settings.Runtime.BlasThreads);
+        TorchRuntime.SetThreads(Cluster ? TrainingSetup.Threads(_settings.Runtime) : ThreadsPerReplica(_settings));
         var initialLoop = _createLoop(_resumeFrom);
         var guardian = new OneForOneStrategy(_ => Directive.Restart) { Limit = new RestartLimit(3, TimeSpan.FromMinutes(1)) };
         ClusterNode? node = null;

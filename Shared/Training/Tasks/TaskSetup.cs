@@ -110,6 +110,7 @@ public static class TaskSetup
             InitRange = m.InitRange,
             Seed = unchecked((ulong)settings.Runtime.Seed),
             Device = TrainingSetup.Device(settings.Runtime),
+            Compute = settings.Runtime.Precision,
         };
     }
 

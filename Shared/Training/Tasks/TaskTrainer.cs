@@ -17,7 +17,7 @@ public sealed class TaskTrainer : IDisposable
     public TaskTrainer(RnnClusterSettings settings, TaskDataset data, string runDirectory, TrainerServices services, string? resumeFrom = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime), settings.Runtime.BlasThreads);
+        TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime));
         _loop = new TaskTrainingLoop(settings, data, runDirectory, services, resumeFrom);
     }
 

@@ -38,7 +38,7 @@ public sealed class TrainedTaskModel : IDisposable
         var vocabularies = TaskVocabularyFile.FromJson(checkpoint.VocabularyJson, Path.Combine(checkpoint.Directory, "vocab.json"));
         CheckpointCompatibility.EnsureCompatible(
             checkpoint.Manifest, TaskTrainingLoop.Architecture(settings, vocabularies.Source.Count), TaskVocabularyFile.Hash(vocabularies), checkpoint.Directory);
-        TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime), settings.Runtime.BlasThreads);
+        TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime));
         var outputs = vocabularies.Labels?.Count ?? vocabularies.Target!.Count;
         var model = TaskSetup.Create(TaskSetup.Model(settings, vocabularies.Kind, vocabularies.Source.Count, outputs));
         try
