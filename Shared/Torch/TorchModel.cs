@@ -19,6 +19,9 @@ public abstract class TorchModel : IDisposable
     private readonly List<RecurrentCell> _cells = [];
     private Tensor? _flat;
     private Tensor? _flatGrad;
+    private float[]? _parameterArray;
+    private float[]? _gradientArray;
+    private RecurrentStack[] _stacks = [];
     private bool _disposed;
 
     private protected TorchModel(TorchModelOptions options)
@@ -46,10 +49,62 @@ public abstract class TorchModel : IDisposable
     /// The flat parameter buffer itself (CPU float32 models only), for zero-copy reads and writes by the
     /// owner of this model. The span is valid until the model is disposed; do not keep it beyond that.
     /// </summary>
-    public Span<float> ParameterSpan => FloatSpan(Flat);
+    public Span<float> ParameterSpan => _parameterArray ?? FloatSpan(Flat);
 
     /// <summary>The flat gradient buffer itself (CPU float32 models only); same lifetime rule as <see cref="ParameterSpan"/>.</summary>
-    public Span<float> GradientSpan => FloatSpan(FlatGrad);
+    public Span<float> GradientSpan => _gradientArray ?? FloatSpan(FlatGrad);
+
+    /// <summary>
+    /// The managed array the gradient buffer lives in (CPU float32 models), for handing a step's
+    /// gradients on without a copy; its contents change at the next <see cref="ZeroGradients"/>.
+    /// Null for other models.
+    /// </summary>
+    public float[]? GradientArray => _gradientArray;
+
+    /// <summary>The managed array the parameter buffer lives in (CPU float32 models), else null.</summary>
+    public float[]? ParameterArray => _parameterArray;
+
+    /// <summary>
+    /// Makes <paramref name="parameters"/> this model's parameter buffer, shared, not copied (CPU float32
+    /// models): every parameter becomes a view of it. Used by replicas that only read parameters, so a
+    /// coordinator's buffer reaches them with no copy. A no-op when it already is the buffer.
+    /// The caller must not change the array while this model computes with it.
+    /// </summary>
+    public void AdoptParameters(float[] parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (ReferenceEquals(parameters, _parameterArray))
+        {
+            return;
+        }
+
+        if (_parameterArray is null)
+        {
+            throw new InvalidOperationException("only CPU float32 models can share a parameter array");
+        }
+
+        CheckLength(parameters.Length, ParameterCount, nameof(parameters));
+        var old = Flat;
+        using (var scope = NewDisposeScope())
+        {
+            _flat = from_array(parameters).DetachFromDisposeScope();
+            _parameterArray = parameters;
+            using (no_grad())
+            {
+                foreach (var e in _entries)
+                {
+                    e.Tensor!.set_(_flat.narrow(0, e.Offset, e.Count).view(e.Shape));
+                }
+            }
+
+            foreach (var stack in _stacks)
+            {
+                stack.Bind();
+            }
+        }
+
+        old.Dispose();
+    }
 
     private protected TorchModelOptions Options { get; }
 
@@ -272,6 +327,7 @@ public abstract class TorchModel : IDisposable
     /// </summary>
     private protected void Build(params RecurrentStack[] stacks)
     {
+        _stacks = stacks;
         long offset = 0;
         var slices = new List<ParameterSlice>(_entries.Count);
         foreach (var e in _entries)
@@ -286,8 +342,21 @@ public abstract class TorchModel : IDisposable
         Layout = slices;
         using (var scope = NewDisposeScope())
         {
-            _flat = zeros(offset, DType, Device).DetachFromDisposeScope();
-            _flatGrad = zeros(offset, DType, Device).DetachFromDisposeScope();
+            // CPU float32 buffers live in managed arrays that the tensors share (pinned while they live),
+            // so a replica can hand its gradients on, or read another model's parameters, with no copy.
+            if (DType == ScalarType.Float32 && Device.type == DeviceType.CPU)
+            {
+                _parameterArray = new float[offset];
+                _gradientArray = new float[offset];
+                _flat = from_array(_parameterArray).DetachFromDisposeScope();
+                _flatGrad = from_array(_gradientArray).DetachFromDisposeScope();
+            }
+            else
+            {
+                _flat = zeros(offset, DType, Device).DetachFromDisposeScope();
+                _flatGrad = zeros(offset, DType, Device).DetachFromDisposeScope();
+            }
+
             using (no_grad())
             {
                 foreach (var e in _entries)

@@ -11,6 +11,7 @@ namespace RnnCluster.Training;
 public sealed class LanguageModelTrainer : IDisposable
 {
     private readonly TrainingLoop _loop;
+    private readonly ComputeThread _compute = new("rnncluster-trainer");
 
     public LanguageModelTrainer(RnnClusterSettings settings, Corpus corpus, string runDirectory, TrainerServices services, string? resumeFrom = null)
     {
@@ -28,13 +29,20 @@ public sealed class LanguageModelTrainer : IDisposable
         _loop.Start();
         while (await _loop.NextWindowAsync(cancellationToken).ConfigureAwait(false) is { } w)
         {
-            model.ZeroGradients();
-            var r = model.ForwardBackward<float>(w.Inputs, w.Targets, w.Length, w.Streams, w.State, w.NextState, train: true, backward: true);
+            var r = await _compute.RunAsync(() =>
+            {
+                model.ZeroGradients();
+                return model.ForwardBackward<float>(w.Inputs, w.Targets, w.Length, w.Streams, w.State, w.NextState, train: true, backward: true);
+            }).ConfigureAwait(false);
             await _loop.CompleteStepAsync(w, r.LossSum, r.Tokens, cancellationToken).ConfigureAwait(false);
         }
 
         return await _loop.FinishAsync().ConfigureAwait(false);
     }
 
-    public void Dispose() => _loop.Dispose();
+    public void Dispose()
+    {
+        _compute.Dispose();
+        _loop.Dispose();
+    }
 }

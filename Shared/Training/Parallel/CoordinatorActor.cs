@@ -118,7 +118,9 @@ public sealed class CoordinatorActor : ReceiveActor
             }
         }
 
-        _parameters = new float[_loop.Master.ParameterCount];
+        // The master's own parameter array where it has one: in-process workers read it in place (the
+        // master changes it only once every reply of the step is in), remote ones get it serialised.
+        _parameters = _loop.Master.ParameterArray ?? new float[_loop.Master.ParameterCount];
         Context.System.EventStream.Subscribe<ActorFailed>(Self);
         if (_options.ReplyTo is not null)
         {
@@ -249,7 +251,11 @@ public sealed class CoordinatorActor : ReceiveActor
 
         _window = window;
         var started = _options.Time.GetTimestamp();
-        Loop.Master.ParameterSpan.CopyTo(_parameters);
+        if (!ReferenceEquals(_parameters, Loop.Master.ParameterArray))
+        {
+            Loop.Master.ParameterSpan.CopyTo(_parameters);
+        }
+
         DispatchAll();
         _dispatched = _options.Time.GetTimestamp();
         _options.Timings.BroadcastSeconds += _options.Time.GetElapsedTime(started, _dispatched).TotalSeconds;

@@ -72,7 +72,7 @@ public sealed class WorkerActor : ReceiveActor
         var replica = _replica as RnnModel ?? throw new InvalidOperationException("worker has no language-model replica");
         var fault = BeginStep(w.Step);
         var started = _options.Time.GetTimestamp();
-        w.Parameters.CopyTo(replica.ParameterSpan);
+        UseParameters(replica, w.Parameters);
         replica.Reseed(DropoutSeed(_options.Model.Seed, w.Step, w.FirstStream));
         replica.ZeroGradients();
         var finalState = new float[w.State.Length];
@@ -86,11 +86,29 @@ public sealed class WorkerActor : ReceiveActor
         var replica = _replica ?? throw new InvalidOperationException("worker has no replica");
         var fault = BeginStep(b.Step);
         var started = _options.Time.GetTimestamp();
-        b.Parameters.CopyTo(replica.ParameterSpan);
+        UseParameters(replica, b.Parameters);
         replica.Reseed(DropoutSeed(_options.Model.Seed, b.Step, b.FirstRow));
         replica.ZeroGradients();
         var r = b.Shard.Compute(replica, train: true, backward: true);
         return (Reply(replica, b.Step, b.Generation, b.Attempt, r.LossSum, r.Count, [], fault, started), fault);
+    }
+
+    /// <summary>
+    /// The step's parameters become the replica's, shared rather than copied where the replica can share
+    /// them (CPU float32): in one process that is the master's own buffer, which the coordinator changes
+    /// only after every reply of the step is in; a straggler still computing then reads a mixture, and
+    /// its late reply is refused as stale anyway.
+    /// </summary>
+    private static void UseParameters(TorchModel replica, float[] parameters)
+    {
+        if (replica.ParameterArray is not null)
+        {
+            replica.AdoptParameters(parameters);
+        }
+        else
+        {
+            parameters.CopyTo(replica.ParameterSpan);
+        }
     }
 
     /// <summary>Applies the step's scripted fault that strikes before computing, and returns it.</summary>
@@ -124,14 +142,21 @@ public sealed class WorkerActor : ReceiveActor
             throw new NonFiniteGradientException($"worker {_options.Index}: gradient norm {norm}, loss {lossSum} at step {step}");
         }
 
-        // One buffer reused for every reply: the coordinator reads it only while this step is open,
-        // and sends this worker its next window only after it has reduced this one. Replies it
+        // One buffer reused for every reply — the replica's own gradient array where it has one, else a
+        // copy: the coordinator reads it only while this step is open, and sends this worker its next
+        // window (whose first act zeroes the gradients) only after it has reduced this one. Replies it
         // refuses (stale step or generation) are never read.
         var time = _options.Time;
         var computed = time.GetTimestamp();
-        replica.GradientSpan.CopyTo(_gradients);
+        var gradients = replica.GradientArray;
+        if (gradients is null)
+        {
+            replica.GradientSpan.CopyTo(_gradients);
+            gradients = _gradients;
+        }
+
         return new WindowGradients(
-            step, generation, attempt, _options.Index, lossSum, count, _gradients, finalState,
+            step, generation, attempt, _options.Index, lossSum, count, gradients, finalState,
             time.GetElapsedTime(started, computed).TotalSeconds, time.GetElapsedTime(computed).TotalSeconds);
     }
 

@@ -13,6 +13,7 @@ namespace RnnCluster.Training.Tasks;
 public sealed class TaskTrainer : IDisposable
 {
     private readonly TaskTrainingLoop _loop;
+    private readonly ComputeThread _compute = new("rnncluster-trainer");
 
     public TaskTrainer(RnnClusterSettings settings, TaskDataset data, string runDirectory, TrainerServices services, string? resumeFrom = null)
     {
@@ -31,14 +32,21 @@ public sealed class TaskTrainer : IDisposable
         _loop.Start();
         while (await _loop.NextStepAsync(cancellationToken).ConfigureAwait(false) is TaskStep step)
         {
-            model.Reseed(WorkerActor.DropoutSeed(seed, step.Step, 0));
-            model.ZeroGradients();
-            var r = TaskShard.From(step.Batch).Compute(model, train: true, backward: true);
+            var r = await _compute.RunAsync(() =>
+            {
+                model.Reseed(WorkerActor.DropoutSeed(seed, step.Step, 0));
+                model.ZeroGradients();
+                return TaskShard.From(step.Batch).Compute(model, train: true, backward: true);
+            }).ConfigureAwait(false);
             await _loop.CompleteStepAsync(step, r.LossSum, r.Count, cancellationToken).ConfigureAwait(false);
         }
 
         return await _loop.FinishAsync().ConfigureAwait(false);
     }
 
-    public void Dispose() => _loop.Dispose();
+    public void Dispose()
+    {
+        _compute.Dispose();
+        _loop.Dispose();
+    }
 }

@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 
-namespace RnnCluster.Training.Parallel;
+namespace RnnCluster.Training;
 
 /// <summary>
-/// One long-lived thread that runs a worker's libtorch calls (a pinned dispatcher, in Akka's terms).
+/// One long-lived thread that runs a replica's libtorch calls (a pinned dispatcher, in Akka's terms):
+/// each worker actor has one, and so does a single-replica trainer.
 /// On the shared thread pool each step could land on another thread, and libtorch's OpenMP gives
 /// every new calling thread its own cold thread team and thread-locals; one thread per replica keeps
 /// them warm (measured on 2 cores: W=1 was 11% slower than the single-replica trainer before this).
