@@ -24,26 +24,10 @@ public sealed class AcceptorModel : EncoderModel
             AddEntry("attention.query", [features], new InitRule(1.0 / Math.Sqrt(features)));
         }
 
-        // nn.Sequential(Linear, activation, Linear) numbers its children 0, 1, 2; the activation has no weights.
-        var hidden = options.Head.HiddenSize;
-        if (hidden > 0)
-        {
-            AddLinear("head.0.", features, hidden);
-            AddLinear("head.2.", hidden, options.Classes);
-        }
-        else
-        {
-            AddLinear("head.0.", features, options.Classes);
-        }
-
+        AddHead(options.Head, options.Classes);
         Build(EncoderStack);
         _query = options.Pooling == Pooling.Attention ? Parameter("attention.query") : null;
-        _head = new ClassifierHeadLayers(
-            options.Head,
-            Parameter("head.0.weight"),
-            Parameter("head.0.bias"),
-            hidden > 0 ? Parameter("head.2.weight") : null,
-            hidden > 0 ? Parameter("head.2.bias") : null);
+        _head = BindHead(options.Head);
     }
 
     public new AcceptorOptions Options { get; }

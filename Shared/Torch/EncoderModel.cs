@@ -49,7 +49,7 @@ public abstract class EncoderModel : TorchModel
     }
 
     /// <summary>Summed cross-entropy over targets != -1, their count and the right argmax; backward from the sum when asked.</summary>
-    private protected static BatchResult Score(Tensor logits, Tensor? targets, bool backward)
+    private protected BatchResult Score(Tensor logits, Tensor? targets, bool backward)
     {
         if (targets is null)
         {
@@ -59,30 +59,37 @@ public abstract class EncoderModel : TorchModel
         var loss = nn.functional.cross_entropy(logits, targets, ignore_index: -1, reduction: nn.Reduction.Sum);
         if (backward)
         {
-            loss.backward();
+            Backward(loss);
         }
 
         return new BatchResult(loss.ToDouble(), targets.ne(-1).sum().item<long>(), logits.argmax(1).eq(targets).sum().item<long>());
     }
 
-    /// <summary>Refuses ids outside [low, high), naming the extremes.</summary>
-    private protected static void CheckRange(ReadOnlySpan<long> ids, long low, long high, string what)
+    /// <summary>Registers a classifier head from the encoder's features to <paramref name="classes"/> (<c>head.0</c>, <c>head.2</c>).</summary>
+    private protected void AddHead(ClassifierHead head, int classes)
     {
-        if (ids.IsEmpty)
+        // nn.Sequential(Linear, activation, Linear) numbers its children 0, 1, 2; the activation has no weights.
+        var features = Encoder.FeatureSize;
+        if (head.HiddenSize > 0)
         {
-            return;
+            AddLinear("head.0.", features, head.HiddenSize);
+            AddLinear("head.2.", head.HiddenSize, classes);
         }
+        else
+        {
+            AddLinear("head.0.", features, classes);
+        }
+    }
 
-        long min = long.MaxValue, max = long.MinValue;
-        foreach (var id in ids)
-        {
-            min = Math.Min(min, id);
-            max = Math.Max(max, id);
-        }
-
-        if (min < low || max >= high)
-        {
-            throw new TorchArgumentException($"{what} out of range [{low}, {high}): min {min}, max {max}");
-        }
+    /// <summary>The head's tensors, once <see cref="TorchModel.Build"/> made them.</summary>
+    private protected ClassifierHeadLayers BindHead(ClassifierHead head)
+    {
+        var hidden = head.HiddenSize > 0;
+        return new ClassifierHeadLayers(
+            head,
+            Parameter("head.0.weight"),
+            Parameter("head.0.bias"),
+            hidden ? Parameter("head.2.weight") : null,
+            hidden ? Parameter("head.2.bias") : null);
     }
 }

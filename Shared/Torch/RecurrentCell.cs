@@ -13,12 +13,23 @@ namespace RnnCluster.Torch;
 /// </summary>
 internal sealed class RecurrentCell : IDisposable
 {
+    private static readonly string[] Names = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"];
+
     private readonly nn.Module _module;
     private readonly CellKind _cell;
+    private (Tensor Own, Tensor Master, Tensor MasterGrad)[] _lowPrecision = [];
 
-    public RecurrentCell(CellKind cell, long inputSize, long hiddenSize, ScalarType dtype, Device device)
+    /// <summary>
+    /// A cell of <paramref name="dtype"/>. When <paramref name="masterType"/> differs (bf16 compute over
+    /// fp32 master weights), the module keeps its own low-precision tensors: <see cref="Refresh"/> copies
+    /// the master weights in before a forward, <see cref="FlushGradients"/> adds the gradients back after
+    /// a backward — the native kernels then run in bf16 (oneDNN's AMX path), the optimizer in fp32.
+    /// </summary>
+    public RecurrentCell(CellKind cell, long inputSize, long hiddenSize, ScalarType dtype, Device device, ScalarType masterType)
     {
         _cell = cell;
+        Type = dtype;
+        IsLowPrecision = dtype != masterType;
         _module = cell switch
         {
             CellKind.Lstm => nn.LSTM(inputSize, hiddenSize, device: device, dtype: dtype),
@@ -37,13 +48,55 @@ internal sealed class RecurrentCell : IDisposable
     {
         using var noGrad = no_grad();
         var parameters = _module.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        string[] names = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"];
-        for (var i = 0; i < names.Length; i++)
+        if (IsLowPrecision)
         {
-            var p = parameters[names[i]];
+            // Kept across calls, so out of the caller's dispose scope (and the previous binding freed;
+            // the module's own tensors are the module's: named_parameters hands out the same objects).
+            ReleaseMasterViews();
+
+            _lowPrecision = Names
+                .Select((name, i) => (((Tensor)parameters[name]).DetachFromDisposeScope(), views[i].Value.DetachFromDisposeScope(), views[i].Grad.DetachFromDisposeScope()))
+                .ToArray();
+            return;
+        }
+
+        for (var i = 0; i < Names.Length; i++)
+        {
+            var p = parameters[Names[i]];
             // set_ keeps the TensorImpl the native module holds, so its kernels read the flat buffer.
             p.set_(views[i].Value);
             p.grad = views[i].Grad;
+        }
+    }
+
+    /// <summary>Element type the kernels run in.</summary>
+    public ScalarType Type { get; }
+
+    /// <summary>The module computes in its own low-precision copies of the master weights.</summary>
+    public bool IsLowPrecision { get; }
+
+    /// <summary>Copies the master weights into the module's low-precision tensors (before a forward).</summary>
+    public void Refresh()
+    {
+        using var noGrad = no_grad();
+        foreach (var (own, master, _) in _lowPrecision)
+        {
+            own.copy_(master);
+        }
+    }
+
+    /// <summary>Adds the module's low-precision gradients into the master gradient buffer and clears them (after a backward).</summary>
+    public void FlushGradients()
+    {
+        using var noGrad = no_grad();
+        foreach (var (own, _, masterGrad) in _lowPrecision)
+        {
+            using var grad = own.grad;
+            if (grad is not null)
+            {
+                masterGrad.add_(grad);
+                grad.fill_(0);
+            }
         }
     }
 
@@ -84,7 +137,20 @@ internal sealed class RecurrentCell : IDisposable
         }
     }
 
-    public void Dispose() => _module.Dispose();
+    public void Dispose()
+    {
+        ReleaseMasterViews();
+        _module.Dispose();
+    }
+
+    private void ReleaseMasterViews()
+    {
+        foreach (var (_, master, masterGrad) in _lowPrecision)
+        {
+            master.Dispose();
+            masterGrad.Dispose();
+        }
+    }
 
     private static (Tensor, Tensor, Tensor?) Lstm((Tensor O, Tensor H, Tensor C) r) => (r.O, r.H, r.C);
 

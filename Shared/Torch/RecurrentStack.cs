@@ -42,6 +42,15 @@ internal sealed class RecurrentStack
 
     public bool IsLstm => Cell == CellKind.Lstm;
 
+    /// <summary>After a backward: low-precision cells add their gradients into the master gradient buffer.</summary>
+    public void FlushGradients()
+    {
+        foreach (var cell in _cells)
+        {
+            cell.FlushGradients();
+        }
+    }
+
     /// <summary>Points every module's tensors at the flat buffers (called once the buffers exist).</summary>
     public void Bind()
     {
@@ -87,6 +96,13 @@ internal sealed class RecurrentStack
                 var hIn = h0.narrow(0, index, 1);
                 var cIn = IsLstm ? c0!.narrow(0, index, 1) : null;
                 var source = d == 0 ? x : layout.Reverse(x);
+                var master = source.dtype;
+                if (cell.IsLowPrecision)
+                {
+                    cell.Refresh();
+                    (source, hIn, cIn) = (source.to(cell.Type), hIn.to(cell.Type), cIn?.to(cell.Type));
+                }
+
                 Tensor output;
                 Tensor h;
                 Tensor? c;
@@ -104,6 +120,11 @@ internal sealed class RecurrentStack
                     {
                         h = layout.Last(output);
                     }
+                }
+
+                if (cell.IsLowPrecision)
+                {
+                    (output, h, c) = (output.to(master), h.to(master), c?.to(master));
                 }
 
                 outputs[d] = d == 0 ? output : layout.Reverse(output);

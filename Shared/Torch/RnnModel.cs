@@ -67,8 +67,8 @@ public sealed class RnnModel : TorchModel
         CheckWindow(targets.Length, steps, streams, "targets");
         CheckState(stateIn.Length, streams, allowEmpty: true, "stateIn");
         CheckState(stateOut.Length, streams, allowEmpty: true, "stateOut");
-        CheckIds(inputs, 0, "input token id");
-        CheckIds(targets, -1, "target id");
+        CheckRange(inputs, 0, Architecture.VocabularySize, "input token id");
+        CheckRange(targets, -1, Architecture.VocabularySize, "target id");
         using var scope = NewDisposeScope();
         using var grad = GradientMode(backward);
         var x = Ids(inputs, steps, streams);
@@ -77,7 +77,7 @@ public sealed class RnnModel : TorchModel
         var loss = nn.functional.cross_entropy(logits, y, ignore_index: -1, reduction: nn.Reduction.Sum);
         if (backward)
         {
-            loss.backward();
+            Backward(loss);
         }
 
         var correct = wantCorrect ? logits.argmax(1).eq(y).sum().item<long>() : 0;
@@ -102,7 +102,7 @@ public sealed class RnnModel : TorchModel
             throw new ArgumentException($"logits needs {streams} x {Architecture.VocabularySize} elements, got {logits.Length}", nameof(logits));
         }
 
-        CheckIds(inputs, 0, "input token id");
+        CheckRange(inputs, 0, Architecture.VocabularySize, "input token id");
         using var scope = NewDisposeScope();
         using var grad = GradientMode(backward: false);
         var (all, finalState) = Forward(Ids(inputs, steps, streams), StateIn(stateIn, streams), train: false);
@@ -149,22 +149,6 @@ public sealed class RnnModel : TorchModel
 
     private static void StateOut<T>(Tensor state, Span<T> destination)
         where T : unmanaged => CopyOut(state.permute(2, 0, 1, 3), destination);
-
-    private void CheckIds(ReadOnlySpan<long> ids, long low, string what)
-    {
-        var high = Architecture.VocabularySize;
-        long min = long.MaxValue, max = long.MinValue;
-        foreach (var id in ids)
-        {
-            min = Math.Min(min, id);
-            max = Math.Max(max, id);
-        }
-
-        if (min < low || max >= high)
-        {
-            throw new TorchArgumentException($"{what} out of range [{low}, {high}): min {min}, max {max}");
-        }
-    }
 
     private static void CheckWindow(int length, int steps, int streams, string name)
     {

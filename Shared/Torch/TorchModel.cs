@@ -271,6 +271,27 @@ public abstract class TorchModel : IDisposable
         }
     }
 
+    /// <summary>Refuses ids outside [low, high), naming the extremes.</summary>
+    private protected static void CheckRange(ReadOnlySpan<long> ids, long low, long high, string what)
+    {
+        if (ids.IsEmpty)
+        {
+            return;
+        }
+
+        long min = long.MaxValue, max = long.MinValue;
+        foreach (var id in ids)
+        {
+            min = Math.Min(min, id);
+            max = Math.Max(max, id);
+        }
+
+        if (min < low || max >= high)
+        {
+            throw new TorchArgumentException($"{what} out of range [{low}, {high}): min {min}, max {max}");
+        }
+    }
+
     /// <summary>Registers one parameter; registration order is the layout, the state_dict order and the order of initial draws.</summary>
     private protected void AddEntry(string name, long[] shape, InitRule init) => _entries.Add(new Entry(name, shape, init));
 
@@ -312,7 +333,8 @@ public abstract class TorchModel : IDisposable
                 AddEntry($"{prefix}weight_hh_l{suffix}", [gates * hiddenSize, hiddenSize], new InitRule(k));
                 AddEntry($"{prefix}bias_ih_l{suffix}", [gates * hiddenSize], new InitRule(k, lstm ? ForgetSlice.InputBias : ForgetSlice.None));
                 AddEntry($"{prefix}bias_hh_l{suffix}", [gates * hiddenSize], new InitRule(k, lstm ? ForgetSlice.HiddenBias : ForgetSlice.None));
-                var recurrent = new RecurrentCell(cell, input, hiddenSize, DType, Device);
+                // bf16 compute: the recurrent kernels too (oneDNN's AMX path), over the fp32 master weights.
+                var recurrent = new RecurrentCell(cell, input, hiddenSize, ComputeType, Device, DType);
                 _cells.Add(recurrent);
                 cells[l, d] = recurrent;
             }
@@ -375,6 +397,16 @@ public abstract class TorchModel : IDisposable
             }
 
             Initialise();
+        }
+    }
+
+    /// <summary>Backward from <paramref name="loss"/> into the flat gradient buffer (low-precision cells flush theirs into it).</summary>
+    private protected void Backward(Tensor loss)
+    {
+        loss.backward();
+        foreach (var stack in _stacks)
+        {
+            stack.FlushGradients();
         }
     }
 

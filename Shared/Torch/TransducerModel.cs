@@ -16,25 +16,9 @@ public sealed class TransducerModel : EncoderModel
         : base(options, options.Encoder, "encoder.weight", "rnn.")
     {
         Options = options;
-        var features = options.Encoder.FeatureSize;
-        var hidden = options.Head.HiddenSize;
-        if (hidden > 0)
-        {
-            AddLinear("head.0.", features, hidden);
-            AddLinear("head.2.", hidden, options.Tags);
-        }
-        else
-        {
-            AddLinear("head.0.", features, options.Tags);
-        }
-
+        AddHead(options.Head, options.Tags);
         Build(EncoderStack);
-        _head = new ClassifierHeadLayers(
-            options.Head,
-            Parameter("head.0.weight"),
-            Parameter("head.0.bias"),
-            hidden > 0 ? Parameter("head.2.weight") : null,
-            hidden > 0 ? Parameter("head.2.bias") : null);
+        _head = BindHead(options.Head);
     }
 
     public new TransducerOptions Options { get; }
