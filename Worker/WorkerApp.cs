@@ -84,9 +84,10 @@ public static class WorkerApp
             var code = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, cancellationToken).ConfigureAwait(false);
             return parse.Errors.Count > 0 ? ExitUsage : code;
         }
-        catch (Exception e) when (e is ConfigException or TorchException or TorchUnavailableException or ClusterSecretException or RnnCluster.Remote.Transport.TlsConfigurationException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is ConfigException or TorchException or TorchUnavailableException or ClusterSecretException or RnnCluster.Remote.Transport.TlsConfigurationException or IOException or UnauthorizedAccessException
+            || TorchRuntime.DescribeFailure(e) is not null)
         {
-            await error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
+            await error.WriteLineAsync("error: " + (TorchRuntime.DescribeFailure(e) ?? e.Message)).ConfigureAwait(false);
             return e is ConfigException ? ExitUsage : ExitFailure;
         }
     }

@@ -149,8 +149,10 @@ namespace RnnCluster.Build
                 elf[target.FlagsOffset + 1] = (byte)(flags >> 8);
                 var temporary = path + ".weak-tmp";
                 File.WriteAllBytes(temporary, elf);
-                File.Copy(temporary, path, true);
-                File.Delete(temporary);
+
+                // Unlink and rename, not rewrite: the output file may be a hard link into the package cache.
+                File.Delete(path);
+                File.Move(temporary, path);
                 Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Low, "marked the {0} need of {1} weak", Version, path);
             }
 

@@ -62,7 +62,7 @@ public static class CliApp
         JsonException j => $"malformed JSON: {j.Message}",
         CliUsageException => e.Message,
         IOException => e.Message,
-        _ => null,
+        _ => TorchRuntime.DescribeFailure(e),
     };
 }
 

@@ -106,6 +106,11 @@ internal static class TrainCommand
         {
             settings = ConfigLoader.LoadText(resumeConfig, Path.Combine(resumeFrom!, "config.hocon"), request.Overrides);
         }
+        else if (resumeConfig is not null)
+        {
+            // A resume never takes a preset: its settings are the file's, as the run was started with them.
+            settings = ConfigLoader.Load(request.ConfigPath, request.Overrides);
+        }
         else
         {
             (settings, preset) = ConfigLoader.LoadWithPreset(request.ConfigPath, request.Overrides);

@@ -6,15 +6,19 @@ public static class ConfigLoader
     /// <param name="path">A HOCON file; null = built-in defaults plus overrides only.</param>
     /// <param name="overrides"><c>key=value</c> strings applied in order after the file.</param>
     /// <param name="environment">Lookup for <c>${VAR}</c>; null reads the process environment.</param>
+    /// <remarks>No preset: the settings are exactly the defaults, the file and the overrides (see <see cref="LoadWithPreset"/>).</remarks>
     public static RnnClusterSettings Load(string? path, IReadOnlyList<string> overrides, Func<string, string?>? environment = null) =>
-        LoadWithPreset(path, overrides, environment).Settings;
+        RnnClusterSettings.Bind(LoadTree(path, overrides, environment));
 
     /// <summary>
     /// Like <see cref="Load"/>, and says which settings of the data's <see cref="BuiltinPreset"/> filled keys
-    /// that the file and the overrides left unset (none when the data is not built in).
+    /// that the user did not set (none when the data is not built in). A key counts as set when an override
+    /// gives it, or when the file gives it a value other than the built-in default: a file copied from
+    /// <c>cluster.hocon</c> (which spells out every default) leaves presets working, an edited value wins.
     /// </summary>
     public static (RnnClusterSettings Settings, AppliedPreset? Preset) LoadWithPreset(string? path, IReadOnlyList<string> overrides, Func<string, string?>? environment = null)
     {
+        ArgumentNullException.ThrowIfNull(overrides);
         var tree = LoadTree(path, overrides, environment);
         var data = tree.TryGetValue("data.path", out var value) && value is HoconScalar ? tree.GetString("data.path") : DataSettings.Default.Path;
         var preset = BuiltinPreset.For(data);
@@ -23,10 +27,32 @@ public static class ConfigLoader
             return (RnnClusterSettings.Bind(tree), null);
         }
 
-        var applied = preset.Settings.Where(s => !tree.TryGetValue(s.Key, out _)).ToArray();
-        var overridden = preset.Settings.Where(s => tree.TryGetValue(s.Key, out _)).Select(s => s.Key).ToArray();
+        var file = path is null ? new HoconObject(ConfigOrigin.BuiltIn) : HoconReader.ParseFile(path, environment);
+        var given = new HoconObject(ConfigOrigin.BuiltIn);
+        ConfigOverrides.Apply(given, overrides, environment);
+        var defaults = HoconReader.ParseText(RnnClusterSettings.Default.ToHocon(), "built-in defaults", environment);
+        bool SetByUser(string key) =>
+            given.TryGetValue(key, out _)
+            || (file.TryGetValue(key, out var fromFile) && !(defaults.TryGetValue(key, out var builtIn) && SameValue(fromFile, builtIn)));
+
+        var applied = preset.Settings.Where(s => !SetByUser(s.Key)).ToArray();
+        var overridden = preset.Settings.Where(s => SetByUser(s.Key)).Select(s => s.Key).ToArray();
         ConfigOverrides.Apply(tree, applied.Select(s => $"{s.Key}={s.Value}").ToArray(), environment);
         return (RnnClusterSettings.Bind(tree), new AppliedPreset(preset, applied, overridden));
+    }
+
+    private static bool SameValue(HoconValue a, HoconValue b)
+    {
+        if (a is not HoconScalar x || b is not HoconScalar y)
+        {
+            return false;
+        }
+
+        const System.Globalization.NumberStyles number = System.Globalization.NumberStyles.Float;
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        return double.TryParse(x.Text, number, culture, out var p) && double.TryParse(y.Text, number, culture, out var q)
+            ? p == q
+            : string.Equals(x.Text, y.Text, StringComparison.Ordinal);
     }
 
     /// <summary>Like <see cref="Load"/> for text already in memory, such as the settings stored in a checkpoint.</summary>

@@ -44,7 +44,7 @@ public static partial class ExternalLibTorch
     public static (string Directory, string Version) Check(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        var lib = Path.GetFullPath(directory);
+        var lib = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
         var variable = TorchRuntime.LibTorchDirVariable;
         if (!Directory.Exists(lib))
         {

@@ -2,8 +2,8 @@ namespace RnnCluster.Torch;
 
 /// <summary>
 /// Token sequences of different lengths in one time-major window <c>[Steps, Count]</c>: column b holds
-/// sequence b in rows <c>[0, Lengths[b])</c>; the rows after it are padding, which the bridge never reads
-/// (it runs the sequences packed), so padding changes neither losses nor gradients.
+/// sequence b in rows <c>[0, Lengths[b])</c>; the rows after it are padding, which the models mask
+/// (see RecurrentStack), so padding changes neither losses nor gradients.
 /// </summary>
 public sealed class PaddedBatch
 {

@@ -47,7 +47,8 @@ internal sealed class RecurrentCell : IDisposable
     public void Bind(IReadOnlyList<(Tensor Value, Tensor Grad)> views)
     {
         using var noGrad = no_grad();
-        var parameters = _module.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        // The module hands out the same Parameter objects every time: keep them out of any caller's scope.
+        var parameters = _module.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter.DetachFromDisposeScope());
         if (IsLowPrecision)
         {
             // Kept across calls, so out of the caller's dispose scope (and the previous binding freed;
@@ -55,7 +56,7 @@ internal sealed class RecurrentCell : IDisposable
             ReleaseMasterViews();
 
             _lowPrecision = Names
-                .Select((name, i) => (((Tensor)parameters[name]).DetachFromDisposeScope(), views[i].Value.DetachFromDisposeScope(), views[i].Grad.DetachFromDisposeScope()))
+                .Select((name, i) => (parameters[name], views[i].Value.DetachFromDisposeScope(), views[i].Grad.DetachFromDisposeScope()))
                 .ToArray();
             return;
         }
@@ -82,6 +83,16 @@ internal sealed class RecurrentCell : IDisposable
         foreach (var (own, master, _) in _lowPrecision)
         {
             own.copy_(master);
+        }
+    }
+
+    /// <summary>Drops the module's low-precision gradients.</summary>
+    public void ClearGradients()
+    {
+        foreach (var (own, _, _) in _lowPrecision)
+        {
+            using var grad = own.grad;
+            grad?.fill_(0);
         }
     }
 

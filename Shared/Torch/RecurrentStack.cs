@@ -42,6 +42,15 @@ internal sealed class RecurrentStack
 
     public bool IsLstm => Cell == CellKind.Lstm;
 
+    /// <summary>Drops whatever low-precision gradients a failed step left behind (with the master gradients' zeroing).</summary>
+    public void ClearLowPrecisionGradients()
+    {
+        foreach (var cell in _cells)
+        {
+            cell.ClearGradients();
+        }
+    }
+
     /// <summary>After a backward: low-precision cells add their gradients into the master gradient buffer.</summary>
     public void FlushGradients()
     {
@@ -136,6 +145,13 @@ internal sealed class RecurrentStack
             }
 
             x = Directions == 1 ? outputs[0] : cat(outputs, 2);
+            if (!layout.AllFull)
+            {
+                // Padding positions hold whatever the kernels computed there; zero them so no layer (nor a
+                // ReLU network's growth over the padding) can carry an Inf whose 0-gradient becomes NaN.
+                x = x.masked_fill(layout.Valid.logical_not().unsqueeze(2), 0.0);
+            }
+
             x = _owner.Dropout(x, l + 1 < Layers ? betweenLayers : lastDropout, train);
         }
 

@@ -226,21 +226,25 @@ public sealed class Seq2SeqModel : EncoderModel
         var rowBase = (arange(count, ScalarType.Int64, Device) * k).unsqueeze(1);
         for (var step = 0; step < maxLength; step++)
         {
+            // One scope per emitted token, keeping only what the next step reads (detached: the forward
+            // runs with autograd on for the exact LSTM kernel, and no graph may span the search).
+            using var stepScope = NewDisposeScope();
             var (logits, stepH, stepC) = DecoderStep(tokens.unsqueeze(0), h, c, train: false);
-            var logp = logits.log_softmax(1).to(ScalarType.Float64);
+            var logp = logits.detach().log_softmax(1).to(ScalarType.Float64);
             logp.masked_fill_(finished.unsqueeze(1), double.NegativeInfinity);
             logp.select(1, eos).masked_fill_(finished, 0.0);
             var candidates = (scores.unsqueeze(2) + logp.view(count, k, vocabulary)).view(count, k * vocabulary);
             var (top, index) = candidates.topk((int)k, 1);
-            scores = top;
             var chosenRows = (rowBase + index.div(vocabulary, RoundingMode.floor)).view(rows);
-            tokens = index.remainder(vocabulary).view(rows);
+            var nextTokens = index.remainder(vocabulary).view(rows);
             var wasFinished = finished.index_select(0, chosenRows);
-            var emitted = tokens.masked_fill(wasFinished, -1);
-            history = cat([history.index_select(0, chosenRows), emitted.unsqueeze(1)], 1);
-            finished = wasFinished.logical_or(tokens.eq(eos));
-            h = stepH.index_select(1, chosenRows);
-            c = stepC?.index_select(1, chosenRows);
+            var emitted = nextTokens.masked_fill(wasFinished, -1);
+            history = cat([history.index_select(0, chosenRows), emitted.unsqueeze(1)], 1).MoveToOuterDisposeScope();
+            finished = wasFinished.logical_or(nextTokens.eq(eos)).MoveToOuterDisposeScope();
+            scores = top.MoveToOuterDisposeScope();
+            tokens = nextTokens.MoveToOuterDisposeScope();
+            h = stepH.detach().index_select(1, chosenRows).MoveToOuterDisposeScope();
+            c = stepC?.detach().index_select(1, chosenRows).MoveToOuterDisposeScope();
             if (finished.all().item<bool>())
             {
                 break;

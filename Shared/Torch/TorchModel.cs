@@ -146,7 +146,14 @@ public abstract class TorchModel : IDisposable
         where T : unmanaged => Write(FlatGrad, source);
 
     // fill_, not zero_: TorchSharp 0.107's zero_ returns a new handle each call (a leaked tensor per step).
-    public void ZeroGradients() => FlatGrad.fill_(0);
+    public void ZeroGradients()
+    {
+        FlatGrad.fill_(0);
+        foreach (var stack in _stacks)
+        {
+            stack.ClearLowPrecisionGradients();
+        }
+    }
 
     /// <summary>Returns the global L2 norm of the gradients and clips them to <paramref name="maxNorm"/> when it is positive.</summary>
     public double ClipGradientNorm(double maxNorm) => ScaleAndClipGradients(1.0, maxNorm);
@@ -429,8 +436,10 @@ public abstract class TorchModel : IDisposable
             return x;
         }
 
-        using var mask = empty_like(x).bernoulli_(1.0 - p, Generator).div_(1.0 - p);
-        return x * mask;
+        // The generator is a CPU one (TorchSharp 0.107 cannot make a CUDA generator), so masks are drawn
+        // on the CPU and moved: the same masks on every device.
+        using var mask = empty(x.shape, x.dtype).bernoulli_(1.0 - p, Generator).div_(1.0 - p);
+        return Device.type == DeviceType.CPU ? x * mask : x * mask.to(Device);
     }
 
     /// <summary>Rows of <paramref name="weight"/> for ids of any shape: <c>[..., E]</c>.</summary>
@@ -531,10 +540,12 @@ public abstract class TorchModel : IDisposable
         using var noGrad = no_grad();
 
         // Every draw comes from the model's generator in layout order, so a seed fixes every parameter.
+        // Drawn on the CPU (the generator is a CPU one) and copied to the device afterwards.
         var forgetBias = Options.ForgetBias;
+        using var host = Device.type == DeviceType.CPU ? Flat.alias() : empty(Flat.shape, DType);
         foreach (var e in _entries)
         {
-            var slice = Flat.narrow(0, e.Offset, e.Count);
+            var slice = host.narrow(0, e.Offset, e.Count);
             if (e.Init.Bound > 0.0)
             {
                 slice.uniform_(-e.Init.Bound, e.Init.Bound, Generator);
@@ -553,6 +564,11 @@ public abstract class TorchModel : IDisposable
             {
                 slice.narrow(0, hidden, hidden).fill_(0);
             }
+        }
+
+        if (Device.type != DeviceType.CPU)
+        {
+            Flat.copy_(host);
         }
     }
 

@@ -64,6 +64,24 @@ public static partial class TorchRuntime
         }
     }
 
+    /// <summary>
+    /// One line for an error libtorch raised through TorchSharp (an <see cref="ExternalException"/> whose
+    /// message is libtorch's, with a C++ stack trace after the first line); null for anything else.
+    /// </summary>
+    public static string? DescribeFailure(Exception e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        if (e is not ExternalException || e.GetType() != typeof(ExternalException) || e.Source != "TorchSharp")
+        {
+            return null;
+        }
+
+        var first = e.Message.Split('\n', 2)[0].Trim();
+        return first.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
+            ? $"libtorch ran out of memory: {first} (lower data.batch-size, data.bptt or the model size)"
+            : $"libtorch: {first}";
+    }
+
     private static string LoadAndCheck()
     {
         // libgomp reads OMP_WAIT_POLICY once, when libtorch loads, through the C library's environment;

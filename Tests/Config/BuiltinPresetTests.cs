@@ -47,6 +47,27 @@ public sealed class BuiltinPresetTests
     }
 
     [Fact]
+    public void A_config_file_that_spells_out_the_defaults_leaves_the_preset_working()
+    {
+        var shipped = Path.Combine(RepositoryRoot.Path, "cluster.hocon");
+
+        var (settings, preset) = ConfigLoader.LoadWithPreset(shipped, ["data.path=\"builtin:parity\""]);
+
+        Assert.Empty(preset!.Overridden);
+        Assert.Equal(0.01, settings.Training.LearningRate);
+        Assert.Equal(OptimizerKind.Adam, settings.Training.Optimizer);
+    }
+
+    [Fact]
+    public void Plain_loading_never_applies_a_preset()
+    {
+        var settings = ConfigLoader.Load(null, ["data.path=\"builtin:parity\""]);
+
+        Assert.Equal(RnnClusterSettings.Default.Training, settings.Training);
+        Assert.Equal(RnnClusterSettings.Default.Model, settings.Model);
+    }
+
+    [Fact]
     public void Other_data_gets_no_preset_and_the_defaults()
     {
         var (settings, preset) = ConfigLoader.LoadWithPreset(null, ["data.path=\"corpus.txt\""]);

@@ -42,7 +42,7 @@ public sealed class WorkerActor : ReceiveActor
     {
         _thread = new ComputeThread($"rnncluster-worker-{_options.Index}");
         _replica = Tasks.TaskSetup.Create(_options.Model);
-        _gradients = new float[_replica.ParameterCount];
+        _gradients = _replica.GradientArray is null ? new float[_replica.ParameterCount] : [];
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ internal static class TaskRuns
     public static RnnClusterSettings Settings(string data, int workers, params string[] extra) => ConfigLoader.Load(null, Overrides(data, workers, extra));
 
     /// <summary>A builtin task's preset and the defaults, nothing else (two worker actors by default).</summary>
-    public static RnnClusterSettings Preset(string data) => ConfigLoader.Load(null, [$"data.path=\"{data}\""]);
+    public static RnnClusterSettings Preset(string data) => ConfigLoader.LoadWithPreset(null, [$"data.path=\"{data}\""]).Settings;
 
     /// <summary>The settings as <c>--set</c> overrides (for runs in other processes).</summary>
     public static string[] Overrides(string data, int workers, params string[] extra) =>
