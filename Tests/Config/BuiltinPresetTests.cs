@@ -78,6 +78,12 @@ public sealed class BuiltinPresetTests
     }
 
     [Fact]
+    public void Every_preset_names_each_key_once()
+    {
+        Assert.All(BuiltinPreset.All, p => Assert.Equal(p.Settings.Count, p.Settings.Select(s => s.Key).Distinct().Count()));
+    }
+
+    [Fact]
     public void Every_preset_names_only_keys_the_settings_accept()
     {
         foreach (var preset in BuiltinPreset.All)

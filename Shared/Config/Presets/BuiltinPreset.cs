@@ -50,13 +50,33 @@ public sealed record BuiltinPreset(string Data, string Result, IReadOnlyList<Key
                 new("data.bptt", "10"),
                 new("data.batch-size", "10"),
             ]),
-        new("builtin:agreement-number", ">= 99% test accuracy after 3 epochs", [.. SmallTask, new("model.bidirectional", "true"), new("model.pooling", "last"), new("training.epochs", "3")]),
-        new("builtin:tagging", ">= 99% token accuracy after 2 epochs", [.. SmallTask, new("model.bidirectional", "true"), new("training.epochs", "2")]),
+        new("builtin:agreement-number", ">= 99% test accuracy after 3 epochs", SmallTaskWith(("model.bidirectional", "true"), ("model.pooling", "last"), ("training.epochs", "3"))),
+        new("builtin:tagging", ">= 99% token accuracy after 2 epochs", SmallTaskWith(("model.bidirectional", "true"), ("training.epochs", "2"))),
         new(
             "builtin:reverse",
             ">= 90% exact match after 3 epochs",
-            [.. SmallTask, new("model.bidirectional", "false"), new("model.hidden-size", "128"), new("data.builtin.sentences", "8000"), new("training.epochs", "3")]),
+            SmallTaskWith(("model.bidirectional", "false"), ("model.hidden-size", "128"), ("data.builtin.sentences", "8000"), ("training.epochs", "3"))),
     ];
+
+    /// <summary><see cref="SmallTask"/> with some keys replaced or added (each key once, in the order first given).</summary>
+    private static KeyValuePair<string, string>[] SmallTaskWith(params (string Key, string Value)[] changes)
+    {
+        var merged = SmallTask.ToList();
+        foreach (var (key, value) in changes)
+        {
+            var at = merged.FindIndex(s => s.Key == key);
+            if (at >= 0)
+            {
+                merged[at] = new(key, value);
+            }
+            else
+            {
+                merged.Add(new(key, value));
+            }
+        }
+
+        return [.. merged];
+    }
 
     /// <summary>The preset of <paramref name="data"/> (a <c>data.path</c>), if it names a built-in corpus or task.</summary>
     public static BuiltinPreset? For(string data) => All.FirstOrDefault(p => string.Equals(p.Data, data.Trim(), StringComparison.Ordinal));
