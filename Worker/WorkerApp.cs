@@ -36,7 +36,7 @@ public static class WorkerApp
         var host = new Option<string?>("--host") { Description = "address this worker binds and the coordinator reaches it at (cluster.host; default 127.0.0.1)" };
         var port = new Option<int?>("--port") { Description = "port this worker binds (cluster.port; default here: 0 = any free port)" };
         var set = new Option<string[]>("--set") { Description = "override one setting, e.g. --set runtime.threads=4 (repeatable; after RNNCLUSTER_SET)", Arity = ArgumentArity.ZeroOrMore };
-        var version = new Option<bool>("--version-info") { Description = "print the native bridge and libtorch build and exit" };
+        var version = new Option<bool>("--version-info") { Description = "print the libtorch and TorchSharp build and exit" };
         var root = new RootCommand("rnncluster-worker: join an RnnCluster run (started with 'rnncluster train --cluster') and compute its windows. Needs no data: the coordinator sends the token windows and the model.")
         {
             config, seeds, host, port, set, version,

@@ -4,7 +4,7 @@ using RnnCluster.Torch;
 
 namespace RnnCluster.Training;
 
-/// <summary>Translates resolved settings into the options of the data layer, the bridge and the optimizer.</summary>
+/// <summary>Translates resolved settings into the options of the data layer, the models and the optimizer.</summary>
 public static class TrainingSetup
 {
     /// <summary>Seed of the data-order generator, derived from runtime.seed so one setting fixes the whole run.</summary>

@@ -3,7 +3,7 @@ using RnnCluster.Torch;
 
 namespace RnnCluster.Tests.Torch;
 
-/// <summary>Small models and windows shared by the bridge tests.</summary>
+/// <summary>Small models and windows shared by the model tests.</summary>
 internal static class TinyModels
 {
     public static ModelOptions Options(CellKind cell, Precision precision = Precision.Float64, int vocab = 7, int layers = 2) =>

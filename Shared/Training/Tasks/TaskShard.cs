@@ -4,7 +4,7 @@ using RnnCluster.Torch;
 namespace RnnCluster.Training.Tasks;
 
 /// <summary>
-/// A worker's rows of a task batch in the bridge's layout: time-major padded sources <c>[SourceSteps, Rows]</c>
+/// A worker's rows of a task batch in the models' layout: time-major padded sources <c>[SourceSteps, Rows]</c>
 /// with their lengths, and the targets of the kind — labels <c>[Rows]</c> (acceptor), tags
 /// <c>[SourceSteps, Rows]</c> (transducer), or teacher-forced decoder inputs and targets
 /// <c>[TargetSteps, Rows]</c> (encoder–decoder). The arrays are shared, never written after construction.

@@ -3,7 +3,7 @@ using RnnCluster.Torch;
 
 namespace RnnCluster.Tests.Torch;
 
-public sealed class BridgeErrorTests
+public sealed class ModelErrorTests
 {
     [Fact]
     public void An_out_of_range_token_id_is_an_argument_error_naming_the_range()

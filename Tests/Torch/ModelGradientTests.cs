@@ -3,7 +3,7 @@ using RnnCluster.Torch;
 
 namespace RnnCluster.Tests.Torch;
 
-public sealed class BridgeGradientTests
+public sealed class ModelGradientTests
 {
     private const int Steps = 5;
     private const int Streams = 3;
