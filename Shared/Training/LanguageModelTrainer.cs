@@ -11,13 +11,14 @@ namespace RnnCluster.Training;
 public sealed class LanguageModelTrainer : IDisposable
 {
     private readonly TrainingLoop _loop;
-    private readonly ComputeThread _compute = new("rnncluster-trainer");
+    private readonly ComputeThread _compute;
 
     public LanguageModelTrainer(RnnClusterSettings settings, Corpus corpus, string runDirectory, TrainerServices services, string? resumeFrom = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime));
         _loop = new TrainingLoop(settings, corpus, runDirectory, services, resumeFrom);
+        _compute = new ComputeThread("rnncluster-trainer"); // after the loop: a failed constructor leaves no thread behind
     }
 
     /// <summary>The model being trained (for evaluation and sampling after the run).</summary>

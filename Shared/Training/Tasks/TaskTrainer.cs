@@ -13,13 +13,14 @@ namespace RnnCluster.Training.Tasks;
 public sealed class TaskTrainer : IDisposable
 {
     private readonly TaskTrainingLoop _loop;
-    private readonly ComputeThread _compute = new("rnncluster-trainer");
+    private readonly ComputeThread _compute;
 
     public TaskTrainer(RnnClusterSettings settings, TaskDataset data, string runDirectory, TrainerServices services, string? resumeFrom = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime));
         _loop = new TaskTrainingLoop(settings, data, runDirectory, services, resumeFrom);
+        _compute = new ComputeThread("rnncluster-trainer"); // after the loop: a failed constructor leaves no thread behind
     }
 
     /// <summary>The model being trained.</summary>
