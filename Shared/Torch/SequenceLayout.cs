@@ -12,6 +12,7 @@ internal sealed class SequenceLayout
 {
     private readonly int[] _lengths;
     private readonly Device _device;
+    private Tensor? _hostLengths;
     private Tensor? _deviceLengths;
     private Tensor? _reverse;
     private Tensor? _valid;
@@ -32,7 +33,7 @@ internal sealed class SequenceLayout
     public bool AllFull { get; }
 
     /// <summary>The lengths as a CPU int64 tensor (what packing wants).</summary>
-    public Tensor HostLengths => torch.tensor(_lengths.Select(l => (long)l).ToArray(), ScalarType.Int64);
+    public Tensor HostLengths => _hostLengths ??= torch.tensor(_lengths.Select(l => (long)l).ToArray(), ScalarType.Int64);
 
     /// <summary>The lengths on the model's device, int64 <c>[Count]</c>.</summary>
     public Tensor Lengths => _deviceLengths ??= HostLengths.to(_device);

@@ -49,10 +49,10 @@ public abstract class TorchModel : IDisposable
     /// The flat parameter buffer itself (CPU float32 models only), for zero-copy reads and writes by the
     /// owner of this model. The span is valid until the model is disposed; do not keep it beyond that.
     /// </summary>
-    public Span<float> ParameterSpan => _parameterArray ?? FloatSpan(Flat);
+    public Span<float> ParameterSpan => _parameterArray ?? throw NoSpan();
 
     /// <summary>The flat gradient buffer itself (CPU float32 models only); same lifetime rule as <see cref="ParameterSpan"/>.</summary>
-    public Span<float> GradientSpan => _gradientArray ?? FloatSpan(FlatGrad);
+    public Span<float> GradientSpan => _gradientArray ?? throw NoSpan();
 
     /// <summary>
     /// The managed array the gradient buffer lives in (CPU float32 models), for handing a step's
@@ -497,15 +497,8 @@ public abstract class TorchModel : IDisposable
         return new Device(DeviceType.CUDA, device.Index);
     }
 
-    private static Span<float> FloatSpan(Tensor flat)
-    {
-        if (flat.dtype != ScalarType.Float32 || flat.device_type != DeviceType.CPU)
-        {
-            throw new InvalidOperationException("direct buffer spans exist only for CPU float32 models");
-        }
-
-        return MemoryMarshal.Cast<byte, float>(flat.bytes);
-    }
+    // Only CPU float32 buffers live in managed arrays (Build); others have no span to lend.
+    private static InvalidOperationException NoSpan() => new("direct buffer spans exist only for CPU float32 models");
 
     private void Read<T>(Tensor buffer, Span<T> destination)
         where T : unmanaged
