@@ -4,7 +4,7 @@ using RnnCluster.Config;
 using RnnCluster.Data;
 using RnnCluster.Model.Checkpoints;
 using RnnCluster.Torch;
-using RnnCluster.Training.Parallel;
+using RnnCluster.Training;
 
 namespace RnnCluster.Coordinator.Cli;
 

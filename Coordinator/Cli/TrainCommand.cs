@@ -8,6 +8,8 @@ using RnnCluster.Data.Tasks;
 using RnnCluster.Model.Checkpoints;
 using RnnCluster.Torch;
 using RnnCluster.Training;
+using RnnCluster.Parallel;
+using RnnCluster.Training.Cluster;
 using RnnCluster.Training.Parallel;
 using RnnCluster.Training.Tasks;
 
@@ -148,7 +150,7 @@ internal static class TrainCommand
         RunSummary summary;
         if (request.Cluster)
         {
-            summary = await RunClusterAsync(new ParallelTrainer(settings, corpus, runDirectory, services, resumeFrom) { Cluster = true, OnListening = Listening(console, settings) }, view, resumeFrom, console, cancellationToken).ConfigureAwait(false);
+            summary = await RunClusterAsync(new ClusterTrainer(settings, corpus, runDirectory, services, resumeFrom) { OnListening = Listening(console, settings) }, view, resumeFrom, console, cancellationToken).ConfigureAwait(false);
         }
         else if (settings.Parallel.Workers == 0)
         {
@@ -192,7 +194,7 @@ internal static class TrainCommand
         RunSummary summary;
         if (request.Cluster)
         {
-            summary = await RunClusterAsync(new ParallelTrainer(settings, data, runDirectory, services, resumeFrom) { Cluster = true, OnListening = Listening(console, settings) }, view, resumeFrom, console, cancellationToken).ConfigureAwait(false);
+            summary = await RunClusterAsync(new ClusterTrainer(settings, data, runDirectory, services, resumeFrom) { OnListening = Listening(console, settings) }, view, resumeFrom, console, cancellationToken).ConfigureAwait(false);
         }
         else if (settings.Parallel.Workers == 0)
         {
@@ -226,7 +228,7 @@ internal static class TrainCommand
     private static Action<Cluster.ClusterNode> Listening(CliConsole console, RnnClusterSettings settings) =>
         node => console.Out.WriteLine($"coordinator listening at {node.Identity.Address} (incarnation {node.Identity.Incarnation}); waiting for {settings.Cluster.MinWorkers} worker(s): rnncluster-worker --seed {settings.Cluster.Host}:{new Uri(node.Identity.Address).Port}");
 
-    private static async Task<RunSummary> RunClusterAsync(ParallelTrainer trainer, ITrainingView view, string? resumeFrom, CliConsole console, CancellationToken cancellationToken)
+    private static async Task<RunSummary> RunClusterAsync(ClusterTrainer trainer, ITrainingView view, string? resumeFrom, CliConsole console, CancellationToken cancellationToken)
     {
         if (resumeFrom is not null)
         {

@@ -1,5 +1,7 @@
 using RnnCluster.TestKit;
 using RnnCluster.Tests.Support;
+using RnnCluster.Parallel;
+using RnnCluster.Training;
 using RnnCluster.Training.Parallel;
 
 namespace RnnCluster.Tests.Parallel;

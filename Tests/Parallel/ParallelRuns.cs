@@ -4,6 +4,7 @@ using RnnCluster.Data;
 using RnnCluster.Model.Checkpoints;
 using RnnCluster.TestKit;
 using RnnCluster.Training;
+using RnnCluster.Parallel;
 using RnnCluster.Training.Parallel;
 
 namespace RnnCluster.Tests.Parallel;

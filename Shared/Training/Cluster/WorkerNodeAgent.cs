@@ -11,7 +11,7 @@ namespace RnnCluster.Training.Cluster;
 /// <summary>
 /// On a worker node (<c>/user/node</c>): builds the replica the coordinator asks for with
 /// <see cref="CreateReplica"/> — from the run's settings, with this node's own device — under a
-/// <see cref="WorkerSupervisor"/>, and reports back: <see cref="ReplicaReady"/> (sent by the worker
+/// <see cref="ReplicaSupervisor"/>, and reports back: <see cref="ReplicaReady"/> (sent by the worker
 /// actor itself, so the coordinator addresses it directly), <see cref="ReplicaFailed"/> after a
 /// supervised restart, <see cref="ReplicaStopped"/> when the supervisor gave up on it.
 /// </summary>
@@ -58,7 +58,7 @@ public sealed class WorkerNodeAgent : ReceiveActor
         _index = create.WorkerIndex;
         var limit = new RestartLimit(settings.Parallel.MaxWorkerFailures - 1, settings.Parallel.FailureWindow);
         WorkerOptions[] workers = [new WorkerOptions(create.WorkerIndex, model, null, _time)];
-        _supervisor = Context.ActorOf(Props.Create(() => new WorkerSupervisor(workers, limit)), $"workers-{++_replicas}");
+        _supervisor = Context.ActorOf(Props.Create(() => new ReplicaSupervisor(workers, limit)), $"workers-{++_replicas}");
     }
 
     private void OnReady(WorkersReady ready)

@@ -26,6 +26,9 @@ internal static partial class ParallelLog
     [LoggerMessage(EventId = 2106, Level = LogLevel.Information, Message = "Coordinator resumed from {Checkpoint}")]
     public static partial void CoordinatorResumed(ILogger logger, string checkpoint);
 
+    [LoggerMessage(EventId = 2108, Level = LogLevel.Debug, Message = "Ignored a second reply of worker {Worker} for step {Step} (attempt {Attempt}): its first reply counted")]
+    public static partial void DuplicateGradients(ILogger logger, int worker, long step, int attempt);
+
     [LoggerMessage(EventId = 2107, Level = LogLevel.Information, Message = "Waiting for workers: {Ready} ready, {Needed} needed")]
     public static partial void WaitingForWorkers(ILogger logger, int ready, int needed);
 }

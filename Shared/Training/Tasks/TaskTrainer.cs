@@ -1,7 +1,7 @@
 using RnnCluster.Config;
 using RnnCluster.Data.Tasks;
 using RnnCluster.Torch;
-using RnnCluster.Training.Parallel;
+
 
 namespace RnnCluster.Training.Tasks;
 
@@ -35,7 +35,7 @@ public sealed class TaskTrainer : IDisposable
         {
             var r = await _compute.RunAsync(() =>
             {
-                model.Reseed(WorkerActor.DropoutSeed(seed, step.Step, 0));
+                model.Reseed(DropoutSeeds.For(seed, step.Step, 0));
                 model.ZeroGradients();
                 return TaskShard.From(step.Batch).Compute(model, train: true, backward: true);
             }).ConfigureAwait(false);

@@ -3,6 +3,7 @@ using RnnCluster.Config;
 using RnnCluster.Model.Checkpoints;
 using RnnCluster.TestKit;
 using RnnCluster.Training;
+using RnnCluster.Parallel;
 using RnnCluster.Training.Parallel;
 using RnnCluster.Training.Tasks;
 

@@ -1,0 +1,301 @@
+using Akka.Actor;
+using Microsoft.Extensions.Logging;
+using RnnCluster.Config;
+using RnnCluster.Model.Checkpoints;
+using RnnCluster.Training;
+using RnnCluster.Training.Parallel;
+
+namespace RnnCluster.Parallel;
+
+/// <summary>
+/// Owns the run: the master parameters and optimizer (through the <see cref="ITrainingLoop"/>), the data
+/// cursor, the streams' states and the shard plan (<see cref="StepProtocol"/>). Each step it sends every
+/// worker its shard, sums the contributions in plan order and applies the step. States:
+/// <list type="bullet">
+/// <item><see cref="AwaitingWorkers"/>: until its worker supervisor reports the workers;</item>
+/// <item><see cref="Idle"/>: between steps (the next one is planned at once);</item>
+/// <item><see cref="StepOpen"/>: a step is dispatched; replies, failures and the deadline arrive;</item>
+/// <item><see cref="Finished"/>: the outcome went to the parent; everything else is ignored.</item>
+/// </list>
+/// A worker that throws is restarted by its supervisor and says so (<see cref="ShardFailed"/>): its
+/// shard is retried. A worker stopped for good (Terminated) starts a new generation, and the open step
+/// is recomputed by the survivors from the states it started from. If the coordinator itself fails,
+/// its parent restarts it and it resumes from the newest committed checkpoint.
+/// </summary>
+public sealed class CoordinatorActor : ReceiveActor, IWithTimers
+{
+    private const string DeadlineTimer = "step-deadline";
+
+    private readonly CoordinatorOptions _options;
+    private readonly ILogger _logger;
+    private readonly Dictionary<int, IActorRef> _workers = [];
+    private ITrainingLoop? _loop;
+    private StepProtocol? _protocol;
+    private float[] _parameters = [];
+    private long _dispatched;
+
+    public CoordinatorActor(CoordinatorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _logger = options.LoggerFactory.CreateLogger<CoordinatorActor>();
+        Become(AwaitingWorkers);
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private ITrainingLoop Loop => _loop ?? throw new InvalidOperationException("the coordinator has no training loop");
+
+    private StepProtocol Protocol => _protocol ?? throw new InvalidOperationException("the coordinator has no step protocol");
+
+    protected override void PreStart()
+    {
+        _options.Incarnation++;
+        if (_options.InitialLoop is { } first)
+        {
+            _options.InitialLoop = null;
+            _loop = first;
+        }
+        else
+        {
+            var resume = CheckpointStore.FindLatest(_options.RunDirectory);
+            _loop = _options.CreateLoop(resume);
+            if (resume is not null)
+            {
+                ParallelLog.CoordinatorResumed(_logger, resume);
+            }
+        }
+
+        _protocol = new StepProtocol(_loop.StreamCount);
+        // The master's own parameter array where it has one: workers read it in place (the master
+        // changes it only once every reply of the step is in).
+        _parameters = _loop.Master.ParameterArray ?? new float[_loop.Master.ParameterCount];
+        var workerModel = _loop.MasterOptions;
+        var workers = Enumerable.Range(0, _options.Parallel.Workers)
+            .Select(i => new WorkerOptions(i, workerModel, _options.WorkerFaults, _options.Time))
+            .ToArray();
+        var parallel = _options.Parallel;
+        // A name per incarnation: after a restart the previous supervisor may still be stopping.
+        Context.ActorOf(Props.Create(() => new WorkerSupervisor(workers, parallel.MaxWorkerFailures, parallel.FailureWindow)), $"workers-{_options.Incarnation}");
+    }
+
+    protected override void PreRestart(Exception reason, object message)
+    {
+        ParallelLog.CoordinatorRestarting(_logger, reason, _loop?.Step ?? 0);
+        base.PreRestart(reason, message);
+    }
+
+    protected override void PostStop()
+    {
+        _loop?.Dispose();
+        _loop = null;
+    }
+
+    private void AwaitingWorkers()
+    {
+        Receive<WorkersReady>(ready =>
+        {
+            Welcome(ready);
+            Protocol.TakeJoiners();
+            LogGeneration();
+            Loop.Start();
+            BecomeIdle();
+        });
+        Receive<Terminated>(OnTerminated);
+    }
+
+    private void Idle()
+    {
+        ReceiveAsync<BeginStep>(_ => BeginStepAsync());
+        Receive<WindowGradients>(Refuse);
+        Receive<StepDeadlinePassed>(_ => { });
+        Receive<ShardFailed>(f => ParallelLog.WorkerFailed(_logger, f.WorkerIndex, f.Step, "Restart", f.Reason));
+        Receive<WorkersReady>(Welcome);
+        Receive<Terminated>(OnTerminated);
+    }
+
+    private void StepOpen()
+    {
+        ReceiveAsync<WindowGradients>(OnGradientsAsync);
+        Receive<ShardFailed>(OnShardFailed);
+        ReceiveAsync<StepDeadlinePassed>(OnDeadlineAsync);
+        Receive<WorkersReady>(Welcome);
+        Receive<Terminated>(OnTerminated);
+    }
+
+    private void Finished() => ReceiveAny(_ => { });
+
+    private void BecomeIdle()
+    {
+        Become(Idle);
+        Self.Tell(BeginStep.Instance);
+    }
+
+    /// <summary>Watches new workers; they join the plan at the next step boundary.</summary>
+    private void Welcome(WorkersReady ready)
+    {
+        foreach (var (index, worker) in ready.Workers)
+        {
+            _workers[index] = worker;
+            Context.Watch(worker);
+            Protocol.Join(index);
+        }
+    }
+
+    private async Task BeginStepAsync()
+    {
+        if (Protocol.TakeJoiners())
+        {
+            LogGeneration();
+        }
+
+        if (_options.FailBeforeStep is { } failAt && Loop.Step + 1 == failAt)
+        {
+            _options.FailBeforeStep = null;
+            throw new InvalidOperationException($"injected coordinator fault before step {failAt}");
+        }
+
+        var step = await Loop.NextStepAsync(_options.Cancellation).ConfigureAwait(true);
+        if (step is null)
+        {
+            var summary = await Loop.FinishAsync(_options.Timings).ConfigureAwait(true);
+            // Not stopping here: the driver terminates the actor system once it has the outcome.
+            Context.Parent.Tell(new TrainingFinished(summary));
+            Become(Finished);
+            return;
+        }
+
+        var started = _options.Time.GetTimestamp();
+        if (!ReferenceEquals(_parameters, Loop.Master.ParameterArray))
+        {
+            Loop.Master.ParameterSpan.CopyTo(_parameters);
+        }
+
+        Send(Protocol.Open(step, _parameters));
+        _dispatched = _options.Time.GetTimestamp();
+        _options.Timings.BroadcastSeconds += _options.Time.GetElapsedTime(started, _dispatched).TotalSeconds;
+        Become(StepOpen);
+    }
+
+    private void Send(IReadOnlyList<(int Worker, object Command)> commands)
+    {
+        foreach (var (worker, command) in commands)
+        {
+            _workers[worker].Tell(command);
+        }
+
+        if (_options.Parallel.StepDeadline > TimeSpan.Zero && Protocol.OpenStep is { } open)
+        {
+            Timers.StartSingleTimer(DeadlineTimer, new StepDeadlinePassed(open.Step, Protocol.Generation), _options.Parallel.StepDeadline);
+        }
+    }
+
+    private async Task OnGradientsAsync(WindowGradients g)
+    {
+        switch (Protocol.Accept(g))
+        {
+            case ReplyVerdict.Stale:
+                Refuse(g);
+                break;
+            case ReplyVerdict.Duplicate:
+                ParallelLog.DuplicateGradients(_logger, g.WorkerIndex, g.Step, g.Attempt);
+                break;
+            case ReplyVerdict.StepComplete:
+                await CompleteAsync().ConfigureAwait(true);
+                break;
+        }
+    }
+
+    private void Refuse(WindowGradients g) =>
+        ParallelLog.StaleGradients(_logger, g.WorkerIndex, g.Step, g.Generation, g.Attempt, Protocol.OpenStep?.Step ?? -1, Protocol.Generation);
+
+    /// <summary>Reduces the received contributions in plan order, applies the step and plans the next.</summary>
+    private async Task CompleteAsync()
+    {
+        var time = _options.Time;
+        var reduceStarted = time.GetTimestamp();
+        Timers.Cancel(DeadlineTimer);
+        var closed = Protocol.Close(Loop.Master.GradientSpan);
+        var reduced = time.GetTimestamp();
+        var timings = _options.Timings;
+        var replies = closed.Replies;
+        var slowest = replies.Select(g => g.ComputeSeconds + g.CopySeconds).DefaultIfEmpty(0).Max();
+        timings.ComputeSeconds += replies.Select(g => g.ComputeSeconds).DefaultIfEmpty(0).Max();
+        timings.TransferSeconds += Math.Max(0, time.GetElapsedTime(_dispatched, reduceStarted).TotalSeconds - slowest) + replies.Select(g => g.CopySeconds).DefaultIfEmpty(0).Max();
+        timings.AveragingSeconds += time.GetElapsedTime(reduceStarted, reduced).TotalSeconds;
+        await Loop.CompleteStepAsync(closed.Step, closed.LossSum, closed.Tokens, _options.Cancellation).ConfigureAwait(true);
+        timings.ApplySeconds += time.GetElapsedTime(reduced).TotalSeconds;
+        timings.Steps++;
+        BecomeIdle();
+    }
+
+    /// <summary>The worker's supervisor restarted it with a fresh replica; the protocol retries its shard.</summary>
+    private void OnShardFailed(ShardFailed failed)
+    {
+        ParallelLog.WorkerFailed(_logger, failed.WorkerIndex, failed.Step, "Restart", failed.Reason);
+        if (Protocol.Retry(failed.WorkerIndex) is { } command)
+        {
+            _workers[failed.WorkerIndex].Tell(command);
+        }
+    }
+
+    /// <summary>A worker was stopped for good: its streams move to the others in a new generation.</summary>
+    private void OnTerminated(Terminated terminated)
+    {
+        if (_workers.Where(w => w.Value.Equals(terminated.ActorRef)).Select(w => (int?)w.Key).FirstOrDefault() is not { } index)
+        {
+            return;
+        }
+
+        _workers.Remove(index);
+        if (!Protocol.Remove(index))
+        {
+            return;
+        }
+
+        ParallelLog.WorkerStopped(_logger, index, Protocol.Workers.Count);
+        if (Protocol.Workers.Count == 0)
+        {
+            Timers.CancelAll();
+            Context.Parent.Tell(new TrainingAborted($"every worker was stopped after repeated failures (parallel.max-worker-failures = {_options.Parallel.MaxWorkerFailures}); the last committed checkpoint in {_options.RunDirectory} is intact"));
+            Become(Finished);
+            return;
+        }
+
+        LogGeneration();
+        if (Protocol.OpenStep is not null)
+        {
+            // Contributions of the old generation are discarded; the survivors recompute the whole
+            // open step from the states it started from.
+            Send(Protocol.Redispatch());
+        }
+    }
+
+    /// <summary>
+    /// The deadline passed with replies missing. "drop" closes the step without them when any came;
+    /// otherwise the missing shards are sent again (a lost command or reply never hangs the run: the
+    /// commands are idempotent and a worker answers a repeat from its last reply) and the deadline re-armed.
+    /// </summary>
+    private async Task OnDeadlineAsync(StepDeadlinePassed deadline)
+    {
+        if (Protocol.OpenStep is not { } open || deadline.Step != open.Step || deadline.Generation != Protocol.Generation)
+        {
+            return;
+        }
+
+        var missing = Protocol.Missing;
+        var policy = _options.Parallel.StragglerPolicy;
+        ParallelLog.Straggler(_logger, open.Step, _options.Parallel.StepDeadline, string.Join(", ", missing), SettingNames.StragglerPolicies.ToName(policy));
+        if (policy == StragglerPolicy.Drop && Protocol.ReceivedCount > 0)
+        {
+            await CompleteAsync().ConfigureAwait(true);
+            return;
+        }
+
+        var retries = missing.Select(w => (w, Protocol.Retry(w))).Where(c => c.Item2 is not null).Select(c => (c.w, c.Item2!)).ToArray();
+        Send(retries);
+    }
+
+    private void LogGeneration() =>
+        ParallelLog.NewGeneration(_logger, Protocol.Generation, Protocol.Workers.Count, string.Join(" ", Protocol.Plan.Select(s => $"w{s.WorkerIndex}:[{s.FirstStream},{s.FirstStream + s.StreamCount})")));
+}

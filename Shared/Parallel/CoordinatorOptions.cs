@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Logging;
+using RnnCluster.Config;
+using RnnCluster.Training;
+using RnnCluster.Training.Parallel;
+
+namespace RnnCluster.Parallel;
+
+/// <summary>Everything a coordinator needs; shared by every incarnation across restarts.</summary>
+public sealed class CoordinatorOptions
+{
+    /// <summary>Builds the training loop, resuming from the given checkpoint (null = a fresh run).</summary>
+    public required Func<string?, ITrainingLoop> CreateLoop { get; init; }
+
+    public required string RunDirectory { get; init; }
+
+    /// <summary>
+    /// The first incarnation's loop, built by the caller before the actors start so that bad input
+    /// (settings, data, a refused checkpoint) fails with its own message instead of inside an actor.
+    /// Later incarnations build theirs from the newest committed checkpoint.
+    /// </summary>
+    public ITrainingLoop? InitialLoop { get; set; }
+
+    public required ParallelSettings Parallel { get; init; }
+
+    public required ILoggerFactory LoggerFactory { get; init; }
+
+    public required TimeProvider Time { get; init; }
+
+    /// <summary>Where the step time went, summed over the run (all incarnations).</summary>
+    internal StepTimeSplit Timings { get; } = new();
+
+    public WorkerFaults? WorkerFaults { get; init; }
+
+    /// <summary>Test-only: makes the coordinator throw when it is about to plan this step (once).</summary>
+    public long? FailBeforeStep { get; set; }
+
+    public CancellationToken Cancellation { get; init; }
+
+    /// <summary>How many coordinators have started (the first is 1); names each incarnation's worker supervisor.</summary>
+    internal int Incarnation { get; set; }
+}

@@ -1,0 +1,44 @@
+using Akka.Actor;
+using RnnCluster.Training;
+
+namespace RnnCluster.Parallel;
+
+// The coordinator ↔ worker protocol of data-parallel training, in one place.
+//
+//   coordinator → worker   ComputeWindow / ComputeBatch (Training.Parallel): one shard of the open step,
+//                          tagged (step, generation, attempt); idempotent, so a retry is always safe.
+//   worker → coordinator   WindowGradients (Training.Parallel): the shard's gradient sum, loss, tokens and
+//                          final stream states, with the same tags; refused unless it answers the open step
+//                          of the current generation, and counted once.
+//   worker → coordinator   ShardFailed: the worker threw and restarts with a fresh replica; the shard is retried.
+//   supervisor → coordinator WorkersReady: the workers exist and can be watched (Terminated = stopped for good).
+//   coordinator → parent   TrainingFinished / TrainingAborted: the run's outcome.
+//   coordinator → itself   BeginStep, StepDeadlinePassed (a timer).
+//
+// The step records live in Training.Parallel because they carry no actor types: the pure step protocol
+// (StepProtocol) builds and checks them, and the cluster serialises them.
+
+/// <summary>Worker supervisor → coordinator: the workers exist (and can be watched).</summary>
+public sealed record WorkersReady(IReadOnlyList<(int Index, IActorRef Ref)> Workers);
+
+/// <summary>
+/// Worker → coordinator, sent as the worker restarts: computing the shard of <paramref name="Step"/>
+/// failed; a fresh replica is coming and the failing message is not processed again, so the
+/// coordinator retries the shard.
+/// </summary>
+public sealed record ShardFailed(int WorkerIndex, long Step, string Reason);
+
+/// <summary>Coordinator → its parent: the run ended (finished, interrupted or stopped by a rule).</summary>
+public sealed record TrainingFinished(RunSummary Summary);
+
+/// <summary>Coordinator → its parent: the run cannot go on; the reason names what happened and what is intact.</summary>
+public sealed record TrainingAborted(string Reason);
+
+/// <summary>Coordinator to itself: plan and dispatch the next step.</summary>
+internal sealed record BeginStep
+{
+    public static BeginStep Instance { get; } = new();
+}
+
+/// <summary>Coordinator timer: the open step's deadline passed.</summary>
+internal sealed record StepDeadlinePassed(long Step, int Generation);

@@ -1,0 +1,255 @@
+namespace RnnCluster.Training.Parallel;
+
+/// <summary>What the step protocol made of a worker's reply.</summary>
+public enum ReplyVerdict
+{
+    /// <summary>Counted; the step still waits for other workers.</summary>
+    Accepted,
+
+    /// <summary>Counted, and it was the last one the open step waited for: close it.</summary>
+    StepComplete,
+
+    /// <summary>Of another step or an older generation, or from a worker that owes nothing: never applied.</summary>
+    Stale,
+
+    /// <summary>A second reply to the same shard (the answer to a retry): the first one counted.</summary>
+    Duplicate,
+}
+
+/// <summary>
+/// The coordinator's bookkeeping of a data-parallel run, free of actors so every coordinator shares it
+/// and tests drive it directly. A <b>generation</b> is one plan: the workers in it, each with a
+/// contiguous range of streams. Workers that join wait for the next step boundary; a worker that is
+/// lost starts a new generation at once, and the open step is dispatched again to the survivors from
+/// the states it started from (contributions of the old generation are discarded, so a lost worker
+/// costs one recomputed step, not a rollback). Commands carry (step, generation, attempt) and are
+/// idempotent: every attempt of a shard computes the same contribution, so the first reply of the
+/// open step and current generation counts and any later one is a duplicate.
+/// </summary>
+public sealed class StepProtocol
+{
+    private readonly int _streamCount;
+    private readonly SortedSet<int> _workers = [];
+    private readonly SortedSet<int> _joining = [];
+    private readonly Dictionary<int, int> _attempts = [];
+    private readonly Dictionary<int, int> _owed = []; // worker → attempt of the latest command it owes
+    private readonly SortedDictionary<int, WindowGradients> _received = [];
+    private Dictionary<int, Shard> _rows = []; // task batches: worker → its rows of the open batch
+    private float[] _parameters = [];
+
+    /// <param name="streamCount">Streams of the global batch (language models) or the most rows a batch has (tasks).</param>
+    public StepProtocol(int streamCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(streamCount);
+        _streamCount = streamCount;
+    }
+
+    public int Generation { get; private set; }
+
+    /// <summary>The current generation's shards, in worker order (the reduction order).</summary>
+    public IReadOnlyList<Shard> Plan { get; private set; } = [];
+
+    /// <summary>The step dispatched and not yet closed, if any.</summary>
+    public ITrainingStep? OpenStep { get; private set; }
+
+    public IReadOnlyCollection<int> Workers => _workers;
+
+    /// <summary>Workers waiting for the next step boundary to join the plan.</summary>
+    public IReadOnlyCollection<int> Joining => _joining;
+
+    public int ReceivedCount => _received.Count;
+
+    /// <summary>Workers of the open step whose reply has not come.</summary>
+    public IReadOnlyList<int> Missing => [.. Plan.Select(s => s.WorkerIndex).Where(w => _owed.ContainsKey(w) && !_received.ContainsKey(w))];
+
+    /// <summary>A worker is ready; it joins the plan at the next step boundary (<see cref="TakeJoiners"/>).</summary>
+    public void Join(int worker)
+    {
+        if (!_workers.Contains(worker))
+        {
+            _joining.Add(worker);
+        }
+    }
+
+    /// <summary>Takes the workers that joined since the last plan into a new generation; false when none waited.</summary>
+    public bool TakeJoiners()
+    {
+        if (_joining.Count == 0)
+        {
+            return false;
+        }
+
+        _workers.UnionWith(_joining);
+        _joining.Clear();
+        NewGeneration();
+        return true;
+    }
+
+    /// <summary>
+    /// A worker is gone for good. True when it was in the plan: there is a new generation without it
+    /// (or none at all when it was the last), and an open step must be dispatched again (<see cref="Redispatch"/>).
+    /// </summary>
+    public bool Remove(int worker)
+    {
+        if (_joining.Remove(worker) || !_workers.Remove(worker))
+        {
+            return false;
+        }
+
+        _received.Clear();
+        _owed.Clear();
+        if (_workers.Count == 0)
+        {
+            Plan = [];
+            return true;
+        }
+
+        NewGeneration();
+        return true;
+    }
+
+    /// <summary>Opens <paramref name="step"/> and returns the command of every shard (workers with no rows of a small task batch sit it out).</summary>
+    public IReadOnlyList<(int Worker, object Command)> Open(ITrainingStep step, float[] parameters)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (OpenStep is not null)
+        {
+            throw new InvalidOperationException($"step {OpenStep.Step} is still open");
+        }
+
+        if (Plan.Count == 0)
+        {
+            throw new InvalidOperationException("no worker is in the plan");
+        }
+
+        OpenStep = step;
+        _parameters = parameters;
+        return Redispatch();
+    }
+
+    /// <summary>Every shard of the open step again, for the current plan (after a generation change); old replies no longer count.</summary>
+    public IReadOnlyList<(int Worker, object Command)> Redispatch()
+    {
+        var step = OpenStep ?? throw new InvalidOperationException("no step is open");
+        _received.Clear();
+        _owed.Clear();
+        if (step is Tasks.TaskStep task)
+        {
+            // A batch may have fewer rows than the plan has workers; those workers sit this step out.
+            _rows = ShardPlan.Plan(task.Batch.Count, [.. Plan.Select(s => s.WorkerIndex)]).ToDictionary(s => s.WorkerIndex);
+        }
+
+        var commands = new List<(int, object)>(Plan.Count);
+        foreach (var shard in Plan)
+        {
+            if (Command(shard.WorkerIndex) is { } command)
+            {
+                commands.Add((shard.WorkerIndex, command));
+            }
+        }
+
+        return commands;
+    }
+
+    /// <summary>The worker's command again, as a new attempt; null when it owes the open step nothing (or already answered).</summary>
+    public object? Retry(int worker) =>
+        OpenStep is not null && _owed.ContainsKey(worker) && !_received.ContainsKey(worker) ? Command(worker) : null;
+
+    /// <summary>Counts a reply if it belongs to the open step and the current generation, once per worker.</summary>
+    public ReplyVerdict Accept(WindowGradients reply)
+    {
+        ArgumentNullException.ThrowIfNull(reply);
+        if (OpenStep is null || reply.Step != OpenStep.Step || reply.Generation != Generation || !_owed.TryGetValue(reply.WorkerIndex, out var latest) || reply.Attempt > latest)
+        {
+            return ReplyVerdict.Stale;
+        }
+
+        if (!_received.TryAdd(reply.WorkerIndex, reply))
+        {
+            return ReplyVerdict.Duplicate;
+        }
+
+        return _received.Count == _owed.Count ? ReplyVerdict.StepComplete : ReplyVerdict.Accepted;
+    }
+
+    /// <summary>
+    /// Closes the open step with the replies that came (all of them, or fewer when the straggler policy
+    /// drops a worker): sums their gradients into <paramref name="gradient"/> in plan order, so the result
+    /// never depends on arrival order, and hands each window's streams their final states (a dropped
+    /// worker's streams keep the states they had and skip this window).
+    /// </summary>
+    public ClosedStep Close(Span<float> gradient)
+    {
+        var step = OpenStep ?? throw new InvalidOperationException("no step is open");
+        var window = step as TrainingWindow;
+        var contributions = new List<float[]>(Plan.Count);
+        double loss = 0;
+        long tokens = 0;
+        foreach (var shard in Plan)
+        {
+            if (_received.TryGetValue(shard.WorkerIndex, out var g))
+            {
+                contributions.Add(g.Gradients);
+                loss += g.LossSum;
+                tokens += g.Tokens;
+                if (window is not null)
+                {
+                    g.FinalState.CopyTo(window.NextStateSlice(shard.FirstStream, shard.StreamCount));
+                }
+            }
+            else if (window is not null)
+            {
+                window.StateSlice(shard.FirstStream, shard.StreamCount).CopyTo(window.NextStateSlice(shard.FirstStream, shard.StreamCount));
+            }
+        }
+
+        GradientReducer.Sum(gradient, contributions);
+        var replies = _received.Values.ToArray();
+        OpenStep = null;
+        _received.Clear();
+        _owed.Clear();
+        return new ClosedStep(step, loss, tokens, replies);
+    }
+
+    private object? Command(int worker)
+    {
+        var step = OpenStep!;
+        if (step is Tasks.TaskStep task)
+        {
+            if (!_rows.TryGetValue(worker, out var rows))
+            {
+                return null;
+            }
+
+            var batchAttempt = NextAttempt(worker);
+            var shardRows = Tasks.TaskShard.From(task.Batch.Slice(rows.FirstStream, rows.StreamCount));
+            return new ComputeBatch(task.Step, Generation, batchAttempt, rows.FirstStream, shardRows, _parameters);
+        }
+
+        var w = (TrainingWindow)step;
+        var shard = Plan.First(s => s.WorkerIndex == worker);
+        var n = w.Length * shard.StreamCount;
+        var inputs = new long[n];
+        var targets = new long[n];
+        w.CopySlice(shard.FirstStream, shard.StreamCount, inputs, targets);
+        var attempt = NextAttempt(worker);
+        return new ComputeWindow(w.Step, Generation, attempt, shard.FirstStream, shard.StreamCount, w.Length, inputs, targets, w.StateSlice(shard.FirstStream, shard.StreamCount).ToArray(), _parameters);
+    }
+
+    private int NextAttempt(int worker)
+    {
+        var attempt = _attempts[worker] = _attempts.GetValueOrDefault(worker) + 1;
+        _owed[worker] = attempt;
+        return attempt;
+    }
+
+    private void NewGeneration()
+    {
+        Generation++;
+        Plan = ShardPlan.Plan(_streamCount, [.. _workers]);
+    }
+}
+
+/// <summary>A step the protocol closed: the summed loss and tokens of the replies that counted.</summary>
+public sealed record ClosedStep(ITrainingStep Step, double LossSum, long Tokens, IReadOnlyList<WindowGradients> Replies);
