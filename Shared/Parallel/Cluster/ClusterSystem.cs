@@ -1,0 +1,110 @@
+using System.Globalization;
+using Akka.Actor;
+using Akka.Actor.Setup;
+using Akka.Hosting.Logging;
+using Microsoft.Extensions.Logging;
+using RnnCluster.Config;
+using AkkaConfig = Akka.Configuration.Config;
+using AkkaConfigurationFactory = Akka.Configuration.ConfigurationFactory;
+
+namespace RnnCluster.Parallel.Cluster;
+
+/// <summary>
+/// The Akka.Cluster actor system of one node of a run, configured from <c>cluster.*</c>: Akka.Remote on
+/// <c>cluster.host:port</c>, the node's role, the seeds, the phi-accrual failure detector, the
+/// split-brain resolver (keep-majority) and our control serializer with unregistered types refused.
+/// Every node of a cluster must use the same resolver settings.
+/// </summary>
+public static class ClusterSystem
+{
+    /// <summary>One name for every node's system: Akka joins only systems of the same name.</summary>
+    public const string SystemName = "rnncluster";
+
+    public const string CoordinatorRole = "coordinator";
+
+    public const string WorkerRole = "worker";
+
+    /// <summary>
+    /// The settings of one node, <paramref name="extra"/> first (tests put Akka.Remote's throttler there;
+    /// the <c>akka</c> section of the user's cluster.hocon goes there too), then what <c>cluster.*</c> says,
+    /// then our defaults, then Akka's own.
+    /// </summary>
+    public static AkkaConfig Config(ClusterSettings settings, string role, AkkaConfig? extra = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentException.ThrowIfNullOrEmpty(role);
+        var seeds = settings.Seeds.Select(s => SeedAddress.TryParse(s, out var seed)
+                ? Quote($"akka.tcp://{SystemName}@{seed.Host}:{seed.Port.ToString(CultureInfo.InvariantCulture)}")
+                : throw new ConfigException($"cluster.seeds: '{s}' is not host:port"));
+        var bindings = string.Join("\n", ControlSerializer.MessageTypes.Select(t => $"{Quote($"{t.FullName}, {t.Assembly.GetName().Name}")} = rnncluster-control"));
+        var fromSettings = AkkaConfigurationFactory.ParseString(
+            $$"""
+            akka.remote.dot-netty.tcp.hostname = {{Quote(settings.Host)}}
+            akka.remote.dot-netty.tcp.port = {{settings.Port.ToString(CultureInfo.InvariantCulture)}}
+            akka.cluster.roles = [{{Quote(role)}}]
+            akka.cluster.seed-nodes = [{{string.Join(", ", seeds)}}]
+            akka.cluster.failure-detector.heartbeat-interval = {{Millis(settings.HeartbeatInterval)}}
+            akka.cluster.failure-detector.acceptable-heartbeat-pause = {{Millis(settings.AcceptableHeartbeatPause)}}
+            akka.cluster.failure-detector.threshold = {{settings.PhiThreshold.ToString(CultureInfo.InvariantCulture)}}
+            akka.cluster.shutdown-after-unsuccessful-join-seed-nodes = {{Millis(settings.JoinTimeout)}}
+            akka.actor.serialization-bindings {
+            {{bindings}}
+            }
+            """);
+        var config = fromSettings.WithFallback(Defaults);
+        return extra is null ? config : extra.WithFallback(config);
+    }
+
+    public static ActorSystem Create(AkkaConfig config, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        // Akka's own log goes where ours goes (set here, with the setup that logger needs).
+        var logging = AkkaConfigurationFactory.ParseString("""akka.loggers = ["Akka.Hosting.Logging.LoggerFactoryLogger, Akka.Hosting"]""");
+        return ActorSystem.Create(SystemName, BootstrapSetup.Create().WithConfig(logging.WithFallback(config)).And(new LoggerFactorySetup(loggerFactory)));
+    }
+
+    // What each value trades off is in the comments (and in cluster.hocon for the keys users set).
+    private static readonly AkkaConfig Defaults = AkkaConfigurationFactory.ParseString(
+        """
+        akka {
+          loglevel = INFO
+          stdout-loglevel = WARNING
+          log-dead-letters-during-shutdown = off
+          actor {
+            provider = cluster
+            serializers.rnncluster-control = "RnnCluster.Parallel.Cluster.ControlSerializer, RnnCluster.Shared"
+            # Strict: a message type of ours without a binding fails instead of falling back to JSON.
+            serialization-settings.allow-unregistered-types = off
+          }
+          remote {
+            # Control messages only (tensors use the data plane): 1 MiB is far above any of ours.
+            dot-netty.tcp.maximum-frame-size = 2MiB
+            log-frame-size-exceeding = 64KiB
+          }
+          cluster {
+            # Keep the side with most members; a tie keeps the side with the lowest address. A 2-node
+            # cluster cannot survive the loss of the "wrong" node: run at least 3 members.
+            downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+            split-brain-resolver {
+              active-strategy = keep-majority
+              # Unreachability must last this long before a side is downed. Akka's 20 s makes a crashed
+              # coordinator's singleton move after ~47 s; 5 s measured ~16 s. Shorter risks downing
+              # nodes for GC or scheduling pauses.
+              stable-after = 5s
+            }
+            # A downed node's system terminates; the process then exits non-zero and its launcher
+            # (script, systemd, Kubernetes) restarts it as a new incarnation.
+            run-coordinated-shutdown-when-down = on
+            singleton.role = coordinator
+            singleton-proxy.role = coordinator
+          }
+          # The executables handle SIGTERM themselves (leave, hand over, exit code).
+          coordinated-shutdown.run-by-clr-shutdown-hook = off
+        }
+        """);
+
+    private static string Quote(string text) => "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+
+    private static string Millis(TimeSpan span) => $"{((long)span.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)}ms";
+}

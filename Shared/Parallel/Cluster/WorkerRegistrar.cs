@@ -1,0 +1,84 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Tools.Singleton;
+using RnnCluster.Parallel.Cluster.Wire;
+
+namespace RnnCluster.Parallel.Cluster;
+
+/// <summary>
+/// On a worker node: registers with the coordinator singleton through its proxy, again every
+/// <c>retry</c> until answered — Akka delivers at most once, and until a crashed coordinator's node is
+/// removed the proxy forwards into the void — and again whenever a coordinator-role member leaves (the
+/// singleton moved: the new coordinator learns its workers from their registrations). Tells its parent
+/// the <see cref="WorkerAccepted"/> or <see cref="WorkerRefused"/> that answers its own incarnation.
+/// </summary>
+public sealed class WorkerRegistrar : ReceiveActor, IWithTimers
+{
+    private const string RetryTimer = "register";
+
+    private readonly RegisterWorker _registration;
+    private readonly TimeSpan _retry;
+    private readonly IActorRef _proxy;
+
+    public WorkerRegistrar(RegisterWorker registration, TimeSpan retry)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        _registration = registration;
+        _retry = retry;
+        _proxy = Context.ActorOf(
+            ClusterSingletonProxy.Props($"/user/{CoordinatorSingleton.ManagerName}", ClusterSingletonProxySettings.Create(Context.System).WithRole(ClusterSystem.CoordinatorRole)),
+            "coordinator-proxy");
+        Become(Registering);
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PreStart()
+    {
+        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.InitialStateAsEvents, typeof(ClusterEvent.MemberRemoved));
+        Register();
+    }
+
+    protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+
+    private void Registering()
+    {
+        Receive<Retry>(_ => Register());
+        Receive<WorkerAccepted>(a => a.Incarnation == _registration.Incarnation, a =>
+        {
+            Timers.Cancel(RetryTimer);
+            Context.Parent.Tell(a);
+            Become(Registered);
+        });
+        Receive<WorkerRefused>(r => r.Incarnation == _registration.Incarnation, r =>
+        {
+            Timers.Cancel(RetryTimer);
+            Context.Parent.Tell(r);
+        });
+        Receive<ClusterEvent.MemberRemoved>(_ => { });
+    }
+
+    private void Registered()
+    {
+        // An answer to an earlier retry, or a coordinator repeating itself: already registered.
+        Receive<WorkerAccepted>(_ => { });
+        Receive<Retry>(_ => { });
+        Receive<ClusterEvent.MemberRemoved>(m => m.Member.HasRole(ClusterSystem.CoordinatorRole), _ =>
+        {
+            Become(Registering);
+            Register();
+        });
+        Receive<ClusterEvent.MemberRemoved>(_ => { });
+    }
+
+    private void Register()
+    {
+        _proxy.Tell(_registration);
+        Timers.StartSingleTimer(RetryTimer, Retry.Instance, _retry);
+    }
+
+    private sealed class Retry
+    {
+        public static Retry Instance { get; } = new();
+    }
+}
