@@ -70,6 +70,12 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         // The master's own parameter array where it has one: workers read it in place (the master
         // changes it only once every reply of the step is in).
         _parameters = _loop.Master.ParameterArray ?? new float[_loop.Master.ParameterCount];
+        if (!_options.LocalWorkers)
+        {
+            Context.Parent.Tell(AttachWorkers.Instance);
+            return;
+        }
+
         var workerModel = _loop.MasterOptions;
         var workers = Enumerable.Range(0, _options.Parallel.Workers)
             .Select(i => new WorkerOptions(i, workerModel, _options.WorkerFaults, _options.Time))
@@ -96,11 +102,40 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         Receive<WorkersReady>(ready =>
         {
             Welcome(ready);
+            if (Protocol.Joining.Count < _options.MinWorkers)
+            {
+                ParallelLog.WaitingForWorkers(_logger, Protocol.Joining.Count, _options.MinWorkers);
+                return;
+            }
+
             Protocol.TakeJoiners();
             LogGeneration();
             Loop.Start();
             BecomeIdle();
         });
+        Receive<Terminated>(OnTerminated);
+    }
+
+    /// <summary>A cluster whose every worker is gone: the open step (if any) waits for newcomers, who recompute it.</summary>
+    private void AwaitingNewWorkers()
+    {
+        Receive<WorkersReady>(ready =>
+        {
+            Welcome(ready);
+            Protocol.TakeJoiners();
+            LogGeneration();
+            if (Protocol.OpenStep is null)
+            {
+                BecomeIdle();
+                return;
+            }
+
+            Send(Protocol.Redispatch());
+            Become(StepOpen);
+        });
+        Receive<WindowGradients>(Refuse);
+        Receive<StepDeadlinePassed>(_ => { });
+        Receive<ShardFailed>(_ => { });
         Receive<Terminated>(OnTerminated);
     }
 
@@ -254,6 +289,14 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         }
 
         ParallelLog.WorkerStopped(_logger, index, Protocol.Workers.Count);
+        if (Protocol.Workers.Count == 0 && !_options.LocalWorkers)
+        {
+            Timers.Cancel(DeadlineTimer);
+            ParallelLog.WaitingForWorkers(_logger, 0, 1);
+            Become(AwaitingNewWorkers);
+            return;
+        }
+
         if (Protocol.Workers.Count == 0)
         {
             Timers.CancelAll();

@@ -36,6 +36,17 @@ public sealed class CoordinatorOptions
 
     public CancellationToken Cancellation { get; init; }
 
+    /// <summary>
+    /// True (one process): the coordinator creates <see cref="ParallelSettings.Workers"/> worker actors under
+    /// its own <see cref="WorkerSupervisor"/>. False (a cluster): workers arrive as <see cref="WorkersReady"/>
+    /// from the node that registers them, the run waits for <see cref="MinWorkers"/>, and when every worker
+    /// is gone it waits for new ones instead of aborting.
+    /// </summary>
+    public bool LocalWorkers { get; init; } = true;
+
+    /// <summary>Workers that must be ready before the first step (a cluster; in one process all are ready at once).</summary>
+    public int MinWorkers { get; init; } = 1;
+
     /// <summary>How many coordinators have started (the first is 1); names each incarnation's worker supervisor.</summary>
     internal int Incarnation { get; set; }
 }

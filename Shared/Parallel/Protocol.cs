@@ -13,6 +13,7 @@ namespace RnnCluster.Parallel;
 //   worker → coordinator   ShardFailed: the worker threw and restarts with a fresh replica; the shard is retried.
 //   supervisor → coordinator WorkersReady: the workers exist and can be watched (Terminated = stopped for good).
 //   coordinator → parent   TrainingFinished / TrainingAborted: the run's outcome.
+//   coordinator → parent   AttachWorkers (a cluster): send me the workers you hold (again after a restart).
 //   coordinator → itself   BeginStep, StepDeadlinePassed (a timer).
 //
 // The step records live in Training.Parallel because they carry no actor types: the pure step protocol
@@ -33,6 +34,16 @@ public sealed record TrainingFinished(RunSummary Summary);
 
 /// <summary>Coordinator → its parent: the run cannot go on; the reason names what happened and what is intact.</summary>
 public sealed record TrainingAborted(string Reason);
+
+/// <summary>
+/// Coordinator → its parent, in a cluster (where workers arrive from the parent, not from a supervisor
+/// of its own): send me every worker you hold as <see cref="WorkersReady"/> — now, and again after a
+/// restart, since a restarted coordinator starts with no workers.
+/// </summary>
+public sealed record AttachWorkers
+{
+    public static AttachWorkers Instance { get; } = new();
+}
 
 /// <summary>Coordinator to itself: plan and dispatch the next step.</summary>
 internal sealed record BeginStep

@@ -7,18 +7,29 @@ namespace RnnCluster.Training;
 /// Commits a training loop's checkpoints in the background, one at a time: the loop copies everything
 /// on its own thread (the only pause training takes), and hashing and fsync overlap the next steps.
 /// </summary>
-internal sealed class CheckpointPipeline(CheckpointStore store, ILogger logger, ITrainingObserver? observer)
+internal sealed class CheckpointPipeline(CheckpointStore store, RunDirectoryLock runLock, ILogger logger, ITrainingObserver? observer) : IDisposable
 {
-    /// <summary>Opens (creating) the run directory's checkpoint store with the run's retention settings.</summary>
+    /// <summary>
+    /// Takes the run directory's lock (refused when another trainer writes it) and opens (creating) its
+    /// checkpoint store with the run's retention settings.
+    /// </summary>
     public static CheckpointPipeline Open(string runDirectory, Config.CheckpointSettings settings, TrainerServices services, ILogger logger)
     {
-        Directory.CreateDirectory(runDirectory);
-        var store = CheckpointStore.Open(
-            runDirectory,
-            new CheckpointStoreOptions { KeepLast = settings.KeepLast, KeepBest = settings.KeepBest },
-            services.Time,
-            services.LoggerFactory.CreateLogger<CheckpointStore>());
-        return new CheckpointPipeline(store, logger, services.Observer);
+        var runLock = RunDirectoryLock.Acquire(runDirectory, services.Time);
+        try
+        {
+            var store = CheckpointStore.Open(
+                runDirectory,
+                new CheckpointStoreOptions { KeepLast = settings.KeepLast, KeepBest = settings.KeepBest },
+                services.Time,
+                services.LoggerFactory.CreateLogger<CheckpointStore>());
+            return new CheckpointPipeline(store, runLock, logger, services.Observer);
+        }
+        catch
+        {
+            runLock.Dispose();
+            throw;
+        }
     }
 
     private Task? _pending;
@@ -59,6 +70,13 @@ internal sealed class CheckpointPipeline(CheckpointStore store, ILogger logger, 
         catch (Exception e) when (e is IOException or CheckpointException or UnauthorizedAccessException)
         {
         }
+    }
+
+    /// <summary>Lets a commit in flight finish, then gives the run directory up.</summary>
+    public void Dispose()
+    {
+        DrainQuietly();
+        runLock.Dispose();
     }
 
     private async Task CommitInBackgroundAsync(CheckpointContent content)

@@ -87,7 +87,16 @@ public sealed class TrainingLoop : ITrainingLoop
         _checkpoints = CheckpointPipeline.Open(runDirectory, settings.Checkpoint, services, _logger);
         if (resumeFrom is not null)
         {
-            Resume(resumeFrom);
+            try
+            {
+                Resume(resumeFrom);
+            }
+            catch
+            {
+                // A refused checkpoint must not keep the run directory locked.
+                _checkpoints.Dispose();
+                throw;
+            }
         }
     }
 
@@ -255,7 +264,7 @@ public sealed class TrainingLoop : ITrainingLoop
 
     public void Dispose()
     {
-        _checkpoints.DrainQuietly();
+        _checkpoints.Dispose();
 
         _metrics?.Dispose();
         _optimizer.Dispose();

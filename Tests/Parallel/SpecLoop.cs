@@ -16,7 +16,8 @@ internal sealed class SpecLoop : IDisposable
     {
         Settings = ParallelRuns.Settings(2, extra);
         Corpus = CorpusLoader.Load(Settings.Data.Path, TrainingSetup.Corpus(Settings.Data));
-        Loop = CreateLoop(null);
+        // Its own directory: the coordinator under test writes RunDirectory, and a run directory has one writer.
+        Loop = new TrainingLoop(Settings, Corpus, _dir.Combine("spec-loop"), new TrainerServices(TimeProvider.System, NullLoggerFactory.Instance));
     }
 
     public RnnClusterSettings Settings { get; }

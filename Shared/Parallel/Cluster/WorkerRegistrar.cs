@@ -10,7 +10,8 @@ namespace RnnCluster.Parallel.Cluster;
 /// <c>retry</c> until answered — Akka delivers at most once, and until a crashed coordinator's node is
 /// removed the proxy forwards into the void — and again whenever a coordinator-role member leaves (the
 /// singleton moved: the new coordinator learns its workers from their registrations). Tells its parent
-/// the <see cref="WorkerAccepted"/> or <see cref="WorkerRefused"/> that answers its own incarnation.
+/// the <see cref="WorkerAccepted"/> or <see cref="WorkerRefused"/> that answers its own incarnation, and
+/// the coordinator's <see cref="RunFinished"/> (addressed to the registrar, the sender it knows).
 /// </summary>
 public sealed class WorkerRegistrar : ReceiveActor, IWithTimers
 {
@@ -56,6 +57,7 @@ public sealed class WorkerRegistrar : ReceiveActor, IWithTimers
             Context.Parent.Tell(r);
         });
         Receive<ClusterEvent.MemberRemoved>(_ => { });
+        Receive<RunFinished>(f => Context.Parent.Tell(f));
     }
 
     private void Registered()
@@ -69,6 +71,7 @@ public sealed class WorkerRegistrar : ReceiveActor, IWithTimers
             Register();
         });
         Receive<ClusterEvent.MemberRemoved>(_ => { });
+        Receive<RunFinished>(f => Context.Parent.Tell(f));
     }
 
     private void Register()

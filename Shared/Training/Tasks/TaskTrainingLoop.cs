@@ -81,7 +81,16 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         _checkpoints = CheckpointPipeline.Open(runDirectory, settings.Checkpoint, services, _logger);
         if (resumeFrom is not null)
         {
-            Resume(resumeFrom);
+            try
+            {
+                Resume(resumeFrom);
+            }
+            catch
+            {
+                // A refused checkpoint must not keep the run directory locked.
+                _checkpoints.Dispose();
+                throw;
+            }
         }
     }
 
@@ -230,7 +239,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
 
     public void Dispose()
     {
-        _checkpoints.DrainQuietly();
+        _checkpoints.Dispose();
         _metrics?.Dispose();
         _optimizer.Dispose();
         _model.Dispose();
