@@ -22,7 +22,7 @@ public sealed class ConfigException : Exception
     }
 
     /// <summary>Builds the standard "path = value at origin: problem" message.</summary>
-    internal static ConfigException ForValue(string path, HoconValue value, string problem)
+    internal static ConfigException ForValue(string path, ConfigNode value, string problem)
     {
         // Whole sections pasted into a message would bury the problem; the origin locates them.
         var shown = value.ToDisplayString();

@@ -20,39 +20,38 @@ public static class ConfigLoader
     {
         ArgumentNullException.ThrowIfNull(overrides);
         var tree = LoadTree(path, overrides, environment);
-        var data = tree.TryGetValue("data.path", out var value) && value is HoconScalar ? tree.GetString("data.path") : DataSettings.Default.Path;
+        var data = tree.TryGetValue("data.path", out var value) && value.Text is { } text && !value.IsNull ? text : DataSettings.Default.Path;
         var preset = BuiltinPreset.For(data);
         if (preset is null)
         {
             return (RnnClusterSettings.Bind(tree), null);
         }
 
-        var file = path is null ? new HoconObject(ConfigOrigin.BuiltIn) : HoconReader.ParseFile(path, environment);
-        var given = new HoconObject(ConfigOrigin.BuiltIn);
-        ConfigOverrides.Apply(given, overrides, environment);
-        var defaults = HoconReader.ParseText(RnnClusterSettings.Default.ToHocon(), "built-in defaults", environment);
+        var file = path is null ? ConfigTree.Empty : HoconSource.ReadFile(path, environment);
+        var given = ConfigOverrides.Apply(ConfigTree.Empty, overrides, environment);
+        var defaults = HoconSource.ReadText(RnnClusterSettings.Default.ToHocon(), "built-in defaults", environment);
         bool SetByUser(string key) =>
             given.TryGetValue(key, out _)
             || (file.TryGetValue(key, out var fromFile) && !(defaults.TryGetValue(key, out var builtIn) && SameValue(fromFile, builtIn)));
 
         var applied = preset.Settings.Where(s => !SetByUser(s.Key)).ToArray();
         var overridden = preset.Settings.Where(s => SetByUser(s.Key)).Select(s => s.Key).ToArray();
-        ConfigOverrides.Apply(tree, applied.Select(s => $"{s.Key}={s.Value}").ToArray(), environment);
+        tree = ConfigOverrides.Apply(tree, applied.Select(s => $"{s.Key}={s.Value}").ToArray(), environment);
         return (RnnClusterSettings.Bind(tree), new AppliedPreset(preset, applied, overridden));
     }
 
-    private static bool SameValue(HoconValue a, HoconValue b)
+    private static bool SameValue(ConfigNode a, ConfigNode b)
     {
-        if (a is not HoconScalar x || b is not HoconScalar y)
+        if (a.Text is not { } x || b.Text is not { } y)
         {
             return false;
         }
 
         const System.Globalization.NumberStyles number = System.Globalization.NumberStyles.Float;
         var culture = System.Globalization.CultureInfo.InvariantCulture;
-        return double.TryParse(x.Text, number, culture, out var p) && double.TryParse(y.Text, number, culture, out var q)
+        return double.TryParse(x, number, culture, out var p) && double.TryParse(y, number, culture, out var q)
             ? p == q
-            : string.Equals(x.Text, y.Text, StringComparison.Ordinal);
+            : string.Equals(x, y, StringComparison.Ordinal);
     }
 
     /// <summary>Like <see cref="Load"/> for text already in memory, such as the settings stored in a checkpoint.</summary>
@@ -63,18 +62,16 @@ public static class ConfigLoader
         Func<string, string?>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(overrides);
-        var tree = HoconReader.ParseText(hocon, sourceName, environment);
-        ConfigOverrides.Apply(tree, overrides, environment);
-        return RnnClusterSettings.Bind(tree);
+        var tree = HoconSource.ReadText(hocon, sourceName, environment);
+        return RnnClusterSettings.Bind(ConfigOverrides.Apply(tree, overrides, environment));
     }
 
-    /// <summary>The merged tree before binding, for reading keys outside the typed settings.</summary>
-    public static HoconObject LoadTree(string? path, IReadOnlyList<string> overrides, Func<string, string?>? environment = null)
+    /// <summary>The merged configuration before binding, for reading keys outside the typed settings.</summary>
+    public static ConfigTree LoadTree(string? path, IReadOnlyList<string> overrides, Func<string, string?>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(overrides);
-        var tree = path is null ? new HoconObject(ConfigOrigin.BuiltIn) : HoconReader.ParseFile(path, environment);
-        ConfigOverrides.Apply(tree, overrides, environment);
-        return tree;
+        var tree = path is null ? ConfigTree.Empty : HoconSource.ReadFile(path, environment);
+        return ConfigOverrides.Apply(tree, overrides, environment);
     }
 }
 

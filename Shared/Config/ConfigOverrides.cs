@@ -1,16 +1,17 @@
 namespace RnnCluster.Config;
 
 /// <summary>
-/// Applies <c>--set key=value</c> overrides to a parsed tree, in order, after the file. The value
-/// is HOCON (<c>0.5</c>, <c>gru</c>, <c>"a b.txt"</c>, <c>[1, 2]</c>, <c>{ layers = 3 }</c>); text
+/// Applies <c>--set key=value</c> overrides to a read configuration, in order, after the file. The
+/// value is HOCON (<c>0.5</c>, <c>gru</c>, <c>"a b.txt"</c>, <c>[1, 2]</c>, <c>{ layers = 3 }</c>); text
 /// HOCON cannot hold unquoted, such as <c>cuda:1</c> or <c>C:\data</c>, is taken literally so
-/// shells need no extra quoting.
+/// shells need no extra quoting. <c>${VAR}</c> in a value names an environment variable.
 /// </summary>
 public static class ConfigOverrides
 {
-    public static void Apply(HoconObject root, IReadOnlyList<string> overrides, Func<string, string?>? environment = null)
+    /// <summary>Returns <paramref name="tree"/> with each override laid on top, the later ones over the earlier.</summary>
+    public static ConfigTree Apply(ConfigTree tree, IReadOnlyList<string> overrides, Func<string, string?>? environment = null)
     {
-        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(tree);
         ArgumentNullException.ThrowIfNull(overrides);
         environment ??= Environment.GetEnvironmentVariable;
         foreach (var text in overrides)
@@ -34,25 +35,26 @@ public static class ConfigOverrides
                 throw new ConfigException($"--set '{text}': '{key}' is not a valid key path (segments separated by '.')");
             }
 
-            var origin = ConfigOrigin.Override(text);
-            var value = ParseValue(text[(equals + 1)..], origin, environment);
-            if (value is not null)
+            var layer = ReadValue(path, text[(equals + 1)..], ConfigOrigin.Override(text), environment);
+            if (layer is not null)
             {
-                root.Assign(path, value);
+                tree = tree.Overlay(layer);
             }
         }
+
+        return tree;
     }
 
-    private static HoconValue? ParseValue(string valueText, ConfigOrigin origin, Func<string, string?> environment)
+    private static ConfigTree? ReadValue(string[] path, string valueText, ConfigOrigin origin, Func<string, string?> environment)
     {
         try
         {
-            return HoconReader.ParseValue(valueText, origin, environment);
+            return HoconSource.ReadOverride(path, valueText, origin, environment);
         }
         catch (ConfigException) when (valueText.Trim().Length > 0 && valueText.IndexOfAny(['"', '{', '}', '[', ']', '$']) < 0)
         {
             // Errors that are rethrown already name the override through their origin.
-            return new HoconScalar(valueText.Trim(), HoconScalarKind.String, quoted: false, origin);
+            return HoconSource.ReadLiteralOverride(path, valueText.Trim(), origin);
         }
     }
 

@@ -24,17 +24,21 @@ public sealed record RnnClusterSettings
 
     public ClusterSettings Cluster { get; init; } = ClusterSettings.Default;
 
-    /// <summary>Binds a parsed tree; unknown keys, wrong types and out-of-range values throw <see cref="ConfigException"/>.</summary>
-    public static RnnClusterSettings Bind(HoconObject root) =>
-        ConfigSection.BindRoot(root, section => new RnnClusterSettings
+    /// <summary>Binds a read configuration; unknown keys, wrong types and out-of-range values throw <see cref="ConfigException"/>.</summary>
+    public static RnnClusterSettings Bind(ConfigTree root) =>
+        ConfigSection.BindRoot(root, section =>
         {
-            Runtime = section.Bind("runtime", RuntimeSettings.Bind),
-            Model = section.Bind("model", ModelSettings.Bind),
-            Data = section.Bind("data", DataSettings.Bind),
-            Training = section.Bind("training", TrainingSettings.Bind),
-            Checkpoint = section.Bind("checkpoint", CheckpointSettings.Bind),
-            Parallel = section.Bind("parallel", ParallelSettings.Bind),
-            Cluster = section.Bind("cluster", ClusterSettings.Bind),
+            var settings = new RnnClusterSettings
+            {
+                Runtime = section.Bind("runtime", RuntimeSettings.Bind),
+                Model = section.Bind("model", ModelSettings.Bind),
+                Data = section.Bind("data", DataSettings.Bind),
+                Training = section.Bind("training", TrainingSettings.Bind),
+                Checkpoint = section.Bind("checkpoint", CheckpointSettings.Bind),
+                Parallel = section.Bind("parallel", ParallelSettings.Bind),
+                Cluster = section.Bind("cluster", ClusterSettings.Bind),
+            };
+            return settings;
         });
 
     /// <summary>Every setting as HOCON, for checkpoints and logs; <see cref="ConfigLoader.LoadText"/> reads it back equal.</summary>

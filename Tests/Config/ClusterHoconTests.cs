@@ -16,10 +16,10 @@ public sealed class ClusterHoconTests
     [Fact]
     public void The_shipped_cluster_hocon_documents_every_setting()
     {
-        var shipped = HoconReader.ParseFile(FindClusterHocon(), Env.Empty);
-        var rendered = HoconReader.ParseText(RnnClusterSettings.Default.ToHocon(), "defaults", Env.Empty);
+        var shipped = HoconSource.ReadFile(FindClusterHocon(), Env.Empty);
+        var rendered = HoconSource.ReadText(RnnClusterSettings.Default.ToHocon(), "defaults", Env.Empty);
 
-        Assert.Equal(LeafPaths(rendered, string.Empty), LeafPaths(shipped, string.Empty));
+        Assert.Equal(LeafPaths(rendered.Root), LeafPaths(shipped.Root));
     }
 
     [Fact]
@@ -129,19 +129,19 @@ public sealed class ClusterHoconTests
         throw new FileNotFoundException($"No cluster.hocon above {AppContext.BaseDirectory}.");
     }
 
-    private static List<string> LeafPaths(HoconObject obj, string prefix)
+    private static List<string> LeafPaths(ConfigNode node)
     {
         var paths = new List<string>();
-        foreach (var key in obj.Keys)
+        foreach (var key in node.Keys)
         {
-            var path = prefix.Length == 0 ? key : $"{prefix}.{key}";
-            if (obj.TryGetField(key, out var value) && value is HoconObject child)
+            Assert.True(node.TryGetField(key, out var value));
+            if (value.IsObject)
             {
-                paths.AddRange(LeafPaths(child, path));
+                paths.AddRange(LeafPaths(value));
             }
             else
             {
-                paths.Add(path);
+                paths.Add(value.Path);
             }
         }
 

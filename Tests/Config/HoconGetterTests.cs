@@ -4,7 +4,7 @@ namespace RnnCluster.Tests.Config;
 
 public sealed class HoconGetterTests
 {
-    private static HoconObject Parse(string text) => HoconReader.ParseText(text, "getters.conf", Env.Empty);
+    private static ConfigTree Parse(string text) => HoconSource.ReadText(text, "getters.conf", Env.Empty);
 
     [Theory]
     [InlineData("3s", 30_000_000L)]

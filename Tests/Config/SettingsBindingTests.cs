@@ -1,5 +1,6 @@
 using RnnCluster.Config;
 using RnnCluster.Model;
+using RnnCluster.Tests.Support;
 
 namespace RnnCluster.Tests.Config;
 
@@ -84,6 +85,18 @@ public sealed class SettingsBindingTests
     }
 
     [Fact]
+    public void A_wrong_type_in_an_included_file_names_that_file_and_line()
+    {
+        using var dir = new TempDirectory();
+        dir.Write("conf/model.conf", "# the model\nlayers = \"two\"\n");
+        var main = dir.Write("conf/run.hocon", "model {\n  include \"model.conf\"\n}\n");
+
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Load(main, [], Env.Empty));
+
+        Assert.Equal($"model.layers = \"two\" at {Path.Combine(dir.Path, "conf", "model.conf")}:2: expected an integer", error.Message);
+    }
+
+    [Fact]
     public void An_object_where_a_value_belongs_is_a_type_error()
     {
         Assert.Equal(
@@ -162,7 +175,7 @@ public sealed class SettingsBindingTests
     public void A_new_section_binds_durations_and_sizes_through_config_section()
     {
         // The shape later cluster.* and remote.* sections take.
-        var tree = HoconReader.ParseText("remote { heartbeat = 3s, frame = 64KiB }\n", "new.conf", Env.Empty);
+        var tree = HoconSource.ReadText("remote { heartbeat = 3s, frame = 64KiB }\n", "new.conf", Env.Empty);
 
         var (heartbeat, frame) = ConfigSection.BindRoot(tree, root => root.Bind("remote", s =>
             (s.GetDuration("heartbeat", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100)), s.GetSize("frame", 1 << 20, 1024))));
@@ -174,7 +187,7 @@ public sealed class SettingsBindingTests
     [Fact]
     public void A_new_section_rejects_a_size_below_its_minimum()
     {
-        var tree = HoconReader.ParseText("remote.frame = 512B\n", "new.conf", Env.Empty);
+        var tree = HoconSource.ReadText("remote.frame = 512B\n", "new.conf", Env.Empty);
 
         var error = Assert.Throws<ConfigException>(() =>
             ConfigSection.BindRoot(tree, root => root.Bind("remote", s => s.GetSize("frame", 1 << 20, 1024))));

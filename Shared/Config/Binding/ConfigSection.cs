@@ -4,17 +4,17 @@ using System.Globalization;
 namespace RnnCluster.Config;
 
 /// <summary>
-/// Binds one object of the tree (say <c>training</c>) to typed settings. Every getter takes the
+/// Binds one object of the configuration (say <c>training</c>) to typed settings. Every getter takes the
 /// built-in default, converts and range-checks a present value, and records the key as known;
 /// <see cref="Bind{T}"/> then rejects keys nobody asked for, so a typo cannot pass silently.
 /// A <c>null</c> value reads as absent, which restores the default.
 /// </summary>
 public sealed class ConfigSection
 {
-    private readonly HoconObject? _object;
+    private readonly ConfigNode? _object;
     private readonly List<string> _known = [];
 
-    public ConfigSection(HoconObject? obj, string path)
+    public ConfigSection(ConfigNode? obj, string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         _object = obj;
@@ -25,11 +25,11 @@ public sealed class ConfigSection
     public string Path { get; }
 
     /// <summary>Binds the whole tree: <paramref name="bind"/> reads the root's sections.</summary>
-    public static T BindRoot<T>(HoconObject root, Func<ConfigSection, T> bind)
+    public static T BindRoot<T>(ConfigTree root, Func<ConfigSection, T> bind)
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(bind);
-        var section = new ConfigSection(root, string.Empty);
+        var section = new ConfigSection(root.Root, string.Empty);
         var result = bind(section);
         section.EnsureNoUnknownKeys();
         return result;
@@ -39,7 +39,7 @@ public sealed class ConfigSection
     public T Bind<T>(string key, Func<ConfigSection, T> bind)
     {
         ArgumentNullException.ThrowIfNull(bind);
-        HoconObject? child = null;
+        ConfigNode? child = null;
         if (TryGet(key, out var value))
         {
             child = HoconConversions.ToObject(value, PathOf(key));
@@ -54,7 +54,7 @@ public sealed class ConfigSection
     public string PathOf(string key) => Path.Length == 0 ? key : $"{Path}.{key}";
 
     /// <summary>The value written for <paramref name="key"/>, if any; marks the key as known.</summary>
-    public bool TryGet(string key, [NotNullWhen(true)] out HoconValue? value)
+    public bool TryGet(string key, [NotNullWhen(true)] out ConfigNode? value)
     {
         ArgumentNullException.ThrowIfNull(key);
         if (!_known.Contains(key))
@@ -65,7 +65,7 @@ public sealed class ConfigSection
         value = null;
         return _object is not null
             && _object.TryGetField(key, out value)
-            && !HoconConversions.IsNull(value);
+            && !value.IsNull;
     }
 
     public int GetInt(string key, int fallback, ValueRange? range = null) =>
@@ -130,7 +130,7 @@ public sealed class ConfigSection
             : $"{PathOf(key)} = {fallback.ToString(null, CultureInfo.InvariantCulture)} ({ConfigOrigin.BuiltIn})";
     }
 
-    private T Get<T>(string key, T fallback, Func<HoconValue, string, T> convert, Func<T, bool>? isValid, string? requirement)
+    private T Get<T>(string key, T fallback, Func<ConfigNode, string, T> convert, Func<T, bool>? isValid, string? requirement)
     {
         if (!TryGet(key, out var value))
         {

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace RnnCluster.Config;
 
 /// <summary>
-/// Converts tree nodes to CLR values. Scalars convert from their text whatever their kind, as in
+/// Converts configuration nodes to CLR values. Scalars convert from their text whatever their kind, as in
 /// HOCON (an environment variable is always a string, yet may hold a number). Every failure is a
 /// <see cref="ConfigException"/> naming the path, the value and its origin.
 /// </summary>
@@ -32,15 +32,13 @@ internal static class HoconConversions
         ("kB", 1_000), ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000),
     ];
 
-    public static bool IsNull(HoconValue value) => value is HoconScalar { Kind: HoconScalarKind.Null };
+    public static string ToText(ConfigNode value, string path) =>
+        value.Text ?? throw ConfigException.ForValue(path, value, "expected a string");
 
-    public static string ToText(HoconValue value, string path) =>
-        value is HoconScalar scalar ? scalar.Text : throw ConfigException.ForValue(path, value, "expected a string");
-
-    public static long ToLong(HoconValue value, string path)
+    public static long ToLong(ConfigNode value, string path)
     {
-        if (value is HoconScalar scalar
-            && long.TryParse(scalar.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var result))
+        if (value.Text is { } text
+            && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var result))
         {
             return result;
         }
@@ -48,10 +46,10 @@ internal static class HoconConversions
         throw ConfigException.ForValue(path, value, "expected an integer");
     }
 
-    public static int ToInt(HoconValue value, string path)
+    public static int ToInt(ConfigNode value, string path)
     {
-        if (value is HoconScalar scalar
-            && long.TryParse(scalar.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var wide))
+        if (value.Text is { } text
+            && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var wide))
         {
             return wide is >= int.MinValue and <= int.MaxValue
                 ? (int)wide
@@ -61,10 +59,10 @@ internal static class HoconConversions
         throw ConfigException.ForValue(path, value, "expected an integer");
     }
 
-    public static double ToDouble(HoconValue value, string path)
+    public static double ToDouble(ConfigNode value, string path)
     {
-        if (value is HoconScalar scalar
-            && double.TryParse(scalar.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out var result)
+        if (value.Text is { } text
+            && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var result)
             && double.IsFinite(result))
         {
             return result;
@@ -73,11 +71,10 @@ internal static class HoconConversions
         throw ConfigException.ForValue(path, value, "expected a finite number");
     }
 
-    public static bool ToBoolean(HoconValue value, string path)
+    public static bool ToBoolean(ConfigNode value, string path)
     {
         // HOCON also spells booleans yes/no and on/off.
-        var text = value is HoconScalar scalar ? scalar.Text : null;
-        return text switch
+        return value.Text switch
         {
             "true" or "yes" or "on" => true,
             "false" or "no" or "off" => false,
@@ -85,7 +82,7 @@ internal static class HoconConversions
         };
     }
 
-    public static TimeSpan ToDuration(HoconValue value, string path)
+    public static TimeSpan ToDuration(ConfigNode value, string path)
     {
         const string Expected = "expected a duration such as 250us, 500ms, 3s, 2m, 1h or 1d";
         if (!TrySplitQuantity(value, out var number, out var unit))
@@ -114,7 +111,7 @@ internal static class HoconConversions
             : throw ConfigException.ForValue(path, value, "duration is out of range");
     }
 
-    public static long ToSize(HoconValue value, string path)
+    public static long ToSize(ConfigNode value, string path)
     {
         const string Expected = "expected a size such as 512B, 64KiB, 1MiB, 1GiB or 10MB";
         if (!TrySplitQuantity(value, out var number, out var unit))
@@ -148,25 +145,25 @@ internal static class HoconConversions
         return (long)bytes;
     }
 
-    public static IReadOnlyList<string> ToStringList(HoconValue value, string path) =>
-        value is HoconArray array
-            ? array.Items.Select((item, i) => ToText(item, $"{path}[{i}]")).ToArray()
+    public static IReadOnlyList<string> ToStringList(ConfigNode value, string path) =>
+        value.IsArray
+            ? value.Items.Select((item, i) => ToText(item, $"{path}[{i}]")).ToArray()
             : throw ConfigException.ForValue(path, value, "expected an array of strings");
 
-    public static HoconObject ToObject(HoconValue value, string path) =>
-        value as HoconObject ?? throw ConfigException.ForValue(path, value, "expected an object");
+    public static ConfigNode ToObject(ConfigNode value, string path) =>
+        value.IsObject ? value : throw ConfigException.ForValue(path, value, "expected an object");
 
     /// <summary>Splits "1.5 s" into 1.5 and "s"; the unit may be empty.</summary>
-    private static bool TrySplitQuantity(HoconValue value, out double number, out string unit)
+    private static bool TrySplitQuantity(ConfigNode value, out double number, out string unit)
     {
         number = 0;
         unit = string.Empty;
-        if (value is not HoconScalar scalar)
+        if (value.Text is not { } written)
         {
             return false;
         }
 
-        var text = scalar.Text.Trim();
+        var text = written.Trim();
         var end = 0;
         while (end < text.Length && (char.IsAsciiDigit(text[end]) || text[end] is '.' or '-' or '+'))
         {

@@ -4,8 +4,8 @@ using System.Text;
 namespace RnnCluster.Config;
 
 /// <summary>
-/// Writes HOCON that <see cref="HoconReader"/> reads back to the same values: doubles in their
-/// shortest round-trip form, strings quoted, durations and sizes in exact units.
+/// Writes HOCON that <see cref="HoconSource"/> (Akka's reader) reads back to the same values:
+/// doubles in their shortest round-trip form, strings quoted, durations and sizes in exact units.
 /// </summary>
 public sealed class HoconWriter
 {
@@ -78,6 +78,13 @@ public sealed class HoconWriter
     {
         ArgumentNullException.ThrowIfNull(key);
         return key.Length > 0 && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_') ? key : Quote(key);
+    }
+
+    /// <summary>A scalar for display: bare when it is plain text (letters, digits, '-', '_', '.', '/'), else quoted.</summary>
+    public static string FormatScalar(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Length > 0 && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/') ? text : Quote(text);
     }
 
     public static string FormatDouble(double value)

@@ -4,10 +4,11 @@ using RnnCluster.Tests.Support;
 
 namespace RnnCluster.Tests.Config;
 
-public sealed class HoconReaderTests
+/// <summary>Reading HOCON through Akka's reader plus <see cref="HoconSource"/>: syntax, includes, substitutions, origins.</summary>
+public sealed class HoconSourceTests
 {
-    private static HoconObject Parse(string text, Func<string, string?>? environment = null) =>
-        HoconReader.ParseText(text, "test.conf", environment ?? Env.Empty);
+    private static ConfigTree Parse(string text, Func<string, string?>? environment = null) =>
+        HoconSource.ReadText(text, "test.conf", environment ?? Env.Empty);
 
     [Fact]
     public void Nested_objects_are_read_by_dotted_path()
@@ -22,7 +23,7 @@ public sealed class HoconReaderTests
     {
         var root = Parse("{ a = 1, b = 2 }");
 
-        Assert.Equal(["a", "b"], root.Keys);
+        Assert.Equal(["a", "b"], root.Root.Keys);
         Assert.Equal(2, root.GetInt("b"));
     }
 
@@ -71,8 +72,9 @@ public sealed class HoconReaderTests
     {
         var root = Parse("a = [1, 2, 3]\nb = [\n  \"x\"\n  y,\n]\nc = []\n");
 
-        var a = Assert.IsType<HoconArray>(root.TryGetValue("a", out var value) ? value : null);
-        Assert.Equal(["1", "2", "3"], a.Items.Select(i => ((HoconScalar)i).Text));
+        Assert.True(root.TryGetValue("a", out var a));
+        Assert.True(a.IsArray);
+        Assert.Equal(["1", "2", "3"], a.Items.Select(i => i.Text));
         Assert.Equal(["x", "y"], root.GetStringList("b"));
         Assert.Empty(root.GetStringList("c"));
     }
@@ -94,7 +96,7 @@ public sealed class HoconReaderTests
         var root = Parse("a = \"tab\\tquote\\\" slash\\\\ nl\\n \\u00e9\"\n\"dotted.key\" = 1\n");
 
         Assert.Equal("tab\tquote\" slash\\ nl\n é", root.GetString("a"));
-        Assert.True(root.TryGetField("dotted.key", out _));
+        Assert.True(root.Root.TryGetField("dotted.key", out _));
     }
 
     [Fact]
@@ -107,14 +109,17 @@ public sealed class HoconReaderTests
     }
 
     [Fact]
-    public void Unquoted_values_are_typed_and_adjacent_pieces_concatenate()
+    public void Unquoted_values_read_as_numbers_booleans_or_null_and_adjacent_pieces_concatenate()
     {
-        var root = Parse("n = -1.5e3\nt = true\nz = null\ns = hello world\np = data/train.txt\n");
+        // Replaces a check of the old reader's scalar kinds: what the kinds promised is how the values read.
+        var root = Parse("n = -1.5e3\nt = true\nz = null\nq = \"null\"\ns = hello world\np = data/train.txt\n");
 
-        Assert.Equal(HoconScalarKind.Number, Kind(root, "n"));
+        Assert.Equal("-1.5e3", root.GetString("n"));
         Assert.Equal(-1500.0, root.GetDouble("n"));
-        Assert.Equal(HoconScalarKind.Boolean, Kind(root, "t"));
-        Assert.Equal(HoconScalarKind.Null, Kind(root, "z"));
+        Assert.True(root.GetBoolean("t"));
+        Assert.True(root.TryGetValue("z", out var z) && z.IsNull);
+        Assert.Equal("fallback", root.GetString("z", "fallback"));
+        Assert.Equal("null", root.GetString("q"));
         Assert.Equal("hello world", root.GetString("s"));
         Assert.Equal("data/train.txt", root.GetString("p"));
     }
@@ -136,7 +141,7 @@ public sealed class HoconReaderTests
         dir.Write("conf/base.conf", "a { x = 1, y = 2 }\n");
         var main = dir.Write("conf/main.conf", "include \"base.conf\"\na.y = 3\n");
 
-        var root = HoconReader.ParseFile(main, Env.Empty);
+        var root = HoconSource.ReadFile(main, Env.Empty);
 
         Assert.Equal(1, root.GetInt("a.x"));
         Assert.Equal(3, root.GetInt("a.y"));
@@ -152,9 +157,27 @@ public sealed class HoconReaderTests
         dir.Write("part.conf", "x = 1\n");
         var main = dir.Write("main.conf", "a {\n  include \"part.conf\"\n  y = 2\n}\n");
 
-        var root = HoconReader.ParseFile(main, Env.Empty);
+        var root = HoconSource.ReadFile(main, Env.Empty);
 
         Assert.Equal(["x", "y"], root.GetObject("a").Keys);
+    }
+
+    [Fact]
+    public void Includes_nest_each_relative_to_the_file_that_includes_it()
+    {
+        using var dir = new TempDirectory();
+        dir.Write("conf/sub/more.conf", "z = 3\n");
+        dir.Write("conf/sub/part.conf", "y = 2\ninclude \"more.conf\"\n");
+        var main = dir.Write("conf/main.conf", "x = 1\ninclude \"sub/part.conf\"\nz = 4\n");
+
+        var root = HoconSource.ReadFile(main, Env.Empty);
+
+        Assert.Equal(["x", "y", "z"], root.Root.Keys);
+        Assert.Equal(4, root.GetInt("z"));
+        Assert.True(root.TryGetValue("z", out var z));
+        Assert.Equal(new ConfigOrigin(main, 3), z.Origin);
+        Assert.True(root.TryGetValue("y", out var y));
+        Assert.Equal(new ConfigOrigin(System.IO.Path.Combine(dir.Path, "conf", "sub/part.conf"), 1), y.Origin);
     }
 
     [Fact]
@@ -163,7 +186,7 @@ public sealed class HoconReaderTests
         using var dir = new TempDirectory();
         var main = dir.Write("main.conf", "a = 1\ninclude \"nope.conf\"\n");
 
-        var error = Assert.Throws<ConfigException>(() => HoconReader.ParseFile(main, Env.Empty));
+        var error = Assert.Throws<ConfigException>(() => HoconSource.ReadFile(main, Env.Empty));
 
         Assert.StartsWith($"include \"nope.conf\" at {main}:2: file not found", error.Message, StringComparison.Ordinal);
     }
@@ -175,9 +198,21 @@ public sealed class HoconReaderTests
         dir.Write("a.conf", "include \"b.conf\"\n");
         dir.Write("b.conf", "include \"a.conf\"\n");
 
-        var error = Assert.Throws<ConfigException>(() => HoconReader.ParseFile(System.IO.Path.Combine(dir.Path, "a.conf"), Env.Empty));
+        var error = Assert.Throws<ConfigException>(() => HoconSource.ReadFile(System.IO.Path.Combine(dir.Path, "a.conf"), Env.Empty));
 
         Assert.Contains("include cycle", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_include_cycle_names_the_include_and_the_files_in_the_cycle()
+    {
+        using var dir = new TempDirectory();
+        var a = dir.Write("a.conf", "x = 1\ninclude \"b.conf\"\n");
+        var b = dir.Write("b.conf", "\ninclude \"a.conf\"\n");
+
+        var error = Assert.Throws<ConfigException>(() => HoconSource.ReadFile(a, Env.Empty));
+
+        Assert.Equal($"include \"a.conf\" at {System.IO.Path.Combine(dir.Path, "b.conf")}:2: include cycle ({a} -> {b} -> {a})", error.Message);
     }
 
     [Fact]
@@ -205,6 +240,41 @@ public sealed class HoconReaderTests
 
         Assert.Equal("/home/me/data", root.GetString("p"));
         Assert.Equal("xy", root.GetString("q"));
+    }
+
+    [Fact]
+    public void A_required_variable_is_read_from_the_environment_as_a_string()
+    {
+        var root = Parse("runtime.seed = ${RNN_SEED}\nname = ${RNN_NAME}\n", Env.Of(("RNN_SEED", "99"), ("RNN_NAME", "a \"b\" c")));
+
+        Assert.Equal(99L, root.GetLong("runtime.seed"));
+        Assert.Equal("a \"b\" c", root.GetString("name"));
+    }
+
+    [Fact]
+    public void A_substitution_naming_a_setting_of_the_document_reads_that_setting()
+    {
+        // The HOCON rule: a path the document sets wins over an environment variable of that name.
+        var root = Parse("base = 5\ncopy = ${base}\nwords = [${?base}, ${NAME}]\n", Env.Of(("base", "9"), ("NAME", "env")));
+
+        Assert.Equal(5, root.GetInt("copy"));
+        Assert.Equal(["5", "env"], root.GetStringList("words"));
+    }
+
+    [Fact]
+    public void A_substitution_naming_its_own_key_reads_the_environment()
+    {
+        var root = Parse("HOME = ${HOME}\"/x\"\n", Env.Of(("HOME", "/home/me")));
+
+        Assert.Equal("/home/me/x", root.GetString("HOME"));
+    }
+
+    [Fact]
+    public void A_cycle_of_substitutions_between_settings_is_an_error()
+    {
+        var error = Assert.Throws<ConfigException>(() => Parse("a = ${b}\nb = ${a}\n"));
+
+        Assert.Equal("${b} at test.conf:1: substitution cycle (a -> b -> a)", error.Message);
     }
 
     [Fact]
@@ -248,11 +318,20 @@ public sealed class HoconReaderTests
     [Fact]
     public void A_missing_file_is_an_error_naming_it()
     {
-        var error = Assert.Throws<ConfigException>(() => HoconReader.ParseFile("no/such/file.hocon", Env.Empty));
+        var error = Assert.Throws<ConfigException>(() => HoconSource.ReadFile("no/such/file.hocon", Env.Empty));
 
         Assert.StartsWith("configuration file 'no/such/file.hocon' not found", error.Message, StringComparison.Ordinal);
     }
 
-    private static HoconScalarKind Kind(HoconObject root, string path) =>
-        root.TryGetValue(path, out var value) ? ((HoconScalar)value).Kind : throw new KeyNotFoundException(path);
+    [Fact]
+    public void A_missing_required_variable_in_an_included_file_names_that_file_and_line()
+    {
+        using var dir = new TempDirectory();
+        dir.Write("part.conf", "a = 1\nb = ${RNN_MISSING}\n");
+        var main = dir.Write("main.conf", "include \"part.conf\"\n");
+
+        var error = Assert.Throws<ConfigException>(() => HoconSource.ReadFile(main, Env.Empty));
+
+        Assert.StartsWith($"${{RNN_MISSING}} at {System.IO.Path.Combine(dir.Path, "part.conf")}:2: environment variable", error.Message, StringComparison.Ordinal);
+    }
 }
