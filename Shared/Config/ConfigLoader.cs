@@ -1,3 +1,5 @@
+using AkkaConfig = Akka.Configuration.Config;
+
 namespace RnnCluster.Config;
 
 /// <summary>Entry point: file (optional) + <c>--set</c> overrides -> validated <see cref="RnnClusterSettings"/>.</summary>
@@ -65,6 +67,14 @@ public static class ConfigLoader
         var tree = HoconSource.ReadText(hocon, sourceName, environment);
         return RnnClusterSettings.Bind(ConfigOverrides.Apply(tree, overrides, environment));
     }
+
+    /// <summary>
+    /// The <c>akka</c> section of the file and overrides, checked against Akka's reference
+    /// configuration, over the Akka settings RnnCluster tunes (<see cref="AkkaSection.BuiltIn"/>):
+    /// what an actor system is built from (Akka adds its own defaults underneath).
+    /// </summary>
+    public static AkkaConfig LoadAkka(string? path, IReadOnlyList<string> overrides, Func<string, string?>? environment = null) =>
+        AkkaSection.From(LoadTree(path, overrides, environment));
 
     /// <summary>The merged configuration before binding, for reading keys outside the typed settings.</summary>
     public static ConfigTree LoadTree(string? path, IReadOnlyList<string> overrides, Func<string, string?>? environment = null)

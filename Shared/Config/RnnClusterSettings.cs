@@ -24,7 +24,12 @@ public sealed record RnnClusterSettings
 
     public ClusterSettings Cluster { get; init; } = ClusterSettings.Default;
 
-    /// <summary>Binds a read configuration; unknown keys, wrong types and out-of-range values throw <see cref="ConfigException"/>.</summary>
+    /// <summary>
+    /// Binds a read configuration; unknown keys, wrong types and out-of-range values throw
+    /// <see cref="ConfigException"/>. The <c>akka</c> section is not part of these settings (it is
+    /// per node, read by <see cref="ConfigLoader.LoadAkka"/>) but is checked here too, so a typo in
+    /// it stops a run before anything starts.
+    /// </summary>
     public static RnnClusterSettings Bind(ConfigTree root) =>
         ConfigSection.BindRoot(root, section =>
         {
@@ -38,6 +43,11 @@ public sealed record RnnClusterSettings
                 Parallel = section.Bind("parallel", ParallelSettings.Bind),
                 Cluster = section.Bind("cluster", ClusterSettings.Bind),
             };
+            if (section.TryGet(AkkaSection.Key, out var akka))
+            {
+                AkkaSection.Validate(akka);
+            }
+
             return settings;
         });
 

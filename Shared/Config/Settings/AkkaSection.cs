@@ -1,0 +1,151 @@
+using System.Reflection;
+using AkkaConfig = Akka.Configuration.Config;
+using AkkaConfigurationFactory = Akka.Configuration.ConfigurationFactory;
+using AkkaHoconRoot = Akka.Configuration.Hocon.HoconRoot;
+using AkkaHoconValue = Akka.Configuration.Hocon.HoconValue;
+
+namespace RnnCluster.Config;
+
+/// <summary>
+/// <c>akka.*</c>: settings of Akka.NET itself (actors, Akka.Remote, Akka.Cluster, Akka.Cluster.Tools),
+/// handed to the actor system as written rather than bound to typed settings. They are per node,
+/// so they are not part of <see cref="RnnClusterSettings"/> (nor of checkpoints). Each key must exist
+/// in Akka's own reference configuration, so a typo is refused with a suggestion instead of being
+/// ignored by Akka; only maps whose children are names the user chooses are exempt.
+/// </summary>
+public static class AkkaSection
+{
+    public const string Key = "akka";
+
+    /// <summary>
+    /// The Akka settings RnnCluster sets differently from Akka's defaults, or states as a deliberate
+    /// choice; <c>cluster.hocon</c> documents each (a test keeps the two equal).
+    /// </summary>
+    public const string BuiltInText = """
+        akka {
+          cluster {
+            split-brain-resolver {
+              active-strategy = keep-majority
+              stable-after = 7s
+            }
+            failure-detector.acceptable-heartbeat-pause = 3s
+          }
+          remote.dot-netty.tcp.maximum-frame-size = 4MiB
+        }
+        """;
+
+    /// <summary>Maps whose keys are names the user chooses (serializer names, type names, actor paths, role names).</summary>
+    private static readonly string[] UserDefinedMaps =
+    [
+        "akka.actor.serializers",
+        "akka.actor.serialization-bindings",
+        "akka.actor.serialization-identifiers",
+        "akka.actor.deployment",
+        "akka.cluster.role",
+    ];
+
+    private static readonly Lazy<AkkaConfig> Reference = new(LoadReference);
+
+    private static readonly Lazy<AkkaConfig> BuiltInConfig = new(() => AkkaConfigurationFactory.ParseString(BuiltInText));
+
+    /// <summary><see cref="BuiltInText"/> as Akka configuration.</summary>
+    public static AkkaConfig BuiltIn => BuiltInConfig.Value;
+
+    /// <summary>
+    /// The <c>akka</c> section of <paramref name="tree"/> (checked) over <see cref="BuiltIn"/>, and
+    /// nothing else: no other section, and none of Akka's defaults, which the actor system adds.
+    /// </summary>
+    public static AkkaConfig From(ConfigTree tree)
+    {
+        ArgumentNullException.ThrowIfNull(tree);
+        if (!tree.TryGetValue(Key, out var akka) || akka.IsNull)
+        {
+            return BuiltIn;
+        }
+
+        Validate(akka);
+        var own = tree.Config.GetValue(Key).AtKey(Key);
+        return new AkkaConfig(new AkkaHoconRoot(own.WithFallback(BuiltIn).Root));
+    }
+
+    /// <summary>Refuses keys that Akka's reference configuration does not have, all of them in one error.</summary>
+    internal static void Validate(ConfigNode akka)
+    {
+        ArgumentNullException.ThrowIfNull(akka);
+        if (!akka.IsObject)
+        {
+            throw ConfigException.ForValue(akka.Path, akka, "expected an object");
+        }
+
+        var problems = new List<string>();
+        Check(akka, Reference.Value.GetValue(Key), problems);
+        if (problems.Count > 0)
+        {
+            throw new ConfigException(string.Join(Environment.NewLine, problems));
+        }
+    }
+
+    private static void Check(ConfigNode user, AkkaHoconValue? reference, List<string> problems)
+    {
+        if (UserDefinedMaps.Contains(user.Path, StringComparer.Ordinal))
+        {
+            return;
+        }
+
+        var known = reference?.GetObject()?.Items;
+        foreach (var key in user.Keys)
+        {
+            if (!user.TryGetField(key, out var child))
+            {
+                continue;
+            }
+
+            if (known is not null && known.TryGetValue(key, out var referenceChild))
+            {
+                if (child.IsObject && referenceChild.IsObject())
+                {
+                    Check(child, referenceChild, problems);
+                }
+            }
+            else if (!IsDispatcher(child))
+            {
+                var suggestion = known is null ? null : EditDistance.Closest(key, known.Keys);
+                var hint = suggestion is not null
+                    ? $"unknown key; did you mean '{user.Path}.{suggestion}'?"
+                    : "unknown key; not a setting of Akka, Akka.Remote, Akka.Cluster or Akka.Cluster.Tools";
+                problems.Add(ConfigException.ForValue(child.Path, child, hint).Message);
+            }
+        }
+    }
+
+    /// <summary>A dispatcher the user defines: a new object directly under <c>akka.actor</c> whose name ends in <c>-dispatcher</c>.</summary>
+    private static bool IsDispatcher(ConfigNode node) =>
+        node.IsObject
+        && node.Path.StartsWith("akka.actor.", StringComparison.Ordinal)
+        && node.Path.IndexOf('.', "akka.actor.".Length) < 0
+        && node.Path.EndsWith("-dispatcher", StringComparison.Ordinal);
+
+    /// <summary>Every <c>.conf</c> resource of Akka, Akka.Remote, Akka.Cluster and Akka.Cluster.Tools, merged.</summary>
+    private static AkkaConfig LoadReference()
+    {
+        Assembly[] assemblies =
+        [
+            typeof(AkkaConfig).Assembly,
+            typeof(Akka.Remote.RemoteSettings).Assembly,
+            typeof(Akka.Cluster.Cluster).Assembly,
+            typeof(Akka.Cluster.Tools.Singleton.ClusterSingleton).Assembly,
+        ];
+        var merged = AkkaConfig.Empty;
+        foreach (var assembly in assemblies)
+        {
+            foreach (var name in assembly.GetManifestResourceNames().Where(n => n.EndsWith(".conf", StringComparison.Ordinal)))
+            {
+                merged = merged.WithFallback(AkkaConfigurationFactory.FromResource(name, assembly));
+            }
+        }
+
+        return merged.HasPath("akka.cluster.split-brain-resolver")
+            ? merged
+            : throw new InvalidOperationException("Akka's reference configuration was not found in its assemblies' resources.");
+    }
+}

@@ -1,0 +1,159 @@
+using RnnCluster.Config;
+
+namespace RnnCluster.Tests.Config;
+
+/// <summary>The <c>akka</c> section: checked against Akka's reference configuration, passed through to the actor system.</summary>
+public sealed class AkkaSectionTests
+{
+    private static string ErrorOf(string text) =>
+        Assert.Throws<ConfigException>(() => ConfigLoader.LoadText(text, "cluster.hocon", [], Env.Empty)).Message;
+
+    [Fact]
+    public void A_misspelled_akka_key_is_refused_with_the_key_it_resembles()
+    {
+        Assert.Equal(
+            "akka.cluster.split-brain-resolver.stable-aftr = 5s at cluster.hocon:3: unknown key; did you mean 'akka.cluster.split-brain-resolver.stable-after'?",
+            ErrorOf("akka {\n  cluster.split-brain-resolver {\n    stable-aftr = 5s\n  }\n}\n"));
+    }
+
+    [Fact]
+    public void A_misspelled_akka_section_is_refused_with_the_section_it_resembles()
+    {
+        Assert.Equal(
+            "akka.clustr = {min-nr-of-members = 3} at cluster.hocon:1: unknown key; did you mean 'akka.cluster'?",
+            ErrorOf("akka.clustr { min-nr-of-members = 3 }\n"));
+    }
+
+    [Fact]
+    public void An_akka_key_like_no_setting_at_all_says_so()
+    {
+        Assert.Equal(
+            "akka.remote.tensor-lane = on at cluster.hocon:1: unknown key; not a setting of Akka, Akka.Remote, Akka.Cluster or Akka.Cluster.Tools",
+            ErrorOf("akka.remote.tensor-lane = on\n"));
+    }
+
+    [Fact]
+    public void Every_unknown_akka_key_is_named_in_one_error()
+    {
+        var message = ErrorOf("akka.loglevl = DEBUG\nakka.cluster.min-nr-of-member = 3\n");
+
+        Assert.Contains("akka.loglevl = DEBUG at cluster.hocon:1: unknown key; did you mean 'akka.loglevel'?", message, StringComparison.Ordinal);
+        Assert.Contains("akka.cluster.min-nr-of-member = 3 at cluster.hocon:2: unknown key; did you mean 'akka.cluster.min-nr-of-members'?", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_akka_value_that_is_not_an_object_is_a_type_error()
+    {
+        Assert.Equal("akka = 5 at cluster.hocon:1: expected an object", ErrorOf("akka = 5\n"));
+    }
+
+    [Fact]
+    public void A_misspelled_akka_at_the_root_suggests_akka()
+    {
+        Assert.Equal("akk = {loglevel = INFO} at cluster.hocon:1: unknown key; did you mean 'akka'?", ErrorOf("akk { loglevel = INFO }\n"));
+    }
+
+    [Fact]
+    public void Valid_akka_keys_leave_the_settings_alone_and_pass_through_with_the_built_in_ones()
+    {
+        using var dir = new Support.TempDirectory();
+        var file = dir.Write("node.hocon", """
+            model.layers = 3
+            akka {
+              actor.provider = cluster
+              remote.dot-netty.tcp { hostname = "10.0.0.5", port = 4053 }
+              cluster {
+                roles = [worker]
+                min-nr-of-members = 3
+                singleton.role = coordinator
+                split-brain-resolver.stable-after = 10s
+              }
+            }
+            """);
+
+        var settings = ConfigLoader.Load(file, [], Env.Empty);
+        var akka = ConfigLoader.LoadAkka(file, [], Env.Empty);
+
+        Assert.Equal(RnnClusterSettings.Default with { Model = ModelSettings.Default with { Layers = 3 } }, settings);
+        Assert.Equal(["akka"], akka.Root.GetObject().Items.Keys);
+        Assert.Equal("cluster", akka.GetString("akka.actor.provider"));
+        Assert.Equal("10.0.0.5", akka.GetString("akka.remote.dot-netty.tcp.hostname"));
+        Assert.Equal(4053, akka.GetInt("akka.remote.dot-netty.tcp.port"));
+        Assert.Equal(["worker"], akka.GetStringList("akka.cluster.roles"));
+        Assert.Equal(3, akka.GetInt("akka.cluster.min-nr-of-members"));
+        Assert.Equal("coordinator", akka.GetString("akka.cluster.singleton.role"));
+        Assert.Equal(TimeSpan.FromSeconds(10), akka.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal(4L * 1024 * 1024, akka.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"));
+        Assert.Equal(TimeSpan.FromSeconds(3), akka.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+    }
+
+    [Fact]
+    public void Without_an_akka_section_the_built_in_akka_settings_apply()
+    {
+        var akka = ConfigLoader.LoadAkka(null, [], Env.Empty);
+
+        Assert.Equal(TimeSpan.FromSeconds(7), akka.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal("keep-majority", akka.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.False(akka.HasPath("akka.actor.provider")); // Akka's own defaults are the actor system's to add
+    }
+
+    [Fact]
+    public void Maps_whose_keys_the_user_names_are_accepted_and_passed_through()
+    {
+        var text = """
+            akka.actor {
+              serializers { rnn = "RnnCluster.Remote.RnnSerializer, RnnCluster.Shared" }
+              serialization-bindings { "RnnCluster.Remote.IRnnWireMessage, RnnCluster.Shared" = rnn }
+              serialization-identifiers { "RnnCluster.Remote.RnnSerializer, RnnCluster.Shared" = 1001 }
+              deployment { "/user/workers" { router = round-robin-pool, nr-of-instances = 4 } }
+              compute-dispatcher { type = PinnedDispatcher, throughput = 1 }
+            }
+            akka.cluster.role.worker.min-nr-of-members = 2
+            """;
+        using var dir = new Support.TempDirectory();
+        var file = dir.Write("maps.hocon", text);
+
+        ConfigLoader.LoadText(text, "maps.hocon", [], Env.Empty);
+        var akka = ConfigLoader.LoadAkka(file, [], Env.Empty);
+
+        Assert.Equal("RnnCluster.Remote.RnnSerializer, RnnCluster.Shared", akka.GetString("akka.actor.serializers.rnn"));
+        Assert.Equal("rnn", akka.GetString("akka.actor.serialization-bindings.\"RnnCluster.Remote.IRnnWireMessage, RnnCluster.Shared\""));
+        Assert.Equal(4, akka.GetInt("akka.actor.deployment.\"/user/workers\".nr-of-instances"));
+        Assert.Equal("PinnedDispatcher", akka.GetString("akka.actor.compute-dispatcher.type"));
+        Assert.Equal(2, akka.GetInt("akka.cluster.role.worker.min-nr-of-members"));
+    }
+
+    [Fact]
+    public void Inside_a_user_named_map_nothing_is_checked_but_next_to_it_everything_is()
+    {
+        Assert.Equal(
+            "akka.actor.serializer = {rnn = x} at cluster.hocon:1: unknown key; did you mean 'akka.actor.serializers'?",
+            ErrorOf("akka.actor.serializer { rnn = x }\n"));
+        Assert.Equal(
+            "akka.actor.compute-dispatchr = {type = PinnedDispatcher} at cluster.hocon:1: unknown key; not a setting of Akka, Akka.Remote, Akka.Cluster or Akka.Cluster.Tools",
+            ErrorOf("akka.actor.compute-dispatchr { type = PinnedDispatcher }\n"));
+    }
+
+    [Fact]
+    public void An_akka_setting_can_be_overridden_with_set()
+    {
+        string[] overrides = ["akka.cluster.split-brain-resolver.stable-after=5s"];
+
+        var akka = ConfigLoader.LoadAkka(ClusterHoconTests.FindClusterHocon(), overrides, Env.Empty);
+        var settings = ConfigLoader.Load(ClusterHoconTests.FindClusterHocon(), overrides, Env.Empty);
+
+        Assert.Equal(TimeSpan.FromSeconds(5), akka.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal(RnnClusterSettings.Default, settings);
+    }
+
+    [Fact]
+    public void A_misspelled_akka_override_names_the_override()
+    {
+        var error = Assert.Throws<ConfigException>(() =>
+            ConfigLoader.LoadAkka(null, ["akka.cluster.split-brain-resolver.stable-aftr=5s"], Env.Empty));
+
+        Assert.Equal(
+            "akka.cluster.split-brain-resolver.stable-aftr = 5s at --set akka.cluster.split-brain-resolver.stable-aftr=5s: unknown key; did you mean 'akka.cluster.split-brain-resolver.stable-after'?",
+            error.Message);
+    }
+}
