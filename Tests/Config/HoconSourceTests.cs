@@ -298,6 +298,7 @@ public sealed class HoconSourceTests
     [InlineData("= 1\n", "test.conf:1: expected a key, found '='")]
     [InlineData("a = [1 2 ,, 3]\n", "test.conf:1: expected a value, found ','")]
     [InlineData("a = { b = 1 } c = 2\n", "test.conf:1: expected ',' or a new line after the value of 'a', found 'c'")]
+    [InlineData("a = \"\"\"x\"\"\"\"\nb = 1\n", "test.conf:1: a quote right after the closing \"\"\" of a raw string; Akka's reader ends the string at the first \"\"\"")]
     public void Bad_syntax_is_reported_with_file_and_line(string text, string expected)
     {
         var error = Assert.Throws<ConfigException>(() => Parse(text));

@@ -409,9 +409,10 @@ internal sealed class HoconKeyScanner
 
         _line += _text.AsSpan(_pos, end - _pos).Count('\n');
         _pos = end + 3;
-        while (Peek == '"')
+        if (Peek == '"')
         {
-            _pos++; // extra quotes before the closing triple belong to the string
+            // The HOCON spec gives such quotes to the string; Akka's reader ends it at the first three.
+            throw Error("a quote right after the closing \"\"\" of a raw string; Akka's reader ends the string at the first \"\"\"");
         }
     }
 
