@@ -70,8 +70,8 @@ public static class ConfigLoader
 
     /// <summary>
     /// The <c>akka</c> section of the file and overrides, checked against Akka's reference
-    /// configuration, over the Akka settings RnnCluster tunes (<see cref="AkkaSection.BuiltIn"/>):
-    /// what an actor system is built from (Akka adds its own defaults underneath).
+    /// configuration, and nothing else (empty when there is none): what the actor system lays over
+    /// its own settings (<c>ClusterSystem.Config</c>'s <c>extra</c>), so a key set there wins.
     /// </summary>
     public static AkkaConfig LoadAkka(string? path, IReadOnlyList<string> overrides, Func<string, string?>? environment = null) =>
         AkkaSection.From(LoadTree(path, overrides, environment));

@@ -54,7 +54,7 @@ public sealed class AkkaSectionTests
     }
 
     [Fact]
-    public void Valid_akka_keys_leave_the_settings_alone_and_pass_through_with_the_built_in_ones()
+    public void Valid_akka_keys_leave_the_settings_alone_and_pass_through_alone()
     {
         using var dir = new Support.TempDirectory();
         var file = dir.Write("node.hocon", """
@@ -83,18 +83,23 @@ public sealed class AkkaSectionTests
         Assert.Equal(3, akka.GetInt("akka.cluster.min-nr-of-members"));
         Assert.Equal("coordinator", akka.GetString("akka.cluster.singleton.role"));
         Assert.Equal(TimeSpan.FromSeconds(10), akka.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
-        Assert.Equal(4L * 1024 * 1024, akka.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"));
-        Assert.Equal(TimeSpan.FromSeconds(3), akka.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.False(akka.HasPath("akka.remote.dot-netty.tcp.maximum-frame-size")); // nothing the file did not say
     }
 
     [Fact]
-    public void Without_an_akka_section_the_built_in_akka_settings_apply()
+    public void Without_an_akka_section_there_is_nothing_to_pass_on()
     {
-        var akka = ConfigLoader.LoadAkka(null, [], Env.Empty);
+        Assert.True(ConfigLoader.LoadAkka(null, ["model.layers=3"], Env.Empty).IsEmpty);
+    }
 
-        Assert.Equal(TimeSpan.FromSeconds(7), akka.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
-        Assert.Equal("keep-majority", akka.GetString("akka.cluster.split-brain-resolver.active-strategy"));
-        Assert.False(akka.HasPath("akka.actor.provider")); // Akka's own defaults are the actor system's to add
+    [Fact]
+    public void The_akka_section_wins_over_what_the_actor_system_takes_from_the_cluster_section()
+    {
+        var akka = ConfigLoader.LoadAkka(null, ["akka.cluster.failure-detector.acceptable-heartbeat-pause=10s"], Env.Empty);
+
+        var config = RnnCluster.Parallel.Cluster.ClusterSystem.Config(ClusterSettings.Default, RnnCluster.Parallel.Cluster.ClusterSystem.WorkerRole, akka);
+
+        Assert.Equal(TimeSpan.FromSeconds(10), config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
     }
 
     [Fact]
@@ -135,14 +140,16 @@ public sealed class AkkaSectionTests
     }
 
     [Fact]
-    public void An_akka_setting_can_be_overridden_with_set()
+    public void An_akka_setting_can_be_set_and_overridden_with_set()
     {
-        string[] overrides = ["akka.cluster.split-brain-resolver.stable-after=5s"];
-
-        var akka = ConfigLoader.LoadAkka(ClusterHoconTests.FindClusterHocon(), overrides, Env.Empty);
+        var alone = ConfigLoader.LoadAkka(null, ["akka.cluster.split-brain-resolver.stable-after=5s"], Env.Empty);
+        string[] overrides = ["akka.cluster.split-brain-resolver.stable-after=9s"];
+        var overFile = ConfigLoader.LoadAkka(ClusterHoconTests.FindClusterHocon(), overrides, Env.Empty);
         var settings = ConfigLoader.Load(ClusterHoconTests.FindClusterHocon(), overrides, Env.Empty);
 
-        Assert.Equal(TimeSpan.FromSeconds(5), akka.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal(TimeSpan.FromSeconds(5), alone.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal(TimeSpan.FromSeconds(9), overFile.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal("keep-majority", overFile.GetString("akka.cluster.split-brain-resolver.active-strategy"));
         Assert.Equal(RnnClusterSettings.Default, settings);
     }
 

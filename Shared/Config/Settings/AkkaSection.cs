@@ -1,7 +1,6 @@
 using System.Reflection;
 using AkkaConfig = Akka.Configuration.Config;
 using AkkaConfigurationFactory = Akka.Configuration.ConfigurationFactory;
-using AkkaHoconRoot = Akka.Configuration.Hocon.HoconRoot;
 using AkkaHoconValue = Akka.Configuration.Hocon.HoconValue;
 
 namespace RnnCluster.Config;
@@ -17,23 +16,6 @@ public static class AkkaSection
 {
     public const string Key = "akka";
 
-    /// <summary>
-    /// The Akka settings RnnCluster sets differently from Akka's defaults, or states as a deliberate
-    /// choice; <c>cluster.hocon</c> documents each (a test keeps the two equal).
-    /// </summary>
-    public const string BuiltInText = """
-        akka {
-          cluster {
-            split-brain-resolver {
-              active-strategy = keep-majority
-              stable-after = 7s
-            }
-            failure-detector.acceptable-heartbeat-pause = 3s
-          }
-          remote.dot-netty.tcp.maximum-frame-size = 4MiB
-        }
-        """;
-
     /// <summary>Maps whose keys are names the user chooses (serializer names, type names, actor paths, role names).</summary>
     private static readonly string[] UserDefinedMaps =
     [
@@ -46,26 +28,21 @@ public static class AkkaSection
 
     private static readonly Lazy<AkkaConfig> Reference = new(LoadReference);
 
-    private static readonly Lazy<AkkaConfig> BuiltInConfig = new(() => AkkaConfigurationFactory.ParseString(BuiltInText));
-
-    /// <summary><see cref="BuiltInText"/> as Akka configuration.</summary>
-    public static AkkaConfig BuiltIn => BuiltInConfig.Value;
-
     /// <summary>
-    /// The <c>akka</c> section of <paramref name="tree"/> (checked) over <see cref="BuiltIn"/>, and
-    /// nothing else: no other section, and none of Akka's defaults, which the actor system adds.
+    /// The <c>akka</c> section of <paramref name="tree"/>, checked, and nothing else (empty when there
+    /// is none): the actor system lays it over what it derives from <c>cluster.*</c>, its own
+    /// defaults and Akka's (<c>ClusterSystem.Config</c>'s <c>extra</c>).
     /// </summary>
     public static AkkaConfig From(ConfigTree tree)
     {
         ArgumentNullException.ThrowIfNull(tree);
         if (!tree.TryGetValue(Key, out var akka) || akka.IsNull)
         {
-            return BuiltIn;
+            return AkkaConfig.Empty;
         }
 
         Validate(akka);
-        var own = tree.Config.GetValue(Key).AtKey(Key);
-        return new AkkaConfig(new AkkaHoconRoot(own.WithFallback(BuiltIn).Root));
+        return tree.Config.GetValue(Key).AtKey(Key);
     }
 
     /// <summary>Refuses keys that Akka's reference configuration does not have, all of them in one error.</summary>
