@@ -5,7 +5,7 @@ using RnnCluster.Actors;
 using RnnCluster.Cluster;
 using RnnCluster.Common;
 using RnnCluster.Config;
-using RnnCluster.Remote;
+using RnnCluster.DataPlane;
 using RnnCluster.Torch;
 using RnnCluster.Training;
 using RnnCluster.Training.Cluster;
@@ -84,7 +84,7 @@ public static class WorkerApp
             var code = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, cancellationToken).ConfigureAwait(false);
             return parse.Errors.Count > 0 ? ExitUsage : code;
         }
-        catch (Exception e) when (e is ConfigException or TorchException or TorchUnavailableException or ClusterSecretException or RnnCluster.Remote.Transport.TlsConfigurationException or IOException or UnauthorizedAccessException
+        catch (Exception e) when (e is ConfigException or TorchException or TorchUnavailableException or ClusterSecretException or RnnCluster.DataPlane.Transport.TlsConfigurationException or IOException or UnauthorizedAccessException
             || TorchRuntime.DescribeFailure(e) is not null)
         {
             await error.WriteLineAsync("error: " + (TorchRuntime.DescribeFailure(e) ?? e.Message)).ConfigureAwait(false);

@@ -55,7 +55,7 @@ public static class CliApp
     /// <summary>The one-line message for an expected failure; null for a bug (which keeps its stack trace).</summary>
     internal static string? Describe(Exception e) => e switch
     {
-        ConfigException or DataException or CheckpointException or TorchException or TorchUnavailableException or TrainingAbortedException or Remote.ClusterSecretException or Remote.Transport.TlsConfigurationException => e.Message,
+        ConfigException or DataException or CheckpointException or TorchException or TorchUnavailableException or TrainingAbortedException or DataPlane.ClusterSecretException or DataPlane.Transport.TlsConfigurationException => e.Message,
         FileNotFoundException f => $"file not found: {f.FileName ?? f.Message}",
         DirectoryNotFoundException => e.Message,
         UnauthorizedAccessException => e.Message,

@@ -1,6 +1,8 @@
 using System.Collections.Frozen;
 using Google.Protobuf;
-using RnnCluster.Remote.Protocol;
+using RnnCluster.DataPlane;
+using RnnCluster.DataPlane.Protocol;
+using RnnCluster.DataPlane.Transport;
 
 namespace RnnCluster.Remote;
 
@@ -9,9 +11,10 @@ namespace RnnCluster.Remote;
 /// each with its own serializer. Built once at startup by <see cref="MessageRegistryBuilder"/> and
 /// immutable afterwards. Decoding goes only through a registered id: nothing resolves a CLR type name
 /// from the wire, so a peer can never make us instantiate a type we did not list.
+/// It is the codec <see cref="RemoteTransport"/> encodes and decodes actor messages with.
 /// Thread-safe (immutable).
 /// </summary>
-public sealed class MessageRegistry
+public sealed class MessageRegistry : IMessageCodec
 {
     private readonly FrozenDictionary<uint, MessageRegistration> _byId;
     private readonly FrozenDictionary<Type, MessageRegistration> _byType;

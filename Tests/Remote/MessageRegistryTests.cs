@@ -1,6 +1,7 @@
 using Google.Protobuf;
+using RnnCluster.DataPlane;
+using RnnCluster.DataPlane.Protocol;
 using RnnCluster.Remote;
-using RnnCluster.Remote.Protocol;
 
 namespace RnnCluster.Tests.Remote;
 

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging;
 using RnnCluster.Actors;
+using RnnCluster.DataPlane.Transport;
 using RnnCluster.Remote.Actors;
 using RnnCluster.Remote.Protocol;
-using RnnCluster.Remote.Transport;
 
 namespace RnnCluster.Cluster;
 

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using RnnCluster.Actors;
-using RnnCluster.Remote;
+using RnnCluster.DataPlane;
+using RnnCluster.DataPlane.Transport;
 using RnnCluster.Remote.Actors;
 using RnnCluster.Remote.Protocol;
-using RnnCluster.Remote.Transport;
 
 namespace RnnCluster.Cluster;
 

@@ -1,9 +1,10 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using RnnCluster.Actors;
+using RnnCluster.DataPlane;
+using RnnCluster.DataPlane.Transport;
 using RnnCluster.Remote;
 using RnnCluster.Remote.Actors;
-using RnnCluster.Remote.Transport;
 
 namespace RnnCluster.Cluster;
 

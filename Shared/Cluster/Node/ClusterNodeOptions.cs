@@ -2,8 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using RnnCluster.Actors;
 using RnnCluster.Config;
-using RnnCluster.Remote;
-using RnnCluster.Remote.Transport;
+using RnnCluster.DataPlane;
+using RnnCluster.DataPlane.Transport;
 
 namespace RnnCluster.Cluster;
 

@@ -1,4 +1,4 @@
-using RnnCluster.Remote;
+using RnnCluster.DataPlane;
 
 namespace RnnCluster.Cluster;
 

@@ -4,7 +4,8 @@ using Microsoft.Extensions.Logging;
 using RnnCluster.Actors;
 using RnnCluster.Actors.Dispatch;
 using RnnCluster.Actors.Refs;
-using RnnCluster.Remote.Transport;
+using RnnCluster.DataPlane;
+using RnnCluster.DataPlane.Transport;
 
 namespace RnnCluster.Remote.Actors;
 

@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using RnnCluster.DataPlane;
 using RnnCluster.Remote;
 using Wire = RnnCluster.Remote.Protocol;
 

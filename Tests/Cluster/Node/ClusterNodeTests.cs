@@ -168,7 +168,7 @@ public sealed class ClusterNodeTests
     [Fact]
     public async Task Nodes_with_certificates_from_the_cluster_CA_join_over_mutual_TLS()
     {
-        using var certificates = new Remote.Transport.TestCertificates();
+        using var certificates = new DataPlane.Transport.TestCertificates();
         var ca = certificates.CreateAuthority("cluster-ca");
         ClusterSettings Tls(string name)
         {
@@ -187,7 +187,7 @@ public sealed class ClusterNodeTests
     public async Task A_missing_certificate_is_a_startup_error_naming_the_file()
     {
         var settings = Fast with { TlsCertificate = "/nonexistent/node.pem", TlsKey = "/nonexistent/node.key" };
-        var e = await Assert.ThrowsAsync<RnnCluster.Remote.Transport.TlsConfigurationException>(() => StartAsync(ClusterNodeOptions.CoordinatorRole, settings, 1));
+        var e = await Assert.ThrowsAsync<RnnCluster.DataPlane.Transport.TlsConfigurationException>(() => StartAsync(ClusterNodeOptions.CoordinatorRole, settings, 1));
         Assert.Contains("/nonexistent/node.pem", e.Message, StringComparison.Ordinal);
     }
 }

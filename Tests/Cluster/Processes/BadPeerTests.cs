@@ -4,8 +4,8 @@ using System.Text;
 using Google.Protobuf;
 using RnnCluster.Cluster;
 using RnnCluster.Config;
-using RnnCluster.Remote;
-using RnnCluster.Remote.Protocol;
+using RnnCluster.DataPlane;
+using RnnCluster.DataPlane.Protocol;
 using RnnCluster.Tests.Support;
 
 namespace RnnCluster.Tests.Cluster.Processes;

@@ -1,0 +1,131 @@
+using Google.Protobuf;
+using RnnCluster.DataPlane.Protocol;
+
+namespace RnnCluster.DataPlane;
+
+/// <summary>
+/// Splits a payload larger than one frame into <see cref="Chunk"/> frames whose serialized size never
+/// exceeds <see cref="FrameLimits.MaxFrameBytes"/>, so the receiver can bound every read. Each call gets
+/// a fresh transfer id; ids are per connection (the receiver keys transfers by them).
+/// Thread-safe: only the transfer id counter is shared, and it is incremented atomically.
+/// </summary>
+public sealed class ChunkWriter
+{
+    /// <summary>
+    /// Worst-case bytes a <c>Frame{Chunk}</c> adds around its data: frame field tag + length (1 + 5),
+    /// transfer id (1 + 10), index (1 + 5), count (1 + 5), total length (1 + 10), digest (1 + 1 + 16)
+    /// and the data field's tag + length (1 + 5). Varints are counted at their maximum so the bound
+    /// holds for every id and size.
+    /// </summary>
+    public const int MaxChunkOverhead = 80;
+
+    private long _lastTransferId;
+
+    public ChunkWriter(FrameLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        limits.Validate();
+        MaxChunkDataBytes = limits.MaxFrameBytes - MaxChunkOverhead;
+    }
+
+    /// <summary>Payload bytes per chunk; every chunk but the last carries exactly this many.</summary>
+    public int MaxChunkDataBytes { get; }
+
+    /// <summary>
+    /// Cuts <paramref name="payload"/> into chunk frames (one empty chunk for an empty payload); the last
+    /// carries the payload's checksum. The frames wrap slices of <paramref name="payload"/> without
+    /// copying (gradient buffers are megabytes), so the caller must not change it until they are written.
+    /// </summary>
+    public IReadOnlyList<Frame> Split(ReadOnlyMemory<byte> payload) => Split(ReadOnlyMemory<byte>.Empty, payload);
+
+    /// <summary>
+    /// Chunks <c>Frame { Message = message }</c> exactly as <see cref="Split(ReadOnlyMemory{byte})"/> would chunk
+    /// its serialized bytes, without serializing it into one array first: the envelope's few header bytes are
+    /// written apart and the payload (the last field, so it ends the serialized frame) is wrapped where it lies.
+    /// That saves a copy and a large-object allocation of every big message.
+    /// </summary>
+    public IReadOnlyList<Frame> SplitMessage(Message message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message.Payload.IsEmpty)
+        {
+            // Protobuf omits an empty bytes field, so the payload would not end the serialized frame.
+            return Split(new Frame { Message = message }.ToByteArray());
+        }
+
+        // The same fields protobuf writes before the payload, in the same (field number) order.
+        var head = new Message { TypeId = message.TypeId, Sender = message.Sender, Recipient = message.Recipient };
+        var headSize = head.CalculateSize();
+        var payloadLength = message.Payload.Length;
+        var messageSize = headSize + 1 + CodedOutputStream.ComputeLengthSize(payloadLength) + payloadLength;
+        var header = new byte[1 + CodedOutputStream.ComputeLengthSize(messageSize) + messageSize - payloadLength];
+        var output = new CodedOutputStream(header);
+        output.WriteTag(Frame.MessageFieldNumber, WireFormat.WireType.LengthDelimited);
+        output.WriteLength(messageSize);
+        head.WriteTo(output);
+        output.WriteTag(Message.PayloadFieldNumber, WireFormat.WireType.LengthDelimited);
+        output.WriteLength(payloadLength);
+        output.Flush();
+        output.CheckNoSpaceLeft();
+        return Split(header, message.Payload.Memory);
+    }
+
+    /// <summary>
+    /// Chunks the concatenation of <paramref name="header"/> and <paramref name="body"/>. Chunks that lie
+    /// inside one of them wrap it without copying; only a chunk straddling the two is copied.
+    /// </summary>
+    private Frame[] Split(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> body)
+    {
+        var transferId = (ulong)Interlocked.Increment(ref _lastTransferId);
+        var total = (long)header.Length + body.Length;
+        if (total > int.MaxValue)
+        {
+            throw new ArgumentException($"A payload of {total} bytes is over the 2 GiB a transfer may carry.", nameof(body));
+        }
+
+        var length = (int)total;
+        var count = length == 0 ? 1 : (length + MaxChunkDataBytes - 1) / MaxChunkDataBytes;
+        var hash = PayloadDigest.Compute(header.Span, body.Span);
+        var frames = new Frame[count];
+        for (var i = 0; i < count; i++)
+        {
+            var offset = i * MaxChunkDataBytes;
+            var size = Math.Min(MaxChunkDataBytes, length - offset);
+            var chunk = new Chunk
+            {
+                TransferId = transferId,
+                Index = (uint)i,
+                Count = (uint)count,
+                TotalLength = (ulong)length,
+                Data = Slice(header, body, offset, size),
+            };
+            if (i == count - 1)
+            {
+                chunk.Digest = UnsafeByteOperations.UnsafeWrap(hash);
+            }
+
+            frames[i] = new Frame { Chunk = chunk };
+        }
+
+        return frames;
+    }
+
+    private static ByteString Slice(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> body, int offset, int size)
+    {
+        if (offset >= header.Length)
+        {
+            return UnsafeByteOperations.UnsafeWrap(body.Slice(offset - header.Length, size));
+        }
+
+        if (offset + size <= header.Length)
+        {
+            return UnsafeByteOperations.UnsafeWrap(header.Slice(offset, size));
+        }
+
+        var joined = new byte[size];
+        var fromHeader = header.Length - offset;
+        header.Span[offset..].CopyTo(joined);
+        body.Span[..(size - fromHeader)].CopyTo(joined.AsSpan(fromHeader));
+        return UnsafeByteOperations.UnsafeWrap(joined);
+    }
+}

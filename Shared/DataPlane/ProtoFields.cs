@@ -1,0 +1,195 @@
+using System.Buffers;
+using Google.Protobuf;
+
+namespace RnnCluster.DataPlane;
+
+/// <summary>
+/// Protobuf encoding of messages whose large <c>bytes</c> fields are handled apart from the rest, so
+/// megabytes of floats are neither copied into a <see cref="ByteString"/> on the way out nor copied
+/// out of one on the way in. The bytes on the wire are ordinary protobuf of the same schema (only
+/// the field order differs where <see cref="WriteWithFloats"/> appends its fields last, which every
+/// protobuf parser accepts), so a peer parsing with generated code reads the same message.
+/// </summary>
+internal static class ProtoFields
+{
+    /// <summary>
+    /// Serializes <paramref name="rest"/> (its float fields left empty) followed by each non-empty
+    /// buffer of <paramref name="floats"/> as the little-endian <c>bytes</c> field it names: one copy of
+    /// the floats, into the array the returned <see cref="ByteString"/> wraps.
+    /// </summary>
+    public static ByteString WriteWithFloats(IMessage rest, params ReadOnlySpan<(int Field, float[] Values)> floats)
+    {
+        ArgumentNullException.ThrowIfNull(rest);
+        var restSize = rest.CalculateSize();
+        long size = restSize;
+        foreach (var (field, values) in floats)
+        {
+            if (values.Length > 0)
+            {
+                var length = (long)values.Length * sizeof(float);
+                size += CodedOutputStream.ComputeTagSize(field) + CodedOutputStream.ComputeLengthSize((int)Math.Min(length, int.MaxValue)) + length;
+            }
+        }
+
+        if (size > int.MaxValue)
+        {
+            throw new ArgumentException($"A message of {size} bytes is over protobuf's 2 GiB.", nameof(floats));
+        }
+
+        var bytes = new byte[size];
+        rest.WriteTo(bytes.AsSpan(0, restSize));
+        var offset = restSize;
+        foreach (var (field, values) in floats)
+        {
+            if (values.Length == 0)
+            {
+                continue; // proto3 omits an empty bytes field, as generated code would.
+            }
+
+            offset += WriteVarint(bytes.AsSpan(offset), WireFormat.MakeTag(field, WireFormat.WireType.LengthDelimited));
+            offset += WriteVarint(bytes.AsSpan(offset), (uint)(values.Length * sizeof(float)));
+            offset += LittleEndianFloats.Write(values, bytes.AsSpan(offset));
+        }
+
+        // The array is ours and never written again, so wrapping it saves a copy.
+        return UnsafeByteOperations.UnsafeWrap(bytes);
+    }
+
+    /// <summary>
+    /// Parses <paramref name="bytes"/> as <typeparamref name="T"/> except the length-delimited fields
+    /// numbered in <paramref name="fields"/>: those are skipped by the parser and their contents
+    /// returned in <paramref name="found"/> (same positions) as (offset, length) in
+    /// <paramref name="bytes"/>, offset 0 when absent (a present field's contents follow its tag, so
+    /// never start at 0). As protobuf does for a scalar field, the last occurrence wins.
+    /// </summary>
+    /// <exception cref="FormatException">The bytes are not well-formed protobuf.</exception>
+    /// <exception cref="InvalidProtocolBufferException">The other fields do not parse as <typeparamref name="T"/>.</exception>
+    public static T ParseExcept<T>(
+        ReadOnlySpan<byte> bytes, MessageParser<T> parser, ReadOnlySpan<int> fields, Span<(int Offset, int Length)> found)
+        where T : IMessage<T>
+    {
+        ArgumentNullException.ThrowIfNull(parser);
+        if (found.Length != fields.Length)
+        {
+            throw new ArgumentException($"{nameof(found)} must have one slot per field.", nameof(found));
+        }
+
+        found.Clear();
+        ArrayBufferWriter<byte>? rest = null;
+        var position = 0;
+        var copiedUpTo = 0;
+        while (position < bytes.Length)
+        {
+            var tagStart = position;
+            var tag = ReadVarint(bytes, ref position);
+            var field = (int)(tag >> 3);
+            if (field == 0 || tag > uint.MaxValue)
+            {
+                throw new FormatException($"Invalid protobuf tag {tag} at offset {tagStart}.");
+            }
+
+            var wireType = (WireFormat.WireType)(tag & 7);
+            var slot = wireType == WireFormat.WireType.LengthDelimited ? fields.IndexOf(field) : -1;
+            if (slot < 0)
+            {
+                Skip(bytes, ref position, wireType);
+                continue;
+            }
+
+            var length = ReadLength(bytes, ref position);
+            found[slot] = (position, length);
+            position += length;
+
+            // Hand the parser everything but this field: copy what lies between the fields we take.
+            rest ??= new ArrayBufferWriter<byte>();
+            rest.Write(bytes[copiedUpTo..tagStart]);
+            copiedUpTo = position;
+        }
+
+        if (rest is null)
+        {
+            return parser.ParseFrom(bytes);
+        }
+
+        rest.Write(bytes[copiedUpTo..]);
+        return parser.ParseFrom(rest.WrittenSpan);
+    }
+
+    private static void Skip(ReadOnlySpan<byte> bytes, ref int position, WireFormat.WireType wireType)
+    {
+        switch (wireType)
+        {
+            case WireFormat.WireType.Varint:
+                ReadVarint(bytes, ref position);
+                return;
+            case WireFormat.WireType.Fixed64:
+                Advance(bytes, ref position, 8);
+                return;
+            case WireFormat.WireType.Fixed32:
+                Advance(bytes, ref position, 4);
+                return;
+            case WireFormat.WireType.LengthDelimited:
+                var length = ReadLength(bytes, ref position);
+                position += length;
+                return;
+            default:
+                // Groups are proto2 only; none of our messages has one.
+                throw new FormatException($"Unsupported protobuf wire type {wireType} before offset {position}.");
+        }
+    }
+
+    private static void Advance(ReadOnlySpan<byte> bytes, ref int position, int count)
+    {
+        if (bytes.Length - position < count)
+        {
+            throw new FormatException($"Truncated protobuf: {count} bytes expected at offset {position}.");
+        }
+
+        position += count;
+    }
+
+    private static int ReadLength(ReadOnlySpan<byte> bytes, ref int position)
+    {
+        var length = ReadVarint(bytes, ref position);
+        if (length > (ulong)(bytes.Length - position))
+        {
+            throw new FormatException($"A protobuf field of {length} bytes at offset {position} runs past the {bytes.Length}-byte message.");
+        }
+
+        return (int)length;
+    }
+
+    private static ulong ReadVarint(ReadOnlySpan<byte> bytes, ref int position)
+    {
+        ulong value = 0;
+        for (var shift = 0; shift < 64; shift += 7)
+        {
+            if (position >= bytes.Length)
+            {
+                throw new FormatException("Truncated protobuf varint.");
+            }
+
+            var b = bytes[position++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return value;
+            }
+        }
+
+        throw new FormatException($"Malformed protobuf varint before offset {position}.");
+    }
+
+    private static int WriteVarint(Span<byte> output, uint value)
+    {
+        var i = 0;
+        while (value >= 0x80)
+        {
+            output[i++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        output[i++] = (byte)value;
+        return i;
+    }
+}
