@@ -1,17 +1,7 @@
-using System.Net;
-using System.Net.Security;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace RnnCluster.DataPlane.Transport;
@@ -49,7 +39,7 @@ public sealed class RemoteTransport : IAsyncDisposable
     private readonly FaultInjector? _faults;
     private Func<NodeIdentity, string?>? _peerGate;
     private TlsMaterial? _tls;
-    private WebApplication? _app;
+    private WebSocketHost? _host;
     private ConnectionTable? _table;
     private NodeIdentity? _local;
     private int _openConnections;
@@ -158,38 +148,11 @@ public sealed class RemoteTransport : IAsyncDisposable
 
         // Loaded before anything listens: a node configured for TLS starts with it or not at all.
         _tls = _options.Tls is null ? null : TlsMaterial.Load(_options.Tls, _time);
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            if (IPAddress.TryParse(_options.Host, out var ip))
-            {
-                kestrel.Listen(ip, _options.Port, ConfigureListener);
-            }
-            else if (string.Equals(_options.Host, "localhost", StringComparison.OrdinalIgnoreCase))
-            {
-                kestrel.Listen(IPAddress.Loopback, _options.Port, ConfigureListener);
-            }
-            else
-            {
-                kestrel.ListenAnyIP(_options.Port, ConfigureListener);
-            }
-        });
-
-        var app = builder.Build();
-
-        // Our own heartbeats detect dead peers; WebSocket pings would only add traffic.
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });
-        app.Run(AcceptAsync);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        _app = app;
-
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
-            ?? throw new InvalidOperationException("Kestrel started without reporting its address.");
-        var port = new Uri(bound).Port;
-        _local = new NodeIdentity(FormatAddress(_options.SystemName, _options.Host, port), _incarnation);
+        _host = await WebSocketHost.StartAsync(_options.Host, _options.Port, _tls, _options.HandshakeTimeout, AcceptAsync, _logger, cancellationToken)
+            .ConfigureAwait(false);
+        _local = new NodeIdentity(FormatAddress(_options.SystemName, _options.Host, _host.Port), _incarnation);
         _table = new ConnectionTable(_local.Address);
-        TransportLog.Listening(_logger, _local, bound);
+        TransportLog.Listening(_logger, _local, _host.BoundAddress);
         if (_tls is not null)
         {
             var trust = _options.Tls!.CaPath is { } ca ? $"the CA in '{ca}' only" : "the system trust store";
@@ -272,10 +235,10 @@ public sealed class RemoteTransport : IAsyncDisposable
         await Task.WhenAll(dialers).WaitAsync(cancellationToken).ConfigureAwait(false);
 
         // Kestrel waits for the accept handlers, which end as their connections close. There is no
-        // app when StartAsync failed (a bad TLS file, a taken port).
-        if (_app is not null)
+        // host when StartAsync failed (a bad TLS file, a taken port).
+        if (_host is not null)
         {
-            await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+            await _host.StopAsync(cancellationToken).ConfigureAwait(false);
         }
 
         _messages.Writer.TryComplete();
@@ -295,9 +258,9 @@ public sealed class RemoteTransport : IAsyncDisposable
         }
         finally
         {
-            if (_app is not null)
+            if (_host is not null)
             {
-                await _app.DisposeAsync().ConfigureAwait(false);
+                await _host.DisposeAsync().ConfigureAwait(false);
             }
 
             _tls?.Dispose();
@@ -318,53 +281,6 @@ public sealed class RemoteTransport : IAsyncDisposable
         }
 
         return new UriBuilder(secure ? "wss" : "ws", address.Host, address.Port, path).Uri;
-    }
-
-    private void ConfigureListener(ListenOptions listen)
-    {
-        if (_tls is null)
-        {
-            return;
-        }
-
-        var requireClientCertificate = _tls.Authorities is not null;
-        listen.UseHttps(new HttpsConnectionAdapterOptions
-        {
-            ServerCertificate = _tls.Certificate,
-            ClientCertificateMode = requireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.NoCertificate,
-            ClientCertificateValidation = requireClientCertificate ? AcceptClientCertificate : null,
-
-            // Our chain check below decides; revocation is out of scope (see TransportTls).
-            CheckCertificateRevocation = false,
-            HandshakeTimeout = _options.HandshakeTimeout,
-        });
-    }
-
-    /// <remarks>
-    /// Refusing here fails TLS itself, before any HTTP. Under TLS 1.3 a .NET dialer learns of it only
-    /// after sending its request and retries on fresh connections a few times, so one refused dial
-    /// may log this more than once.
-    /// </remarks>
-    private bool AcceptClientCertificate(X509Certificate2 certificate, X509Chain? chain, SslPolicyErrors errors)
-    {
-        var refusal = _tls!.CheckClient(certificate, chain);
-        if (refusal is not null)
-        {
-            TransportLog.InboundCertificateRefused(_logger, refusal);
-        }
-
-        return refusal is null;
-    }
-
-    private bool AcceptServerCertificate(string address, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
-    {
-        var refusal = _tls!.CheckServer(certificate, chain, errors);
-        if (refusal is not null)
-        {
-            TransportLog.OutboundCertificateRefused(_logger, address, refusal);
-        }
-
-        return refusal is null;
     }
 
     private async Task AcceptAsync(HttpContext context)
@@ -475,14 +391,7 @@ public sealed class RemoteTransport : IAsyncDisposable
 
         try
         {
-            using var socket = new ClientWebSocket();
-            socket.Options.KeepAliveInterval = TimeSpan.Zero;
-            if (_tls is not null)
-            {
-                // Offered when the listener asks (it does when it has a CA), so both ends are checked.
-                socket.Options.ClientCertificates = [_tls.Certificate];
-                socket.Options.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => AcceptServerCertificate(address, certificate, chain, errors);
-            }
+            using var socket = WebSocketHost.CreateClient(_tls, address, _logger);
 
             using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(stopping))
             {
