@@ -75,10 +75,22 @@ public sealed class ChunkAssembler
     /// <exception cref="FrameLimitExceededException">The chunk or transfer would exceed a limit.</exception>
     /// <exception cref="ChunkProtocolException">The chunk is inconsistent with the rules or its transfer.</exception>
     /// <exception cref="ChunkIntegrityException">The reassembled payload does not match its checksum.</exception>
-    public bool Accept(Chunk chunk, [NotNullWhen(true)] out byte[]? payload)
+    public bool Accept(Chunk chunk, [NotNullWhen(true)] out byte[]? payload) =>
+        Accept(chunk, static parts => parts.ToArray(), out payload);
+
+    /// <summary>
+    /// Like <see cref="Accept(Chunk, out byte[])"/>, but a completed transfer is not joined into one
+    /// array: once its checksum matched, <paramref name="consume"/> gets its chunks in order as a
+    /// sequence and copies out what it needs, where it belongs (the tensor connections copy floats
+    /// straight into the receiver's buffer). The sequence is valid only during the call. An exception
+    /// from <paramref name="consume"/> propagates; the transfer is dropped either way.
+    /// </summary>
+    internal bool Accept<T>(Chunk chunk, Func<ReadOnlySequence<byte>, T> consume, [NotNullWhen(true)] out T? result)
+        where T : class
     {
         ArgumentNullException.ThrowIfNull(chunk);
-        payload = null;
+        ArgumentNullException.ThrowIfNull(consume);
+        result = null;
         lock (_gate)
         {
             var now = _time.GetTimestamp();
@@ -100,10 +112,16 @@ public sealed class ChunkAssembler
                     return false;
                 }
 
-                // Assemble before forgetting: forgetting returns the chunks' arrays to the pool.
-                payload = transfer.Assemble(Peer);
-                Forget(chunk.TransferId);
-                return true;
+                // Consume before forgetting: forgetting returns the chunks' arrays to the pool.
+                try
+                {
+                    result = consume(transfer.Verified(Peer));
+                    return true;
+                }
+                finally
+                {
+                    Forget(chunk.TransferId);
+                }
             }
             catch (Exception e) when (e is FrameLimitExceededException or ChunkProtocolException or ChunkIntegrityException)
             {
@@ -345,27 +363,24 @@ public sealed class ChunkAssembler
             ReceivedBytes += chunk.Data.Length;
         }
 
-        public byte[] Assemble(string peer)
+        /// <summary>The complete payload as a sequence over the chunks' arrays, once its length and checksum are right.</summary>
+        public ReadOnlySequence<byte> Verified(string peer)
         {
             if ((ulong)ReceivedBytes != totalLength)
             {
                 throw new ChunkProtocolException(id, peer, $"chunks carry {ReceivedBytes} bytes, the transfer declared {totalLength}.");
             }
 
-            var payload = new byte[totalLength];
-            var offset = 0;
+            Segment? first = null;
+            Segment? last = null;
             for (var i = 0; i < _parts.Length; i++)
             {
-                _parts[i].AsSpan(0, _lengths[i]).CopyTo(payload.AsSpan(offset));
-                offset += _lengths[i];
+                last = new Segment(_parts[i].AsMemory(0, _lengths[i]), last);
+                first ??= last;
             }
 
-            if (!PayloadDigest.Matches(payload, _digest))
-            {
-                throw new ChunkIntegrityException(id, peer);
-            }
-
-            return payload;
+            var payload = new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
+            return PayloadDigest.Matches(payload, _digest) ? payload : throw new ChunkIntegrityException(id, peer);
         }
 
         /// <summary>Returns the chunks' arrays to the pool; called once, when the transfer is forgotten.</summary>
@@ -378,6 +393,20 @@ public sealed class ChunkAssembler
                     ArrayPool<byte>.Shared.Return(part);
                     _parts[i] = null;
                 }
+            }
+        }
+    }
+
+    /// <summary>One chunk's bytes as a link of the sequence <see cref="Transfer.Verified"/> returns.</summary>
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory, Segment? previous)
+        {
+            Memory = memory;
+            if (previous is not null)
+            {
+                RunningIndex = previous.RunningIndex + previous.Memory.Length;
+                previous.Next = this;
             }
         }
     }

@@ -72,9 +72,10 @@ public sealed class ChunkWriter
 
     /// <summary>
     /// Chunks the concatenation of <paramref name="header"/> and <paramref name="body"/>. Chunks that lie
-    /// inside one of them wrap it without copying; only a chunk straddling the two is copied.
+    /// inside one of them wrap it without copying; only a chunk straddling the two is copied. The
+    /// tensor connections chunk their <c>Frame { tensor }</c> this way too (header bytes, then floats).
     /// </summary>
-    private Frame[] Split(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> body)
+    internal Frame[] Split(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> body)
     {
         var transferId = (ulong)Interlocked.Increment(ref _lastTransferId);
         var total = (long)header.Length + body.Length;

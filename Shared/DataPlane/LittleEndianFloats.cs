@@ -39,6 +39,31 @@ public static class LittleEndianFloats
         return length;
     }
 
+    /// <summary>Decodes <paramref name="bytes"/> into the start of <paramref name="values"/>, which must have room; returns the floats written.</summary>
+    /// <exception cref="FormatException">The length is not a whole number of floats.</exception>
+    public static int Read(ReadOnlySpan<byte> bytes, Span<float> values)
+    {
+        if (bytes.Length % sizeof(float) != 0)
+        {
+            throw new FormatException($"A float buffer of {bytes.Length} bytes is not a multiple of {sizeof(float)}.");
+        }
+
+        var count = bytes.Length / sizeof(float);
+        if (BitConverter.IsLittleEndian)
+        {
+            bytes.CopyTo(MemoryMarshal.AsBytes(values[..count]));
+        }
+        else
+        {
+            for (var i = 0; i < count; i++)
+            {
+                values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * sizeof(float))..]);
+            }
+        }
+
+        return count;
+    }
+
     /// <exception cref="FormatException">The length is not a whole number of floats.</exception>
     public static float[] ToArray(ByteString bytes)
     {
@@ -56,18 +81,7 @@ public static class LittleEndianFloats
         }
 
         var values = new float[bytes.Length / sizeof(float)];
-        if (BitConverter.IsLittleEndian)
-        {
-            bytes.CopyTo(MemoryMarshal.AsBytes(values.AsSpan()));
-        }
-        else
-        {
-            for (var i = 0; i < values.Length; i++)
-            {
-                values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * sizeof(float))..]);
-            }
-        }
-
+        Read(bytes, values);
         return values;
     }
 }

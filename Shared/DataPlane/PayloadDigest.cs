@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Hashing;
 
 namespace RnnCluster.DataPlane;
@@ -22,10 +23,17 @@ internal static class PayloadDigest
         return hash.GetCurrentHash();
     }
 
-    public static bool Matches(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> digest)
+    /// <summary>Whether <paramref name="payload"/>, read in its pieces, has the checksum <paramref name="digest"/>.</summary>
+    public static bool Matches(ReadOnlySequence<byte> payload, ReadOnlySpan<byte> digest)
     {
+        var hash = new XxHash128();
+        foreach (var piece in payload)
+        {
+            hash.Append(piece.Span);
+        }
+
         Span<byte> actual = stackalloc byte[Bytes];
-        XxHash128.Hash(payload, actual);
+        hash.GetCurrentHash(actual);
         return actual.SequenceEqual(digest);
     }
 }

@@ -12,6 +12,7 @@ public sealed class FrameRoundTripTests
     [InlineData(Frame.BodyOneofCase.Message)]
     [InlineData(Frame.BodyOneofCase.Chunk)]
     [InlineData(Frame.BodyOneofCase.Heartbeat)]
+    [InlineData(Frame.BodyOneofCase.Tensor)]
     public void Every_frame_kind_survives_serialization_unchanged(Frame.BodyOneofCase kind)
     {
         var frame = Sample(kind);
@@ -69,6 +70,14 @@ public sealed class FrameRoundTripTests
             },
         },
         Frame.BodyOneofCase.Heartbeat => new Frame { Heartbeat = new Heartbeat { Sequence = 99, SenderIncarnation = 42 } },
+        Frame.BodyOneofCase.Tensor => new Frame
+        {
+            Tensor = new Tensor
+            {
+                Header = new TensorHeader { Kind = 2, RunId = "run", Generation = 3, Step = 4, Attempt = 1, WorkerIndex = 5, Incarnation = 6, Values = { ["loss"] = 0.5 } },
+                Data = LittleEndianFloats.ToByteString([1f, -2f]),
+            },
+        },
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 }

@@ -128,6 +128,28 @@ internal sealed class FrameSocket : IDisposable
         }
     }
 
+    /// <summary>
+    /// Tells a peer being turned away why, and reads (discarding) until its close reply or
+    /// <paramref name="cancellationToken"/>, then aborts: waiting for the reply is what makes the reason
+    /// reach the peer, instead of a reset that may discard it unread. Never throws.
+    /// </summary>
+    public async Task CloseAndDrainAsync(WebSocketCloseStatus status, string reason, CancellationToken cancellationToken)
+    {
+        await TryCloseOutputAsync(status, reason, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            while (await ReceiveAsync(cancellationToken).ConfigureAwait(false) is not null)
+            {
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or ProtocolViolationException)
+        {
+            // Gone or misbehaving: it is being dropped either way.
+        }
+
+        _socket.Abort();
+    }
+
     public void Abort() => _socket.Abort();
 
     public void Dispose()

@@ -402,7 +402,7 @@ public sealed class RemoteTransport : IAsyncDisposable
                 }
                 catch (Exception e) when (e is WebSocketException or IOException || (e is OperationCanceledException && !stopping.IsCancellationRequested))
                 {
-                    return Describe(e);
+                    return ExceptionText.Describe(e);
                 }
             }
 
@@ -559,31 +559,7 @@ public sealed class RemoteTransport : IAsyncDisposable
     private async Task CloseAndAwaitPeerAsync(FrameSocket frames, WebSocketCloseStatus status, string reason)
     {
         using var timeout = new CancellationTokenSource(_options.CloseTimeout, _time);
-        await frames.TryCloseOutputAsync(status, reason, timeout.Token).ConfigureAwait(false);
-        try
-        {
-            while (await frames.ReceiveAsync(timeout.Token).ConfigureAwait(false) is not null)
-            {
-            }
-        }
-        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or ProtocolViolationException)
-        {
-            // Gone or misbehaving: it is being dropped either way.
-        }
-
-        frames.Abort();
-    }
-
-    /// <summary>An exception's message with its inner ones, which say why a TLS or TCP connect failed.</summary>
-    private static string Describe(Exception e)
-    {
-        var messages = new List<string>();
-        for (var current = (Exception?)e; current is not null; current = current.InnerException)
-        {
-            messages.Add(current.Message);
-        }
-
-        return string.Join(" <- ", messages);
+        await frames.CloseAndDrainAsync(status, reason, timeout.Token).ConfigureAwait(false);
     }
 
     /// <summary>Tells a refused peer why (best effort, bounded), then drops the connection without waiting for its reply.</summary>
