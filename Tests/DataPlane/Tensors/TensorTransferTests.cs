@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Globalization;
+using RnnCluster.DataPlane;
+using RnnCluster.DataPlane.Tensors;
+using RnnCluster.Tests.DataPlane.Transport;
+using Xunit.Abstractions;
+using static RnnCluster.Tests.DataPlane.Tensors.TensorFixture;
+
+namespace RnnCluster.Tests.DataPlane.Tensors;
+
+/// <summary>
+/// Tensors between real loopback transports. In the transport tests' collection, so the listeners do
+/// not compete with each other for the two cores.
+/// </summary>
+[Collection(nameof(RemoteTransportTests))]
+public sealed class TensorTransferTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_5M_float_tensor_round_trips_bit_exact_with_its_header()
+    {
+        var (a, _) = await StartAsync("a");
+        await using var _a = a;
+        var (b, _) = await StartAsync("b");
+        await using var _b = b;
+        var (ab, ba) = await ConnectAsync(a, b);
+        var payload = Floats(5_000_000, seed: 1);
+        var header = Header(step: 12) with { Values = new Dictionary<string, double> { ["loss-sum"] = 1234.5, ["tokens"] = 350, ["nan"] = double.NaN } };
+
+        var clock = Stopwatch.StartNew();
+        await ab.SendAsync(header, payload);
+        using (var atB = await ReceiveAsync(ba))
+        {
+            Assert.Equal(header, atB.Header);
+            Assert.Equal(a.Identity, atB.Peer);
+            AssertBitExact(payload, atB.Payload.Span);
+
+            // Echo the received buffer itself: the way back reads the pooled array in place.
+            await ba.SendAsync(atB.Header with { Kind = TensorKind.Parameters }, atB.Payload);
+        }
+
+        using var back = await ReceiveAsync(ab);
+        var elapsed = clock.Elapsed;
+        Assert.Equal(TensorKind.Parameters, back.Header.Kind);
+        Assert.Equal(header.Values.Count, back.Header.Values.Count);
+        AssertBitExact(payload, back.Payload.Span);
+        output.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"5,000,000 floats (20.0 MB) there and back on loopback in {elapsed.TotalMilliseconds:F0} ms: {2 * 20.0 / elapsed.TotalSeconds:F0} MB/s"));
+    }
+
+    /// <summary>
+    /// With 4 KiB frames a chunk carries 1004 floats' worth of bytes; the few header bytes in front shift
+    /// where the floats cross chunk boundaries, so sizes run through a window around each multiple.
+    /// </summary>
+    [Fact]
+    public async Task Odd_sizes_and_sizes_around_chunk_boundaries_arrive_whole_and_in_order()
+    {
+        var limits = FrameLimits.Default with { MaxFrameBytes = 4096 };
+        var (a, _) = await StartAsync("a", o => o with { Limits = limits });
+        await using var _a = a;
+        var (b, _) = await StartAsync("b", o => o with { Limits = limits });
+        await using var _b = b;
+        var (ab, ba) = await ConnectAsync(a, b);
+        var floatsPerChunk = new ChunkWriter(limits).MaxChunkDataBytes / sizeof(float);
+        int[] sizes =
+        [
+            0, 1, 2, 3, 5, 7, 13, 255, 1023,
+            .. Enumerable.Range(1, 3).SelectMany(k => Enumerable.Range((k * floatsPerChunk) - 24, 32)),
+            (10 * floatsPerChunk) + 1,
+        ];
+
+        var receiving = Task.Run(async () =>
+        {
+            for (var i = 0; i < sizes.Length; i++)
+            {
+                using var message = await ReceiveAsync(ba);
+                Assert.Equal(i, message.Header.Step);
+                AssertBitExact(Floats(sizes[i], seed: i), message.Payload.Span);
+            }
+        });
+        for (var i = 0; i < sizes.Length; i++)
+        {
+            await ab.SendAsync(Header(step: i), Floats(sizes[i], seed: i));
+        }
+
+        await receiving.WaitAsync(WaitLimit);
+        Assert.Null(ab.End);
+        Assert.Null(ba.End);
+    }
+
+    [Fact]
+    public async Task Both_ends_send_at_once_and_concurrent_sends_each_arrive_whole()
+    {
+        var (a, _) = await StartAsync("a");
+        await using var _a = a;
+        var (b, _) = await StartAsync("b");
+        await using var _b = b;
+        var (ab, ba) = await ConnectAsync(a, b);
+        const int PerSide = 6;
+
+        // Several callers at once on each end: the send lock keeps every tensor's chunks together.
+        var sends = Enumerable.Range(0, PerSide).SelectMany(i => new[]
+        {
+            Task.Run(() => ab.SendAsync(Header(step: i), Floats(300_001 + i, seed: i))),
+            Task.Run(() => ba.SendAsync(Header(step: 100 + i), Floats(200_003 + i, seed: 100 + i))),
+        }).ToList();
+        var atB = ReceiveAllAsync(ba, PerSide);
+        var atA = ReceiveAllAsync(ab, PerSide);
+        await Task.WhenAll(sends).WaitAsync(WaitLimit);
+
+        Assert.Equal(Enumerable.Range(0, PerSide).Select(i => (long)i), (await atB).Order());
+        Assert.Equal(Enumerable.Range(100, PerSide).Select(i => (long)i), (await atA).Order());
+    }
+
+    [Fact]
+    public async Task A_cancelled_receive_leaves_the_connection_open()
+    {
+        var (a, _) = await StartAsync("a");
+        await using var _a = a;
+        var (b, _) = await StartAsync("b");
+        await using var _b = b;
+        var (ab, ba) = await ConnectAsync(a, b);
+
+        using (var soon = new CancellationTokenSource(TimeSpan.FromMilliseconds(50)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ba.ReceiveAsync(soon.Token).AsTask());
+        }
+
+        await ab.SendAsync(Header(step: 1), Floats(10, seed: 1));
+        using var message = await ReceiveAsync(ba);
+        AssertBitExact(Floats(10, seed: 1), message.Payload.Span);
+    }
+
+    /// <summary>Receives <paramref name="count"/> tensors, checks each against what its step says was sent, returns the steps.</summary>
+    private static async Task<List<long>> ReceiveAllAsync(TensorConnection connection, int count)
+    {
+        var steps = new List<long>();
+        for (var i = 0; i < count; i++)
+        {
+            using var message = await ReceiveAsync(connection);
+            var step = (int)message.Header.Step;
+            var expected = step < 100 ? Floats(300_001 + step, seed: step) : Floats(200_003 + step - 100, seed: step);
+            AssertBitExact(expected, message.Payload.Span);
+            steps.Add(step);
+        }
+
+        return steps;
+    }
+}
