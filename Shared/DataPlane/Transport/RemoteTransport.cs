@@ -14,7 +14,9 @@ namespace RnnCluster.DataPlane.Transport;
 /// a rule. Received messages, heartbeats and peer events arrive on channels; delivery is at-most-once.
 /// Optionally every connection runs over TLS (<see cref="RemoteTransportOptions.Tls"/>), a peer gate
 /// may refuse authenticated peers (<see cref="SetPeerGate"/>), and tests may inject delay and loss
-/// (<see cref="RemoteTransportOptions.Faults"/>).
+/// (<see cref="RemoteTransportOptions.Faults"/>). Messages are encoded and decoded by the
+/// <see cref="IMessageCodec"/> the layer above provides. It carries the actor messages of our own
+/// membership and goes with it; tensors have their own connections (<see cref="Tensors.TensorTransport"/>).
 /// </summary>
 public sealed class RemoteTransport : IAsyncDisposable
 {
