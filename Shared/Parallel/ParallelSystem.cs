@@ -15,6 +15,15 @@ public static class ParallelSystem
     /// </summary>
     public const string CoordinatorDispatcher = "rnncluster.coordinator-dispatcher";
 
+    /// <summary>The coordinator's dispatcher, for every actor system a coordinator may run in.</summary>
+    internal static readonly Akka.Configuration.Config DispatcherConfig = ConfigurationFactory.ParseString(
+        """
+        rnncluster.coordinator-dispatcher {
+          type = PinnedDispatcher
+          executor = thread-pool-executor
+        }
+        """);
+
     private static readonly Akka.Configuration.Config Defaults = ConfigurationFactory.ParseString(
         """
         akka {
@@ -25,11 +34,7 @@ public static class ParallelSystem
           # The trainer handles Ctrl+C and SIGTERM itself: it stops at a step boundary and checkpoints.
           coordinated-shutdown.run-by-clr-shutdown-hook = off
         }
-        rnncluster.coordinator-dispatcher {
-          type = PinnedDispatcher
-          executor = thread-pool-executor
-        }
-        """);
+        """).WithFallback(DispatcherConfig);
 
     public static ActorSystem Create(string name, ILoggerFactory loggerFactory)
     {

@@ -51,7 +51,7 @@ public static class ClusterSystem
             {{bindings}}
             }
             """);
-        var config = fromSettings.WithFallback(Defaults);
+        var config = fromSettings.WithFallback(Defaults).WithFallback(ParallelSystem.DispatcherConfig);
         return extra is null ? config : extra.WithFallback(config);
     }
 

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace RnnCluster.Parallel.Cluster;
+
+/// <summary>Log events of a cluster run on Akka.Cluster (event ids 2300–2399).</summary>
+internal static partial class ClusterRunLog
+{
+    [LoggerMessage(EventId = 2300, Level = LogLevel.Information, Message = "Registered worker {Worker} on {Node} (incarnation {Incarnation}, {Device}, {Threads} threads)")]
+    public static partial void Registered(ILogger logger, int worker, string node, long incarnation, string device, int threads);
+
+    [LoggerMessage(EventId = 2301, Level = LogLevel.Information, Message = "Worker {Worker}'s data plane connected from {Peer}")]
+    public static partial void Connected(ILogger logger, int worker, string peer);
+
+    [LoggerMessage(EventId = 2302, Level = LogLevel.Warning, Message = "Data-plane link to {Peer} ended: {Why}")]
+    public static partial void LinkEnded(ILogger logger, string peer, string why);
+
+    [LoggerMessage(EventId = 2303, Level = LogLevel.Warning, Message = "Refused a data-plane connection from {Peer}: {Why}")]
+    public static partial void ConnectionRefused(ILogger logger, string peer, string why);
+
+    [LoggerMessage(EventId = 2304, Level = LogLevel.Warning, Message = "Node {Node} is unreachable; its worker {Worker} leaves the plan now")]
+    public static partial void Unreachable(ILogger logger, string node, int worker);
+
+    [LoggerMessage(EventId = 2305, Level = LogLevel.Information, Message = "Registered with the coordinator as worker {Worker} of run {Run}; data plane {DataPlane}")]
+    public static partial void Accepted(ILogger logger, int worker, string run, string dataPlane);
+
+    [LoggerMessage(EventId = 2306, Level = LogLevel.Warning, Message = "Lost the coordinator's data plane ({Why}); registering again")]
+    public static partial void CoordinatorLost(ILogger logger, string why);
+}

@@ -1,0 +1,130 @@
+using System.Security.Cryptography;
+using Akka.Actor;
+using RnnCluster.Cluster;
+using RnnCluster.Config;
+using RnnCluster.Data;
+using RnnCluster.DataPlane;
+using RnnCluster.DataPlane.Tensors;
+using RnnCluster.Parallel.Cluster.Wire;
+using RnnCluster.Torch;
+using RnnCluster.Training;
+using AkkaCluster = Akka.Cluster.Cluster;
+
+namespace RnnCluster.Parallel.Cluster;
+
+/// <summary>
+/// The coordinator process of a multi-process run on Akka.Cluster: an actor system with the
+/// <c>coordinator</c> role on <c>cluster.host:port</c> (the seed workers join through), a data-plane
+/// listener, and the <see cref="ClusterRunActor"/> as the cluster's coordinator singleton. It computes no
+/// windows itself: its threads go to the optimizer step.
+/// </summary>
+public sealed class ClusterTrainer
+{
+    private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly RnnClusterSettings _settings;
+    private readonly Func<string?, ITrainingLoop> _createLoop;
+    private readonly string _runDirectory;
+    private readonly TrainerServices _services;
+    private readonly string? _resumeFrom;
+
+    /// <summary>Trains a language model on <paramref name="corpus"/>.</summary>
+    public ClusterTrainer(RnnClusterSettings settings, Corpus corpus, string runDirectory, TrainerServices services, string? resumeFrom = null)
+        : this(settings, resume => new TrainingLoop(settings, corpus, runDirectory, services, resume), runDirectory, services, resumeFrom)
+    {
+    }
+
+    /// <summary>Trains an acceptor, transducer or encoder–decoder on <paramref name="data"/>.</summary>
+    public ClusterTrainer(RnnClusterSettings settings, Data.Tasks.TaskDataset data, string runDirectory, TrainerServices services, string? resumeFrom = null)
+        : this(settings, resume => new Training.Tasks.TaskTrainingLoop(settings, data, runDirectory, services, resume), runDirectory, services, resumeFrom)
+    {
+    }
+
+    private ClusterTrainer(RnnClusterSettings settings, Func<string?, ITrainingLoop> createLoop, string runDirectory, TrainerServices services, string? resumeFrom)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        _settings = settings;
+        _createLoop = createLoop;
+        _runDirectory = runDirectory;
+        _services = services;
+        _resumeFrom = resumeFrom;
+    }
+
+    /// <summary>Called once the node listens, with its Akka address (the CLI prints how to start workers).</summary>
+    public Action<Address>? OnListening { get; init; }
+
+    /// <summary>Extra Akka settings before ours (tests: faster failure detection).</summary>
+    public Akka.Configuration.Config? AkkaOverrides { get; init; }
+
+    public async Task<RunSummary> RunAsync(CancellationToken cancellationToken)
+    {
+        TorchRuntime.SetThreads(TrainingSetup.Threads(_settings.Runtime));
+        var secret = ClusterNodeOptions.LoadSecret(_settings.Cluster);
+        var initialLoop = _createLoop(_resumeFrom);
+        var system = ClusterSystem.Create(ClusterSystem.Config(_settings.Cluster, ClusterSystem.CoordinatorRole, AkkaOverrides), _services.LoggerFactory);
+        TensorTransport? dataPlane = null;
+        try
+        {
+            var cluster = AkkaCluster.Get(system);
+            if (_settings.Cluster.Seeds.Count == 0)
+            {
+                // The first node of the cluster: the seed the workers join through.
+                cluster.Join(cluster.SelfAddress);
+            }
+
+            var incarnation = ClusterNodeOptions.NewIncarnation(_services.Time);
+            dataPlane = new TensorTransport(
+                DataPlaneOptions.For(_settings.Cluster, new NodeIdentity(cluster.SelfAddress.ToString(), incarnation)),
+                secret, _services.LoggerFactory, _services.Time, RandomNumberGenerator.Create());
+            await dataPlane.StartAsync(cancellationToken).ConfigureAwait(false);
+            var outcome = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var replica = Training.Tasks.TaskSetup.Replica(initialLoop.MasterOptions, _settings.ToHocon());
+            var options = new ClusterRunOptions
+            {
+                Coordinator = new CoordinatorOptions
+                {
+                    CreateLoop = _createLoop,
+                    RunDirectory = _runDirectory,
+                    InitialLoop = initialLoop,
+                    Parallel = _settings.Parallel,
+                    LoggerFactory = _services.LoggerFactory,
+                    Time = _services.Time,
+                    Cancellation = cancellationToken,
+                    LocalWorkers = false,
+                    MinWorkers = _settings.Cluster.MinWorkers,
+                },
+                DataPlane = dataPlane,
+                RunId = Path.GetFileName(Path.GetFullPath(_runDirectory)),
+                Replica = new WorkerAccepted { SettingsHocon = replica.SettingsHocon, Task = replica.Task, VocabularySize = replica.VocabularySize, OutputCount = replica.OutputCount },
+                Outcome = outcome,
+            };
+            CoordinatorSingleton.Start(system, Props.Create(() => new ClusterRunActor(options)), PoisonPill.Instance);
+            OnListening?.Invoke(cluster.SelfAddress);
+            var result = await outcome.Task.ConfigureAwait(false);
+            return result switch
+            {
+                TrainingFinished done => done.Summary,
+                TrainingAborted aborted => throw new TrainingAbortedException(aborted.Reason),
+                var other => throw new InvalidOperationException($"unexpected outcome {other}"),
+            };
+        }
+        finally
+        {
+            // Leaving lets the RunFinished notices go out and the workers see a graceful exit, not a crash.
+            try
+            {
+                await AkkaCluster.Get(system).LeaveAsync().WaitAsync(LeaveTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+
+            if (dataPlane is not null)
+            {
+                await dataPlane.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await system.Terminate().ConfigureAwait(false);
+        }
+    }
+}

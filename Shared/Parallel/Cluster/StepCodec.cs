@@ -1,0 +1,70 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using RnnCluster.DataPlane.Tensors;
+using RnnCluster.Training.Cluster;
+using RnnCluster.Training.Parallel;
+
+namespace RnnCluster.Parallel.Cluster;
+
+/// <summary>
+/// The step messages on the data plane. Each travels as one tensor message: the header carries what
+/// identifies it (kind, run, generation, step, attempt, worker, incarnation), the payload the message's
+/// protobuf encoding (float buffers inside it as raw little-endian bytes), padded to whole floats.
+/// </summary>
+internal static class StepCodec
+{
+    // Application kinds (the data plane's own are 1-3).
+    private const TensorKind Window = (TensorKind)101;
+    private const TensorKind Batch = (TensorKind)102;
+    private const TensorKind Gradients = (TensorKind)103;
+    private const TensorKind Failed = (TensorKind)104;
+    private const string BytesKey = "bytes";
+
+    public static (TensorHeader Header, float[] Payload) Encode(object message, string runId, ulong incarnation)
+    {
+        var (kind, step, generation, attempt, worker, bytes) = message switch
+        {
+            ComputeWindow w => (Window, w.Step, w.Generation, w.Attempt, -1, ClusterProtocol.ToWire(w)),
+            ComputeBatch b => (Batch, b.Step, b.Generation, b.Attempt, -1, ClusterProtocol.ToWire(b)),
+            WindowGradients g => (Gradients, g.Step, g.Generation, g.Attempt, g.WorkerIndex, ClusterProtocol.ToWire(g)),
+            ShardFailed f => (Failed, f.Step, 0, 0, f.WorkerIndex, Google.Protobuf.ByteString.CopyFromUtf8(f.Reason)),
+            _ => throw new ArgumentException($"{message?.GetType().Name ?? "null"} is not a step message", nameof(message)),
+        };
+        var payload = new float[(bytes.Length + 3) / 4];
+        bytes.Span.CopyTo(MemoryMarshal.AsBytes(payload.AsSpan()));
+        var header = new TensorHeader
+        {
+            Kind = kind,
+            RunId = runId,
+            Generation = generation,
+            Step = step,
+            Attempt = attempt,
+            WorkerIndex = Math.Max(worker, 0),
+            Incarnation = incarnation,
+            Values = new Dictionary<string, double> { [BytesKey] = bytes.Length },
+        };
+        return (header, payload);
+    }
+
+    /// <exception cref="FormatException">Not a step message, or its bytes do not parse.</exception>
+    public static object Decode(TensorMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var h = message.Header;
+        if (!h.Values.TryGetValue(BytesKey, out var count) || count < 0 || count > (long)message.Length * 4)
+        {
+            throw new FormatException($"a {h.Kind} message from {message.Peer} without a valid byte count");
+        }
+
+        var bytes = MemoryMarshal.AsBytes(message.Payload.Span)[..(int)count];
+        var wire = Google.Protobuf.ByteString.CopyFrom(bytes);
+        return h.Kind switch
+        {
+            Window => ClusterProtocol.FromWireWindow(wire),
+            Batch => ClusterProtocol.FromWireBatch(wire),
+            Gradients => ClusterProtocol.FromWireGradients(wire),
+            Failed => new ShardFailed(h.WorkerIndex, h.Step, Encoding.UTF8.GetString(bytes)),
+            _ => throw new FormatException($"{message.Peer} sent a tensor of kind {(int)h.Kind}, not a step message"),
+        };
+    }
+}

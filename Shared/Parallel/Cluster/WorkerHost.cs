@@ -1,0 +1,101 @@
+using System.Security.Cryptography;
+using Akka.Actor;
+using Microsoft.Extensions.Logging;
+using RnnCluster.Cluster;
+using RnnCluster.Config;
+using RnnCluster.DataPlane;
+using RnnCluster.DataPlane.Tensors;
+using RnnCluster.Parallel.Cluster.Wire;
+using RnnCluster.Torch;
+using AkkaCluster = Akka.Cluster.Cluster;
+
+namespace RnnCluster.Parallel.Cluster;
+
+/// <summary>How a worker process's part in the run ended, and the exit code that says it.</summary>
+public sealed record WorkerExit(int Code, string Message, bool IsError);
+
+/// <summary>
+/// A worker process on Akka.Cluster: an actor system with the <c>worker</c> role that joins the seeds,
+/// a data plane of its own, and a <see cref="WorkerNode"/>. It ends when the run finishes (exit 0), when
+/// the process is asked to stop (leaves the cluster, exit 0), or when the cluster downs it or it cannot
+/// join within <c>cluster.join-timeout</c> (exit 1: its launcher starts a new incarnation, since a downed
+/// actor system never rejoins).
+/// </summary>
+public static class WorkerHost
+{
+    public const int ExitOk = 0;
+    public const int ExitFailure = 1;
+
+    private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(10);
+
+    /// <param name="started">Called once the node runs, with its address and incarnation (the executable prints it).</param>
+    public static async Task<WorkerExit> RunAsync(
+        RnnClusterSettings settings, ILoggerFactory loggerFactory, TimeProvider time, Action<Address, ulong>? started, CancellationToken cancellationToken, Akka.Configuration.Config? akkaOverrides = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var secret = ClusterNodeOptions.LoadSecret(settings.Cluster);
+        var incarnation = ClusterNodeOptions.NewIncarnation(time);
+        var system = ClusterSystem.Create(ClusterSystem.Config(settings.Cluster, ClusterSystem.WorkerRole, akkaOverrides), loggerFactory);
+        TensorTransport? dataPlane = null;
+        try
+        {
+            var self = AkkaCluster.Get(system).SelfAddress;
+            dataPlane = new TensorTransport(DataPlaneOptions.For(settings.Cluster, new NodeIdentity(self.ToString(), incarnation)), secret, loggerFactory, time, RandomNumberGenerator.Create());
+            await dataPlane.StartAsync(cancellationToken).ConfigureAwait(false);
+            var outcome = new TaskCompletionSource<WorkerNodeOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var options = new WorkerNodeOptions
+            {
+                Registration = new RegisterWorker { Node = self.ToString(), Incarnation = (long)incarnation, Device = settings.Runtime.Device, Threads = TorchRuntime.Threads },
+                DataPlane = dataPlane,
+                Runtime = settings.Runtime,
+                LoggerFactory = loggerFactory,
+                Time = time,
+                Outcome = outcome,
+            };
+            system.ActorOf(Props.Create(() => new WorkerNode(options)), "node");
+            started?.Invoke(self, incarnation);
+            var cancelled = Task.Delay(Timeout.Infinite, cancellationToken);
+            var first = await Task.WhenAny(outcome.Task, system.WhenTerminated, cancelled).ConfigureAwait(false);
+            if (first == outcome.Task)
+            {
+                return outcome.Task.Result switch
+                {
+                    RunEnded ended => new WorkerExit(ExitOk, $"the coordinator finished the run ({ended.Message}); exiting", false),
+                    var gaveUp => new WorkerExit(ExitFailure, gaveUp.Message, true),
+                };
+            }
+
+            if (first == cancelled)
+            {
+                // The data plane first: the coordinator re-plans the moment its link closes, instead of
+                // sending this node steps until the cluster has removed it.
+                await dataPlane.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                await LeaveAsync(system).ConfigureAwait(false);
+                return new WorkerExit(ExitOk, "left the cluster", false);
+            }
+
+            return new WorkerExit(ExitFailure, $"this node's actor system stopped: the cluster downed it (unreachable longer than the failure detector and split-brain resolver allow) or it could not join within cluster.join-timeout = {settings.Cluster.JoinTimeout.TotalSeconds:0} s; a downed node cannot rejoin, so its launcher starts a new incarnation", true);
+        }
+        finally
+        {
+            if (dataPlane is not null)
+            {
+                await dataPlane.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await system.Terminate().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task LeaveAsync(ActorSystem system)
+    {
+        try
+        {
+            await AkkaCluster.Get(system).LeaveAsync().WaitAsync(LeaveTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Leaving without the others' acknowledgement: they will see the node unreachable instead.
+        }
+    }
+}

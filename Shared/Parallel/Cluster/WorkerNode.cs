@@ -1,0 +1,192 @@
+using Akka.Actor;
+using Microsoft.Extensions.Logging;
+using RnnCluster.Config;
+using RnnCluster.DataPlane;
+using RnnCluster.DataPlane.Tensors;
+using RnnCluster.Parallel.Cluster.Wire;
+using RnnCluster.Training.Parallel;
+
+namespace RnnCluster.Parallel.Cluster;
+
+/// <summary>What ends a worker node's part in the run, for its process to exit with.</summary>
+public abstract record WorkerNodeOutcome(string Message);
+
+/// <summary>The coordinator finished the run: exit 0.</summary>
+public sealed record RunEnded(string Message) : WorkerNodeOutcome(Message);
+
+/// <summary>This node cannot take part (refused, or its replica failed for good): exit non-zero.</summary>
+public sealed record WorkerGaveUp(string Message) : WorkerNodeOutcome(Message);
+
+/// <summary>What a worker node needs from its process.</summary>
+public sealed class WorkerNodeOptions
+{
+    public required RegisterWorker Registration { get; init; }
+
+    public required TensorTransport DataPlane { get; init; }
+
+    /// <summary>This node's own runtime settings: the device and threads are the node's, the model is the run's.</summary>
+    public required RuntimeSettings Runtime { get; init; }
+
+    public required ILoggerFactory LoggerFactory { get; init; }
+
+    public required TimeProvider Time { get; init; }
+
+    public TimeSpan RegisterRetry { get; init; } = TimeSpan.FromSeconds(1);
+
+    public required TaskCompletionSource<WorkerNodeOutcome> Outcome { get; init; }
+}
+
+/// <summary>
+/// A worker process's part in a cluster run, as a state machine: <see cref="Registering"/> with the
+/// coordinator singleton (retried until answered); <see cref="Connecting"/> to the coordinator's data
+/// plane; <see cref="Working"/>: one <see cref="WorkerActor"/> under a <see cref="WorkerSupervisor"/>
+/// computes the shards that arrive through a <see cref="StepLink"/>. A lost data plane (the coordinator
+/// died or moved) drops the replica and registers again; the run's end, a refusal, or a replica the
+/// supervisor stopped for good ends the node.
+/// </summary>
+public sealed class WorkerNode : ReceiveActor
+{
+    private readonly WorkerNodeOptions _options;
+    private readonly ILogger _logger;
+    private IActorRef? _registrar;
+    private IActorRef? _supervisor;
+    private IActorRef? _link;
+    private IActorRef? _worker;
+    private int _replicas;
+
+    public WorkerNode(WorkerNodeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _logger = options.LoggerFactory.CreateLogger<WorkerNode>();
+        Become(Registering);
+    }
+
+    protected override void PreStart() => StartRegistering();
+
+    private void Registering()
+    {
+        Receive<WorkerAccepted>(a =>
+        {
+            ClusterRunLog.Accepted(_logger, a.WorkerIndex, a.RunId, a.DataPlane);
+            Become(Connecting);
+            var self = Self;
+            _ = ConnectAsync(a, self);
+        });
+        Receive<WorkerRefused>(r => End(new WorkerGaveUp($"the coordinator refused this worker: {r.Reason}")));
+        Common();
+    }
+
+    private void Connecting()
+    {
+        Receive<DataPlaneReady>(r => StartWorking(r.Accepted, r.Connection));
+        Receive<DataPlaneFailed>(f =>
+        {
+            ClusterRunLog.CoordinatorLost(_logger, f.Why);
+            StartRegistering();
+        });
+        Common();
+    }
+
+    private void Working()
+    {
+        Receive<WorkersReady>(ready => { });
+        // The worker's own failure report goes to the coordinator with its step traffic.
+        Receive<ShardFailed>(f => _link?.Tell(f));
+        Receive<StepLink.Ended>(e =>
+        {
+            ClusterRunLog.CoordinatorLost(_logger, e.Why);
+            DropReplica();
+            StartRegistering();
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_worker), _ => End(new WorkerGaveUp("this node's replica failed parallel.max-worker-failures times within parallel.failure-window; exiting so its launcher starts a fresh one")));
+        Common();
+    }
+
+    private void Common() => Receive<RunFinished>(f => End(new RunEnded(f.Reason)));
+
+    private void StartRegistering()
+    {
+        if (_registrar is not null)
+        {
+            Context.Stop(_registrar);
+        }
+
+        var registration = _options.Registration;
+        var retry = _options.RegisterRetry;
+        _registrar = Context.ActorOf(Props.Create(() => new WorkerRegistrar(registration, retry)), $"registrar-{++_replicas}");
+        Become(Registering);
+    }
+
+    private async Task ConnectAsync(WorkerAccepted accepted, IActorRef self)
+    {
+        try
+        {
+            var connection = await _options.DataPlane.ConnectAsync(DataPlaneEndPoint.Parse(accepted.DataPlane)).ConfigureAwait(false);
+            self.Tell(new DataPlaneReady(accepted, connection));
+        }
+        catch (Exception e) when (e is TensorConnectionException or FormatException or InvalidOperationException)
+        {
+            self.Tell(new DataPlaneFailed(e.Message));
+        }
+    }
+
+    private void StartWorking(WorkerAccepted accepted, TensorConnection connection)
+    {
+        var settings = ConfigLoader.LoadText(accepted.SettingsHocon, "the coordinator's settings", []);
+        var kind = accepted.Task.Length == 0 ? Data.Tasks.TaskKind.LanguageModel
+            : Data.Tasks.TaskKindNames.TryParse(accepted.Task, out var parsed) ? parsed
+            : throw new InvalidOperationException($"the coordinator asked for a replica of an unknown task '{accepted.Task}'");
+        // The model (and its seed) is the run's; the device is this node's own.
+        var model = Training.Tasks.TaskSetup.Model(settings with { Runtime = settings.Runtime with { Device = _options.Runtime.Device } }, kind, accepted.VocabularySize, accepted.OutputCount);
+        WorkerOptions[] workers = [new WorkerOptions(accepted.WorkerIndex, model, null, _options.Time)];
+        var parallel = settings.Parallel;
+        _supervisor = Context.ActorOf(Props.Create(() => new WorkerSupervisor(workers, parallel.MaxWorkerFailures, parallel.FailureWindow)), $"workers-{_replicas}");
+        Become(AwaitingWorker(accepted, connection));
+    }
+
+    private Action AwaitingWorker(WorkerAccepted accepted, TensorConnection connection) => () =>
+    {
+        Receive<WorkersReady>(ready =>
+        {
+            var worker = _worker = ready.Workers.Single().Ref;
+            Context.Watch(worker);
+            var loggers = _options.LoggerFactory;
+            var incarnation = (ulong)accepted.Incarnation;
+            _link = Context.ActorOf(Props.Create(() => new StepLink(connection, worker, accepted.RunId, incarnation, loggers)), $"link-{_replicas}");
+            Become(Working);
+        });
+        Common();
+    };
+
+    private void DropReplica()
+    {
+        if (_worker is not null)
+        {
+            Context.Unwatch(_worker);
+            _worker = null;
+        }
+
+        if (_supervisor is not null)
+        {
+            Context.Stop(_supervisor);
+            _supervisor = null;
+        }
+
+        if (_link is not null)
+        {
+            Context.Stop(_link);
+            _link = null;
+        }
+    }
+
+    private void End(WorkerNodeOutcome outcome)
+    {
+        DropReplica();
+        _options.Outcome.TrySetResult(outcome);
+    }
+
+    private sealed record DataPlaneReady(WorkerAccepted Accepted, TensorConnection Connection);
+
+    private sealed record DataPlaneFailed(string Why);
+}
