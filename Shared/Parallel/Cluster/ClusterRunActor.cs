@@ -36,7 +36,8 @@ public sealed class ClusterRunActor : ReceiveActor
 {
     private readonly ClusterRunOptions _options;
     private readonly ILogger _logger;
-    private readonly Dictionary<long, Registration> _registrations = [];
+    // Keyed by node and incarnation: two processes may start in the same millisecond.
+    private readonly Dictionary<(string Node, long Incarnation), Registration> _registrations = [];
     private readonly Dictionary<IActorRef, int> _links = [];
     private readonly CancellationTokenSource _stop = new();
     private IActorRef _coordinator = ActorRefs.Nobody;
@@ -87,10 +88,10 @@ public sealed class ClusterRunActor : ReceiveActor
             return;
         }
 
-        if (!_registrations.TryGetValue(register.Incarnation, out var registration))
+        if (!_registrations.TryGetValue((register.Node, register.Incarnation), out var registration))
         {
             registration = new Registration(_nextIndex++, register.Node, Sender);
-            _registrations[register.Incarnation] = registration;
+            _registrations[(register.Node, register.Incarnation)] = registration;
             ClusterRunLog.Registered(_logger, registration.Index, register.Node, register.Incarnation, register.Device, register.Threads);
         }
 
@@ -107,7 +108,7 @@ public sealed class ClusterRunActor : ReceiveActor
     {
         var connection = connected.Connection;
         var peer = connection.Peer;
-        if (_finished || !_registrations.TryGetValue((long)peer.Incarnation, out var registration) || registration.Node != peer.Address)
+        if (_finished || !_registrations.TryGetValue((peer.Address, (long)peer.Incarnation), out var registration))
         {
             ClusterRunLog.ConnectionRefused(_logger, peer.ToString(), _finished ? "the run has finished" : "no registration of that node and incarnation");
             _ = connection.DisposeAsync().AsTask();
@@ -126,7 +127,7 @@ public sealed class ClusterRunActor : ReceiveActor
     private void OnUnreachable(ClusterEvent.UnreachableMember unreachable)
     {
         var address = unreachable.Member.Address.ToString();
-        foreach (var (incarnation, registration) in _registrations)
+        foreach (var registration in _registrations.Values)
         {
             if (registration.Node != address)
             {

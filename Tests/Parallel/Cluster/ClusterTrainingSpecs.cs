@@ -28,8 +28,8 @@ public sealed class ClusterTrainingSpecs
         await using var run = await ClusterRun.StartAsync(settings, dir.Combine("run"), logs);
         var workers = new[] { run.StartWorker(), run.StartWorker() };
 
-        var summary = await run.Training.WaitAsync(Patience);
-        var exits = await Task.WhenAll(workers).WaitAsync(Patience);
+        var summary = await ShowingLogsAsync(logs, run.Training.WaitAsync(Patience));
+        var exits = await ShowingLogsAsync(logs, Task.WhenAll(workers).WaitAsync(Patience));
 
         Assert.Equal(20, summary.Steps);
         Assert.All(exits, e => Assert.Equal(WorkerHost.ExitOk, e.Code));
@@ -52,7 +52,7 @@ public sealed class ClusterTrainingSpecs
         var kept = run.StartWorker();
         var leaving = run.StartWorker(stop.Token);
 
-        var summary = await run.Training.WaitAsync(Patience);
+        var summary = await ShowingLogsAsync(logs, run.Training.WaitAsync(Patience));
 
         Assert.Equal(40, summary.Steps);
         Assert.Equal(WorkerHost.ExitOk, (await leaving.WaitAsync(Patience)).Code);
@@ -63,6 +63,20 @@ public sealed class ClusterTrainingSpecs
         Assert.Equal(expected.Summary.TokensTrained, summary.TokensTrained);
         var actual = CheckpointReader.Load(dir.Combine("run")).ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
         Assert.True(ParallelRuns.RelativeDifference(actual, expected.Parameters) <= 1e-5);
+    }
+
+    /// <summary>The task's result; when it times out, a failure that shows what the nodes logged.</summary>
+    private static async Task<T> ShowingLogsAsync<T>(CapturingLoggerProvider logs, Task<T> task)
+    {
+        try
+        {
+            return await task;
+        }
+        catch (TimeoutException)
+        {
+            var lines = logs.Entries.Where(l => l.Level >= LogLevel.Warning || !l.Category.StartsWith("Akka", StringComparison.Ordinal));
+            throw new Xunit.Sdk.XunitException("timed out; the nodes logged:\n" + string.Join("\n", lines.Select(l => $"{l.Category} {l.EventId.Id} {l.Message} {l.Exception?.Message}")));
+        }
     }
 
     /// <summary>Calls <c>then</c> once, after step <c>step</c>.</summary>
