@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
-using RnnCluster.Actors;
+
 using RnnCluster.Cluster;
+using RnnCluster.Parallel.Cluster;
 using RnnCluster.Common;
 using RnnCluster.Config;
 using RnnCluster.DataPlane;
@@ -16,8 +17,9 @@ namespace RnnCluster.Worker;
 /// <c>rnncluster-worker</c>: joins a cluster run through its seeds, hosts the model replica the
 /// coordinator asks for, and computes windows until the run finishes (exit 0). SIGTERM leaves
 /// gracefully (exit 0). Seeds that never admit it, or a coordinator that stays away longer than
-/// <c>cluster.join-timeout</c>, end it with one error line naming the seeds (exit 1). When the
-/// coordinator downs it (it was paused or cut off too long), it rejoins as a new incarnation.
+/// <c>cluster.join-timeout</c>, end it with one error line (exit 1). When the cluster downs it (it was
+/// paused or cut off too long) it exits 1 too: a downed Akka.NET node never rejoins, so its launcher
+/// (deploy/local-cluster.sh, systemd, Kubernetes) starts it again as a new incarnation.
 /// </summary>
 public static class WorkerApp
 {
@@ -75,7 +77,7 @@ public static class WorkerApp
                 throw new ConfigException("no seed to join: pass --seed HOST:PORT (the coordinator's cluster.host:cluster.port) or set cluster.seeds");
             }
 
-            return await RunWorkerAsync(settings, seedList, output, error, ct).ConfigureAwait(false);
+            return await RunWorkerAsync(settings, seedList, ConfigLoader.LoadAkka(parse.GetValue(config)?.FullName, overrides), output, error, ct).ConfigureAwait(false);
         });
 
         var parse = root.Parse(args);
@@ -92,93 +94,20 @@ public static class WorkerApp
         }
     }
 
-    private static async Task<int> RunWorkerAsync(RnnClusterSettings settings, IReadOnlyList<SeedAddress> seeds, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<int> RunWorkerAsync(RnnClusterSettings settings, IReadOnlyList<SeedAddress> seeds, Akka.Configuration.Config akka, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         TorchRuntime.EnsureLoaded();
         TorchRuntime.SetThreads(TrainingSetup.Threads(settings.Runtime));
-        var time = TimeProvider.System;
         using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new LineLoggerProvider(error, LogLevel.Information)).SetMinimumLevel(LogLevel.Information));
-        var registry = ClusterProtocol.CreateRegistry();
-        ulong incarnation = 0;
-        while (true)
-        {
-            incarnation = ClusterNodeOptions.NewIncarnation(time, incarnation);
-            var options = new ClusterNodeOptions
-            {
-                Settings = settings.Cluster,
-                Role = ClusterNodeOptions.WorkerRole,
-                Seeds = seeds,
-                Incarnation = incarnation,
-                Device = settings.Runtime.Device,
-                Threads = TorchRuntime.Threads,
-                TestFaults = ClusterNodeOptions.FaultsFrom(settings.Cluster),
-            };
-            var node = await ClusterNode.StartAsync(options, registry, loggerFactory, time, cancellationToken).ConfigureAwait(false);
-            await using (node.ConfigureAwait(false))
-            {
-                var events = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
-                var listener = node.System.ActorOf(Props.Create(() => new OutcomeListener(events)), "outcome");
-                node.System.ActorOf(Props.Create(() => new WorkerNodeAgent(settings.Runtime, time, loggerFactory)), "node");
-                await output.WriteLineAsync($"worker {node.Identity.Address} (incarnation {incarnation}) joining through {string.Join(", ", seeds)}").ConfigureAwait(false);
-                object outcome;
-                try
-                {
-                    outcome = await events.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    // SIGTERM: leave, so the coordinator re-plans at once instead of waiting for the detector.
-                    var left = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
-                    listener.Tell(new OutcomeListener.Replace(left), null);
-                    node.Daemon.Tell(LeaveCluster.Instance, null);
-                    var done = await Task.WhenAny(left.Task, Task.Delay(LeaveTimeout, time, CancellationToken.None)).ConfigureAwait(false);
-                    await output.WriteLineAsync(done == left.Task ? "left the cluster" : $"left without the coordinator's acknowledgement (none within {LeaveTimeout.TotalSeconds:0} s)").ConfigureAwait(false);
-                    return ExitOk;
-                }
-
-                switch (outcome)
-                {
-                    case ClusterRunFinished finished:
-                        await output.WriteLineAsync($"the coordinator finished the run ({finished.Message}); exiting").ConfigureAwait(false);
-                        return ExitOk;
-                    case JoinFailed failed:
-                        await error.WriteLineAsync("error: " + failed.Message).ConfigureAwait(false);
-                        return ExitFailure;
-                    case DownedByLeader downed:
-                        await output.WriteLineAsync($"downed by the coordinator ({downed.Reason}); rejoining as a new incarnation").ConfigureAwait(false);
-                        break;
-                    default:
-                        await error.WriteLineAsync($"error: unexpected cluster event {outcome}").ConfigureAwait(false);
-                        return ExitFailure;
-                }
-            }
-        }
-    }
-
-    /// <summary>Completes the host's task with the first event that ends this incarnation.</summary>
-    private sealed class OutcomeListener : ReceiveActor
-    {
-        private TaskCompletionSource<object> _outcome;
-
-        public OutcomeListener(TaskCompletionSource<object> outcome)
-        {
-            _outcome = outcome;
-            Receive<JoinedCluster>(_ => { });
-            Receive<JoinFailed>(e => _outcome.TrySetResult(e));
-            Receive<DownedByLeader>(e => _outcome.TrySetResult(e));
-            Receive<ClusterRunFinished>(e => _outcome.TrySetResult(e));
-            Receive<LeftCluster>(e => _outcome.TrySetResult(e));
-            Receive<Replace>(r => _outcome = r.Outcome);
-        }
-
-        protected override void PreStart()
-        {
-            Context.System.EventStream.Subscribe<JoinFailed>(Self);
-            Context.System.EventStream.Subscribe<DownedByLeader>(Self);
-            Context.System.EventStream.Subscribe<ClusterRunFinished>(Self);
-            Context.System.EventStream.Subscribe<LeftCluster>(Self);
-        }
-
-        public sealed record Replace(TaskCompletionSource<object> Outcome);
+        settings = settings with { Cluster = settings.Cluster with { Seeds = [.. seeds.Select(s => s.ToString())] } };
+        var exit = await WorkerHost.RunAsync(
+            settings,
+            loggerFactory,
+            TimeProvider.System,
+            (address, incarnation) => output.WriteLine($"worker {address} (incarnation {incarnation}) joining through {string.Join(", ", seeds)}"),
+            cancellationToken,
+            akka).ConfigureAwait(false);
+        await (exit.IsError ? error.WriteLineAsync("error: " + exit.Message) : output.WriteLineAsync(exit.Message)).ConfigureAwait(false);
+        return exit.Code;
     }
 }

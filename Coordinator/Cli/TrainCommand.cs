@@ -150,7 +150,7 @@ internal static class TrainCommand
         RunSummary summary;
         if (request.Cluster)
         {
-            summary = await RunClusterAsync(new ClusterTrainer(settings, corpus, runDirectory, services, resumeFrom) { OnListening = Listening(console, settings) }, view, resumeFrom, console, cancellationToken).ConfigureAwait(false);
+            summary = await RunClusterAsync(new Parallel.Cluster.ClusterTrainer(settings, corpus, runDirectory, services, resumeFrom) { OnListening = Listening(console, settings), AkkaOverrides = ConfigLoader.LoadAkka(request.ConfigPath, request.Overrides) }, view, resumeFrom, console, cancellationToken).ConfigureAwait(false);
         }
         else if (settings.Parallel.Workers == 0)
         {
@@ -194,7 +194,7 @@ internal static class TrainCommand
         RunSummary summary;
         if (request.Cluster)
         {
-            summary = await RunClusterAsync(new ClusterTrainer(settings, data, runDirectory, services, resumeFrom) { OnListening = Listening(console, settings) }, view, resumeFrom, console, cancellationToken).ConfigureAwait(false);
+            summary = await RunClusterAsync(new Parallel.Cluster.ClusterTrainer(settings, data, runDirectory, services, resumeFrom) { OnListening = Listening(console, settings), AkkaOverrides = ConfigLoader.LoadAkka(request.ConfigPath, request.Overrides) }, view, resumeFrom, console, cancellationToken).ConfigureAwait(false);
         }
         else if (settings.Parallel.Workers == 0)
         {
@@ -225,10 +225,10 @@ internal static class TrainCommand
     private static ITrainingView CreateView(CliConsole console, TrainRequest request, RnnClusterSettings settings) =>
         request.Plain ? new PlainTrainingView(console.Out, settings.Training.LogEverySteps) : new LiveTrainingView(console.Out);
 
-    private static Action<Cluster.ClusterNode> Listening(CliConsole console, RnnClusterSettings settings) =>
-        node => console.Out.WriteLine($"coordinator listening at {node.Identity.Address} (incarnation {node.Identity.Incarnation}); waiting for {settings.Cluster.MinWorkers} worker(s): rnncluster-worker --seed {settings.Cluster.Host}:{new Uri(node.Identity.Address).Port}");
+    private static Action<Akka.Actor.Address> Listening(CliConsole console, RnnClusterSettings settings) =>
+        address => console.Out.WriteLine($"coordinator listening at {address}; waiting for {settings.Cluster.MinWorkers} worker(s): rnncluster-worker --seed {settings.Cluster.Host}:{address.Port}");
 
-    private static async Task<RunSummary> RunClusterAsync(ClusterTrainer trainer, ITrainingView view, string? resumeFrom, CliConsole console, CancellationToken cancellationToken)
+    private static async Task<RunSummary> RunClusterAsync(Parallel.Cluster.ClusterTrainer trainer, ITrainingView view, string? resumeFrom, CliConsole console, CancellationToken cancellationToken)
     {
         if (resumeFrom is not null)
         {

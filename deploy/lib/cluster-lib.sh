@@ -136,7 +136,10 @@ rnn_node_launch() {
   # flock; a node that inherited it would hold the caller's lock for as long as it runs. Likewise
   # the runner gets none of the caller's standard streams: a caller that reads our output to its end
   # (a test, $(...), a pipe) would otherwise wait until every node has exited.
-  setsid "$RNN_LIB_DIR/node-runner.sh" "$state/$name.pid" "$state/$name.exit" "$log" -- "${RNN_CMD[@]}" 9>&- </dev/null >/dev/null 2>>"$log" &
+  # Workers exit 3 when the cluster downed them or they lost their coordinator: start them again.
+  local restart=()
+  [[ $name == worker-* ]] && restart=(--restart-on 3)
+  setsid "$RNN_LIB_DIR/node-runner.sh" "$state/$name.pid" "$state/$name.exit" "$log" "${restart[@]}" -- "${RNN_CMD[@]}" 9>&- </dev/null >/dev/null 2>>"$log" &
   RNN_RUNNER_PID=$!
   rnn_now_ms
   deadline=$((RNN_NOW_MS + 10000))

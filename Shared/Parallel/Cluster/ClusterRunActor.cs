@@ -20,6 +20,9 @@ public sealed class ClusterRunOptions
     /// <summary>What a worker needs to build its replica (settings text, task, sizes); index and data plane are filled in per worker.</summary>
     public required WorkerAccepted Replica { get; init; }
 
+    /// <summary>Test-only (<c>cluster.test-faults</c>): every step message to a worker is held this long.</summary>
+    public TimeSpan TestSendDelay { get; init; }
+
     /// <summary>Completed with the run's outcome (<see cref="TrainingFinished"/> or <see cref="TrainingAborted"/>).</summary>
     public required TaskCompletionSource<object> Outcome { get; init; }
 }
@@ -54,6 +57,7 @@ public sealed class ClusterRunActor : ReceiveActor
         Receive<StepLink.Ended>(_ => { });
         Receive<AttachWorkers>(_ => { if (_links.Count > 0) { _coordinator.Tell(new WorkersReady([.. _links.Select(l => (l.Value, l.Key))])); } });
         Receive<ClusterEvent.UnreachableMember>(OnUnreachable);
+        Receive<ClusterEvent.MemberRemoved>(m => ClusterRunLog.Removed(_logger, m.Member.Address.ToString(), m.PreviousStatus == MemberStatus.Down ? "it was downed" : "it left"));
         Receive<ClusterEvent.IMemberEvent>(_ => { });
         Receive<TrainingFinished>(f => Finish(f));
         Receive<TrainingAborted>(a => Finish(a));
@@ -65,7 +69,7 @@ public sealed class ClusterRunActor : ReceiveActor
     {
         _coordinator = Context.ActorOf(Props.Create(() => new CoordinatorActor(_options.Coordinator)).WithDispatcher(ParallelSystem.CoordinatorDispatcher), "run-coordinator");
         Context.Watch(_coordinator);
-        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.UnreachableMember));
+        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.MemberRemoved));
         var self = Self;
         _ = Task.Run(() => AcceptAsync(self));
     }
@@ -118,7 +122,8 @@ public sealed class ClusterRunActor : ReceiveActor
         ClusterRunLog.Connected(_logger, registration.Index, peer.ToString());
         var loggers = _options.Coordinator.LoggerFactory;
         var coordinator = _coordinator;
-        var link = Context.ActorOf(Props.Create(() => new StepLink(connection, coordinator, _options.RunId, peer.Incarnation, loggers)), $"link-{registration.Index}-{peer.Incarnation}");
+        var delay = _options.TestSendDelay;
+        var link = Context.ActorOf(Props.Create(() => new StepLink(connection, coordinator, _options.RunId, peer.Incarnation, loggers, delay)), $"link-{registration.Index}-{peer.Incarnation}");
         Context.Watch(link);
         _links[link] = registration.Index;
         _coordinator.Tell(new WorkersReady([(registration.Index, link)]));
@@ -150,10 +155,14 @@ public sealed class ClusterRunActor : ReceiveActor
         }
 
         _finished = true;
-        var reason = outcome is TrainingAborted a ? a.Reason : "training finished";
-        foreach (var registration in _registrations.Values)
+        // An interrupted run (SIGTERM) is not over: its workers wait for the coordinator to come back.
+        if (outcome is not TrainingFinished { Summary.StoppedBy: "interrupted" })
         {
-            registration.Worker.Tell(new RunFinished { RunId = _options.RunId, Reason = reason });
+            var reason = outcome is TrainingAborted a ? a.Reason : "training finished";
+            foreach (var registration in _registrations.Values)
+            {
+                registration.Worker.Tell(new RunFinished { RunId = _options.RunId, Reason = reason });
+            }
         }
 
         _options.Outcome.TrySetResult(outcome);

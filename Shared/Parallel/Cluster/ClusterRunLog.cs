@@ -23,6 +23,15 @@ internal static partial class ClusterRunLog
     [LoggerMessage(EventId = 2305, Level = LogLevel.Information, Message = "Registered with the coordinator as worker {Worker} of run {Run}; data plane {DataPlane}")]
     public static partial void Accepted(ILogger logger, int worker, string run, string dataPlane);
 
+    [LoggerMessage(EventId = 2307, Level = LogLevel.Warning, Message = "Test fault: holding {Message} for {Delay} before sending (cluster.test-faults)")]
+    public static partial void Holding(ILogger logger, string message, TimeSpan delay);
+
+    [LoggerMessage(EventId = 2308, Level = LogLevel.Warning, Message = "Data-plane link to {Peer} closed without a goodbye: the process is gone ({Why})")]
+    public static partial void PeerGone(ILogger logger, string peer, string why);
+
+    [LoggerMessage(EventId = 2309, Level = LogLevel.Information, Message = "Node {Node} was removed from the cluster: {Why}")]
+    public static partial void Removed(ILogger logger, string node, string why);
+
     [LoggerMessage(EventId = 2306, Level = LogLevel.Warning, Message = "Lost the coordinator's data plane ({Why}); registering again")]
     public static partial void CoordinatorLost(ILogger logger, string why);
 }

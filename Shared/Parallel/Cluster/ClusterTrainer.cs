@@ -97,6 +97,7 @@ public sealed class ClusterTrainer
                 RunId = Path.GetFileName(Path.GetFullPath(_runDirectory)),
                 Replica = new WorkerAccepted { SettingsHocon = replica.SettingsHocon, Task = replica.Task, VocabularySize = replica.VocabularySize, OutputCount = replica.OutputCount },
                 Outcome = outcome,
+                TestSendDelay = TestFaults.SendDelay(_settings.Cluster),
             };
             CoordinatorSingleton.Start(system, Props.Create(() => new ClusterRunActor(options)), PoisonPill.Instance);
             OnListening?.Invoke(cluster.SelfAddress);

@@ -19,11 +19,15 @@ public sealed class StepLink : ReceiveActor
     private readonly ulong _incarnation;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
+    private readonly TimeSpan _testDelay;
+    private readonly HashSet<Type> _held = [];
 
     /// <param name="deliverTo">Who gets what arrives (the coordinator, or a worker node's worker).</param>
     /// <param name="incarnation">Written into every header: the worker's incarnation, so a stale connection's messages are recognisable.</param>
-    public StepLink(TensorConnection connection, IActorRef deliverTo, string runId, ulong incarnation, ILoggerFactory loggerFactory)
+    /// <param name="testDelay">Test-only (<c>cluster.test-faults</c>): hold every message this long before sending it.</param>
+    public StepLink(TensorConnection connection, IActorRef deliverTo, string runId, ulong incarnation, ILoggerFactory loggerFactory, TimeSpan testDelay = default)
     {
+        _testDelay = testDelay;
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _connection = connection;
@@ -34,7 +38,15 @@ public sealed class StepLink : ReceiveActor
         Receive<Arrived>(a => _deliverTo.Tell(a.Message, Self));
         Receive<Ended>(e =>
         {
-            ClusterRunLog.LinkEnded(_logger, _connection.Peer.ToString(), e.Why);
+            if (e.PeerGone)
+            {
+                ClusterRunLog.PeerGone(_logger, _connection.Peer.ToString(), e.Why);
+            }
+            else
+            {
+                ClusterRunLog.LinkEnded(_logger, _connection.Peer.ToString(), e.Why);
+            }
+
             Context.Stop(Self);
         });
         // Sending waits for the connection (the actor's only job); a failure ends the link.
@@ -63,6 +75,16 @@ public sealed class StepLink : ReceiveActor
         var (header, payload) = StepCodec.Encode(message, _runId, _incarnation);
         try
         {
+            if (_testDelay > TimeSpan.Zero)
+            {
+                if (_held.Add(message.GetType()))
+                {
+                    ClusterRunLog.Holding(_logger, message.GetType().Name, _testDelay);
+                }
+
+                await Task.Delay(_testDelay, _stop.Token).ConfigureAwait(true);
+            }
+
             await _connection.SendAsync(header, payload, _stop.Token).ConfigureAwait(true);
         }
         catch (Exception e) when (e is TensorConnectionException or OperationCanceledException or IOException or ObjectDisposedException)

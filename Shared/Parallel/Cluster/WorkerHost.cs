@@ -26,6 +26,12 @@ public static class WorkerHost
     public const int ExitOk = 0;
     public const int ExitFailure = 1;
 
+    /// <summary>
+    /// Downed by the cluster, or no coordinator for <c>cluster.join-timeout</c>: start this worker again
+    /// (a new process is a new incarnation; a downed actor system never rejoins). Launchers restart on it.
+    /// </summary>
+    public const int ExitRestart = 3;
+
     private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(10);
 
     /// <param name="started">Called once the node runs, with its address and incarnation (the executable prints it).</param>
@@ -51,6 +57,9 @@ public static class WorkerHost
                 LoggerFactory = loggerFactory,
                 Time = time,
                 Outcome = outcome,
+                TestSendDelay = TestFaults.SendDelay(settings.Cluster),
+                CoordinatorTimeout = settings.Cluster.JoinTimeout,
+                Seeds = [.. settings.Cluster.Seeds.Select(s => SeedAddress.TryParse(s, out var seed) ? new Address("akka.tcp", ClusterSystem.SystemName, seed.Host, seed.Port) : throw new ConfigException($"cluster.seeds: '{s}' is not host:port"))],
             };
             system.ActorOf(Props.Create(() => new WorkerNode(options)), "node");
             started?.Invoke(self, incarnation);
@@ -61,6 +70,7 @@ public static class WorkerHost
                 return outcome.Task.Result switch
                 {
                     RunEnded ended => new WorkerExit(ExitOk, $"the coordinator finished the run ({ended.Message}); exiting", false),
+                    CoordinatorGone gone => new WorkerExit(ExitRestart, gone.Message, true),
                     var gaveUp => new WorkerExit(ExitFailure, gaveUp.Message, true),
                 };
             }
@@ -74,7 +84,7 @@ public static class WorkerHost
                 return new WorkerExit(ExitOk, "left the cluster", false);
             }
 
-            return new WorkerExit(ExitFailure, $"this node's actor system stopped: the cluster downed it (unreachable longer than the failure detector and split-brain resolver allow) or it could not join within cluster.join-timeout = {settings.Cluster.JoinTimeout.TotalSeconds:0} s; a downed node cannot rejoin, so its launcher starts a new incarnation", true);
+            return new WorkerExit(ExitRestart, $"this node's actor system stopped: the cluster downed it (unreachable longer than the failure detector and split-brain resolver allow) or it could not join through {string.Join(", ", settings.Cluster.Seeds)} within cluster.join-timeout = {settings.Cluster.JoinTimeout.TotalSeconds:0} s; a downed node cannot rejoin, so its launcher starts a new incarnation (exit 3)", true);
         }
         finally
         {

@@ -14,6 +14,9 @@ public abstract record WorkerNodeOutcome(string Message);
 /// <summary>The coordinator finished the run: exit 0.</summary>
 public sealed record RunEnded(string Message) : WorkerNodeOutcome(Message);
 
+/// <summary>No coordinator answered for <c>cluster.join-timeout</c>: start the worker again (exit 3).</summary>
+public sealed record CoordinatorGone(string Message) : WorkerNodeOutcome(Message);
+
 /// <summary>This node cannot take part (refused, or its replica failed for good): exit non-zero.</summary>
 public sealed record WorkerGaveUp(string Message) : WorkerNodeOutcome(Message);
 
@@ -33,6 +36,19 @@ public sealed class WorkerNodeOptions
 
     public TimeSpan RegisterRetry { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The seed nodes' addresses (registrations also go to the singleton's path there).</summary>
+    public IReadOnlyList<Address> Seeds { get; init; } = [];
+
+    /// <summary>
+    /// How long the node registers without an answer before it gives up (<c>cluster.join-timeout</c>): a
+    /// coordinator restarted by its launcher forms a new cluster this node's actor system cannot join,
+    /// so the process exits and its launcher starts it again, joining through the seeds.
+    /// </summary>
+    public TimeSpan CoordinatorTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Test-only (<c>cluster.test-faults</c>): every reply to the coordinator is held this long.</summary>
+    public TimeSpan TestSendDelay { get; init; }
+
     public required TaskCompletionSource<WorkerNodeOutcome> Outcome { get; init; }
 }
 
@@ -44,8 +60,10 @@ public sealed class WorkerNodeOptions
 /// died or moved) drops the replica and registers again; the run's end, a refusal, or a replica the
 /// supervisor stopped for good ends the node.
 /// </summary>
-public sealed class WorkerNode : ReceiveActor
+public sealed class WorkerNode : ReceiveActor, IWithTimers
 {
+    private const string CoordinatorTimer = "coordinator";
+
     private readonly WorkerNodeOptions _options;
     private readonly ILogger _logger;
     private IActorRef? _registrar;
@@ -62,12 +80,16 @@ public sealed class WorkerNode : ReceiveActor
         Become(Registering);
     }
 
+    public ITimerScheduler Timers { get; set; } = null!;
+
     protected override void PreStart() => StartRegistering();
 
     private void Registering()
     {
+        Receive<NoCoordinator>(_ => End(new CoordinatorGone($"no coordinator answered within cluster.join-timeout = {_options.CoordinatorTimeout.TotalSeconds:0} s; exiting so the launcher starts this worker again (it then joins through the seeds)")));
         Receive<WorkerAccepted>(a =>
         {
+            Timers.Cancel(CoordinatorTimer);
             ClusterRunLog.Accepted(_logger, a.WorkerIndex, a.RunId, a.DataPlane);
             Become(Connecting);
             var self = Self;
@@ -114,7 +136,9 @@ public sealed class WorkerNode : ReceiveActor
 
         var registration = _options.Registration;
         var retry = _options.RegisterRetry;
-        _registrar = Context.ActorOf(Props.Create(() => new WorkerRegistrar(registration, retry)), $"registrar-{++_replicas}");
+        var seeds = _options.Seeds;
+        _registrar = Context.ActorOf(Props.Create(() => new WorkerRegistrar(registration, retry, seeds)), $"registrar-{++_replicas}");
+        Timers.StartSingleTimer(CoordinatorTimer, NoCoordinator.Instance, _options.CoordinatorTimeout);
         Become(Registering);
     }
 
@@ -153,7 +177,8 @@ public sealed class WorkerNode : ReceiveActor
             Context.Watch(worker);
             var loggers = _options.LoggerFactory;
             var incarnation = (ulong)accepted.Incarnation;
-            _link = Context.ActorOf(Props.Create(() => new StepLink(connection, worker, accepted.RunId, incarnation, loggers)), $"link-{_replicas}");
+            var delay = _options.TestSendDelay;
+            _link = Context.ActorOf(Props.Create(() => new StepLink(connection, worker, accepted.RunId, incarnation, loggers, delay)), $"link-{_replicas}");
             Become(Working);
         });
         Common();
@@ -189,4 +214,9 @@ public sealed class WorkerNode : ReceiveActor
     private sealed record DataPlaneReady(WorkerAccepted Accepted, TensorConnection Connection);
 
     private sealed record DataPlaneFailed(string Why);
+
+    private sealed record NoCoordinator
+    {
+        public static NoCoordinator Instance { get; } = new();
+    }
 }

@@ -20,12 +20,19 @@ public sealed class WorkerRegistrar : ReceiveActor, IWithTimers
     private readonly RegisterWorker _registration;
     private readonly TimeSpan _retry;
     private readonly IActorRef _proxy;
+    private readonly IReadOnlyList<ActorSelection> _atSeeds;
 
-    public WorkerRegistrar(RegisterWorker registration, TimeSpan retry)
+    /// <param name="seeds">
+    /// The seed nodes: registrations also go straight to the singleton's path on each of them. A
+    /// coordinator restarted by its launcher forms a new cluster at its old address, which this node's
+    /// cluster (and so the proxy) does not know; at the seed address the worker finds it anyway.
+    /// </param>
+    public WorkerRegistrar(RegisterWorker registration, TimeSpan retry, IReadOnlyList<Address>? seeds = null)
     {
         ArgumentNullException.ThrowIfNull(registration);
         _registration = registration;
         _retry = retry;
+        _atSeeds = [.. (seeds ?? []).Select(s => Context.ActorSelection($"{s}/user/{CoordinatorSingleton.ManagerName}/singleton"))];
         _proxy = Context.ActorOf(
             ClusterSingletonProxy.Props($"/user/{CoordinatorSingleton.ManagerName}", ClusterSingletonProxySettings.Create(Context.System).WithRole(ClusterSystem.CoordinatorRole)),
             "coordinator-proxy");
@@ -77,6 +84,11 @@ public sealed class WorkerRegistrar : ReceiveActor, IWithTimers
     private void Register()
     {
         _proxy.Tell(_registration);
+        foreach (var seed in _atSeeds)
+        {
+            seed.Tell(_registration);
+        }
+
         Timers.StartSingleTimer(RetryTimer, Retry.Instance, _retry);
     }
 

@@ -85,29 +85,32 @@ public sealed class ClusterProcessTests
     }
 
     [Fact]
-    public async Task A_worker_paused_longer_than_the_acceptable_pause_is_downed_its_late_gradients_refused_and_it_rejoins()
+    public async Task A_worker_paused_longer_than_the_acceptable_pause_leaves_the_plan_is_downed_exits_non_zero_and_its_relaunch_joins()
     {
         using var dir = new TempDirectory();
-        // An endless run, ended by SIGTERM once the rejoined worker has done a step.
+        // An endless run, ended by SIGTERM once the relaunched worker has done a step.
         await using var cluster = LocalCluster.WithDelayedWindows(dir, 100_000, "training.epochs=10000", "cluster.min-workers=2");
         var (coordinator, workers) = await cluster.StartAsync(1);
         var w1 = workers[0];
-        // The second worker holds everything it sends for 8 s (sent at once if its connection closes first)
-        // and logs the first held message of each type: paused on that line, however late the pause lands
-        // on a loaded machine, its first gradients are in flight and arrive after it was downed.
+        // The second worker holds every reply 8 s and says so once: paused on that line, however late the
+        // pause lands on a loaded machine, its gradients are in flight when the cluster gives up on it.
         var w2 = cluster.StartWorker(new Dictionary<string, string> { ["RNNCLUSTER_FAULTS"] = "delay=8s" }, "cluster.test-faults=true");
         await w2.WaitForLineAsync("holding WindowGradients", Patience);
 
         w2.Pause();
-        await coordinator.WaitForLineAsync("downed", Patience);
+        // Unreachable: its link ends at once and the survivor takes every stream; then the split-brain
+        // resolver (keep-majority: 2 of 3) downs it.
+        await coordinator.WaitForLineAsync("is unreachable; its worker", Patience);
+        await coordinator.WaitForLineAsync(l => l.Contains("Generation", StringComparison.Ordinal) && l.Contains(": 1 workers", StringComparison.Ordinal), Patience, "a generation of the survivor alone");
+        await coordinator.WaitForLineAsync("was removed from the cluster: it was downed", Patience);
         w2.Resume();
 
-        await w2.WaitForLineAsync("rejoining as a new incarnation", Patience);
-        await coordinator.WaitForLineAsync("Refused WindowGradients", Patience);
-
-        // The new incarnation gets a replica of its own, a shard in a new generation, and completes a step.
-        await coordinator.WaitForLineAsync("Replica 2 ready", Patience);
-        await coordinator.WaitForLineAsync(l => l.Contains("Generation", StringComparison.Ordinal) && l.Contains(" w2:[", StringComparison.Ordinal), Patience, "a generation with the new replica");
+        // A downed node never rejoins: it exits 3 ("start me again"), and its launcher (here the test) does.
+        await ExpectExitAsync(w2, 3);
+        Assert.Contains("downed", w2.Output, StringComparison.Ordinal);
+        var w3 = cluster.StartWorker();
+        await coordinator.WaitForLineAsync("Registered worker 2", Patience);
+        await coordinator.WaitForLineAsync(l => l.Contains("Generation", StringComparison.Ordinal) && l.Contains(" w2:[", StringComparison.Ordinal), Patience, "a generation with the relaunched worker");
         var stepBefore = coordinator.LastStep();
         await coordinator.WaitForLineAsync(l => NodeProcess.StepOf(l) > stepBefore, Patience, $"a step after step {stepBefore}");
 
@@ -115,9 +118,9 @@ public sealed class ClusterProcessTests
         coordinator.Terminate();
         await ExpectExitAsync(coordinator, 130);
         w1.Terminate();
-        w2.Terminate();
+        w3.Terminate();
         await ExpectExitAsync(w1, 0);
-        await ExpectExitAsync(w2, 0);
+        await ExpectExitAsync(w3, 0);
     }
 
     [Fact]
@@ -136,9 +139,10 @@ public sealed class ClusterProcessTests
 
         await ExpectExitAsync(coordinator, 0);
         await ExpectExitAsync(w2, 0);
-        Assert.Equal(0, coordinator.CountLines("unreachable"));
-        Assert.Equal(0, coordinator.CountLines("downed"));
-        Assert.Equal(2, coordinator.CountLines("joined and is Up"));
+        Assert.Equal(0, coordinator.CountLines("UNREACHABLE"));
+        Assert.Equal(0, coordinator.CountLines("is unreachable"));
+        Assert.Equal(0, coordinator.CountLines("was removed from the cluster: it was downed"));
+        Assert.Equal(2, coordinator.CountLines("Registered worker"));
     }
 
     [Fact]
@@ -152,7 +156,7 @@ public sealed class ClusterProcessTests
         await coordinator.WaitForLineAsync("step 3/", Patience);
 
         var w2 = cluster.StartWorker();
-        await coordinator.WaitForLineAsync("Replica 1 ready", Patience);
+        await coordinator.WaitForLineAsync("Registered worker 1", Patience);
         var plan = await coordinator.WaitForLineAsync(l => l.Contains("Generation", StringComparison.Ordinal) && l.Contains("w1:", StringComparison.Ordinal), Patience, "a plan with worker 1");
         Assert.Contains("w0:[0,4)", plan, StringComparison.Ordinal);
         Assert.Contains("w1:[4,8)", plan, StringComparison.Ordinal);
@@ -186,7 +190,10 @@ public sealed class ClusterProcessTests
         var resumed = await restarted.WaitForLineAsync("resuming from", Patience);
         var resumedStep = long.Parse(resumed[(resumed.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(lastStep - resumedStep <= 10, $"lost {lastStep - resumedStep} steps (killed after step {lastStep}, resumed at {resumedStep}); the checkpoint interval is 10");
-        await w1.WaitForLineAsync("joining again", Patience);
+        // The workers see the data plane die with the process, register again, and find the restarted
+        // coordinator at the seed address.
+        await w1.WaitForLineAsync("the process is gone", Patience);
+        await w1.WaitForLineAsync("registering again", Patience);
         await ExpectExitAsync(restarted, 0);
         await ExpectExitAsync(w1, 0);
         await ExpectExitAsync(w2, 0);

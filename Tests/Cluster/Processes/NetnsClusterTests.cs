@@ -14,7 +14,7 @@ public sealed class NetnsClusterTests
     private static readonly TimeSpan Patience = LocalCluster.Patience;
 
     [NetnsFact]
-    public async Task A_partitioned_worker_is_downed_and_after_the_heal_rejoins_as_a_new_incarnation()
+    public async Task A_partitioned_worker_is_downed_and_after_the_heal_its_launcher_starts_it_again_as_a_new_incarnation()
     {
         using var dir = new TempDirectory();
         await using var network = new NetnsCluster(dir.Combine("run"));
@@ -34,12 +34,13 @@ public sealed class NetnsClusterTests
 
         await network.RunAsync("partition", "w2");
         await coordinator.WaitForAsync(l => l.Contains("is unreachable", StringComparison.Ordinal), Patience, "worker 2 unreachable");
-        await coordinator.WaitForAsync(l => l.Contains("downed", StringComparison.Ordinal), Patience, "worker 2 downed");
+        await coordinator.WaitForAsync(l => l.Contains("was removed from the cluster: it was downed", StringComparison.Ordinal), Patience, "worker 2 downed by the split-brain resolver");
         await coordinator.WaitForAsync(l => l.Contains("Generation", StringComparison.Ordinal) && l.Contains(": 1 workers", StringComparison.Ordinal), Patience, "a plan without worker 2");
 
         await network.RunAsync("heal", "w2");
-        await network.Log("worker-2").WaitForAsync(l => l.Contains("rejoining as a new incarnation", StringComparison.Ordinal), Patience, "worker 2 rejoining");
-        await coordinator.WaitForAsync(l => l.Contains("Replica 2 ready", StringComparison.Ordinal), Patience, "worker 2's new replica");
+        // A downed node never rejoins: the worker exits 3 and its launcher starts it again.
+        await network.Log("worker-2").WaitForAsync(l => l.Contains("starting it again as a new incarnation", StringComparison.Ordinal), Patience, "worker 2 started again");
+        await coordinator.WaitForAsync(l => l.Contains("Registered worker 2", StringComparison.Ordinal), Patience, "worker 2's new incarnation registered");
         await coordinator.WaitForAsync(l => l.Contains("Generation", StringComparison.Ordinal) && l.Contains("w2:", StringComparison.Ordinal), Patience, "a plan with worker 2 again");
     }
 
