@@ -2,14 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 
-using RnnCluster.Cluster;
 using RnnCluster.Parallel.Cluster;
 using RnnCluster.Common;
 using RnnCluster.Config;
 using RnnCluster.DataPlane;
 using RnnCluster.Torch;
 using RnnCluster.Training;
-using RnnCluster.Training.Cluster;
 
 namespace RnnCluster.Worker;
 

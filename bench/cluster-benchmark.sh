@@ -18,8 +18,6 @@
 # Output: the tables on stdout; node logs, run directories and results.json under bench/out/cluster/.
 # Duration: two runs of BENCH_STEPS steps and the recovery runs (measured 6-9 minutes on the shared 2-core
 # machine at load averages of 10-14; BENCH_RECOVERY_TRIALS=0 for a quick step-time comparison).
-# Where remoting's CPU time goes, stage by stage (serializers, chunking, XxHash128, reassembly, sockets):
-#   dotnet run -c Release --project bench/cluster/WireCost
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/bench/out/cluster"

@@ -9,7 +9,6 @@ using RnnCluster.Model.Checkpoints;
 using RnnCluster.Torch;
 using RnnCluster.Training;
 using RnnCluster.Parallel;
-using RnnCluster.Training.Cluster;
 using RnnCluster.Training.Parallel;
 using RnnCluster.Training.Tasks;
 

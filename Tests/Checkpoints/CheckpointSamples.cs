@@ -1,4 +1,4 @@
-using RnnCluster.TestKit;
+using RnnCluster.Tests.Support;
 using RnnCluster.Data;
 using RnnCluster.Model;
 using RnnCluster.Model.Checkpoints;

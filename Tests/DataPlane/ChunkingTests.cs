@@ -1,4 +1,4 @@
-using RnnCluster.TestKit;
+using RnnCluster.Tests.Support;
 using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using RnnCluster.DataPlane;

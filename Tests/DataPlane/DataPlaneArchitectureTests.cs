@@ -41,16 +41,16 @@ public sealed class DataPlaneArchitectureTests
     [Fact]
     public void The_scan_finds_references_inside_method_bodies_and_async_state_machines()
     {
-        var messaging = typeof(RnnCluster.Remote.Actors.RemoteMessaging);
+        var link = typeof(RnnCluster.Parallel.Cluster.StepLink);
         var found = Shared.GetTypes()
-            .Where(t => t == messaging || t.DeclaringType == messaging)
+            .Where(t => t == link || t.DeclaringType == link)
             .SelectMany(References)
             .Select(r => r.Type.FullName)
             .ToHashSet(StringComparer.Ordinal);
 
-        // Constructed in NodeGone's body only; caught in the receive loop's state machine only.
-        Assert.Contains("RnnCluster.Actors.Dispatch.DeathWatchNotification", found);
-        Assert.Contains("RnnCluster.Actors.InvalidActorNameException", found);
+        // Called in the send and receive loops' bodies only; caught in the receive loop's state machine only.
+        Assert.Contains("RnnCluster.Parallel.Cluster.StepCodec", found);
+        Assert.Contains("RnnCluster.DataPlane.Tensors.TensorConnectionException", found);
     }
 
     private static bool InNamespace(Type type, string name) =>

@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using RnnCluster.DataPlane;
 using RnnCluster.DataPlane.Protocol;
-using RnnCluster.TestKit;
+using RnnCluster.Tests.Support;
 
 namespace RnnCluster.Tests.DataPlane;
 

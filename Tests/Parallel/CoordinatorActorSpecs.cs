@@ -2,7 +2,7 @@ using Akka.Actor;
 using Akka.TestKit;
 using Microsoft.Extensions.Logging;
 using RnnCluster.Parallel;
-using RnnCluster.TestKit;
+using RnnCluster.Tests.Support;
 using RnnCluster.Training.Parallel;
 using Xunit.Abstractions;
 

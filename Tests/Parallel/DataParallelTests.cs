@@ -1,4 +1,3 @@
-using RnnCluster.TestKit;
 using RnnCluster.Tests.Support;
 using RnnCluster.Parallel;
 using RnnCluster.Training;

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Akka.Actor;
-using RnnCluster.Cluster;
 using RnnCluster.Config;
 using RnnCluster.Data;
 using RnnCluster.DataPlane;
@@ -59,7 +58,7 @@ public sealed class ClusterTrainer
     public async Task<RunSummary> RunAsync(CancellationToken cancellationToken)
     {
         TorchRuntime.SetThreads(TrainingSetup.Threads(_settings.Runtime));
-        var secret = ClusterNodeOptions.LoadSecret(_settings.Cluster);
+        var secret = NodeSetup.LoadSecret(_settings.Cluster);
         var initialLoop = _createLoop(_resumeFrom);
         var system = ClusterSystem.Create(ClusterSystem.Config(_settings.Cluster, ClusterSystem.CoordinatorRole, AkkaOverrides), _services.LoggerFactory);
         TensorTransport? dataPlane = null;
@@ -72,13 +71,13 @@ public sealed class ClusterTrainer
                 cluster.Join(cluster.SelfAddress);
             }
 
-            var incarnation = ClusterNodeOptions.NewIncarnation(_services.Time);
+            var incarnation = NodeSetup.NewIncarnation(_services.Time);
             dataPlane = new TensorTransport(
                 DataPlaneOptions.For(_settings.Cluster, new NodeIdentity(cluster.SelfAddress.ToString(), incarnation)),
                 secret, _services.LoggerFactory, _services.Time, RandomNumberGenerator.Create());
             await dataPlane.StartAsync(cancellationToken).ConfigureAwait(false);
             var outcome = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var replica = Training.Tasks.TaskSetup.Replica(initialLoop.MasterOptions, _settings.ToHocon());
+            var replica = Training.Tasks.TaskSetup.Replica(initialLoop.MasterOptions);
             var options = new ClusterRunOptions
             {
                 Coordinator = new CoordinatorOptions
@@ -95,7 +94,7 @@ public sealed class ClusterTrainer
                 },
                 DataPlane = dataPlane,
                 RunId = Path.GetFileName(Path.GetFullPath(_runDirectory)),
-                Replica = new WorkerAccepted { SettingsHocon = replica.SettingsHocon, Task = replica.Task, VocabularySize = replica.VocabularySize, OutputCount = replica.OutputCount },
+                Replica = new WorkerAccepted { SettingsHocon = _settings.ToHocon(), Task = replica.Task, VocabularySize = replica.VocabularySize, OutputCount = replica.OutputCount },
                 Outcome = outcome,
                 TestSendDelay = TestFaults.SendDelay(_settings.Cluster),
             };

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using RnnCluster.DataPlane.Tensors;
-using RnnCluster.Training.Cluster;
 using RnnCluster.Training.Parallel;
 
 namespace RnnCluster.Parallel.Cluster;
@@ -24,9 +23,9 @@ internal static class StepCodec
     {
         var (kind, step, generation, attempt, worker, bytes) = message switch
         {
-            ComputeWindow w => (Window, w.Step, w.Generation, w.Attempt, -1, ClusterProtocol.ToWire(w)),
-            ComputeBatch b => (Batch, b.Step, b.Generation, b.Attempt, -1, ClusterProtocol.ToWire(b)),
-            WindowGradients g => (Gradients, g.Step, g.Generation, g.Attempt, g.WorkerIndex, ClusterProtocol.ToWire(g)),
+            ComputeWindow w => (Window, w.Step, w.Generation, w.Attempt, -1, StepWire.ToWire(w)),
+            ComputeBatch b => (Batch, b.Step, b.Generation, b.Attempt, -1, StepWire.ToWire(b)),
+            WindowGradients g => (Gradients, g.Step, g.Generation, g.Attempt, g.WorkerIndex, StepWire.ToWire(g)),
             ShardFailed f => (Failed, f.Step, 0, 0, f.WorkerIndex, Google.Protobuf.ByteString.CopyFromUtf8(f.Reason)),
             _ => throw new ArgumentException($"{message?.GetType().Name ?? "null"} is not a step message", nameof(message)),
         };
@@ -60,9 +59,9 @@ internal static class StepCodec
         var wire = Google.Protobuf.ByteString.CopyFrom(bytes);
         return h.Kind switch
         {
-            Window => ClusterProtocol.FromWireWindow(wire),
-            Batch => ClusterProtocol.FromWireBatch(wire),
-            Gradients => ClusterProtocol.FromWireGradients(wire),
+            Window => StepWire.FromWireWindow(wire),
+            Batch => StepWire.FromWireBatch(wire),
+            Gradients => StepWire.FromWireGradients(wire),
             Failed => new ShardFailed(h.WorkerIndex, h.Step, Encoding.UTF8.GetString(bytes)),
             _ => throw new FormatException($"{message.Peer} sent a tensor of kind {(int)h.Kind}, not a step message"),
         };

@@ -87,7 +87,12 @@ public sealed class StepLink : ReceiveActor
 
             await _connection.SendAsync(header, payload, _stop.Token).ConfigureAwait(true);
         }
-        catch (Exception e) when (e is TensorConnectionException or OperationCanceledException or IOException or ObjectDisposedException)
+        catch (TensorConnectionException e)
+        {
+            // A send can be the first to see the peer gone (a reset): that is as good a proof as a read.
+            Self.Tell(new Ended($"sending {header.Kind} of step {header.Step}: {e.End}", e.End.PeerGone));
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
         {
             Self.Tell(new Ended($"sending {header.Kind} of step {header.Step} failed: {e.Message}", false));
         }

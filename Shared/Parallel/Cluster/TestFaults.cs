@@ -1,4 +1,3 @@
-using RnnCluster.Cluster;
 using RnnCluster.Config;
 using RnnCluster.DataPlane.Transport;
 
@@ -13,7 +12,7 @@ public static class TestFaults
     public static TimeSpan SendDelay(ClusterSettings settings, Func<string, string?>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        if (ClusterNodeOptions.FaultsFrom(settings, environment) is not { } text)
+        if (NodeSetup.FaultsFrom(settings, environment) is not { } text)
         {
             return TimeSpan.Zero;
         }
@@ -24,7 +23,7 @@ public static class TestFaults
         }
         catch (FormatException e)
         {
-            throw new ConfigException($"{ClusterNodeOptions.FaultsVariable} (read because cluster.test-faults = true): {e.Message}");
+            throw new ConfigException($"{NodeSetup.FaultsVariable} (read because cluster.test-faults = true): {e.Message}");
         }
     }
 }

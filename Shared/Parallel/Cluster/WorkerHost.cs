@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Akka.Actor;
 using Microsoft.Extensions.Logging;
-using RnnCluster.Cluster;
 using RnnCluster.Config;
 using RnnCluster.DataPlane;
 using RnnCluster.DataPlane.Tensors;
@@ -39,8 +38,8 @@ public static class WorkerHost
         RnnClusterSettings settings, ILoggerFactory loggerFactory, TimeProvider time, Action<Address, ulong>? started, CancellationToken cancellationToken, Akka.Configuration.Config? akkaOverrides = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var secret = ClusterNodeOptions.LoadSecret(settings.Cluster);
-        var incarnation = ClusterNodeOptions.NewIncarnation(time);
+        var secret = NodeSetup.LoadSecret(settings.Cluster);
+        var incarnation = NodeSetup.NewIncarnation(time);
         var system = ClusterSystem.Create(ClusterSystem.Config(settings.Cluster, ClusterSystem.WorkerRole, akkaOverrides), loggerFactory);
         TensorTransport? dataPlane = null;
         try

@@ -14,7 +14,7 @@ internal static partial class ParallelLog
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Worker {Worker} failed at step {Step} ({Directive}): {Reason}; retrying its shard")]
     public static partial void WorkerFailed(ILogger logger, int worker, long step, string directive, string reason);
 
-    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Worker {Worker} stopped after repeated failures; re-planning its streams onto {Remaining} workers")]
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Worker {Worker} is gone (stopped after repeated failures, or its node or link ended); re-planning its streams onto {Remaining} workers")]
     public static partial void WorkerStopped(ILogger logger, int worker, int remaining);
 
     [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Step {Step} passed its deadline of {Deadline} waiting for workers {Missing}; policy {Policy}")]

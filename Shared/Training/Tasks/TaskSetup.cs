@@ -125,7 +125,7 @@ public static class TaskSetup
     };
 
     /// <summary>What a remote worker node needs to build a replica of <paramref name="master"/>: the settings and the model's sizes.</summary>
-    public static Remote.Protocol.CreateReplica Replica(TorchModelOptions master, string settingsHocon)
+    public static (string Task, int VocabularySize, int OutputCount) Replica(TorchModelOptions master)
     {
         var (task, vocabulary, outputs) = master switch
         {
@@ -135,7 +135,7 @@ public static class TaskSetup
             Seq2SeqOptions s => (TaskKindNames.EncoderDecoder, s.Encoder.VocabularySize, s.TargetVocabularySize),
             _ => throw new ArgumentException($"unknown model options {master?.GetType().Name}", nameof(master)),
         };
-        return new Remote.Protocol.CreateReplica { SettingsHocon = settingsHocon, VocabularySize = vocabulary, Task = task, OutputCount = outputs };
+        return (task, vocabulary, outputs);
     }
 
     private static string? DataDirectory(DataSettings data) => data.Dir.Length == 0 ? null : data.Dir;

@@ -3,9 +3,9 @@ using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
-using RnnCluster.Cluster;
 using RnnCluster.Config;
 using RnnCluster.DataPlane;
+using RnnCluster.Parallel.Cluster;
 using RnnCluster.DataPlane.Tensors;
 using RnnCluster.Tests.Support;
 
@@ -60,7 +60,7 @@ public sealed class BadPeerTests
         await coordinator.WaitForLineAsync(_ => coordinator.CountLines("Tensor handshake with") > handshakes, Patience, "a second refused handshake");
 
         // A peer with the secret that never registered with the coordinator is dropped by the run.
-        await using (var stranger = await StartTransportAsync(ClusterNodeOptions.LoadSecret(ClusterSettings.Default), cts.Token))
+        await using (var stranger = await StartTransportAsync(NodeSetup.LoadSecret(ClusterSettings.Default), cts.Token))
         {
             await using var connection = await stranger.ConnectAsync(dataPlane, cancellationToken: cts.Token);
             await coordinator.WaitForLineAsync("no registration of that node and incarnation", Patience);

@@ -200,5 +200,5 @@ public sealed class TensorConnectionEndTests(ITestOutputHelper output)
 
     /// <summary>Ended connections leave their transport's table.</summary>
     private static Task Conditions_AwaitEmptyAsync(TensorTransport a, TensorTransport b) =>
-        RnnCluster.TestKit.Conditions.AwaitAsync(() => a.Connections.Count == 0 && b.Connections.Count == 0, WaitLimit, "both connection tables empty");
+        RnnCluster.Tests.Support.Conditions.AwaitAsync(() => a.Connections.Count == 0 && b.Connections.Count == 0, WaitLimit, "both connection tables empty");
 }

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 using RnnCluster.DataPlane;
 using RnnCluster.DataPlane.Protocol;
 using RnnCluster.DataPlane.Tensors;
-using RnnCluster.TestKit;
+using RnnCluster.Tests.Support;
 using RnnCluster.Tests.DataPlane.Transport;
 using TensorHeader = RnnCluster.DataPlane.Tensors.TensorHeader;
 

@@ -202,7 +202,7 @@ public sealed class RemoteTransportTests
         Assert.Equal(new Note("1"), (await ReadUntilAsync(b.Messages, _ => true)).Message);
         Assert.Equal(new Note("2"), (await ReadUntilAsync(a.Messages, _ => true)).Message);
         // The losing connection closes on its own schedule: wait for the tables to settle, then check them.
-        await RnnCluster.TestKit.Conditions.AwaitAsync(() => a.ConnectedPeers.Count == 1 && b.ConnectedPeers.Count == 1, WaitLimit, "one connection on each side");
+        await RnnCluster.Tests.Support.Conditions.AwaitAsync(() => a.ConnectedPeers.Count == 1 && b.ConnectedPeers.Count == 1, WaitLimit, "one connection on each side");
         Assert.Equal([b.LocalIdentity], a.ConnectedPeers);
         Assert.Equal([a.LocalIdentity], b.ConnectedPeers);
     }

@@ -1,4 +1,4 @@
-using RnnCluster.TestKit;
+using RnnCluster.Tests.Support;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;

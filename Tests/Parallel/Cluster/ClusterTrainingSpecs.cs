@@ -4,7 +4,6 @@ using RnnCluster.Config;
 using RnnCluster.Data;
 using RnnCluster.Model.Checkpoints;
 using RnnCluster.Parallel.Cluster;
-using RnnCluster.TestKit;
 using RnnCluster.Tests.Support;
 using RnnCluster.Training;
 

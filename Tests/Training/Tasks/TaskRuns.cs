@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using RnnCluster.Config;
 using RnnCluster.Model.Checkpoints;
-using RnnCluster.TestKit;
+using RnnCluster.Tests.Support;
 using RnnCluster.Training;
 using RnnCluster.Parallel;
 using RnnCluster.Training.Parallel;

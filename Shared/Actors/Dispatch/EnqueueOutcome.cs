@@ -1,8 +1,0 @@
-namespace RnnCluster.Actors.Dispatch;
-
-internal enum EnqueueOutcome
-{
-    Enqueued,
-    Full,
-    Closed,
-}

@@ -1,0 +1,108 @@
+using Google.Protobuf;
+using RnnCluster.DataPlane;
+using RnnCluster.Training;
+using StepProto = RnnCluster.Parallel.Cluster.Steps;
+
+namespace RnnCluster.Parallel.Cluster;
+
+/// <summary>
+/// The step records as protobuf (<c>step.proto</c>), with float buffers as raw little-endian bytes
+/// written into and read out of the message bytes directly (<see cref="ProtoFields"/>): one copy each
+/// way. <see cref="StepCodec"/> wraps each in a tensor message of the data plane.
+/// </summary>
+public static class StepWire
+{
+    public static ByteString ToWire(Training.Parallel.ComputeWindow w)
+    {
+        var m = new StepProto.ComputeWindow
+        {
+            Step = w.Step,
+            Generation = w.Generation,
+            Attempt = w.Attempt,
+            FirstStream = w.FirstStream,
+            StreamCount = w.StreamCount,
+            Length = w.Length,
+        };
+        m.Inputs.AddRange(w.Inputs);
+        m.Targets.AddRange(w.Targets);
+        return ProtoFields.WriteWithFloats(
+            m, (StepProto.ComputeWindow.StateFieldNumber, w.State), (StepProto.ComputeWindow.ParametersFieldNumber, w.Parameters));
+    }
+
+    public static Training.Parallel.ComputeWindow FromWireWindow(ByteString bytes)
+    {
+        Span<(int Offset, int Length)> floats = stackalloc (int, int)[2];
+        var m = ProtoFields.ParseExcept(
+            bytes.Span, StepProto.ComputeWindow.Parser, [StepProto.ComputeWindow.StateFieldNumber, StepProto.ComputeWindow.ParametersFieldNumber], floats);
+        var cells = (long)m.Length * m.StreamCount;
+        if (m.Length < 1 || m.StreamCount < 1 || m.Inputs.Count != cells || m.Targets.Count != cells)
+        {
+            throw new FormatException($"ComputeWindow: {m.Inputs.Count} inputs and {m.Targets.Count} targets for length {m.Length} x {m.StreamCount} streams");
+        }
+
+        return new Training.Parallel.ComputeWindow(
+            m.Step, m.Generation, m.Attempt, m.FirstStream, m.StreamCount, m.Length,
+            [.. m.Inputs], [.. m.Targets], Floats(bytes, floats[0]), Floats(bytes, floats[1]));
+    }
+
+    public static ByteString ToWire(Training.Parallel.ComputeBatch b)
+    {
+        var m = new StepProto.ComputeBatch
+        {
+            Step = b.Step,
+            Generation = b.Generation,
+            Attempt = b.Attempt,
+            FirstRow = b.FirstRow,
+            SourceSteps = b.Shard.SourceSteps,
+            TargetSteps = b.Shard.TargetSteps,
+        };
+        m.Sources.AddRange(b.Shard.Sources);
+        m.Lengths.AddRange(b.Shard.Lengths);
+        m.Targets.AddRange(b.Shard.Targets);
+        m.DecoderInputs.AddRange(b.Shard.DecoderInputs);
+        return ProtoFields.WriteWithFloats(m, (StepProto.ComputeBatch.ParametersFieldNumber, b.Parameters));
+    }
+
+    public static Training.Parallel.ComputeBatch FromWireBatch(ByteString bytes)
+    {
+        Span<(int Offset, int Length)> floats = stackalloc (int, int)[1];
+        var m = ProtoFields.ParseExcept(bytes.Span, StepProto.ComputeBatch.Parser, [StepProto.ComputeBatch.ParametersFieldNumber], floats);
+        var rows = m.Lengths.Count;
+        if (rows < 1 || m.SourceSteps < 1 || m.Sources.Count != (long)m.SourceSteps * rows)
+        {
+            throw new FormatException($"ComputeBatch: {m.Sources.Count} source ids for {m.SourceSteps} steps x {rows} rows");
+        }
+
+        var shard = new Training.Tasks.TaskShard(m.SourceSteps, [.. m.Sources], [.. m.Lengths], m.TargetSteps, [.. m.Targets], [.. m.DecoderInputs]);
+        return new Training.Parallel.ComputeBatch(m.Step, m.Generation, m.Attempt, m.FirstRow, shard, Floats(bytes, floats[0]));
+    }
+
+    public static ByteString ToWire(Training.Parallel.WindowGradients g) => ProtoFields.WriteWithFloats(
+        new StepProto.WindowGradients
+        {
+            Step = g.Step,
+            Generation = g.Generation,
+            Attempt = g.Attempt,
+            WorkerIndex = g.WorkerIndex,
+            LossSum = g.LossSum,
+            Tokens = g.Tokens,
+            ComputeSeconds = g.ComputeSeconds,
+            CopySeconds = g.CopySeconds,
+        },
+        (StepProto.WindowGradients.GradientsFieldNumber, g.Gradients),
+        (StepProto.WindowGradients.FinalStateFieldNumber, g.FinalState));
+
+    public static Training.Parallel.WindowGradients FromWireGradients(ByteString bytes)
+    {
+        Span<(int Offset, int Length)> floats = stackalloc (int, int)[2];
+        var m = ProtoFields.ParseExcept(
+            bytes.Span, StepProto.WindowGradients.Parser, [StepProto.WindowGradients.GradientsFieldNumber, StepProto.WindowGradients.FinalStateFieldNumber], floats);
+        return new Training.Parallel.WindowGradients(
+            m.Step, m.Generation, m.Attempt, m.WorkerIndex, m.LossSum, m.Tokens,
+            Floats(bytes, floats[0]), Floats(bytes, floats[1]), m.ComputeSeconds, m.CopySeconds);
+    }
+
+    /// <summary>A float field found by <see cref="ProtoFields.ParseExcept"/>, decoded straight from the message bytes.</summary>
+    private static float[] Floats(ByteString bytes, (int Offset, int Length) field) =>
+        LittleEndianFloats.ToArray(bytes.Span.Slice(field.Offset, field.Length));
+}

@@ -1,0 +1,89 @@
+using Google.Protobuf;
+using RnnCluster.DataPlane;
+using RnnCluster.Parallel.Cluster;
+using Step = RnnCluster.Training.Parallel;
+using Wire = RnnCluster.Parallel.Cluster.Steps;
+
+namespace RnnCluster.Tests.Parallel.Cluster;
+
+/// <summary>
+/// The step records on the wire (<see cref="StepWire"/>, what <see cref="StepCodec"/> puts in a tensor
+/// message): float fields written and read straight from the message bytes, plain protobuf of
+/// <c>step.proto</c> to any other reader, and malformed bytes refused.
+/// </summary>
+public sealed class StepWireTests
+{
+    [Fact]
+    public void A_window_round_trips_bit_exactly_with_every_float_pattern()
+    {
+        float[] state = [0.5f, -1.25f, float.Epsilon, 3e38f, -0f, float.NaN];
+        var parameters = Floats(100_003, 1);
+        var window = new Step.ComputeWindow(7, 2, 1, 4, 2, 3, [1, 2, 3, 4, 5, 6], [2, 3, 4, 5, 6, -1], state, parameters);
+
+        var back = StepWire.FromWireWindow(StepWire.ToWire(window));
+
+        Assert.Equal((window.Step, window.Generation, window.Attempt, window.FirstStream, window.StreamCount, window.Length), (back.Step, back.Generation, back.Attempt, back.FirstStream, back.StreamCount, back.Length));
+        Assert.Equal(window.Inputs, back.Inputs);
+        Assert.Equal(window.Targets, back.Targets);
+        Assert.Equal(state.Select(BitConverter.SingleToInt32Bits), back.State.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(parameters, back.Parameters);
+    }
+
+    /// <summary>The bytes are plain protobuf of the schema: generated code reads them, and reads them the same.</summary>
+    [Fact]
+    public void Step_message_bytes_parse_with_generated_code()
+    {
+        var gradients = new Step.WindowGradients(9, 2, 1, 1, 12.5, 6, [0.1f, -0.2f], [], 0.25, 0.01);
+        var batch = new Step.ComputeBatch(4, 1, 0, 8, new RnnCluster.Training.Tasks.TaskShard(2, [1, 2, 3, 4], [2, 1], 1, [5, 6], [7, 8]), [1f, 2f, 3f]);
+
+        var wireGradients = Wire.WindowGradients.Parser.ParseFrom(StepWire.ToWire(gradients));
+        var wireBatch = Wire.ComputeBatch.Parser.ParseFrom(StepWire.ToWire(batch));
+
+        Assert.Equal(
+            new Wire.WindowGradients
+            {
+                Step = 9,
+                Generation = 2,
+                Attempt = 1,
+                WorkerIndex = 1,
+                LossSum = 12.5,
+                Tokens = 6,
+                Gradients = LittleEndianFloats.ToByteString([0.1f, -0.2f]),
+                ComputeSeconds = 0.25,
+                CopySeconds = 0.01,
+            },
+            wireGradients);
+        Assert.Equal([1f, 2f, 3f], LittleEndianFloats.ToArray(wireBatch.Parameters));
+        Assert.Equal([1L, 2, 3, 4], wireBatch.Sources);
+        var decoded = StepWire.FromWireBatch(StepWire.ToWire(batch));
+        Assert.Equal(batch.Parameters, decoded.Parameters);
+        Assert.Equal(batch.Shard.DecoderInputs, decoded.Shard.DecoderInputs);
+        Assert.Equal(gradients.Gradients, StepWire.FromWireGradients(StepWire.ToWire(gradients)).Gradients);
+    }
+
+    [Fact]
+    public void A_truncated_misaligned_or_inconsistent_step_message_is_refused()
+    {
+        var bytes = StepWire.ToWire(new Step.WindowGradients(9, 2, 1, 1, 12.5, 6, [0.1f, -0.2f], [1f], 0.25, 0.01)).ToByteArray();
+
+        Assert.ThrowsAny<Exception>(() => StepWire.FromWireGradients(ByteString.CopyFrom(bytes[..^2])));
+        // A gradients field of 5 bytes: not a whole number of floats.
+        Assert.ThrowsAny<Exception>(() => StepWire.FromWireGradients(ByteString.CopyFrom([.. bytes, 0x3A, 5, 1, 2, 3, 4, 5])));
+        // Six ids for a window of 3 x 1 streams.
+        var wrongShape = new Step.ComputeWindow(1, 1, 1, 0, 1, 3, [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], [0f], [1f]);
+        var e = Assert.Throws<FormatException>(() => StepWire.FromWireWindow(StepWire.ToWire(wrongShape)));
+        Assert.Contains("for length 3 x 1 streams", e.Message, StringComparison.Ordinal);
+    }
+
+    private static float[] Floats(int count, int seed)
+    {
+        var rng = new Random(seed);
+        var values = new float[count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = (float)(rng.NextDouble() - 0.5);
+        }
+
+        return values;
+    }
+}
