@@ -33,9 +33,7 @@ public static class ClusterSystem
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentException.ThrowIfNullOrEmpty(role);
-        var seeds = settings.Seeds.Select(s => SeedAddress.TryParse(s, out var seed)
-                ? Quote($"akka.tcp://{SystemName}@{seed.Host}:{seed.Port.ToString(CultureInfo.InvariantCulture)}")
-                : throw new ConfigException($"cluster.seeds: '{s}' is not host:port"));
+        var seeds = Seeds(settings).Select(a => Quote(a.ToString()));
         var bindings = string.Join("\n", ControlSerializer.MessageTypes.Select(t => $"{Quote($"{t.FullName}, {t.Assembly.GetName().Name}")} = rnncluster-control"));
         var fromSettings = AkkaConfigurationFactory.ParseString(
             $$"""
@@ -53,6 +51,16 @@ public static class ClusterSystem
             """);
         var config = fromSettings.WithFallback(Defaults).WithFallback(ParallelSystem.DispatcherConfig);
         return extra is null ? config : extra.WithFallback(config);
+    }
+
+    /// <summary>The Akka addresses of <c>cluster.seeds</c> (<c>host:port</c> each).</summary>
+    /// <exception cref="ConfigException">A seed is not <c>host:port</c>.</exception>
+    public static IReadOnlyList<Address> Seeds(ClusterSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return [.. settings.Seeds.Select(s => SeedAddress.TryParse(s, out var seed)
+            ? new Address("akka.tcp", SystemName, seed.Host, seed.Port)
+            : throw new ConfigException($"cluster.seeds: '{s}' is not host:port"))];
     }
 
     public static ActorSystem Create(AkkaConfig config, ILoggerFactory loggerFactory)

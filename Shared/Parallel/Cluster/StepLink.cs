@@ -60,14 +60,15 @@ public sealed class StepLink : ReceiveActor
     {
         var self = Self;
         var parent = Context.Parent;
-        _ = Task.Run(() => ReadAsync(self, parent));
+        var stop = _stop.Token;
+        _ = Task.Run(() => ReadAsync(self, parent, stop));
     }
 
     protected override void PostStop()
     {
+        // Not disposed: the read loop may still be looking at its token; it ends with the connection.
         _stop.Cancel();
         _ = _connection.DisposeAsync().AsTask();
-        _stop.Dispose();
     }
 
     private async Task SendAsync(object message)
@@ -98,7 +99,7 @@ public sealed class StepLink : ReceiveActor
         }
     }
 
-    private async Task ReadAsync(IActorRef self, IActorRef parent)
+    private async Task ReadAsync(IActorRef self, IActorRef parent, CancellationToken stop)
     {
         string why;
         var gone = false;
@@ -106,7 +107,7 @@ public sealed class StepLink : ReceiveActor
         {
             while (true)
             {
-                using var message = await _connection.ReceiveAsync(_stop.Token).ConfigureAwait(false);
+                using var message = await _connection.ReceiveAsync(stop).ConfigureAwait(false);
                 self.Tell(new Arrived(StepCodec.Decode(message)));
             }
         }
@@ -119,8 +120,9 @@ public sealed class StepLink : ReceiveActor
         {
             why = $"refused a message: {e.Message}";
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
         {
+            // The link stopped first: nobody is waiting for the reason.
             return;
         }
 

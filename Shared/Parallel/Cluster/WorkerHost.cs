@@ -58,7 +58,7 @@ public static class WorkerHost
                 Outcome = outcome,
                 TestSendDelay = TestFaults.SendDelay(settings.Cluster),
                 CoordinatorTimeout = settings.Cluster.JoinTimeout,
-                Seeds = [.. settings.Cluster.Seeds.Select(s => SeedAddress.TryParse(s, out var seed) ? new Address("akka.tcp", ClusterSystem.SystemName, seed.Host, seed.Port) : throw new ConfigException($"cluster.seeds: '{s}' is not host:port"))],
+                Seeds = ClusterSystem.Seeds(settings.Cluster),
             };
             system.ActorOf(Props.Create(() => new WorkerNode(options)), "node");
             started?.Invoke(self, incarnation);

@@ -86,7 +86,7 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
 
     private void Registering()
     {
-        Receive<NoCoordinator>(_ => End(new CoordinatorGone($"no coordinator answered within cluster.join-timeout = {_options.CoordinatorTimeout.TotalSeconds:0} s; exiting so the launcher starts this worker again (it then joins through the seeds)")));
+        Receive<NoCoordinator>(_ => End(new CoordinatorGone($"no coordinator answered within cluster.join-timeout = {_options.CoordinatorTimeout.TotalSeconds:0} s (seeds: {string.Join(", ", _options.Seeds.Select(a => $"{a.Host}:{a.Port}"))}); exiting so the launcher starts this worker again (it then joins through the seeds)")));
         Receive<WorkerAccepted>(a =>
         {
             Timers.Cancel(CoordinatorTimer);
