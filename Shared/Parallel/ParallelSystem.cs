@@ -15,31 +15,33 @@ public static class ParallelSystem
     /// </summary>
     public const string CoordinatorDispatcher = "rnncluster.coordinator-dispatcher";
 
-    /// <summary>The coordinator's dispatcher, for every actor system a coordinator may run in.</summary>
-    internal static readonly Akka.Configuration.Config DispatcherConfig = ConfigurationFactory.ParseString(
+    /// <summary>
+    /// What every actor system of ours has, in one process or on a cluster node: quiet shutdowns, the
+    /// coordinator's dispatcher, and SIGTERM left to the trainer (it stops at a step boundary and
+    /// checkpoints). The logger is set by <see cref="Create(string, ILoggerFactory, Akka.Configuration.Config?)"/>.
+    /// </summary>
+    internal static readonly Akka.Configuration.Config Defaults = ConfigurationFactory.ParseString(
         """
+        akka {
+          loglevel = INFO
+          stdout-loglevel = WARNING
+          log-dead-letters-during-shutdown = off
+          coordinated-shutdown.run-by-clr-shutdown-hook = off
+        }
         rnncluster.coordinator-dispatcher {
           type = PinnedDispatcher
           executor = thread-pool-executor
         }
         """);
 
-    private static readonly Akka.Configuration.Config Defaults = ConfigurationFactory.ParseString(
-        """
-        akka {
-          loggers = ["Akka.Hosting.Logging.LoggerFactoryLogger, Akka.Hosting"]
-          loglevel = INFO
-          stdout-loglevel = WARNING
-          log-dead-letters-during-shutdown = off
-          # The trainer handles Ctrl+C and SIGTERM itself: it stops at a step boundary and checkpoints.
-          coordinated-shutdown.run-by-clr-shutdown-hook = off
-        }
-        """).WithFallback(DispatcherConfig);
-
-    public static ActorSystem Create(string name, ILoggerFactory loggerFactory)
+    /// <summary>An actor system named <paramref name="name"/> whose own log goes to <paramref name="loggerFactory"/>.</summary>
+    /// <param name="config">Settings laid over <see cref="Defaults"/> (a cluster node's), or none.</param>
+    public static ActorSystem Create(string name, ILoggerFactory loggerFactory, Akka.Configuration.Config? config = null)
     {
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        var setup = BootstrapSetup.Create().WithConfig(Defaults).And(new LoggerFactorySetup(loggerFactory));
-        return ActorSystem.Create(name, setup);
+        // Set here, with the setup that logger needs, so no configuration can lose it.
+        var logging = ConfigurationFactory.ParseString("""akka.loggers = ["Akka.Hosting.Logging.LoggerFactoryLogger, Akka.Hosting"]""");
+        var settings = logging.WithFallback(config ?? Akka.Configuration.Config.Empty).WithFallback(Defaults);
+        return ActorSystem.Create(name, BootstrapSetup.Create().WithConfig(settings).And(new LoggerFactorySetup(loggerFactory)));
     }
 }

@@ -8,7 +8,7 @@ namespace RnnCluster.DataPlane.Tensors;
 /// host a float buffer already is its wire form, so the chunker can wrap slices of it where it lies
 /// (a gradient is tens of megabytes). Big-endian hosts get a swapped copy instead.
 /// </summary>
-internal sealed class FloatBytes : MemoryManager<byte>
+public sealed class FloatBytes : MemoryManager<byte>
 {
     private readonly Memory<float> _floats;
 

@@ -1,7 +1,5 @@
 using System.Globalization;
 using Akka.Actor;
-using Akka.Actor.Setup;
-using Akka.Hosting.Logging;
 using Microsoft.Extensions.Logging;
 using RnnCluster.Config;
 using AkkaConfig = Akka.Configuration.Config;
@@ -49,7 +47,7 @@ public static class ClusterSystem
             {{bindings}}
             }
             """);
-        var config = fromSettings.WithFallback(Defaults).WithFallback(ParallelSystem.DispatcherConfig);
+        var config = fromSettings.WithFallback(Defaults).WithFallback(ParallelSystem.Defaults);
         return extra is null ? config : extra.WithFallback(config);
     }
 
@@ -63,22 +61,13 @@ public static class ClusterSystem
             : throw new ConfigException($"cluster.seeds: '{s}' is not host:port"))];
     }
 
-    public static ActorSystem Create(AkkaConfig config, ILoggerFactory loggerFactory)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(loggerFactory);
-        // Akka's own log goes where ours goes (set here, with the setup that logger needs).
-        var logging = AkkaConfigurationFactory.ParseString("""akka.loggers = ["Akka.Hosting.Logging.LoggerFactoryLogger, Akka.Hosting"]""");
-        return ActorSystem.Create(SystemName, BootstrapSetup.Create().WithConfig(logging.WithFallback(config)).And(new LoggerFactorySetup(loggerFactory)));
-    }
+    public static ActorSystem Create(AkkaConfig config, ILoggerFactory loggerFactory) =>
+        ParallelSystem.Create(SystemName, loggerFactory, config);
 
     // What each value trades off is in the comments (and in cluster.hocon for the keys users set).
     private static readonly AkkaConfig Defaults = AkkaConfigurationFactory.ParseString(
         """
         akka {
-          loglevel = INFO
-          stdout-loglevel = WARNING
-          log-dead-letters-during-shutdown = off
           actor {
             provider = cluster
             serializers.rnncluster-control = "RnnCluster.Parallel.Cluster.ControlSerializer, RnnCluster.Shared"
@@ -101,14 +90,12 @@ public static class ClusterSystem
               # nodes for GC or scheduling pauses.
               stable-after = 5s
             }
-            # A downed node's system terminates; the process then exits non-zero and its launcher
+            # A downed node's system terminates; the worker then exits 3 and its launcher
             # (script, systemd, Kubernetes) restarts it as a new incarnation.
             run-coordinated-shutdown-when-down = on
             singleton.role = coordinator
             singleton-proxy.role = coordinator
           }
-          # The executables handle SIGTERM themselves (leave, hand over, exit code).
-          coordinated-shutdown.run-by-clr-shutdown-hook = off
         }
         """);
 

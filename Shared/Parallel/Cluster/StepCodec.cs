@@ -56,7 +56,9 @@ internal static class StepCodec
         }
 
         var bytes = MemoryMarshal.AsBytes(message.Payload.Span)[..(int)count];
-        var wire = Google.Protobuf.ByteString.CopyFrom(bytes);
+        // Parsed in place: the pooled payload outlives this call (the caller disposes the message after
+        // it), and every float buffer is copied out of it into the record's own array.
+        var wire = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(FloatBytes.Of(message.Payload)[..(int)count]);
         return h.Kind switch
         {
             Window => StepWire.FromWireWindow(wire),

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Cluster.Tools.Singleton;
 using RnnCluster.Parallel.Cluster.Wire;
 
@@ -8,8 +7,9 @@ namespace RnnCluster.Parallel.Cluster;
 /// <summary>
 /// On a worker node: registers with the coordinator singleton through its proxy, again every
 /// <c>retry</c> until answered — Akka delivers at most once, and until a crashed coordinator's node is
-/// removed the proxy forwards into the void — and again whenever a coordinator-role member leaves (the
-/// singleton moved: the new coordinator learns its workers from their registrations). Tells its parent
+/// removed the proxy forwards into the void. One registrar serves one coordinator: when the data plane to
+/// it is lost, the <see cref="WorkerNode"/> starts a new registrar (the next coordinator learns its
+/// workers from their registrations). Tells its parent
 /// the <see cref="WorkerAccepted"/> or <see cref="WorkerRefused"/> that answers its own incarnation, and
 /// the coordinator's <see cref="RunFinished"/> (addressed to the registrar, the sender it knows).
 /// </summary>
@@ -41,13 +41,7 @@ public sealed class WorkerRegistrar : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    protected override void PreStart()
-    {
-        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.InitialStateAsEvents, typeof(ClusterEvent.MemberRemoved));
-        Register();
-    }
-
-    protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+    protected override void PreStart() => Register();
 
     private void Registering()
     {
@@ -63,21 +57,14 @@ public sealed class WorkerRegistrar : ReceiveActor, IWithTimers
             Timers.Cancel(RetryTimer);
             Context.Parent.Tell(r);
         });
-        Receive<ClusterEvent.MemberRemoved>(_ => { });
         Receive<RunFinished>(f => Context.Parent.Tell(f));
     }
 
     private void Registered()
     {
-        // An answer to an earlier retry, or a coordinator repeating itself: already registered.
+        // An answer to an earlier retry: already registered.
         Receive<WorkerAccepted>(_ => { });
         Receive<Retry>(_ => { });
-        Receive<ClusterEvent.MemberRemoved>(m => m.Member.HasRole(ClusterSystem.CoordinatorRole), _ =>
-        {
-            Become(Registering);
-            Register();
-        });
-        Receive<ClusterEvent.MemberRemoved>(_ => { });
         Receive<RunFinished>(f => Context.Parent.Tell(f));
     }
 
