@@ -190,6 +190,14 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             throw new InvalidOperationException($"injected coordinator fault before step {failAt}");
         }
 
+        // The snapshot is the run after the last step, before the next one moves the data cursor.
+        RunSnapshot? snapshot = null;
+        if (_options.SnapshotsToWorkers)
+        {
+            CopyParameters();
+            snapshot = Loop.Snapshot(_parameters);
+        }
+
         var step = await Loop.NextStepAsync(_options.Cancellation).ConfigureAwait(true);
         if (step is null)
         {
@@ -201,15 +209,24 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         }
 
         var started = _options.Time.GetTimestamp();
+        if (snapshot is null)
+        {
+            CopyParameters();
+        }
+
+        Send(Protocol.Open(step, _parameters, snapshot));
+        _dispatched = _options.Time.GetTimestamp();
+        _options.Timings.BroadcastSeconds += _options.Time.GetElapsedTime(started, _dispatched).TotalSeconds;
+        Become(StepOpen);
+    }
+
+    /// <summary>The master's parameters into the commands' array, unless it is the master's own.</summary>
+    private void CopyParameters()
+    {
         if (!ReferenceEquals(_parameters, Loop.Master.ParameterArray))
         {
             Loop.Master.ParameterSpan.CopyTo(_parameters);
         }
-
-        Send(Protocol.Open(step, _parameters));
-        _dispatched = _options.Time.GetTimestamp();
-        _options.Timings.BroadcastSeconds += _options.Time.GetElapsedTime(started, _dispatched).TotalSeconds;
-        Become(StepOpen);
     }
 
     private void Send(IReadOnlyList<(int Worker, object Command)> commands)

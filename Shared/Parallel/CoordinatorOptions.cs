@@ -44,6 +44,12 @@ public sealed class CoordinatorOptions
     /// </summary>
     public bool LocalWorkers { get; init; } = true;
 
+    /// <summary>
+    /// A cluster with failover: every step command also carries the run's <see cref="RunSnapshot"/>, so a
+    /// coordinator that takes over rebuilds the run from its workers with no step lost.
+    /// </summary>
+    public bool SnapshotsToWorkers { get; init; }
+
     /// <summary>Workers that must be ready before the first step (a cluster; in one process all are ready at once).</summary>
     public int MinWorkers { get; init; } = 1;
 

@@ -18,12 +18,14 @@ internal sealed class CheckpointPipeline(CheckpointStore store, RunDirectoryLock
         var runLock = RunDirectoryLock.Acquire(runDirectory, services.Time);
         try
         {
+            // Under the lock: this trainer's number, which its checkpoints and step commands carry.
+            var fence = RunFence.Advance(runLock.RunDirectory);
             var store = CheckpointStore.Open(
                 runDirectory,
-                new CheckpointStoreOptions { KeepLast = settings.KeepLast, KeepBest = settings.KeepBest },
+                new CheckpointStoreOptions { KeepLast = settings.KeepLast, KeepBest = settings.KeepBest, Fence = fence },
                 services.Time,
                 services.LoggerFactory.CreateLogger<CheckpointStore>());
-            return new CheckpointPipeline(store, runLock, logger, services.Observer);
+            return new CheckpointPipeline(store, runLock, logger, services.Observer) { Fence = fence };
         }
         catch
         {
@@ -35,6 +37,9 @@ internal sealed class CheckpointPipeline(CheckpointStore store, RunDirectoryLock
     private Task? _pending;
 
     /// <summary>The newest committed checkpoint directory (or the one resumed from).</summary>
+    /// <summary>This trainer's <see cref="RunFence"/> number.</summary>
+    public long Fence { get; private init; }
+
     public string? LastCheckpoint { get; set; }
 
     /// <summary>The step of the newest checkpoint started (committed or in flight); -1 before any.</summary>

@@ -37,4 +37,20 @@ public interface ITrainingLoop : IDisposable
     ValueTask CompleteStepAsync(ITrainingStep step, double lossSum, long count, CancellationToken cancellationToken);
 
     Task<RunSummary> FinishAsync(StepTimeSplit? timings = null);
+
+    /// <summary>The run directory's fencing number this loop took (<see cref="Model.Checkpoints.RunFence"/>): its checkpoints are refused once a newer loop took another.</summary>
+    long Fence { get; }
+
+    /// <summary>
+    /// The run as it stands between steps (what a checkpoint now would hold, less the parameters), marked
+    /// with <see cref="Fence"/> and checksummed with <paramref name="parameters"/>, the master's.
+    /// </summary>
+    Parallel.RunSnapshot Snapshot(ReadOnlySpan<float> parameters);
+
+    /// <summary>
+    /// Continues the run of <paramref name="snapshot"/> with <paramref name="parameters"/> (a new cluster
+    /// coordinator rebuilding from its workers): as a resume from a checkpoint, before <see cref="Start"/>.
+    /// </summary>
+    /// <exception cref="Model.Checkpoints.CheckpointException">The snapshot does not fit this run (sizes, data).</exception>
+    void Adopt(Parallel.RunSnapshot snapshot, ReadOnlySpan<float> parameters, string source);
 }

@@ -113,4 +113,40 @@ public static class ModelTensors
 
         optimizer.StepCount = BitConverter.ToInt64(step.Data.Span);
     }
+
+    /// <summary>Every optimizer state (momentum, Adam's moments) one after the other; empty for plain SGD.</summary>
+    public static float[] OptimizerState(Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        var length = (int)optimizer.StateLength;
+        var all = new float[optimizer.StateNames.Count * length];
+        for (var i = 0; i < optimizer.StateNames.Count; i++)
+        {
+            optimizer.ReadState<float>(i, all.AsSpan(i * length, length));
+        }
+
+        return all;
+    }
+
+    /// <summary>The parameters and optimizer state of <paramref name="snapshot"/> become the model's and the optimizer's.</summary>
+    /// <exception cref="CheckpointException">Sizes that do not fit (another model or optimizer).</exception>
+    public static void AdoptState(TorchModel model, Optimizer optimizer, Parallel.RunSnapshot snapshot, ReadOnlySpan<float> parameters, string source)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var length = (int)optimizer.StateLength;
+        if (parameters.Length != model.ParameterCount || snapshot.OptimizerState.Length != optimizer.StateNames.Count * length)
+        {
+            throw new CheckpointException($"{source}: {parameters.Length} parameters and {snapshot.OptimizerState.Length} optimizer values do not fit this run's {model.ParameterCount} parameters and {optimizer.StateNames.Count} x {length} optimizer values (were the model or optimizer settings changed?)");
+        }
+
+        model.WriteParameters(parameters);
+        for (var i = 0; i < optimizer.StateNames.Count; i++)
+        {
+            optimizer.WriteState<float>(i, snapshot.OptimizerState.AsSpan(i * length, length));
+        }
+
+        optimizer.StepCount = snapshot.OptimizerSteps;
+    }
 }

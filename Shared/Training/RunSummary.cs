@@ -63,4 +63,9 @@ public sealed record RunSummary
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>A summary.json as <see cref="ToJson"/> wrote it.</summary>
+    /// <exception cref="JsonException">Not a summary.</exception>
+    public static RunSummary FromJson(string json) =>
+        JsonSerializer.Deserialize<RunSummary>(json, JsonOptions) ?? throw new JsonException("summary.json holds null");
 }

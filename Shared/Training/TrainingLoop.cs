@@ -313,7 +313,7 @@ public sealed class TrainingLoop : ITrainingLoop
     private async Task CheckpointAsync(double? validLoss)
     {
         await _checkpoints.DrainAsync().ConfigureAwait(false);
-        var state = _progress.ToState(_schedule, _dataRandom.GetState(), _model.GetRandomState(), _time.GetElapsedTime(_started).TotalSeconds, Convert.ToBase64String(MemoryMarshal.AsBytes(_state.AsSpan())));
+        var state = CurrentState();
         var content = new CheckpointContent
         {
             Step = _progress.Step,
@@ -336,7 +336,29 @@ public sealed class TrainingLoop : ITrainingLoop
         CheckpointCompatibility.EnsureCompatible(loaded.Manifest, _model.Architecture, _corpus.Vocabulary.Hash, loaded.Directory);
         ModelTensors.ImportModel(_model, loaded.ModelTensors, Path.Combine(loaded.Directory, "model.safetensors"));
         ModelTensors.ImportOptimizer(_optimizer, loaded.OptimizerTensors, Path.Combine(loaded.Directory, "optimizer.safetensors"));
-        var s = loaded.TrainerState;
+        Restore(loaded.TrainerState, loaded.Directory);
+        _checkpoints.LastCheckpoint = loaded.Directory;
+        TrainingLog.Resumed(_logger, loaded.Directory, loaded.TrainerState.Step, loaded.TrainerState.Epoch);
+    }
+
+    public long Fence => _checkpoints.Fence;
+
+    public Parallel.RunSnapshot Snapshot(ReadOnlySpan<float> parameters) =>
+        Parallel.RunSnapshot.Create(Fence, CurrentState(), ModelTensors.OptimizerState(_optimizer), _optimizer.StepCount, parameters);
+
+    public void Adopt(Parallel.RunSnapshot snapshot, ReadOnlySpan<float> parameters, string source)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ModelTensors.AdoptState(_model, _optimizer, snapshot, parameters, source);
+        Restore(snapshot.ReadTrainerState(source), source);
+    }
+
+    private TrainerState CurrentState() =>
+        _progress.ToState(_schedule, _dataRandom.GetState(), _model.GetRandomState(), _time.GetElapsedTime(_started).TotalSeconds, Convert.ToBase64String(MemoryMarshal.AsBytes(_state.AsSpan())));
+
+    /// <summary>The trainer state of a checkpoint or snapshot becomes the loop's (the tensors are in already).</summary>
+    private void Restore(TrainerState s, string source)
+    {
         _model.SetRandomState(Convert.FromBase64String(s.ModelRandomState));
         _dataRandom = SeededRandom.FromState(s.DataRandomState);
         if (s.StreamState is { } streams)
@@ -344,7 +366,7 @@ public sealed class TrainingLoop : ITrainingLoop
             var bytes = Convert.FromBase64String(streams);
             if (bytes.Length != _state.Length * sizeof(float))
             {
-                throw new CheckpointException($"{loaded.Directory}/trainer.json: stream state has {bytes.Length / sizeof(float)} values, expected {_state.Length} (was data.batch-size changed?)");
+                throw new CheckpointException($"{source}/trainer.json: stream state has {bytes.Length / sizeof(float)} values, expected {_state.Length} (was data.batch-size changed?)");
             }
 
             MemoryMarshal.Cast<byte, float>(bytes).CopyTo(_state);
@@ -352,12 +374,10 @@ public sealed class TrainingLoop : ITrainingLoop
 
         if (s.Cursor > _train.Length)
         {
-            throw new CheckpointException($"{loaded.Directory}/trainer.json: cursor {s.Cursor} is past the end of the training streams ({_train.Length}); the data or data.batch-size differ from the run that wrote it");
+            throw new CheckpointException($"{source}/trainer.json: cursor {s.Cursor} is past the end of the training streams ({_train.Length}); the data or data.batch-size differ from the run that wrote it");
         }
 
         _progress = TrainerProgress.FromState(s);
         _checkpoints.LastStep = s.Step;
-        _checkpoints.LastCheckpoint = loaded.Directory;
-        TrainingLog.Resumed(_logger, loaded.Directory, s.Step, s.Epoch);
     }
 }

@@ -45,6 +45,12 @@ public sealed record ClusterSettings
     /// <summary>Largest frame; bigger payloads (gradients, parameters) travel in chunks of this size.</summary>
     public long ChunkSize { get; init; } = 1024 * 1024;
 
+    /// <summary>Whether step commands carry the run's snapshot so a coordinator taking over rebuilds from the workers (no step lost).</summary>
+    public bool RebuildFromWorkers { get; init; } = true;
+
+    /// <summary>How long a coordinator that takes over waits for every worker member to register before choosing where to resume.</summary>
+    public TimeSpan RebuildWait { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Test-only: read <c>RNNCLUSTER_FAULTS</c> (delay/loss injection in the transport).</summary>
     public bool TestFaults { get; init; }
 
@@ -73,6 +79,8 @@ public sealed record ClusterSettings
             PhiThreshold = section.GetDouble("phi-threshold", Default.PhiThreshold, ValueRange.Positive),
             DownUnreachableAfter = section.GetDuration("down-unreachable-after", Default.DownUnreachableAfter, TimeSpan.Zero),
             ChunkSize = section.GetSize("chunk-size", Default.ChunkSize, 1024),
+            RebuildFromWorkers = section.GetBoolean("rebuild-from-workers", Default.RebuildFromWorkers),
+            RebuildWait = section.GetDuration("rebuild-wait", Default.RebuildWait, TimeSpan.Zero),
             TestFaults = section.GetBoolean("test-faults", Default.TestFaults),
         };
         foreach (var seed in settings.Seeds)
@@ -121,6 +129,8 @@ public sealed record ClusterSettings
         writer.Write("phi-threshold", PhiThreshold);
         writer.WriteDuration("down-unreachable-after", DownUnreachableAfter);
         writer.WriteSize("chunk-size", ChunkSize);
+        writer.Write("rebuild-from-workers", RebuildFromWorkers);
+        writer.WriteDuration("rebuild-wait", RebuildWait);
         writer.Write("test-faults", TestFaults);
     }
 
@@ -130,7 +140,8 @@ public sealed record ClusterSettings
         && Secret == other.Secret && TlsCertificate == other.TlsCertificate && TlsKey == other.TlsKey && TlsCa == other.TlsCa
         && MinWorkers == other.MinWorkers && JoinTimeout == other.JoinTimeout && HeartbeatInterval == other.HeartbeatInterval
         && AcceptableHeartbeatPause == other.AcceptableHeartbeatPause && PhiThreshold.Equals(other.PhiThreshold)
-        && DownUnreachableAfter == other.DownUnreachableAfter && ChunkSize == other.ChunkSize && TestFaults == other.TestFaults;
+        && DownUnreachableAfter == other.DownUnreachableAfter && ChunkSize == other.ChunkSize && TestFaults == other.TestFaults
+        && RebuildFromWorkers == other.RebuildFromWorkers && RebuildWait == other.RebuildWait;
 
     public override int GetHashCode() => HashCode.Combine(Host, Port, Seeds.Count, MinWorkers);
 }

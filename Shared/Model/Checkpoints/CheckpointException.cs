@@ -20,4 +20,7 @@ public sealed class CheckpointException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>Another trainer holds the run directory's lock (waiting may help: a coordinator taking over waits for its predecessor).</summary>
+    public bool RunDirectoryInUse { get; init; }
 }

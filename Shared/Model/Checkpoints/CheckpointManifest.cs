@@ -31,6 +31,9 @@ public sealed record CheckpointManifest
     /// <summary>Validation loss at this step, or null when none was measured.</summary>
     public double? ValidLoss { get; init; }
 
+    /// <summary>The writer's <see cref="RunFence"/> number (0 in checkpoints written before fencing, or unfenced).</summary>
+    public long Fence { get; init; }
+
     /// <summary>File name to lower-case hex SHA-256 for every file of the checkpoint except the manifest and the marker.</summary>
     public required IReadOnlyDictionary<string, string> Files { get; init; }
 }

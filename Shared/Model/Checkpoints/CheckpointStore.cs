@@ -130,6 +130,12 @@ public sealed class CheckpointStore
 
             // Last point where cancellation is honoured: from the rename on, finishing is quicker than undoing.
             cancellationToken.ThrowIfCancellationRequested();
+            if (_options.Fence > 0)
+            {
+                // A writer that lost the run to a newer one commits nothing (its temporary directory goes).
+                RunFence.EnsureOwner(RunDirectory, _options.Fence);
+            }
+
             if (Directory.Exists(final))
             {
                 if (CheckpointLayout.IsCommitted(final))
@@ -196,6 +202,7 @@ public sealed class CheckpointStore
             Architecture = content.Architecture,
             VocabularyHash = content.VocabularyHash,
             ValidLoss = content.ValidLoss,
+            Fence = _options.Fence,
             Files = files,
         };
         var manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, CheckpointJsonContext.Default.CheckpointManifest);

@@ -41,7 +41,7 @@ public sealed class RunDirectoryLock : IDisposable
         catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
         {
             var holder = ReadHolder(full);
-            throw new CheckpointException($"run directory {full} is in use by another trainer{(holder.Length > 0 ? $" ({holder})" : string.Empty)}; two trainers never write one run directory (pick another --run-dir, or stop the other one)", e);
+            throw new CheckpointException($"run directory {full} is in use by another trainer{(holder.Length > 0 ? $" ({holder})" : string.Empty)}; two trainers never write one run directory (pick another --run-dir, or stop the other one)", e) { RunDirectoryInUse = true };
         }
 
         var me = $"process {Environment.ProcessId.ToString(CultureInfo.InvariantCulture)} on {Environment.MachineName} since {time.GetUtcNow():yyyy-MM-dd HH:mm:ss} UTC";

@@ -2,7 +2,10 @@ using Akka.Actor;
 using Akka.Cluster;
 using Microsoft.Extensions.Logging;
 using RnnCluster.DataPlane.Tensors;
+using RnnCluster.Model.Checkpoints;
 using RnnCluster.Parallel.Cluster.Wire;
+using RnnCluster.Training;
+using RnnCluster.Training.Parallel;
 
 namespace RnnCluster.Parallel.Cluster;
 
@@ -17,8 +20,17 @@ public sealed class ClusterRunOptions
 
     public required string RunId { get; init; }
 
-    /// <summary>What a worker needs to build its replica (settings text, task, sizes); index and data plane are filled in per worker.</summary>
-    public required WorkerAccepted Replica { get; init; }
+    /// <summary>The run's resolved settings, which every worker builds its replica from.</summary>
+    public required string SettingsHocon { get; init; }
+
+    /// <summary>The checkpoint the first coordinator on this node resumes from (the CLI's --resume); later ones take the newest.</summary>
+    public string? ResumeFrom { get; set; }
+
+    /// <summary>How long a new coordinator waits for the cluster's workers to register before it picks where to resume from.</summary>
+    public TimeSpan GatherTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a worker has to send the run it holds before the coordinator resumes from the checkpoint instead.</summary>
+    public TimeSpan RebuildTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Test-only (<c>cluster.test-faults</c>): every step message to a worker is held this long.</summary>
     public TimeSpan TestSendDelay { get; init; }
@@ -28,15 +40,27 @@ public sealed class ClusterRunOptions
 }
 
 /// <summary>
-/// The coordinator singleton: takes worker registrations (a fresh index per worker incarnation), admits
-/// the data-plane connection of a registered worker as a <see cref="StepLink"/>, and hands those links to
-/// its <see cref="CoordinatorActor"/> child as workers. A link ends when its connection does, and an
-/// unreachable worker node ends its link at once: the coordinator re-plans without waiting for Akka to
-/// remove the node. Restarts a failing coordinator (it resumes from the newest committed checkpoint)
-/// up to 3 times a minute. When the run ends it tells every worker, which exits.
+/// The coordinator singleton. It opens the run (waiting while a predecessor still holds the run
+/// directory) and takes the run directory's next fence, then gathers the workers' registrations (a fresh
+/// index per worker incarnation; each says which run snapshot the worker holds) and admits their
+/// data-plane connections as <see cref="StepLink"/>s. When every worker member has registered, or
+/// <c>GatherTimeout</c> passed, it picks where to resume: from the workers when they hold the run at a
+/// step newer than the newest checkpoint and all that hold that step agree on its checksum (one of them
+/// sends it, and it is verified), else from the checkpoint. Then its <see cref="CoordinatorActor"/> child
+/// trains with the links as workers. A link ends when its connection does, and an unreachable worker
+/// node ends its link at once: the coordinator re-plans without waiting for Akka to remove the node.
+/// Restarts a failing coordinator (it resumes from the newest committed checkpoint) up to 3 times a
+/// minute. When the run ends it tells every worker (they exit) and every other coordinator-eligible node.
 /// </summary>
-public sealed class ClusterRunActor : ReceiveActor
+public sealed class ClusterRunActor : ReceiveActor, IWithTimers
 {
+    /// <summary>The actor on every coordinator-eligible node that learns the run has ended elsewhere.</summary>
+    public const string RunWatchName = "run-watch";
+
+    private const string GatherTimer = "gather";
+    private const string RebuildTimer = "rebuild";
+    private const string OpenTimer = "open";
+
     private readonly ClusterRunOptions _options;
     private readonly ILogger _logger;
     // Keyed by node and incarnation: two processes may start in the same millisecond.
@@ -44,34 +68,29 @@ public sealed class ClusterRunActor : ReceiveActor
     private readonly Dictionary<IActorRef, int> _links = [];
     private readonly CancellationTokenSource _stop = new();
     private IActorRef _coordinator = ActorRefs.Nobody;
+    private ITrainingLoop? _loop;
+    private WorkerAccepted _replica = new();
+    private long _fence;
     private int _nextIndex;
     private bool _finished;
+    private bool _waitingLogged;
+    private long _rebuildStarted;
+    private Registration? _rebuildingFrom;
 
     public ClusterRunActor(ClusterRunOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _logger = options.Coordinator.LoggerFactory.CreateLogger<ClusterRunActor>();
-        Receive<RegisterWorker>(OnRegister);
-        Receive<Connected>(OnConnected);
-        Receive<StepLink.Ended>(_ => { });
-        Receive<AttachWorkers>(_ => { if (_links.Count > 0) { _coordinator.Tell(new WorkersReady([.. _links.Select(l => (l.Value, l.Key))])); } });
-        Receive<ClusterEvent.UnreachableMember>(OnUnreachable);
-        Receive<ClusterEvent.MemberRemoved>(m => ClusterRunLog.Removed(_logger, m.Member.Address.ToString(), m.PreviousStatus == MemberStatus.Down ? "it was downed" : "it left"));
-        Receive<ClusterEvent.IMemberEvent>(_ => { });
-        Receive<TrainingFinished>(f => Finish(f));
-        Receive<TrainingAborted>(a => Finish(a));
-        Receive<Terminated>(t => t.ActorRef.Equals(_coordinator), _ => Finish(new TrainingAborted($"the coordinator stopped without finishing the run (it failed more than {RunSupervisor.MaxCoordinatorRestarts} times within a minute); see the log above")));
-        Receive<Terminated>(t => _links.Remove(t.ActorRef));
+        Become(Opening);
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     protected override void PreStart()
     {
-        _coordinator = Context.ActorOf(Props.Create(() => new CoordinatorActor(_options.Coordinator)).WithDispatcher(ParallelSystem.CoordinatorDispatcher), "run-coordinator");
-        Context.Watch(_coordinator);
         Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.MemberRemoved));
-        var self = Self;
-        _ = Task.Run(() => AcceptAsync(self));
+        Self.Tell(OpenRun.Instance);
     }
 
     protected override void PostStop()
@@ -79,10 +98,222 @@ public sealed class ClusterRunActor : ReceiveActor
         Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
         _stop.Cancel();
         _stop.Dispose();
+        // A loop the coordinator never took (stopped while gathering) is ours to close: it holds the run directory.
+        if (_coordinator.IsNobody())
+        {
+            _loop?.Dispose();
+        }
     }
 
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(RunSupervisor.MaxCoordinatorRestarts, TimeSpan.FromMinutes(1), _ => Directive.Restart);
+
+    /// <summary>Opens the run directory (retrying while a predecessor holds it); registrations wait (workers repeat them).</summary>
+    private void Opening()
+    {
+        Receive<OpenRun>(_ => Open());
+        Common();
+    }
+
+    /// <summary>Registers workers until every worker member has, or the gather timeout passed.</summary>
+    private void Gathering()
+    {
+        Receive<RegisterWorker>(r =>
+        {
+            OnRegister(r);
+            if (EveryWorkerRegistered())
+            {
+                Decide();
+            }
+        });
+        Receive<GatherTimeout>(_ => Decide());
+        Receive<Connected>(OnConnected);
+        Common();
+    }
+
+    /// <summary>Waiting for the chosen worker's copy of the run.</summary>
+    private void Rebuilding()
+    {
+        Receive<RegisterWorker>(OnRegister);
+        Receive<Connected>(OnConnected);
+        Receive<SnapshotCopy>(OnSnapshotCopy);
+        Receive<RebuildTimeout>(_ => StartCoordinator($"worker {_rebuildingFrom?.Index} did not send the run within {_options.RebuildTimeout.TotalSeconds:0} s"));
+        Receive<Terminated>(t => _links.TryGetValue(t.ActorRef, out var index) && index == _rebuildingFrom?.Index, t =>
+        {
+            _links.Remove(t.ActorRef);
+            StartCoordinator($"worker {_rebuildingFrom?.Index}'s data plane ended before it sent the run");
+        });
+        Common();
+    }
+
+    private void Running()
+    {
+        Receive<RegisterWorker>(OnRegister);
+        Receive<Connected>(OnConnected);
+        // Replies from the links go to the coordinator, the link still their sender.
+        Receive<WindowGradients>(g => _coordinator.Forward(g));
+        Receive<ShardFailed>(f => _coordinator.Forward(f));
+        Receive<AttachWorkers>(_ => { if (_links.Count > 0) { _coordinator.Tell(new WorkersReady([.. _links.Select(l => (l.Value, l.Key))])); } });
+        Receive<TrainingFinished>(f => Finish(f));
+        Receive<TrainingAborted>(a => Finish(a));
+        Receive<Terminated>(t => t.ActorRef.Equals(_coordinator), _ => Finish(new TrainingAborted($"the coordinator stopped without finishing the run (it failed more than {RunSupervisor.MaxCoordinatorRestarts} times within a minute); see the log above")));
+        Common();
+    }
+
+    private void Common()
+    {
+        Receive<StepLink.Ended>(_ => { });
+        Receive<Terminated>(t => _links.Remove(t.ActorRef));
+        Receive<ClusterEvent.UnreachableMember>(OnUnreachable);
+        Receive<ClusterEvent.MemberRemoved>(m => ClusterRunLog.Removed(_logger, m.Member.Address.ToString(), m.PreviousStatus == MemberStatus.Down ? "it was downed" : "it left"));
+        Receive<ClusterEvent.IMemberEvent>(_ => { });
+        // A reply or a late snapshot that arrives outside its state belongs to nothing in flight.
+        Receive<WindowGradients>(_ => { });
+        Receive<ShardFailed>(_ => { });
+        Receive<SnapshotCopy>(_ => { });
+        Receive<GatherTimeout>(_ => { });
+        Receive<RebuildTimeout>(_ => { });
+        Receive<OpenRun>(_ => { });
+    }
+
+    private void Open()
+    {
+        var coordinator = _options.Coordinator;
+        try
+        {
+            var resume = _options.ResumeFrom ?? CheckpointStore.FindLatest(coordinator.RunDirectory);
+            _loop = coordinator.CreateLoop(resume);
+            _options.ResumeFrom = null;
+        }
+        catch (CheckpointException e) when (e.RunDirectoryInUse)
+        {
+            // The previous coordinator (crashed, downed, or handing over) has not let go yet.
+            if (!_waitingLogged)
+            {
+                ClusterRunLog.WaitingForRunDirectory(_logger, e.Message);
+                _waitingLogged = true;
+            }
+
+            Timers.StartSingleTimer(OpenTimer, OpenRun.Instance, TimeSpan.FromSeconds(1));
+            return;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Finish(new TrainingAborted($"could not open the run: {e.Message}"));
+            return;
+        }
+
+        _fence = _loop.Fence;
+        var replica = Training.Tasks.TaskSetup.Replica(_loop.MasterOptions);
+        _replica = new WorkerAccepted { SettingsHocon = _options.SettingsHocon, Task = replica.Task, VocabularySize = replica.VocabularySize, OutputCount = replica.OutputCount, Fence = _fence };
+        ClusterRunLog.SingletonStarted(_logger, Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString(), _fence);
+        var self = Self;
+        _ = Task.Run(() => AcceptAsync(self));
+        Become(Gathering);
+        if (EveryWorkerRegistered())
+        {
+            Decide();
+            return;
+        }
+
+        Timers.StartSingleTimer(GatherTimer, GatherTimeout.Instance, _options.GatherTimeout);
+    }
+
+    /// <summary>Whether every Up worker member of the cluster has registered (on a fresh cluster: none is up yet).</summary>
+    private bool EveryWorkerRegistered()
+    {
+        var registered = _registrations.Keys.Select(k => k.Node).ToHashSet(StringComparer.Ordinal);
+        return Akka.Cluster.Cluster.Get(Context.System).State.Members
+            .Where(m => m.Status == MemberStatus.Up && m.HasRole(ClusterSystem.WorkerRole))
+            .All(m => registered.Contains(m.Address.ToString()));
+    }
+
+    /// <summary>From the workers when they hold a newer run than the checkpoint and agree on it; else from the checkpoint.</summary>
+    private void Decide()
+    {
+        Timers.Cancel(GatherTimer);
+        var loop = _loop!;
+        var newest = _registrations.Values.Where(r => r.HeldStep > loop.Step && r.HeldFence < _fence).ToArray();
+        if (!_options.Coordinator.SnapshotsToWorkers || newest.Length == 0)
+        {
+            StartCoordinator(null);
+            return;
+        }
+
+        var step = newest.Max(r => r.HeldStep);
+        var holders = newest.Where(r => r.HeldStep == step).ToArray();
+        if (holders.Select(r => r.HeldChecksum).Distinct().Count() > 1)
+        {
+            StartCoordinator($"the workers holding step {step} disagree on its checksum ({string.Join(", ", holders.Select(r => $"worker {r.Index}: {r.HeldChecksum:x16}"))})");
+            return;
+        }
+
+        _rebuildingFrom = holders.FirstOrDefault(h => _links.ContainsValue(h.Index)) ?? holders[0];
+        _rebuildStarted = _options.Coordinator.Time.GetTimestamp();
+        ClusterRunLog.Rebuilding(_logger, _rebuildingFrom.Index, step, _rebuildingFrom.HeldFence, loop.Step);
+        Timers.StartSingleTimer(RebuildTimer, RebuildTimeout.Instance, _options.RebuildTimeout);
+        Become(Rebuilding);
+        FetchFrom(_rebuildingFrom);
+    }
+
+    private void FetchFrom(Registration holder)
+    {
+        foreach (var link in _links.Where(l => l.Value == holder.Index).Select(l => l.Key))
+        {
+            link.Tell(new FetchSnapshot(holder.HeldStep));
+        }
+    }
+
+    private void OnSnapshotCopy(SnapshotCopy copy)
+    {
+        var holder = _rebuildingFrom!;
+        if (copy.Snapshot.Step != holder.HeldStep || copy.Snapshot.Checksum != holder.HeldChecksum)
+        {
+            return;
+        }
+
+        if (!copy.Snapshot.Matches(copy.Parameters))
+        {
+            StartCoordinator($"worker {holder.Index}'s copy of step {holder.HeldStep} does not match its checksum");
+            return;
+        }
+
+        try
+        {
+            _loop!.Adopt(copy.Snapshot, copy.Parameters, $"the run held by worker {holder.Index} ({holder.Node})");
+        }
+        catch (CheckpointException e)
+        {
+            // The loop may be half-adopted: build it again from the checkpoint.
+            _loop!.Dispose();
+            _loop = null;
+            StartCoordinator(e.Message);
+            return;
+        }
+
+        ClusterRunLog.Rebuilt(_logger, copy.Snapshot.Step, _options.Coordinator.Time.GetElapsedTime(_rebuildStarted).TotalSeconds);
+        StartCoordinator(null);
+    }
+
+    /// <param name="notRebuilt">Why the run does not continue from the workers' copy (null: it does, or there was none).</param>
+    private void StartCoordinator(string? notRebuilt)
+    {
+        Timers.Cancel(RebuildTimer);
+        if (notRebuilt is not null)
+        {
+            ClusterRunLog.NotRebuilt(_logger, notRebuilt, _loop?.Step ?? CheckpointStep());
+        }
+
+        var options = _options.Coordinator;
+        // A loop dropped after a failed adoption is opened again by the coordinator itself (newest checkpoint).
+        options.InitialLoop = _loop;
+        _coordinator = Context.ActorOf(Props.Create(() => new CoordinatorActor(options)).WithDispatcher(ParallelSystem.CoordinatorDispatcher), "run-coordinator");
+        Context.Watch(_coordinator);
+        Become(Running);
+    }
+
+    private long CheckpointStep() =>
+        CheckpointStore.FindLatest(_options.Coordinator.RunDirectory) is { } latest && CheckpointLayout.TryParseStep(Path.GetFileName(latest), out var step) ? step : 0;
 
     private void OnRegister(RegisterWorker register)
     {
@@ -92,15 +323,23 @@ public sealed class ClusterRunActor : ReceiveActor
             return;
         }
 
+        if (register.FenceSeen > _fence)
+        {
+            // A worker already served a newer coordinator: this one lost its role and must not train.
+            ClusterRunLog.Stale(_logger, register.Node, register.FenceSeen, _fence);
+            Finish(new TrainingAborted($"a newer coordinator (fence {register.FenceSeen}) has taken this run over; this one (fence {_fence}) stops"));
+            return;
+        }
+
         if (!_registrations.TryGetValue((register.Node, register.Incarnation), out var registration))
         {
-            registration = new Registration(_nextIndex++, register.Node, Sender);
+            registration = new Registration(_nextIndex++, register.Node, Sender, register.HeldStep, register.HeldFence, register.HeldChecksum);
             _registrations[(register.Node, register.Incarnation)] = registration;
             ClusterRunLog.Registered(_logger, registration.Index, register.Node, register.Incarnation, register.Device, register.Threads);
         }
 
         // A repeated registration (the answer was lost) gets the same answer: registering is idempotent.
-        var accepted = _options.Replica.Clone();
+        var accepted = _replica.Clone();
         accepted.RunId = _options.RunId;
         accepted.WorkerIndex = registration.Index;
         accepted.Incarnation = register.Incarnation;
@@ -121,12 +360,19 @@ public sealed class ClusterRunActor : ReceiveActor
 
         ClusterRunLog.Connected(_logger, registration.Index, peer.ToString());
         var loggers = _options.Coordinator.LoggerFactory;
-        var coordinator = _coordinator;
+        var self = Self;
         var delay = _options.TestSendDelay;
-        var link = Context.ActorOf(Props.Create(() => new StepLink(connection, coordinator, _options.RunId, peer.Incarnation, loggers, delay)), $"link-{registration.Index}-{peer.Incarnation}");
+        var link = Context.ActorOf(Props.Create(() => new StepLink(connection, self, _options.RunId, peer.Incarnation, loggers, delay)), $"link-{registration.Index}-{peer.Incarnation}");
         Context.Watch(link);
         _links[link] = registration.Index;
-        _coordinator.Tell(new WorkersReady([(registration.Index, link)]));
+        if (!_coordinator.IsNobody())
+        {
+            _coordinator.Tell(new WorkersReady([(registration.Index, link)]));
+        }
+        else if (ReferenceEquals(registration, _rebuildingFrom))
+        {
+            link.Tell(new FetchSnapshot(registration.HeldStep));
+        }
     }
 
     private void OnUnreachable(ClusterEvent.UnreachableMember unreachable)
@@ -155,13 +401,21 @@ public sealed class ClusterRunActor : ReceiveActor
         }
 
         _finished = true;
-        // An interrupted run (SIGTERM) is not over: its workers wait for the coordinator to come back.
+        // An interrupted run (SIGTERM) is not over: its workers wait for the coordinator to come back
+        // (another coordinator-eligible node takes over when this one leaves).
         if (outcome is not TrainingFinished { Summary.StoppedBy: "interrupted" })
         {
             var reason = outcome is TrainingAborted a ? a.Reason : "training finished";
+            var finished = new RunFinished { RunId = _options.RunId, Reason = reason, Aborted = outcome is TrainingAborted };
             foreach (var registration in _registrations.Values)
             {
-                registration.Worker.Tell(new RunFinished { RunId = _options.RunId, Reason = reason });
+                registration.Worker.Tell(finished);
+            }
+
+            var cluster = Akka.Cluster.Cluster.Get(Context.System);
+            foreach (var member in cluster.State.Members.Where(m => m.HasRole(ClusterSystem.CoordinatorRole) && !m.Address.Equals(cluster.SelfAddress)))
+            {
+                Context.ActorSelection(new RootActorPath(member.Address) / "user" / RunWatchName).Tell(finished);
             }
         }
 
@@ -186,5 +440,20 @@ public sealed class ClusterRunActor : ReceiveActor
 
     private sealed record Connected(TensorConnection Connection);
 
-    private sealed record Registration(int Index, string Node, IActorRef Worker);
+    private sealed record Registration(int Index, string Node, IActorRef Worker, long HeldStep, long HeldFence, ulong HeldChecksum);
+
+    private sealed class OpenRun
+    {
+        public static OpenRun Instance { get; } = new();
+    }
+
+    private sealed class GatherTimeout
+    {
+        public static GatherTimeout Instance { get; } = new();
+    }
+
+    private sealed class RebuildTimeout
+    {
+        public static RebuildTimeout Instance { get; } = new();
+    }
 }

@@ -34,4 +34,25 @@ internal static partial class ClusterRunLog
 
     [LoggerMessage(EventId = 2306, Level = LogLevel.Warning, Message = "Lost the coordinator's data plane ({Why}); registering again")]
     public static partial void CoordinatorLost(ILogger logger, string why);
+
+    [LoggerMessage(EventId = 2310, Level = LogLevel.Information, Message = "The coordinator singleton started on this node ({Node}) with fence {Fence}")]
+    public static partial void SingletonStarted(ILogger logger, string node, long fence);
+
+    [LoggerMessage(EventId = 2311, Level = LogLevel.Warning, Message = "Waiting for the run directory: {Why}")]
+    public static partial void WaitingForRunDirectory(ILogger logger, string why);
+
+    [LoggerMessage(EventId = 2312, Level = LogLevel.Information, Message = "Rebuilding the run from worker {Worker}: it holds step {Step} (fence {Fence}); the newest checkpoint has step {CheckpointStep}")]
+    public static partial void Rebuilding(ILogger logger, int worker, long step, long fence, long checkpointStep);
+
+    [LoggerMessage(EventId = 2313, Level = LogLevel.Information, Message = "Rebuilt the run from the workers at step {Step} in {Seconds:F2} s: no step lost")]
+    public static partial void Rebuilt(ILogger logger, long step, double seconds);
+
+    [LoggerMessage(EventId = 2314, Level = LogLevel.Warning, Message = "Not rebuilding from the workers: {Why}; resuming at step {Step} (the newest committed checkpoint, or the start)")]
+    public static partial void NotRebuilt(ILogger logger, string why, long step);
+
+    [LoggerMessage(EventId = 2315, Level = LogLevel.Information, Message = "Sending the run held at step {Step} to the new coordinator")]
+    public static partial void SendingSnapshot(ILogger logger, long step);
+
+    [LoggerMessage(EventId = 2316, Level = LogLevel.Error, Message = "Worker {Node} has seen coordinator fence {Seen}, this coordinator has {Fence}: it is stale and refuses to coordinate")]
+    public static partial void Stale(ILogger logger, string node, long seen, long fence);
 }

@@ -59,7 +59,6 @@ public sealed class ClusterTrainer
     {
         TorchRuntime.SetThreads(TrainingSetup.Threads(_settings.Runtime));
         var secret = NodeSetup.LoadSecret(_settings.Cluster);
-        var initialLoop = _createLoop(_resumeFrom);
         var system = ClusterSystem.Create(ClusterSystem.Config(_settings.Cluster, ClusterSystem.CoordinatorRole, AkkaOverrides), _services.LoggerFactory);
         TensorTransport? dataPlane = null;
         try
@@ -77,27 +76,30 @@ public sealed class ClusterTrainer
                 secret, _services.LoggerFactory, _services.Time, RandomNumberGenerator.Create());
             await dataPlane.StartAsync(cancellationToken).ConfigureAwait(false);
             var outcome = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var replica = Training.Tasks.TaskSetup.Replica(initialLoop.MasterOptions);
             var options = new ClusterRunOptions
             {
                 Coordinator = new CoordinatorOptions
                 {
                     CreateLoop = _createLoop,
                     RunDirectory = _runDirectory,
-                    InitialLoop = initialLoop,
                     Parallel = _settings.Parallel,
                     LoggerFactory = _services.LoggerFactory,
                     Time = _services.Time,
                     Cancellation = cancellationToken,
                     LocalWorkers = false,
                     MinWorkers = _settings.Cluster.MinWorkers,
+                    SnapshotsToWorkers = _settings.Cluster.RebuildFromWorkers,
                 },
                 DataPlane = dataPlane,
                 RunId = Path.GetFileName(Path.GetFullPath(_runDirectory)),
-                Replica = new WorkerAccepted { SettingsHocon = _settings.ToHocon(), Task = replica.Task, VocabularySize = replica.VocabularySize, OutputCount = replica.OutputCount },
+                SettingsHocon = _settings.ToHocon(),
+                ResumeFrom = _resumeFrom,
+                GatherTimeout = _settings.Cluster.RebuildWait,
                 Outcome = outcome,
                 TestSendDelay = TestFaults.SendDelay(_settings.Cluster),
             };
+            // Where the run's end reaches a coordinator-eligible node that is not running it.
+            system.ActorOf(Props.Create(() => new RunWatch(outcome)), ClusterRunActor.RunWatchName);
             CoordinatorSingleton.Start(system, Props.Create(() => new ClusterRunActor(options)), PoisonPill.Instance);
             OnListening?.Invoke(cluster.SelfAddress);
             var result = await outcome.Task.ConfigureAwait(false);
@@ -105,6 +107,8 @@ public sealed class ClusterTrainer
             {
                 TrainingFinished done => done.Summary,
                 TrainingAborted aborted => throw new TrainingAbortedException(aborted.Reason),
+                RunFinished { Aborted: true } elsewhere => throw new TrainingAbortedException($"the run failed on another coordinator: {elsewhere.Reason}"),
+                RunFinished elsewhere => SummaryWrittenElsewhere(elsewhere),
                 var other => throw new InvalidOperationException($"unexpected outcome {other}"),
             };
         }
@@ -126,5 +130,25 @@ public sealed class ClusterTrainer
 
             await system.Terminate().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The run ended on another coordinator-eligible node: its summary.json, in the shared run directory.</summary>
+    private RunSummary SummaryWrittenElsewhere(RunFinished finished)
+    {
+        var path = Path.Combine(_runDirectory, "summary.json");
+        try
+        {
+            return RunSummary.FromJson(File.ReadAllText(path));
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or UnauthorizedAccessException)
+        {
+            throw new TrainingAbortedException($"the run ended on another coordinator ({finished.Reason}), but its summary {path} cannot be read: {e.Message}");
+        }
+    }
+
+    /// <summary>Completes the node's outcome with the <see cref="RunFinished"/> the running coordinator sends the others.</summary>
+    private sealed class RunWatch : ReceiveActor
+    {
+        public RunWatch(TaskCompletionSource<object> outcome) => Receive<RunFinished>(f => outcome.TrySetResult(f));
     }
 }

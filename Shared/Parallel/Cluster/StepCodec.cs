@@ -17,6 +17,8 @@ internal static class StepCodec
     private const TensorKind Batch = (TensorKind)102;
     private const TensorKind Gradients = (TensorKind)103;
     private const TensorKind Failed = (TensorKind)104;
+    private const TensorKind Fetch = (TensorKind)105;
+    private const TensorKind Copy = (TensorKind)106;
     private const string BytesKey = "bytes";
 
     public static (TensorHeader Header, float[] Payload) Encode(object message, string runId, ulong incarnation)
@@ -27,6 +29,8 @@ internal static class StepCodec
             ComputeBatch b => (Batch, b.Step, b.Generation, b.Attempt, -1, StepWire.ToWire(b)),
             WindowGradients g => (Gradients, g.Step, g.Generation, g.Attempt, g.WorkerIndex, StepWire.ToWire(g)),
             ShardFailed f => (Failed, f.Step, 0, 0, f.WorkerIndex, Google.Protobuf.ByteString.CopyFromUtf8(f.Reason)),
+            FetchSnapshot f => (Fetch, f.Step, 0, 0, -1, StepWire.ToWire(f)),
+            SnapshotCopy c => (Copy, c.Snapshot.Step, 0, 0, -1, StepWire.ToWire(c)),
             _ => throw new ArgumentException($"{message?.GetType().Name ?? "null"} is not a step message", nameof(message)),
         };
         var payload = new float[(bytes.Length + 3) / 4];
@@ -65,6 +69,8 @@ internal static class StepCodec
             Batch => StepWire.FromWireBatch(wire),
             Gradients => StepWire.FromWireGradients(wire),
             Failed => new ShardFailed(h.WorkerIndex, h.Step, Encoding.UTF8.GetString(bytes)),
+            Fetch => StepWire.FromWireFetch(wire),
+            Copy => StepWire.FromWireCopy(wire),
             _ => throw new FormatException($"{message.Peer} sent a tensor of kind {(int)h.Kind}, not a step message"),
         };
     }

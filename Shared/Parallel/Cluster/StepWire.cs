@@ -25,6 +25,7 @@ public static class StepWire
         };
         m.Inputs.AddRange(w.Inputs);
         m.Targets.AddRange(w.Targets);
+        m.Snapshot = ToWire(w.Snapshot);
         return ProtoFields.WriteWithFloats(
             m, (StepProto.ComputeWindow.StateFieldNumber, w.State), (StepProto.ComputeWindow.ParametersFieldNumber, w.Parameters));
     }
@@ -42,7 +43,7 @@ public static class StepWire
 
         return new Training.Parallel.ComputeWindow(
             m.Step, m.Generation, m.Attempt, m.FirstStream, m.StreamCount, m.Length,
-            [.. m.Inputs], [.. m.Targets], Floats(bytes, floats[0]), Floats(bytes, floats[1]));
+            [.. m.Inputs], [.. m.Targets], Floats(bytes, floats[0]), Floats(bytes, floats[1]), FromWire(m.Snapshot));
     }
 
     public static ByteString ToWire(Training.Parallel.ComputeBatch b)
@@ -60,6 +61,7 @@ public static class StepWire
         m.Lengths.AddRange(b.Shard.Lengths);
         m.Targets.AddRange(b.Shard.Targets);
         m.DecoderInputs.AddRange(b.Shard.DecoderInputs);
+        m.Snapshot = ToWire(b.Snapshot);
         return ProtoFields.WriteWithFloats(m, (StepProto.ComputeBatch.ParametersFieldNumber, b.Parameters));
     }
 
@@ -74,7 +76,7 @@ public static class StepWire
         }
 
         var shard = new Training.Tasks.TaskShard(m.SourceSteps, [.. m.Sources], [.. m.Lengths], m.TargetSteps, [.. m.Targets], [.. m.DecoderInputs]);
-        return new Training.Parallel.ComputeBatch(m.Step, m.Generation, m.Attempt, m.FirstRow, shard, Floats(bytes, floats[0]));
+        return new Training.Parallel.ComputeBatch(m.Step, m.Generation, m.Attempt, m.FirstRow, shard, Floats(bytes, floats[0]), FromWire(m.Snapshot));
     }
 
     public static ByteString ToWire(Training.Parallel.WindowGradients g) => ProtoFields.WriteWithFloats(
@@ -100,6 +102,46 @@ public static class StepWire
         return new Training.Parallel.WindowGradients(
             m.Step, m.Generation, m.Attempt, m.WorkerIndex, m.LossSum, m.Tokens,
             Floats(bytes, floats[0]), Floats(bytes, floats[1]), m.ComputeSeconds, m.CopySeconds);
+    }
+
+    public static ByteString ToWire(Training.Parallel.FetchSnapshot f) => new StepProto.FetchSnapshot { Step = f.Step }.ToByteString();
+
+    public static Training.Parallel.FetchSnapshot FromWireFetch(ByteString bytes) => new(StepProto.FetchSnapshot.Parser.ParseFrom(bytes).Step);
+
+    public static ByteString ToWire(Training.Parallel.SnapshotCopy c) => ProtoFields.WriteWithFloats(
+        new StepProto.SnapshotCopy { Snapshot = ToWire(c.Snapshot) },
+        (StepProto.SnapshotCopy.ParametersFieldNumber, c.Parameters));
+
+    public static Training.Parallel.SnapshotCopy FromWireCopy(ByteString bytes)
+    {
+        Span<(int Offset, int Length)> floats = stackalloc (int, int)[1];
+        var m = ProtoFields.ParseExcept(bytes.Span, StepProto.SnapshotCopy.Parser, [StepProto.SnapshotCopy.ParametersFieldNumber], floats);
+        return new Training.Parallel.SnapshotCopy(FromWire(m.Snapshot) ?? throw new FormatException("SnapshotCopy without a snapshot"), Floats(bytes, floats[0]));
+    }
+
+    private static StepProto.RunSnapshot? ToWire(Training.Parallel.RunSnapshot? s) => s is null ? null : new StepProto.RunSnapshot
+    {
+        Step = s.Step,
+        Fence = s.Fence,
+        TrainerState = ByteString.CopyFrom(s.TrainerState),
+        OptimizerState = LittleEndianFloats.ToByteString(s.OptimizerState),
+        OptimizerSteps = s.OptimizerSteps,
+        Checksum = s.Checksum,
+    };
+
+    private static Training.Parallel.RunSnapshot? FromWire(StepProto.RunSnapshot? s)
+    {
+        if (s is null)
+        {
+            return null;
+        }
+
+        if (s.OptimizerState.Length % sizeof(float) != 0)
+        {
+            throw new FormatException($"RunSnapshot: {s.OptimizerState.Length} optimizer bytes are not whole floats");
+        }
+
+        return new Training.Parallel.RunSnapshot(s.Step, s.Fence, s.TrainerState.ToByteArray(), LittleEndianFloats.ToArray(s.OptimizerState.Span), s.OptimizerSteps, s.Checksum);
     }
 
     /// <summary>A float field found by <see cref="ProtoFields.ParseExcept"/>, decoded straight from the message bytes.</summary>

@@ -71,6 +71,9 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
     private IActorRef? _link;
     private IActorRef? _worker;
     private int _replicas;
+    private long _fence;
+    // The run as of the newest step command: what a coordinator taking over rebuilds from.
+    private SnapshotCopy? _held;
 
     public WorkerNode(WorkerNodeOptions options)
     {
@@ -90,6 +93,7 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
         Receive<WorkerAccepted>(a =>
         {
             Timers.Cancel(CoordinatorTimer);
+            _fence = Math.Max(_fence, a.Fence);
             ClusterRunLog.Accepted(_logger, a.WorkerIndex, a.RunId, a.DataPlane);
             Become(Connecting);
             var self = Self;
@@ -113,6 +117,18 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
     private void Working()
     {
         Receive<WorkersReady>(ready => { });
+        // Step commands arrive here from the link (the sender): the node keeps the run they carry, and
+        // the worker answers the link.
+        Receive<ComputeWindow>(w => Pass(w, w.Snapshot, w.Parameters));
+        Receive<ComputeBatch>(b => Pass(b, b.Snapshot, b.Parameters));
+        Receive<FetchSnapshot>(f =>
+        {
+            if (_held is { } held && held.Snapshot.Step == f.Step)
+            {
+                ClusterRunLog.SendingSnapshot(_logger, f.Step);
+                Sender.Tell(held);
+            }
+        });
         // The worker's own failure report goes to the coordinator with its step traffic.
         Receive<ShardFailed>(f => _link?.Tell(f));
         Receive<StepLink.Ended>(e =>
@@ -134,7 +150,11 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
             Context.Stop(_registrar);
         }
 
-        var registration = _options.Registration;
+        var registration = _options.Registration.Clone();
+        registration.FenceSeen = _fence;
+        registration.HeldStep = _held?.Snapshot.Step ?? -1;
+        registration.HeldFence = _held?.Snapshot.Fence ?? 0;
+        registration.HeldChecksum = _held?.Snapshot.Checksum ?? 0;
         var retry = _options.RegisterRetry;
         var seeds = _options.Seeds;
         _registrar = Context.ActorOf(Props.Create(() => new WorkerRegistrar(registration, retry, seeds)), $"registrar-{++_replicas}");
@@ -178,11 +198,24 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
             var loggers = _options.LoggerFactory;
             var incarnation = (ulong)accepted.Incarnation;
             var delay = _options.TestSendDelay;
-            _link = Context.ActorOf(Props.Create(() => new StepLink(connection, worker, accepted.RunId, incarnation, loggers, delay)), $"link-{_replicas}");
+            var node = Self;
+            _link = Context.ActorOf(Props.Create(() => new StepLink(connection, node, accepted.RunId, incarnation, loggers, delay)), $"link-{_replicas}");
             Become(Working);
         });
         Common();
     };
+
+    /// <summary>Keeps the newest run a command carries (never an older coordinator's) and hands the command to the worker.</summary>
+    private void Pass(object command, RunSnapshot? snapshot, float[] parameters)
+    {
+        if (snapshot is not null && snapshot.Fence >= (_held?.Snapshot.Fence ?? 0))
+        {
+            // The parameters are the command's own array: nobody writes it (the replica only reads them).
+            _held = new SnapshotCopy(snapshot, parameters);
+        }
+
+        _worker?.Forward(command);
+    }
 
     private void DropReplica()
     {

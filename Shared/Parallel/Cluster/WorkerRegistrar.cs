@@ -46,7 +46,8 @@ public sealed class WorkerRegistrar : ReceiveActor, IWithTimers
     private void Registering()
     {
         Receive<Retry>(_ => Register());
-        Receive<WorkerAccepted>(a => a.Incarnation == _registration.Incarnation, a =>
+        // A coordinator older than one this node already worked for is stale (fenced): its answer is ignored.
+        Receive<WorkerAccepted>(a => a.Incarnation == _registration.Incarnation && a.Fence >= _registration.FenceSeen, a =>
         {
             Timers.Cancel(RetryTimer);
             Context.Parent.Tell(a);
@@ -57,6 +58,7 @@ public sealed class WorkerRegistrar : ReceiveActor, IWithTimers
             Timers.Cancel(RetryTimer);
             Context.Parent.Tell(r);
         });
+        Receive<WorkerAccepted>(_ => { });
         Receive<RunFinished>(f => Context.Parent.Tell(f));
     }
 

@@ -36,6 +36,7 @@ public sealed class StepProtocol
     private readonly SortedDictionary<int, WindowGradients> _received = [];
     private Dictionary<int, Shard> _rows = []; // task batches: worker → its rows of the open batch
     private float[] _parameters = [];
+    private RunSnapshot? _snapshot;
 
     /// <param name="streamCount">Streams of the global batch (language models) or the most rows a batch has (tasks).</param>
     public StepProtocol(int streamCount)
@@ -109,7 +110,7 @@ public sealed class StepProtocol
     }
 
     /// <summary>Opens <paramref name="step"/> and returns the command of every shard (workers with no rows of a small task batch sit it out).</summary>
-    public IReadOnlyList<(int Worker, object Command)> Open(ITrainingStep step, float[] parameters)
+    public IReadOnlyList<(int Worker, object Command)> Open(ITrainingStep step, float[] parameters, RunSnapshot? snapshot = null)
     {
         ArgumentNullException.ThrowIfNull(step);
         ArgumentNullException.ThrowIfNull(parameters);
@@ -125,6 +126,7 @@ public sealed class StepProtocol
 
         OpenStep = step;
         _parameters = parameters;
+        _snapshot = snapshot;
         return Redispatch();
     }
 
@@ -224,7 +226,7 @@ public sealed class StepProtocol
 
             var batchAttempt = NextAttempt(worker);
             var shardRows = Tasks.TaskShard.From(task.Batch.Slice(rows.FirstStream, rows.StreamCount));
-            return new ComputeBatch(task.Step, Generation, batchAttempt, rows.FirstStream, shardRows, _parameters);
+            return new ComputeBatch(task.Step, Generation, batchAttempt, rows.FirstStream, shardRows, _parameters, _snapshot);
         }
 
         var w = (TrainingWindow)step;
@@ -234,7 +236,7 @@ public sealed class StepProtocol
         var targets = new long[n];
         w.CopySlice(shard.FirstStream, shard.StreamCount, inputs, targets);
         var attempt = NextAttempt(worker);
-        return new ComputeWindow(w.Step, Generation, attempt, shard.FirstStream, shard.StreamCount, w.Length, inputs, targets, w.StateSlice(shard.FirstStream, shard.StreamCount).ToArray(), _parameters);
+        return new ComputeWindow(w.Step, Generation, attempt, shard.FirstStream, shard.StreamCount, w.Length, inputs, targets, w.StateSlice(shard.FirstStream, shard.StreamCount).ToArray(), _parameters, _snapshot);
     }
 
     private int NextAttempt(int worker)

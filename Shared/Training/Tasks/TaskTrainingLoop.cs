@@ -285,7 +285,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
     private async Task CheckpointAsync(double? validLoss)
     {
         await _checkpoints.DrainAsync().ConfigureAwait(false);
-        var state = _progress.ToState(_schedule, _epochStartState, _model.GetRandomState(), _time.GetElapsedTime(_started).TotalSeconds);
+        var state = CurrentState();
         _checkpoints.Start(new CheckpointContent
         {
             Step = _progress.Step,
@@ -307,17 +307,37 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         CheckpointCompatibility.EnsureCompatible(loaded.Manifest, Architecture(_settings, _data.SourceVocabulary.Count), TaskVocabularyFile.Hash(_vocabularies), loaded.Directory);
         ModelTensors.ImportModel(_model, loaded.ModelTensors, Path.Combine(loaded.Directory, "model.safetensors"));
         ModelTensors.ImportOptimizer(_optimizer, loaded.OptimizerTensors, Path.Combine(loaded.Directory, "optimizer.safetensors"));
-        var s = loaded.TrainerState;
+        Restore(loaded.TrainerState, loaded.Directory);
+        _checkpoints.LastCheckpoint = loaded.Directory;
+        TrainingLog.Resumed(_logger, loaded.Directory, loaded.TrainerState.Step, loaded.TrainerState.Epoch);
+    }
+
+    public long Fence => _checkpoints.Fence;
+
+    public Parallel.RunSnapshot Snapshot(ReadOnlySpan<float> parameters) =>
+        Parallel.RunSnapshot.Create(Fence, CurrentState(), ModelTensors.OptimizerState(_optimizer), _optimizer.StepCount, parameters);
+
+    public void Adopt(Parallel.RunSnapshot snapshot, ReadOnlySpan<float> parameters, string source)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ModelTensors.AdoptState(_model, _optimizer, snapshot, parameters, source);
+        Restore(snapshot.ReadTrainerState(source), source);
+    }
+
+    private TrainerState CurrentState() =>
+        _progress.ToState(_schedule, _epochStartState, _model.GetRandomState(), _time.GetElapsedTime(_started).TotalSeconds);
+
+    /// <summary>The trainer state of a checkpoint or snapshot becomes the loop's (the tensors are in already).</summary>
+    private void Restore(TrainerState s, string source)
+    {
         _model.SetRandomState(Convert.FromBase64String(s.ModelRandomState));
         _epochStartState = [.. s.DataRandomState];
         if (s.Cursor > _train.BatchesPerEpoch)
         {
-            throw new CheckpointException($"{loaded.Directory}/trainer.json: batch {s.Cursor} is past the end of an epoch ({_train.BatchesPerEpoch} batches); the data or data.batch-size differ from the run that wrote it");
+            throw new CheckpointException($"{source}/trainer.json: batch {s.Cursor} is past the end of an epoch ({_train.BatchesPerEpoch} batches); the data or data.batch-size differ from the run that wrote it");
         }
 
         _progress = TrainerProgress.FromState(s);
         _checkpoints.LastStep = s.Step;
-        _checkpoints.LastCheckpoint = loaded.Directory;
-        TrainingLog.Resumed(_logger, loaded.Directory, s.Step, s.Epoch);
     }
 }
