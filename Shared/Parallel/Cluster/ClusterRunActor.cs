@@ -121,7 +121,7 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         Receive<RegisterWorker>(r =>
         {
             OnRegister(r);
-            if (EveryWorkerRegistered())
+            if (ReadyToDecide())
             {
                 Decide();
             }
@@ -210,7 +210,7 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         var self = Self;
         _ = Task.Run(() => AcceptAsync(self));
         Become(Gathering);
-        if (EveryWorkerRegistered())
+        if (ReadyToDecide())
         {
             Decide();
             return;
@@ -219,9 +219,18 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         Timers.StartSingleTimer(GatherTimer, GatherTimeout.Instance, _options.GatherTimeout);
     }
 
-    /// <summary>Whether every Up worker member of the cluster has registered (on a fresh cluster: none is up yet).</summary>
-    private bool EveryWorkerRegistered()
+    /// <summary>
+    /// Whether the workers to resume with are known: <c>cluster.min-workers</c> registered (training waits
+    /// for them anyway), and every Up worker member of the cluster too. A coordinator restarted by its
+    /// launcher forms a new cluster whose members its old workers are not: they reach it at the seed address.
+    /// </summary>
+    private bool ReadyToDecide()
     {
+        if (_registrations.Count < _options.Coordinator.MinWorkers)
+        {
+            return false;
+        }
+
         var registered = _registrations.Keys.Select(k => k.Node).ToHashSet(StringComparer.Ordinal);
         return Akka.Cluster.Cluster.Get(Context.System).State.Members
             .Where(m => m.Status == MemberStatus.Up && m.HasRole(ClusterSystem.WorkerRole))

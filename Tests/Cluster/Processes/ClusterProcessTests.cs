@@ -204,6 +204,44 @@ public sealed class ClusterProcessTests
         Assert.True(Math.Abs(loss - expected.Summary.ValidLoss!.Value) <= 0.02 * expected.Summary.ValidLoss.Value, $"valid loss {loss} vs unfailed {expected.Summary.ValidLoss}");
     }
 
+    [Fact]
+    public async Task A_killed_coordinator_is_replaced_by_the_standby_which_rebuilds_the_run_from_the_workers_with_no_step_lost()
+    {
+        using var dir = new TempDirectory();
+        await using var cluster = LocalCluster.WithDelayedWindows(dir, 90, "cluster.min-workers=2");
+        var first = cluster.StartCoordinator();
+        await first.WaitForLineAsync("coordinator listening at", Patience);
+        var standby = cluster.StartStandbyCoordinator();
+        await standby.WaitForLineAsync("Welcome from", Patience);
+        NodeProcess[] workers = [cluster.StartWorker(), cluster.StartWorker()];
+        await first.WaitForLineAsync("step 15/", Patience);
+
+        first.Kill();
+        await first.WaitForExitAsync(Patience);
+        var killedAfter = LastStep(first.Output);
+
+        // The singleton moves once the split-brain resolver has downed the dead node; the workers hold
+        // the run as of the last step command, and the standby continues from it.
+        var rebuilt = await standby.WaitForLineAsync("Rebuilt the run from the workers at step", Patience);
+        var rebuiltAt = long.Parse(rebuilt.Split("at step ")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        // The step in flight when the coordinator died is the only one computed again.
+        Assert.True(rebuiltAt >= killedAfter - 1, $"rebuilt at step {rebuiltAt}, but the killed coordinator had finished step {killedAfter}");
+        Assert.Contains("with fence 2", standby.Output, StringComparison.Ordinal);
+        await ExpectExitAsync(standby, 0);
+        foreach (var worker in workers)
+        {
+            await ExpectExitAsync(worker, 0);
+        }
+
+        using var reference = new TempDirectory();
+        var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=90"), reference.Path);
+        var actual = CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
+        // The workers' copy is the run itself: the same floats as a run without a failure.
+        Assert.Equal(expected.Parameters, actual);
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(cluster.RunDirectory, "summary.json")));
+        Assert.Equal(expected.Summary.TokensTrained, summary.RootElement.GetProperty("tokensTrained").GetInt64());
+    }
+
     private static async Task ExpectExitAsync(NodeProcess node, int code)
     {
         var actual = await node.WaitForExitAsync(Patience);

@@ -30,6 +30,9 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The port of the standby coordinator, once one was started; workers list it as a seed too.</summary>
+    public int? StandbyPort { get; private set; }
+
     /// <summary>Extra environment of coordinator processes (e.g. the test-only transport faults).</summary>
     public Dictionary<string, string> CoordinatorEnvironment { get; } = [];
 
@@ -57,7 +60,9 @@ internal sealed class LocalCluster : IAsyncDisposable
         return cluster;
     }
 
-    public NodeProcess StartCoordinator(params string[] extra)
+    public NodeProcess StartCoordinator(params string[] extra) => Track(StartCoordinatorProcess("coordinator", extra));
+
+    private NodeProcess StartCoordinatorProcess(string name, params string[] extra)
     {
         List<string> args = ["train", "--cluster", "--plain", "--sample-length", "0", "--run-dir", RunDirectory];
         foreach (var s in _settings.Concat([$"cluster.port={Port}"]).Concat(extra))
@@ -66,7 +71,17 @@ internal sealed class LocalCluster : IAsyncDisposable
             args.Add(s);
         }
 
-        return Track(NodeProcess.Start("coordinator", "rnncluster.dll", args, Directory.Path, CoordinatorEnvironment));
+        return NodeProcess.Start(name, "rnncluster.dll", args, Directory.Path, CoordinatorEnvironment);
+    }
+
+    /// <summary>
+    /// A second coordinator-eligible node on the same run directory: it joins the first and stands by; the
+    /// coordinator singleton moves to it when the first one's node crashes or leaves. Start it before the workers.
+    /// </summary>
+    public NodeProcess StartStandbyCoordinator()
+    {
+        StandbyPort = NodeProcess.FreePort();
+        return Track(StartCoordinatorProcess("coordinator-2", $"cluster.port={StandbyPort}", $"cluster.seeds=[\"127.0.0.1:{Port}\"]"));
     }
 
     /// <summary>Starts the coordinator, waits until it listens, then starts <paramref name="workers"/> workers.</summary>
@@ -83,6 +98,11 @@ internal sealed class LocalCluster : IAsyncDisposable
     public NodeProcess StartWorker(IReadOnlyDictionary<string, string>? environment, params string[] extra)
     {
         List<string> args = ["--seed", $"127.0.0.1:{Port}", "--set", "runtime.threads=1"];
+        if (StandbyPort is { } standby)
+        {
+            args.InsertRange(0, ["--seed", $"127.0.0.1:{standby}"]);
+        }
+
         foreach (var s in extra)
         {
             args.Add("--set");
