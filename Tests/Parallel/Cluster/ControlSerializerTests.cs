@@ -13,10 +13,11 @@ public sealed class ControlSerializerTests(ITestOutputHelper output)
 {
     public static TheoryData<IMessage> Messages() =>
     [
-        new RegisterWorker { Node = "akka.tcp://rnncluster@10.0.0.2:4053", Incarnation = 1733450000123, Device = "cuda:1", Threads = 8 },
+        new RegisterWorker { Node = "akka.tcp://rnncluster@10.0.0.2:4053", Incarnation = 1733450000123, Device = "cuda:1", Threads = 8, FenceSeen = 4, HeldStep = 1200, HeldFence = 4, HeldChecksum = 0xfedcba9876543210 },
         new WorkerAccepted { RunId = "20261206-061611", Fence = 3, WorkerIndex = 2, SettingsHocon = "model { cell = gru }", Task = "acceptor", VocabularySize = 10000, OutputCount = 5, DataPlane = "10.0.0.1:4054", Incarnation = 1733450000123 },
         new WorkerRefused { Reason = "the run finished", Incarnation = 9 },
         new RunFinished { RunId = "r", Reason = "training finished" },
+        new RunFinished { RunId = "r", Reason = "every worker failed", Aborted = true },
     ];
 
     [Theory]

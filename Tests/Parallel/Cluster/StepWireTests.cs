@@ -29,6 +29,29 @@ public sealed class StepWireTests
         Assert.Equal(parameters, back.Parameters);
     }
 
+    [Fact]
+    public void The_run_snapshot_a_command_carries_and_the_copy_a_worker_sends_a_new_coordinator_round_trip_intact()
+    {
+        var parameters = Floats(50_001, 3);
+        var snapshot = new Step.RunSnapshot(41, 3, "{\"step\": 41}"u8.ToArray(), Floats(100_002, 5), 41, 0x0123456789abcdef);
+        var window = new Step.ComputeWindow(42, 1, 0, 0, 1, 1, [1], [2], [0f], parameters, snapshot);
+
+        var back = StepWire.FromWireWindow(StepWire.ToWire(window)).Snapshot!;
+        var copy = StepWire.FromWireCopy(StepWire.ToWire(new Step.SnapshotCopy(snapshot, parameters)));
+        var fetch = StepWire.FromWireFetch(StepWire.ToWire(new Step.FetchSnapshot(41)));
+
+        foreach (var s in new[] { back, copy.Snapshot })
+        {
+            Assert.Equal((snapshot.Step, snapshot.Fence, snapshot.OptimizerSteps, snapshot.Checksum), (s.Step, s.Fence, s.OptimizerSteps, s.Checksum));
+            Assert.Equal(snapshot.TrainerState, s.TrainerState);
+            Assert.Equal(snapshot.OptimizerState, s.OptimizerState);
+        }
+
+        Assert.Equal(parameters, copy.Parameters);
+        Assert.Equal(41, fetch.Step);
+        Assert.Null(StepWire.FromWireWindow(StepWire.ToWire(window with { Snapshot = null })).Snapshot);
+    }
+
     /// <summary>The bytes are plain protobuf of the schema: generated code reads them, and reads them the same.</summary>
     [Fact]
     public void Step_message_bytes_parse_with_generated_code()
