@@ -15,6 +15,9 @@ namespace RnnCluster.Parallel;
 //   coordinator → parent   TrainingFinished / TrainingAborted: the run's outcome.
 //   coordinator → parent   AttachWorkers (a cluster): send me the workers you hold (again after a restart).
 //   coordinator → itself   BeginStep, StepDeadlinePassed (a timer).
+//   singleton manager → cluster run actor  HandOver: this node leaves (SIGTERM, a requested leave); stop
+//                          at the step boundary, checkpoint, stop, so the next coordinator-eligible node
+//                          takes over from that checkpoint.
 //
 // The step records live in Training.Parallel because they carry no actor types: the pure step protocol
 // (StepProtocol) builds and checks them, and the cluster serialises them.
@@ -53,3 +56,12 @@ internal sealed record BeginStep
 
 /// <summary>Coordinator timer: the open step's deadline passed.</summary>
 internal sealed record StepDeadlinePassed(long Step, int Generation);
+
+/// <summary>
+/// The coordinator singleton's termination message (instead of a PoisonPill): its node is leaving, so
+/// it stops after the current step with a checkpoint, and only then lets the singleton move.
+/// </summary>
+public sealed record HandOver
+{
+    public static HandOver Instance { get; } = new();
+}

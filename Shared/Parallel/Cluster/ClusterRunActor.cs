@@ -35,6 +35,9 @@ public sealed class ClusterRunOptions
     /// <summary>Test-only (<c>cluster.test-faults</c>): every step message to a worker is held this long.</summary>
     public TimeSpan TestSendDelay { get; init; }
 
+    /// <summary>Stops the coordinator at the next step boundary, as SIGTERM does (it cancels the coordinator's token): a hand-over.</summary>
+    public required Action RequestStop { get; init; }
+
     /// <summary>Completed with the run's outcome (<see cref="TrainingFinished"/> or <see cref="TrainingAborted"/>).</summary>
     public required TaskCompletionSource<object> Outcome { get; init; }
 }
@@ -73,6 +76,8 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
     private long _fence;
     private int _nextIndex;
     private bool _finished;
+    // Finished but not over: interrupted (SIGTERM) or handing over; the next coordinator continues.
+    private bool _handingOver;
     private bool _waitingLogged;
     private long _rebuildStarted;
     private Registration? _rebuildingFrom;
@@ -154,14 +159,15 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         Receive<WindowGradients>(g => _coordinator.Forward(g));
         Receive<ShardFailed>(f => _coordinator.Forward(f));
         Receive<AttachWorkers>(_ => { if (_links.Count > 0) { _coordinator.Tell(new WorkersReady([.. _links.Select(l => (l.Value, l.Key))])); } });
-        Receive<TrainingFinished>(f => Finish(f));
-        Receive<TrainingAborted>(a => Finish(a));
+        Receive<TrainingFinished>(StopIfHandingOver);
+        Receive<TrainingAborted>(StopIfHandingOver);
         Receive<Terminated>(t => t.ActorRef.Equals(_coordinator), _ => Finish(new TrainingAborted($"the coordinator stopped without finishing the run (it failed more than {RunSupervisor.MaxCoordinatorRestarts} times within a minute); see the log above")));
         Common();
     }
 
     private void Common()
     {
+        Receive<HandOver>(_ => OnHandOver());
         Receive<StepLink.Ended>(_ => { });
         Receive<Terminated>(t => _links.Remove(t.ActorRef));
         Receive<ClusterEvent.UnreachableMember>(OnUnreachable);
@@ -174,6 +180,19 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         Receive<GatherTimeout>(_ => { });
         Receive<RebuildTimeout>(_ => { });
         Receive<OpenRun>(_ => { });
+    }
+
+    /// <summary>This node leaves: a running coordinator stops at the step boundary with a checkpoint first.</summary>
+    private void OnHandOver()
+    {
+        _handingOver = true;
+        if (_coordinator.IsNobody() || _finished)
+        {
+            Context.Stop(Self);
+            return;
+        }
+
+        _options.RequestStop();
     }
 
     private void Open()
@@ -326,9 +345,15 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
 
     private void OnRegister(RegisterWorker register)
     {
-        if (_finished)
+        if (_finished || _handingOver)
         {
-            Sender.Tell(new WorkerRefused { Reason = "the run has finished", Incarnation = register.Incarnation });
+            // A run handed over is not over: no answer, and the worker keeps registering until the next
+            // coordinator answers.
+            if (!_handingOver)
+            {
+                Sender.Tell(new WorkerRefused { Reason = "the run has finished", Incarnation = register.Incarnation });
+            }
+
             return;
         }
 
@@ -412,7 +437,8 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         _finished = true;
         // An interrupted run (SIGTERM) is not over: its workers wait for the coordinator to come back
         // (another coordinator-eligible node takes over when this one leaves).
-        if (outcome is not TrainingFinished { Summary.StoppedBy: "interrupted" })
+        _handingOver |= outcome is TrainingFinished { Summary.StoppedBy: "interrupted" };
+        if (!_handingOver)
         {
             var reason = outcome is TrainingAborted a ? a.Reason : "training finished";
             var finished = new RunFinished { RunId = _options.RunId, Reason = reason, Aborted = outcome is TrainingAborted };
@@ -429,6 +455,16 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         }
 
         _options.Outcome.TrySetResult(outcome);
+    }
+
+    /// <summary>The manager asked for the hand-over and the coordinator has checkpointed: the singleton may move.</summary>
+    private void StopIfHandingOver(object outcome)
+    {
+        Finish(outcome);
+        if (_handingOver && Sender.Equals(_coordinator))
+        {
+            Context.Stop(Self);
+        }
     }
 
     private async Task AcceptAsync(IActorRef self)

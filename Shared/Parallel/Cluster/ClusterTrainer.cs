@@ -61,6 +61,9 @@ public sealed class ClusterTrainer
         var secret = NodeSetup.LoadSecret(_settings.Cluster);
         var system = ClusterSystem.Create(ClusterSystem.Config(_settings.Cluster, ClusterSystem.CoordinatorRole, AkkaOverrides), _services.LoggerFactory);
         TensorTransport? dataPlane = null;
+        // SIGTERM (the caller's token) and a hand-over (this node leaving) stop the coordinator alike;
+        // disposed only once the actor system, which may still hand over, has terminated.
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
             var cluster = AkkaCluster.Get(system);
@@ -76,6 +79,7 @@ public sealed class ClusterTrainer
                 secret, _services.LoggerFactory, _services.Time, RandomNumberGenerator.Create());
             await dataPlane.StartAsync(cancellationToken).ConfigureAwait(false);
             var outcome = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+
             var options = new ClusterRunOptions
             {
                 Coordinator = new CoordinatorOptions
@@ -85,7 +89,7 @@ public sealed class ClusterTrainer
                     Parallel = _settings.Parallel,
                     LoggerFactory = _services.LoggerFactory,
                     Time = _services.Time,
-                    Cancellation = cancellationToken,
+                    Cancellation = stop.Token,
                     LocalWorkers = false,
                     MinWorkers = _settings.Cluster.MinWorkers,
                     SnapshotsToWorkers = _settings.Cluster.RebuildFromWorkers,
@@ -96,11 +100,12 @@ public sealed class ClusterTrainer
                 ResumeFrom = _resumeFrom,
                 GatherTimeout = _settings.Cluster.RebuildWait,
                 Outcome = outcome,
+                RequestStop = stop.Cancel,
                 TestSendDelay = TestFaults.SendDelay(_settings.Cluster),
             };
             // Where the run's end reaches a coordinator-eligible node that is not running it.
             system.ActorOf(Props.Create(() => new RunWatch(outcome)), ClusterRunActor.RunWatchName);
-            CoordinatorSingleton.Start(system, Props.Create(() => new ClusterRunActor(options)), PoisonPill.Instance);
+            CoordinatorSingleton.Start(system, Props.Create(() => new ClusterRunActor(options)), HandOver.Instance);
             OnListening?.Invoke(cluster.SelfAddress);
             var result = await outcome.Task.ConfigureAwait(false);
             return result switch
@@ -129,6 +134,7 @@ public sealed class ClusterTrainer
             }
 
             await system.Terminate().ConfigureAwait(false);
+            stop.Dispose();
         }
     }
 

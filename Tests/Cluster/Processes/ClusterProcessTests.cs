@@ -242,6 +242,37 @@ public sealed class ClusterProcessTests
         Assert.Equal(expected.Summary.TokensTrained, summary.RootElement.GetProperty("tokensTrained").GetInt64());
     }
 
+    [Fact]
+    public async Task A_terminated_coordinator_checkpoints_and_hands_the_run_over_to_the_standby_which_finishes_it_unchanged()
+    {
+        using var dir = new TempDirectory();
+        await using var cluster = LocalCluster.WithDelayedWindows(dir, 90, "cluster.min-workers=2");
+        var first = cluster.StartCoordinator();
+        await first.WaitForLineAsync("coordinator listening at", Patience);
+        var standby = cluster.StartStandbyCoordinator();
+        await standby.WaitForLineAsync("Welcome from", Patience);
+        NodeProcess[] workers = [cluster.StartWorker(), cluster.StartWorker()];
+        await first.WaitForLineAsync("step 15/", Patience);
+
+        // SIGTERM: the first coordinator stops at a step boundary, checkpoints, leaves; the singleton moves.
+        first.Terminate();
+        await ExpectExitAsync(first, 130);
+        var stoppedAt = LastStep(first.Output);
+        await standby.WaitForLineAsync("coordinator singleton started on this node", Patience);
+        await ExpectExitAsync(standby, 0);
+        foreach (var worker in workers)
+        {
+            await ExpectExitAsync(worker, 0);
+        }
+
+        Assert.Contains($"checkpoint step {stoppedAt} committed", first.Output, StringComparison.Ordinal);
+        Assert.Contains("reached training.max-steps after 90 steps", standby.Output, StringComparison.Ordinal);
+        using var reference = new TempDirectory();
+        var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=90"), reference.Path);
+        var actual = CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
+        Assert.Equal(expected.Parameters, actual);
+    }
+
     private static async Task ExpectExitAsync(NodeProcess node, int code)
     {
         var actual = await node.WaitForExitAsync(Patience);
