@@ -87,6 +87,15 @@ public sealed class AkkaSectionTests
     }
 
     [Fact]
+    public void Akka_remote_TLS_keys_are_refused_since_cluster_tls_sets_them()
+    {
+        var error = ErrorOf("akka.remote.dot-netty.tcp {\n  enable-ssl = off\n  ssl.suppress-validation = on\n}\n");
+
+        Assert.Contains("akka.remote.dot-netty.tcp.enable-ssl = off at cluster.hocon:2: set from cluster.tls", error, StringComparison.Ordinal);
+        Assert.Contains("akka.remote.dot-netty.tcp.ssl = {suppress-validation = on} at cluster.hocon:3: set from cluster.tls", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Without_an_akka_section_there_is_nothing_to_pass_on()
     {
         Assert.True(ConfigLoader.LoadAkka(null, ["model.layers=3"], Env.Empty).IsEmpty);

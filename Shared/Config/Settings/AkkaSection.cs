@@ -26,6 +26,16 @@ public static class AkkaSection
         "akka.cluster.role",
     ];
 
+    /// <summary>
+    /// Keys set from another section, refused here so the two cannot disagree: TLS comes from
+    /// <c>cluster.tls</c> alone, for Akka.Remote and the data plane alike, and cannot be turned off.
+    /// </summary>
+    private static readonly Dictionary<string, string> SetElsewhere = new(StringComparer.Ordinal)
+    {
+        ["akka.remote.dot-netty.tcp.enable-ssl"] = "cluster.tls",
+        ["akka.remote.dot-netty.tcp.ssl"] = "cluster.tls",
+    };
+
     private static readonly Lazy<AkkaConfig> Reference = new(LoadReference);
 
     /// <summary>
@@ -77,7 +87,11 @@ public static class AkkaSection
                 continue;
             }
 
-            if (known is not null && known.TryGetValue(key, out var referenceChild))
+            if (SetElsewhere.TryGetValue(child.Path, out var owner))
+            {
+                problems.Add(ConfigException.ForValue(child.Path, child, $"set from {owner} (the same PEM files for Akka.Remote and the data plane); remove it here").Message);
+            }
+            else if (known is not null && known.TryGetValue(key, out var referenceChild))
             {
                 if (child.IsObject && referenceChild.IsObject())
                 {
