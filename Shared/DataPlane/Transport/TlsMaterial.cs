@@ -116,6 +116,14 @@ internal sealed class TlsMaterial : IDisposable
     public string? CheckClient(X509Certificate? certificate, X509Chain? presented) =>
         certificate is null ? "the dialer presented no certificate" : CheckChain(certificate, presented, ClientAuthentication);
 
+    /// <summary>
+    /// A check for a callback that cannot tell which side it runs on (Akka.Remote's serves both): with a CA
+    /// the peer must be fit to be both listener and dialer, as every node is and as <see cref="Load"/>
+    /// demands of this node's own certificate; without one only dialers are called, so the listener rule holds.
+    /// </summary>
+    public string? CheckPeer(X509Certificate? certificate, X509Chain? presented, SslPolicyErrors errors) =>
+        CheckServer(certificate, presented, errors) ?? (Authorities is null ? null : CheckClient(certificate, presented));
+
     public void Dispose()
     {
         Certificate.Dispose();

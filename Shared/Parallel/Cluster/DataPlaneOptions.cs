@@ -1,7 +1,6 @@
 using RnnCluster.Config;
 using RnnCluster.DataPlane;
 using RnnCluster.DataPlane.Tensors;
-using RnnCluster.DataPlane.Transport;
 
 namespace RnnCluster.Parallel.Cluster;
 
@@ -15,8 +14,6 @@ internal static class DataPlaneOptions
         // Its own port, advertised to workers through Akka: only Akka.Remote needs a known one.
         Port = 0,
         Limits = FrameLimits.Default with { MaxFrameBytes = (int)settings.ChunkSize },
-        Tls = settings.TlsCertificate.Length == 0
-            ? null
-            : new TransportTls { CertificatePath = settings.TlsCertificate, KeyPath = settings.TlsKey, CaPath = settings.TlsCa.Length == 0 ? null : settings.TlsCa },
+        Tls = NodeSetup.TlsFiles(settings),
     };
 }

@@ -2,10 +2,11 @@ using System.Security.Cryptography;
 using System.Text;
 using RnnCluster.Config;
 using RnnCluster.DataPlane;
+using RnnCluster.DataPlane.Transport;
 
 namespace RnnCluster.Parallel.Cluster;
 
-/// <summary>What every cluster node derives from <c>cluster.*</c> before it starts: its incarnation, the secret, test faults.</summary>
+/// <summary>What every cluster node derives from <c>cluster.*</c> before it starts: its incarnation, the secret, TLS, test faults.</summary>
 public static class NodeSetup
 {
     /// <summary>Name of the variable <c>cluster.test-faults = true</c> reads delay injection from.</summary>
@@ -42,6 +43,41 @@ public static class NodeSetup
         }
 
         return ClusterSecret.FromBytes(SHA256.HashData(Encoding.UTF8.GetBytes("rnncluster: loopback only, no secret configured")), "the built-in loopback-only key");
+    }
+
+    /// <summary>The files of <c>cluster.tls</c>, shared by Akka.Remote and the data plane; null when TLS is off (no certificate).</summary>
+    public static TransportTls? TlsFiles(ClusterSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return settings.TlsCertificate.Length == 0
+            ? null
+            : new TransportTls { CertificatePath = settings.TlsCertificate, KeyPath = settings.TlsKey, CaPath = settings.TlsCa.Length == 0 ? null : settings.TlsCa };
+    }
+
+    /// <summary>
+    /// <c>cluster.tls</c> loaded and checked with the data plane's own loader, or null when TLS is off.
+    /// Its errors become <see cref="ConfigException"/>s that lead with the key naming the file, since
+    /// the key is what the user edits.
+    /// </summary>
+    /// <exception cref="ConfigException">A file is missing, unreadable or does not hold what its key says.</exception>
+    internal static TlsMaterial? LoadTls(ClusterSettings settings, TimeProvider time)
+    {
+        if (TlsFiles(settings) is not { } files)
+        {
+            return null;
+        }
+
+        try
+        {
+            return TlsMaterial.Load(files, time);
+        }
+        catch (TlsConfigurationException e)
+        {
+            // One file may serve as both certificate and key: then both keys are named.
+            string?[] paths = [files.CertificatePath, files.KeyPath, files.CaPath];
+            var keys = new[] { "certificate", "key", "ca" }.Where((_, i) => paths[i] == e.Path).Select(k => $"cluster.tls.{k}").ToList();
+            throw new ConfigException($"{(keys.Count == 0 ? "cluster.tls" : string.Join(" and ", keys))}: {e.Message}", e);
+        }
     }
 
     /// <summary>The fault spec to inject: only when <c>cluster.test-faults</c> is on and the variable is set.</summary>
