@@ -18,7 +18,7 @@ public static class ParallelSystem
     /// <summary>
     /// What every actor system of ours has, in one process or on a cluster node: quiet shutdowns, the
     /// coordinator's dispatcher, and SIGTERM left to the trainer (it stops at a step boundary and
-    /// checkpoints). The logger is set by <see cref="Create(string, ILoggerFactory, Akka.Configuration.Config?)"/>.
+    /// checkpoints). The logger is set by <see cref="Create(string, ILoggerFactory, Akka.Configuration.Config?, Setup?)"/>.
     /// </summary>
     internal static readonly Akka.Configuration.Config Defaults = ConfigurationFactory.ParseString(
         """
@@ -36,12 +36,14 @@ public static class ParallelSystem
 
     /// <summary>An actor system named <paramref name="name"/> whose own log goes to <paramref name="loggerFactory"/>.</summary>
     /// <param name="config">Settings laid over <see cref="Defaults"/> (a cluster node's), or none.</param>
-    public static ActorSystem Create(string name, ILoggerFactory loggerFactory, Akka.Configuration.Config? config = null)
+    /// <param name="setup">A setup that has no HOCON form (a cluster node's TLS certificate), or none.</param>
+    public static ActorSystem Create(string name, ILoggerFactory loggerFactory, Akka.Configuration.Config? config = null, Setup? setup = null)
     {
         ArgumentNullException.ThrowIfNull(loggerFactory);
         // Set here, with the setup that logger needs, so no configuration can lose it.
         var logging = ConfigurationFactory.ParseString("""akka.loggers = ["Akka.Hosting.Logging.LoggerFactoryLogger, Akka.Hosting"]""");
         var settings = logging.WithFallback(config ?? Akka.Configuration.Config.Empty).WithFallback(Defaults);
-        return ActorSystem.Create(name, BootstrapSetup.Create().WithConfig(settings).And(new LoggerFactorySetup(loggerFactory)));
+        var setups = BootstrapSetup.Create().WithConfig(settings).And(new LoggerFactorySetup(loggerFactory));
+        return ActorSystem.Create(name, setup is null ? setups : setups.And(setup));
     }
 }

@@ -55,4 +55,10 @@ internal static partial class ClusterRunLog
 
     [LoggerMessage(EventId = 2316, Level = LogLevel.Error, Message = "Worker {Node} has seen coordinator fence {Seen}, this coordinator has {Fence}: it is stale and refuses to coordinate")]
     public static partial void Stale(ILogger logger, string node, long seen, long fence);
+
+    [LoggerMessage(EventId = 2320, Level = LogLevel.Information, Message = "Akka.Remote TLS on with certificate {Subject} (valid until {NotAfter:u}); peer certificates checked against {Trust}")]
+    public static partial void RemoteTlsEnabled(ILogger logger, string subject, DateTime notAfter, string trust);
+
+    [LoggerMessage(EventId = 2321, Level = LogLevel.Warning, Message = "Akka.Remote refused the TLS certificate of {Peer}: {Why}")]
+    public static partial void RemoteCertificateRefused(ILogger logger, string peer, string why);
 }

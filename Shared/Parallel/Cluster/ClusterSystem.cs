@@ -10,8 +10,9 @@ namespace RnnCluster.Parallel.Cluster;
 /// <summary>
 /// The Akka.Cluster actor system of one node of a run, configured from <c>cluster.*</c>: Akka.Remote on
 /// <c>cluster.host:port</c>, the node's role, the seeds, the phi-accrual failure detector, the
-/// split-brain resolver (keep-majority) and our control serializer with unregistered types refused.
-/// Every node of a cluster must use the same resolver settings.
+/// split-brain resolver (keep-majority), our control serializer with unregistered types refused, and
+/// TLS whenever <c>cluster.tls.certificate</c> is set (see <see cref="AkkaRemoteTls"/>). Every node of a
+/// cluster must use the same resolver and TLS settings: a TLS node and a plaintext one never connect.
 /// </summary>
 public static class ClusterSystem
 {
@@ -48,21 +49,56 @@ public static class ClusterSystem
             }
             """);
         var config = fromSettings.WithFallback(Defaults).WithFallback(ParallelSystem.Defaults);
+        if (IsTls(settings))
+        {
+            // The akka section cannot turn it off again (AkkaSection refuses the TLS keys).
+            config = AkkaRemoteTls.On.WithFallback(config);
+        }
+
         return extra is null ? config : extra.WithFallback(config);
     }
 
-    /// <summary>The Akka addresses of <c>cluster.seeds</c> (<c>host:port</c> each).</summary>
+    /// <summary>The Akka addresses of <c>cluster.seeds</c> (<c>host:port</c> each), TLS ones when this node uses TLS.</summary>
     /// <exception cref="ConfigException">A seed is not <c>host:port</c>.</exception>
     public static IReadOnlyList<Address> Seeds(ClusterSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        var protocol = IsTls(settings) ? AkkaRemoteTls.Protocol : "akka.tcp";
         return [.. settings.Seeds.Select(s => SeedAddress.TryParse(s, out var seed)
-            ? new Address("akka.tcp", SystemName, seed.Host, seed.Port)
+            ? new Address(protocol, SystemName, seed.Host, seed.Port)
             : throw new ConfigException($"cluster.seeds: '{s}' is not host:port"))];
     }
 
-    public static ActorSystem Create(AkkaConfig config, ILoggerFactory loggerFactory) =>
-        ParallelSystem.Create(SystemName, loggerFactory, config);
+    /// <summary>
+    /// The actor system of one node with <see cref="Config"/>'s settings and, when <c>cluster.tls</c> is
+    /// set, its certificate: loaded here, so a bad file stops the node before it binds anything.
+    /// </summary>
+    /// <exception cref="ConfigException">A <c>cluster.tls</c> file is missing, unreadable or invalid (the message names its key and path).</exception>
+    public static ActorSystem Create(ClusterSettings settings, string role, ILoggerFactory loggerFactory, AkkaConfig? extra = null)
+    {
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        var config = Config(settings, role, extra);
+        if (NodeSetup.LoadTls(settings, TimeProvider.System) is not { } tls)
+        {
+            return ParallelSystem.Create(SystemName, loggerFactory, config);
+        }
+
+        try
+        {
+            var logger = loggerFactory.CreateLogger(typeof(AkkaRemoteTls).FullName!);
+            var system = ParallelSystem.Create(SystemName, loggerFactory, config, AkkaRemoteTls.Setup(tls, logger));
+            system.RegisterOnTermination(tls.Dispose);
+            AkkaRemoteTls.LogEnabled(tls, settings.TlsCa, logger);
+            return system;
+        }
+        catch
+        {
+            tls.Dispose();
+            throw;
+        }
+    }
+
+    private static bool IsTls(ClusterSettings settings) => NodeSetup.TlsFiles(settings) is not null;
 
     // What each value trades off is in the comments (and in cluster.hocon for the keys users set).
     private static readonly AkkaConfig Defaults = AkkaConfigurationFactory.ParseString(

@@ -59,7 +59,7 @@ public sealed class ClusterTrainer
     {
         TorchRuntime.SetThreads(TrainingSetup.Threads(_settings.Runtime));
         var secret = NodeSetup.LoadSecret(_settings.Cluster);
-        var system = ClusterSystem.Create(ClusterSystem.Config(_settings.Cluster, ClusterSystem.CoordinatorRole, AkkaOverrides), _services.LoggerFactory);
+        var system = ClusterSystem.Create(_settings.Cluster, ClusterSystem.CoordinatorRole, _services.LoggerFactory, AkkaOverrides);
         TensorTransport? dataPlane = null;
         // SIGTERM (the caller's token) and a hand-over (this node leaving) stop the coordinator alike;
         // disposed only once the actor system, which may still hand over, has terminated.

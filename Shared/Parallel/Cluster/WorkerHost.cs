@@ -40,7 +40,7 @@ public static class WorkerHost
         ArgumentNullException.ThrowIfNull(settings);
         var secret = NodeSetup.LoadSecret(settings.Cluster);
         var incarnation = NodeSetup.NewIncarnation(time);
-        var system = ClusterSystem.Create(ClusterSystem.Config(settings.Cluster, ClusterSystem.WorkerRole, akkaOverrides), loggerFactory);
+        var system = ClusterSystem.Create(settings.Cluster, ClusterSystem.WorkerRole, loggerFactory, akkaOverrides);
         TensorTransport? dataPlane = null;
         try
         {

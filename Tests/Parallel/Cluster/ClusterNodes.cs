@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RnnCluster.Config;
 using RnnCluster.Parallel.Cluster;
@@ -25,9 +26,15 @@ internal sealed class ClusterNodes : IAsyncDisposable
 
     private readonly List<ActorSystem> _systems = [];
     private readonly bool _throttled;
+    private readonly ILoggerFactory _loggerFactory;
 
     /// <param name="throttled">Nodes get Akka.Remote's throttler (for partitions) and join programmatically.</param>
-    public ClusterNodes(bool throttled = false) => _throttled = throttled;
+    /// <param name="loggerFactory">Where every node's log goes; none by default.</param>
+    public ClusterNodes(bool throttled = false, ILoggerFactory? loggerFactory = null)
+    {
+        _throttled = throttled;
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+    }
 
     public static ClusterSettings Settings(params string[] seeds) => ClusterSettings.Default with
     {
@@ -40,23 +47,25 @@ internal sealed class ClusterNodes : IAsyncDisposable
     public IReadOnlyList<ActorSystem> Systems => _systems;
 
     /// <summary>The first node: a coordinator that forms the cluster by joining itself.</summary>
-    public ActorSystem StartFirst(string role = ClusterSystem.CoordinatorRole)
+    /// <param name="configure">Changes to the node's <see cref="Settings"/> (TLS files, say).</param>
+    public ActorSystem StartFirst(string role = ClusterSystem.CoordinatorRole, Func<ClusterSettings, ClusterSettings>? configure = null)
     {
-        var system = Start(Settings(), role);
+        var system = Start(Settings(), role, configure);
         AkkaCluster.Get(system).Join(AkkaCluster.Get(system).SelfAddress);
         return system;
     }
 
     /// <summary>A node that joins through the first node's address (its <c>cluster.seeds</c>).</summary>
-    public ActorSystem StartJoining(string role)
+    /// <param name="configure">Changes to the node's <see cref="Settings"/> (TLS files, say).</param>
+    public ActorSystem StartJoining(string role, Func<ClusterSettings, ClusterSettings>? configure = null)
     {
         var seed = AkkaCluster.Get(_systems[0]).SelfAddress;
         if (!_throttled)
         {
-            return Start(Settings($"{seed.Host}:{seed.Port}"), role);
+            return Start(Settings($"{seed.Host}:{seed.Port}"), role, configure);
         }
 
-        var system = Start(Settings(), role);
+        var system = Start(Settings(), role, configure);
         AkkaCluster.Get(system).Join(seed);
         return system;
     }
@@ -69,9 +78,9 @@ internal sealed class ClusterNodes : IAsyncDisposable
         }
     }
 
-    private ActorSystem Start(ClusterSettings settings, string role)
+    private ActorSystem Start(ClusterSettings settings, string role, Func<ClusterSettings, ClusterSettings>? configure)
     {
-        var system = ClusterSystem.Create(ClusterSystem.Config(settings, role, _throttled ? Throttled : TestExtras), NullLoggerFactory.Instance);
+        var system = ClusterSystem.Create(configure is null ? settings : configure(settings), role, _loggerFactory, _throttled ? Throttled : TestExtras);
         _systems.Add(system);
         return system;
     }
