@@ -4,6 +4,7 @@ using RnnCluster.Config;
 using RnnCluster.Data;
 using RnnCluster.Model.Checkpoints;
 using RnnCluster.Parallel.Cluster;
+using RnnCluster.Tests.DataPlane.Transport;
 using RnnCluster.Tests.Support;
 using RnnCluster.Training;
 
@@ -18,11 +19,23 @@ public sealed class ClusterTrainingSpecs
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
-    [Fact]
-    public async Task Two_worker_nodes_train_exactly_like_two_in_process_workers()
+    /// <param name="tls">With <c>cluster.tls</c> (one test certificate for every node): Akka.Remote and the data plane both run TLS.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Two_worker_nodes_train_exactly_like_two_in_process_workers(bool tls)
     {
         using var dir = new TempDirectory();
-        var settings = ParallelRuns.Settings(2, "cluster.port=0", "cluster.min-workers=2");
+        using var pki = new TestCertificates();
+        string[] tlsKeys = [];
+        if (tls)
+        {
+            var ca = pki.CreateAuthority("cluster");
+            var node = pki.CreateNode("node", "cluster", ca);
+            tlsKeys = [$"cluster.tls.certificate=\"{node.CertificatePath}\"", $"cluster.tls.key=\"{node.KeyPath}\"", $"cluster.tls.ca=\"{ca}\""];
+        }
+
+        var settings = ParallelRuns.Settings(2, ["cluster.port=0", "cluster.min-workers=2", .. tlsKeys]);
         using var logs = new CapturingLoggerProvider();
         await using var run = await ClusterRun.StartAsync(settings, dir.Combine("run"), logs);
         var workers = new[] { run.StartWorker(), run.StartWorker() };
@@ -32,6 +45,8 @@ public sealed class ClusterTrainingSpecs
 
         Assert.Equal(20, summary.Steps);
         Assert.All(exits, e => Assert.Equal(WorkerHost.ExitOk, e.Code));
+        // Each of the three nodes: Akka.Remote (2320) and the data plane (4311).
+        Assert.Equal((tls ? 3 : 0, tls ? 3 : 0), (logs.Count(2320), logs.Count(4311)));
         var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2), dir.Combine("reference"));
         var actual = CheckpointReader.Load(dir.Combine("run")).ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
         // The same plan, reduction order and dropout seeds as in one process: the same floats.
