@@ -6,6 +6,7 @@ using RnnCluster.Tests.Parallel;
 using RnnCluster.Tests.Support;
 using RnnCluster.Training;
 using RnnCluster.Training.Parallel;
+using RnnCluster.Training.Tasks;
 
 namespace RnnCluster.Tests.Training;
 
@@ -49,6 +50,34 @@ public sealed class RunSnapshotTests
 
         Assert.Equal(original.Master.ParameterSpan.ToArray(), adopted.Master.ParameterSpan.ToArray());
         Assert.Equal(original.TokensSeen, adopted.TokensSeen);
+    }
+
+    [Fact]
+    public async Task A_task_loop_that_adopts_a_snapshot_continues_the_run_bit_for_bit()
+    {
+        using var dir = new TempDirectory();
+        var settings = Tasks.TaskRuns.Settings("builtin:agreement-number", 1, "model.dropout.output=0.3");
+        var data = TaskSetup.Load(settings.Data, TaskSetup.ResolveKind(settings.Data));
+        using var original = new TaskTrainingLoop(settings, data, dir.Combine("original"), new TrainerServices(TimeProvider.System, NullLoggerFactory.Instance));
+        using var replica = new WorkerReplica(new WorkerOptions(0, original.MasterOptions, null, TimeProvider.System));
+        original.Start();
+        for (var i = 0; i < 5; i++)
+        {
+            await StepAsync(original, replica);
+        }
+
+        var parameters = original.Master.ParameterSpan.ToArray();
+        using var adopted = new TaskTrainingLoop(settings, data, dir.Combine("adopted"), new TrainerServices(TimeProvider.System, NullLoggerFactory.Instance));
+        adopted.Adopt(original.Snapshot(parameters), parameters, "a test snapshot");
+        adopted.Start();
+        for (var i = 0; i < 4; i++)
+        {
+            await StepAsync(original, replica);
+            await StepAsync(adopted, replica);
+        }
+
+        Assert.Equal(9, adopted.Step);
+        Assert.Equal(original.Master.ParameterSpan.ToArray(), adopted.Master.ParameterSpan.ToArray());
     }
 
     [Fact]
@@ -118,8 +147,13 @@ public sealed class RunSnapshotTests
         var protocol = new StepProtocol(loop.StreamCount);
         protocol.Join(0);
         protocol.TakeJoiners();
-        var command = (ComputeWindow)protocol.Open(step, loop.Master.ParameterSpan.ToArray()).Single().Command;
-        Assert.Equal(ReplyVerdict.StepComplete, protocol.Accept(replica.Compute(command).Reply));
+        var reply = protocol.Open(step, loop.Master.ParameterSpan.ToArray()).Single().Command switch
+        {
+            ComputeWindow w => replica.Compute(w).Reply,
+            ComputeBatch b => replica.Compute(b).Reply,
+            var other => throw new InvalidOperationException($"unexpected command {other}"),
+        };
+        Assert.Equal(ReplyVerdict.StepComplete, protocol.Accept(reply));
         var closed = protocol.Close(loop.Master.GradientSpan);
         await loop.CompleteStepAsync(closed.Step, closed.LossSum, closed.Tokens, CancellationToken.None);
     }
