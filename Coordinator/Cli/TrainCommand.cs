@@ -29,7 +29,7 @@ internal static class TrainCommand
         var sampleLength = new Option<int>("--sample-length") { Description = "tokens to generate from the trained model at the end (0 = none)", DefaultValueFactory = _ => 40 };
         var plain = new Option<bool>("--plain") { Description = "plain log lines instead of the live progress display" };
         var workers = new Option<int?>("--workers") { Description = "data-parallel worker actors in this process (parallel.workers, default 2); 0 = single-replica trainer" };
-        var cluster = new Option<bool>("--cluster") { Description = "be the coordinator (first seed) of a multi-process run: listen on cluster.host:cluster.port, wait for cluster.min-workers rnncluster-worker processes, train with them; resumes from --run-dir's newest checkpoint when there is one" };
+        var cluster = new Option<bool>("--cluster") { Description = "be the coordinator (first seed) of a multi-process run: listen on cluster.host:cluster.port, wait for cluster.min-workers rnncluster-worker processes, train with them; resumes from --run-dir's newest checkpoint when there is one (or from the workers' copy of the run when it is newer). With cluster.seeds set it joins those nodes as a standby coordinator on the same --run-dir, and takes over when the coordinator's node fails or leaves" };
         var presets = string.Join(Environment.NewLine, BuiltinPreset.All.Select(p => $"  {p.Data}: {(p.Settings.Count == 0 ? "the defaults" : BuiltinPreset.Describe(p.Settings))} -> {p.Result}"));
         var command = new Command(
             "train",
@@ -225,7 +225,9 @@ internal static class TrainCommand
         request.Plain ? new PlainTrainingView(console.Out, settings.Training.LogEverySteps) : new LiveTrainingView(console.Out);
 
     private static Action<Akka.Actor.Address> Listening(CliConsole console, RnnClusterSettings settings) =>
-        address => console.Out.WriteLine($"coordinator listening at {address}; waiting for {settings.Cluster.MinWorkers} worker(s): rnncluster-worker --seed {settings.Cluster.Host}:{address.Port}");
+        address => console.Out.WriteLine(settings.Cluster.Seeds.Count == 0
+            ? $"coordinator listening at {address}; waiting for {settings.Cluster.MinWorkers} worker(s): rnncluster-worker --seed {settings.Cluster.Host}:{address.Port}"
+            : $"coordinator listening at {address}, joining through {string.Join(", ", settings.Cluster.Seeds)}: the oldest coordinator-eligible node trains, the others stand by and take over when it fails or leaves (workers should list every coordinator as --seed)");
 
     private static async Task<RunSummary> RunClusterAsync(Parallel.Cluster.ClusterTrainer trainer, ITrainingView view, string? resumeFrom, CliConsole console, CancellationToken cancellationToken)
     {
