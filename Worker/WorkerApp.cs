@@ -70,9 +70,14 @@ public static class WorkerApp
                 seedList.Add(SeedAddress.TryParse(text, out var seed) ? seed : throw new ConfigException($"--seed '{text}': expected host:port"));
             }
 
-            if (seedList.Count == 0)
+            if (seedList.Count == 0 && !settings.Cluster.Discovery.UsesBootstrap)
             {
-                throw new ConfigException("no seed to join: pass --seed HOST:PORT (the coordinator's cluster.host:cluster.port) or set cluster.seeds");
+                throw new ConfigException("no seed to join: pass --seed HOST:PORT (the coordinator's cluster.host:cluster.port), set cluster.seeds, or find the cluster with cluster.discovery.method = config or kubernetes");
+            }
+
+            if (seedList.Count > 0 && settings.Cluster.Discovery.UsesBootstrap)
+            {
+                throw new ConfigException($"--seed {seedList[0]}: not with cluster.discovery.method = {SettingNames.DiscoveryMethods.ToName(settings.Cluster.Discovery.Method)}, which finds the cluster itself");
             }
 
             return await RunWorkerAsync(settings, seedList, ConfigLoader.LoadAkka(parse.GetValue(config)?.FullName, overrides), output, error, ct).ConfigureAwait(false);
@@ -102,7 +107,7 @@ public static class WorkerApp
             settings,
             loggerFactory,
             TimeProvider.System,
-            (address, incarnation) => output.WriteLine($"worker {address} (incarnation {incarnation}) joining through {string.Join(", ", seeds)}"),
+            (address, incarnation) => output.WriteLine($"worker {address} (incarnation {incarnation}) joining through {ClusterJoin.Describe(settings.Cluster)}"),
             cancellationToken,
             akka).ConfigureAwait(false);
         await (exit.IsError ? error.WriteLineAsync("error: " + exit.Message) : output.WriteLineAsync(exit.Message)).ConfigureAwait(false);

@@ -28,7 +28,7 @@ public sealed class AkkaSectionTests
     public void An_akka_key_like_no_setting_at_all_says_so()
     {
         Assert.Equal(
-            "akka.remote.tensor-lane = on at cluster.hocon:1: unknown key; not a setting of Akka, Akka.Remote, Akka.Cluster or Akka.Cluster.Tools",
+            "akka.remote.tensor-lane = on at cluster.hocon:1: unknown key; not a setting of Akka, Akka.Remote, Akka.Cluster, Akka.Cluster.Tools, Akka.Discovery or Akka.Management",
             ErrorOf("akka.remote.tensor-lane = on\n"));
     }
 
@@ -144,7 +144,7 @@ public sealed class AkkaSectionTests
             "akka.actor.serializer = {rnn = x} at cluster.hocon:1: unknown key; did you mean 'akka.actor.serializers'?",
             ErrorOf("akka.actor.serializer { rnn = x }\n"));
         Assert.Equal(
-            "akka.actor.compute-dispatchr = {type = PinnedDispatcher} at cluster.hocon:1: unknown key; not a setting of Akka, Akka.Remote, Akka.Cluster or Akka.Cluster.Tools",
+            "akka.actor.compute-dispatchr = {type = PinnedDispatcher} at cluster.hocon:1: unknown key; not a setting of Akka, Akka.Remote, Akka.Cluster, Akka.Cluster.Tools, Akka.Discovery or Akka.Management",
             ErrorOf("akka.actor.compute-dispatchr { type = PinnedDispatcher }\n"));
     }
 

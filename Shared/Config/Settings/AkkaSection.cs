@@ -24,6 +24,8 @@ public static class AkkaSection
         "akka.actor.serialization-identifiers",
         "akka.actor.deployment",
         "akka.cluster.role",
+        "akka.discovery.config.services",
+        "akka.management.http.routes",
     ];
 
     /// <summary>
@@ -103,7 +105,7 @@ public static class AkkaSection
                 var suggestion = known is null ? null : EditDistance.Closest(key, known.Keys);
                 var hint = suggestion is not null
                     ? $"unknown key; did you mean '{user.Path}.{suggestion}'?"
-                    : "unknown key; not a setting of Akka, Akka.Remote, Akka.Cluster or Akka.Cluster.Tools";
+                    : "unknown key; not a setting of Akka, Akka.Remote, Akka.Cluster, Akka.Cluster.Tools, Akka.Discovery or Akka.Management";
                 problems.Add(ConfigException.ForValue(child.Path, child, hint).Message);
             }
         }
@@ -116,7 +118,10 @@ public static class AkkaSection
         && node.Path.IndexOf('.', "akka.actor.".Length) < 0
         && node.Path.EndsWith("-dispatcher", StringComparison.Ordinal);
 
-    /// <summary>Every <c>.conf</c> resource of Akka, Akka.Remote, Akka.Cluster and Akka.Cluster.Tools, merged.</summary>
+    /// <summary>
+    /// Every <c>.conf</c> resource of Akka, Akka.Remote, Akka.Cluster, Akka.Cluster.Tools, Akka.Discovery (with
+    /// its Kubernetes method) and Akka.Management (the cluster bootstrap of <c>cluster.discovery</c>), merged.
+    /// </summary>
     private static AkkaConfig LoadReference()
     {
         Assembly[] assemblies =
@@ -125,6 +130,9 @@ public static class AkkaSection
             typeof(Akka.Remote.RemoteSettings).Assembly,
             typeof(Akka.Cluster.Cluster).Assembly,
             typeof(Akka.Cluster.Tools.Singleton.ClusterSingleton).Assembly,
+            typeof(Akka.Discovery.Discovery).Assembly,
+            typeof(Akka.Discovery.KubernetesApi.KubernetesDiscovery).Assembly,
+            typeof(Akka.Management.Dsl.AkkaManagement).Assembly,
         ];
         var merged = AkkaConfig.Empty;
         foreach (var assembly in assemblies)

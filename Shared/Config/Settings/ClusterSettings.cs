@@ -54,6 +54,12 @@ public sealed record ClusterSettings
     /// <summary>Test-only: read <c>RNNCLUSTER_FAULTS</c> (delay/loss injection in the transport).</summary>
     public bool TestFaults { get; init; }
 
+    /// <summary>How the node finds its cluster: the seeds above, or Akka.Management's bootstrap.</summary>
+    public DiscoverySettings Discovery { get; init; } = DiscoverySettings.Default;
+
+    /// <summary>The node's HTTP endpoint: health probes, and the bootstrap's questions.</summary>
+    public ManagementSettings Management { get; init; } = ManagementSettings.Default;
+
     public bool IsLoopback => Host is "127.0.0.1" or "::1" or "localhost";
 
     public static ClusterSettings Bind(ConfigSection section)
@@ -83,6 +89,14 @@ public sealed record ClusterSettings
             RebuildWait = section.GetDuration("rebuild-wait", Default.RebuildWait, TimeSpan.Zero),
             TestFaults = section.GetBoolean("test-faults", Default.TestFaults),
         };
+        var discovery = section.Bind("discovery", DiscoverySettings.Bind);
+        settings = settings with { Discovery = discovery, Management = section.Bind("management", s => ManagementSettings.Bind(s, discovery)) };
+        if (settings.Discovery.UsesBootstrap && settings.Seeds.Count > 0)
+        {
+            // Akka's bootstrap gives up when seed nodes are configured; two ways of joining would only confuse.
+            throw section.Error("seeds", $"must be empty with cluster.discovery.method = {SettingNames.DiscoveryMethods.ToName(settings.Discovery.Method)}: the bootstrap finds the cluster (or set the method to seeds)");
+        }
+
         foreach (var seed in settings.Seeds)
         {
             if (!SeedAddress.TryParse(seed, out _))
@@ -132,6 +146,8 @@ public sealed record ClusterSettings
         writer.Write("rebuild-from-workers", RebuildFromWorkers);
         writer.WriteDuration("rebuild-wait", RebuildWait);
         writer.Write("test-faults", TestFaults);
+        writer.Section("discovery", Discovery.Write);
+        writer.Section("management", Management.Write);
     }
 
     // Records compare lists by reference; settings compare by value (a resumed run checks them).
@@ -141,7 +157,8 @@ public sealed record ClusterSettings
         && MinWorkers == other.MinWorkers && JoinTimeout == other.JoinTimeout && HeartbeatInterval == other.HeartbeatInterval
         && AcceptableHeartbeatPause == other.AcceptableHeartbeatPause && PhiThreshold.Equals(other.PhiThreshold)
         && DownUnreachableAfter == other.DownUnreachableAfter && ChunkSize == other.ChunkSize && TestFaults == other.TestFaults
-        && RebuildFromWorkers == other.RebuildFromWorkers && RebuildWait == other.RebuildWait;
+        && RebuildFromWorkers == other.RebuildFromWorkers && RebuildWait == other.RebuildWait
+        && Discovery.Equals(other.Discovery) && Management == other.Management;
 
     public override int GetHashCode() => HashCode.Combine(Host, Port, Seeds.Count, MinWorkers);
 }

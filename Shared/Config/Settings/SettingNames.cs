@@ -39,4 +39,7 @@ public static class SettingNames
 
     public static ConfigNames<StragglerPolicy> StragglerPolicies { get; } = new(
         (StragglerPolicy.Wait, "wait"), (StragglerPolicy.Drop, "drop"));
+
+    public static ConfigNames<DiscoveryMethod> DiscoveryMethods { get; } = new(
+        (DiscoveryMethod.Seeds, "seeds"), (DiscoveryMethod.Config, "config"), (DiscoveryMethod.Kubernetes, "kubernetes"));
 }

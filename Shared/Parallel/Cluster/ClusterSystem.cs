@@ -48,7 +48,7 @@ public static class ClusterSystem
             {{bindings}}
             }
             """);
-        var config = fromSettings.WithFallback(Defaults).WithFallback(ParallelSystem.Defaults);
+        var config = fromSettings.WithFallback(ClusterJoin.Config(settings)).WithFallback(Defaults).WithFallback(ParallelSystem.Defaults);
         if (IsTls(settings))
         {
             // The akka section cannot turn it off again (AkkaSection refuses the TLS keys).

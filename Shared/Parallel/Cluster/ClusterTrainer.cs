@@ -67,11 +67,7 @@ public sealed class ClusterTrainer
         try
         {
             var cluster = AkkaCluster.Get(system);
-            if (_settings.Cluster.Seeds.Count == 0)
-            {
-                // The first node of the cluster: the seed the workers join through.
-                cluster.Join(cluster.SelfAddress);
-            }
+            await ClusterJoin.StartAsync(system, _settings.Cluster, cancellationToken).ConfigureAwait(false);
 
             var incarnation = NodeSetup.NewIncarnation(_services.Time);
             dataPlane = new TensorTransport(

@@ -45,6 +45,7 @@ public static class WorkerHost
         try
         {
             var self = AkkaCluster.Get(system).SelfAddress;
+            await ClusterJoin.StartAsync(system, settings.Cluster, cancellationToken).ConfigureAwait(false);
             dataPlane = new TensorTransport(DataPlaneOptions.For(settings.Cluster, new NodeIdentity(self.ToString(), incarnation)), secret, loggerFactory, time, RandomNumberGenerator.Create());
             await dataPlane.StartAsync(cancellationToken).ConfigureAwait(false);
             var outcome = new TaskCompletionSource<WorkerNodeOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -83,7 +84,7 @@ public static class WorkerHost
                 return new WorkerExit(ExitOk, "left the cluster", false);
             }
 
-            return new WorkerExit(ExitRestart, $"this node's actor system stopped: the cluster downed it (unreachable longer than the failure detector and split-brain resolver allow) or it could not join through {string.Join(", ", settings.Cluster.Seeds)} within cluster.join-timeout = {settings.Cluster.JoinTimeout.TotalSeconds:0} s; a downed node cannot rejoin, so its launcher starts a new incarnation (exit 3)", true);
+            return new WorkerExit(ExitRestart, $"this node's actor system stopped: the cluster downed it (unreachable longer than the failure detector and split-brain resolver allow) or it could not join through {ClusterJoin.Describe(settings.Cluster)} within cluster.join-timeout = {settings.Cluster.JoinTimeout.TotalSeconds:0} s; a downed node cannot rejoin, so its launcher starts a new incarnation (exit 3)", true);
         }
         finally
         {
