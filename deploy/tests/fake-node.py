@@ -8,11 +8,23 @@ interface (coordinator: 0 finished, 130 on SIGINT/SIGTERM after a checkpoint, 1 
 0 when the coordinator finished or on SIGTERM, 1 when no seed answers within the join timeout).
 The wire protocol is a few text lines over TCP, nothing like the real transport.
 
-Environment: FAKE_TRAIN_SECONDS (default 2): seconds of training with every worker answering;
-FAKE_JOIN_TIMEOUT (default 30): seconds a worker keeps trying the seeds.
+Several coordinators (deploy/local-cluster.sh --coordinators N): one without cluster.seeds is the
+first and runs the "singleton" at once, logging the trainer's line for it; one with seeds stands by,
+connected to the first seed that accepts, and takes the run over (logging the same line, resuming
+when the shared run directory holds a checkpoint) when that connection drops. A coordinator that
+finishes writes summary.json; one taking over a finished run exits 0 at once. Only two coordinators
+are modelled faithfully: with more, every standby would take over at once (the real cluster's
+singleton picks one).
+
+Environment: FAKE_TRAIN_SECONDS (default 2): seconds of training with every worker answering (a
+file named fake-finish in the run directory ends the training at once: a test that needs the run
+to outlast its faults sets a long time and finishes the run when it is done with them);
+FAKE_JOIN_TIMEOUT (default 30): seconds a worker keeps trying the seeds; FAKE_SINGLETON_LINE=0: never
+log the singleton line (a trainer that does not log it).
 """
 
 import os
+import re
 import signal
 import socket
 import sys
@@ -62,6 +74,37 @@ def check_secret(settings, host):
     log(f"cluster secret from {source}")
 
 
+SINGLETON_LINE = "coordinator singleton started on this node"
+
+
+def seed_list(settings):
+    """cluster.seeds as HOCON, e.g. ["127.0.0.1:2552", "127.0.0.1:2553"] -> host:port strings."""
+    return re.findall(r"[^\s\[\]\",]+:\d+", settings.get("cluster.seeds", ""))
+
+
+def follow(seeds):
+    """Stand by: stay connected to the first seed that accepts; return when that connection ends."""
+    while True:
+        for seed in seeds:
+            seed_host, _, seed_port = seed.rpartition(":")
+            try:
+                conn = socket.create_connection((seed_host, int(seed_port)), timeout=1)
+            except OSError:
+                continue
+            conn.settimeout(None)
+            log(f"standing by: following {seed}")
+            try:
+                conn.sendall(b"STANDBY\n")
+                while conn.recv(4096):
+                    pass
+            except OSError:
+                pass
+            conn.close()
+            log(f"lost {seed}: taking the run over")
+            return
+        time.sleep(0.2)
+
+
 def listen(host, port):
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -88,6 +131,8 @@ def coordinator(opts, settings):
     server = listen(host, port)
     peers = {}  # socket -> [name, last answer time]
     lock = threading.Lock()
+    seeds = seed_list(settings)
+    active = [not seeds]
 
     def checkpoint(step):
         path = os.path.join(run_dir, "checkpoints", f"step-{step:09d}")
@@ -98,7 +143,8 @@ def coordinator(opts, settings):
     progress = [0.0]
 
     def on_signal(signum, _frame):
-        checkpoint(int(progress[0] * 10))
+        if active[0]:
+            checkpoint(int(progress[0] * 10))
         log(f"interrupted by signal {signum}")
         os._exit(130)
 
@@ -125,10 +171,23 @@ def coordinator(opts, settings):
             threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
     threading.Thread(target=accept, daemon=True).start()
+    if seeds:
+        follow(seeds)
+        active[0] = True
+    if os.environ.get("FAKE_SINGLETON_LINE", "1") != "0":
+        log(SINGLETON_LINE)
+    if seeds:
+        if os.path.exists(os.path.join(run_dir, "summary.json")):
+            log("the run is already finished")
+            return 0
+        checkpoints = os.path.join(run_dir, "checkpoints")
+        if os.path.isdir(checkpoints) and any(os.path.exists(os.path.join(checkpoints, d, "COMMITTED")) for d in os.listdir(checkpoints)):
+            log(f"resumed from {run_dir}")
     total = float(os.environ.get("FAKE_TRAIN_SECONDS", "2"))
     was_training = None
     step = 0
-    while progress[0] < total:
+    finish_file = os.path.join(run_dir, "fake-finish")
+    while progress[0] < total and not os.path.exists(finish_file):
         time.sleep(0.1)
         step += 1
         now = time.monotonic()
@@ -147,6 +206,8 @@ def coordinator(opts, settings):
         if training:
             progress[0] += 0.1
     checkpoint(int(progress[0] * 10))
+    with open(os.path.join(run_dir, "summary.json"), "w") as f:
+        f.write("{}\n")
     for c in conns:
         try:
             c.sendall(b"DONE\n")
@@ -175,6 +236,7 @@ def worker(opts, settings):
     signal.signal(signal.SIGINT, on_signal)
     join_timeout = float(os.environ.get("FAKE_JOIN_TIMEOUT", "30"))
     seeds = opts["seed"]
+    log(f"seeds: {', '.join(seeds)}")
     while True:
         deadline = time.monotonic() + join_timeout
         conn = None

@@ -3,7 +3,8 @@
 # they run in seconds and do not depend on the cluster mode being finished:
 #   - local-cluster.sh: a run to the end, per-node logs, the secret's mode, pause/resume, a killed
 #     worker started again, the ordered stop on SIGTERM (exit 130), a coordinator restarted after a
-#     crash resuming its checkpoint, a node that never comes up, a port already taken;
+#     crash resuming its checkpoint, two coordinators (the active one killed and the standby taking
+#     the run over; the ordered stop), a node that never comes up, a port already taken;
 #   - netns/netns-cluster.sh (root, and only where `check` passes; skipped with the reason otherwise):
 #     up, reachability, partition and heal, pause and resume, a run to the end, down leaving nothing.
 # Usage: deploy/tests/selftest.sh [local|netns]...   (default: both)
@@ -52,6 +53,11 @@ wait_for_line() {
 }
 
 status_of() { "$local_cluster" status -r "$1" 2>/dev/null | awk -v n="$2" '$1 == n {print $3}'; }
+# The recorded exit status of node $2 of run $1 ("exited N" in status), or nothing while it runs.
+exit_of() { "$local_cluster" status -r "$1" 2>/dev/null | awk -v n="$2" '$1 == n && $3 == "exited" {print $4}'; }
+port_of() { "$local_cluster" status -r "$1" 2>/dev/null | awk -v n="$2" '$1 == n {sub(/.*:/, "", $2); print $2}'; }
+# Node $2 of run $1 is the one status marks active (the coordinator running the singleton).
+is_active() { "$local_cluster" status -r "$1" 2>/dev/null | awk -v n="$2" '$1 == n && $NF == "active" {found = 1} END {exit !found}'; }
 # No fake node of run directory $1 (its path is on every node's command line) is alive.
 no_fakes_left() { ! pgrep -f "python3? [^ ]*fake-node.py .*$1/" >/dev/null; }
 equals() { [ "$1" = "$2" ] || {
@@ -94,7 +100,8 @@ test_local() {
 
   echo "# local-cluster.sh: faults on a detached cluster"
   run="$work/local-faults"
-  FAKE_TRAIN_SECONDS=3 lc -w 2 -r "$run" --detach --faults 'delay=50ms' >"$work/faults.out" 2>&1
+  # Long enough to outlast the faults however slow the machine; the test ends the run itself.
+  FAKE_TRAIN_SECONDS=1000 lc -w 2 -r "$run" --detach --faults 'delay=50ms' >"$work/faults.out" 2>&1
   check "detached start returns once the cluster is up" equals "$(status_of "$run" coordinator)" running
   check "--faults reaches every node" grep -q 'transport faults: delay=50ms' "$run/logs/worker-2.log"
   "$local_cluster" pause-worker 1 -r "$run" 2>/dev/null
@@ -106,6 +113,7 @@ test_local() {
   check "kill-worker kills it (SIGKILL)" wait_for_line "$run/logs/worker-2.log" 'exited with status 137' 5
   "$local_cluster" start-worker 2 -r "$run" 2>/dev/null
   check "start-worker brings it back" equals "$(status_of "$run" worker-2)" running
+  touch "$run/fake-finish"
   "$local_cluster" wait -r "$run" --timeout 60 2>/dev/null
   check "wait returns the coordinator's exit status (0)" equals "$?" 0
   check "no node process is left" no_fakes_left "$run"
@@ -145,18 +153,63 @@ test_local() {
 
   echo "# local-cluster.sh: a crashed coordinator is restarted and resumes"
   run="$work/local-restart"
-  FAKE_TRAIN_SECONDS=3 lc -w 1 -r "$run" --detach --coordinator-restarts 1 >"$work/restart.out" 2>&1
+  # No singleton line here: kill-coordinator falls back to the first coordinator alive.
+  FAKE_SINGLETON_LINE=0 FAKE_TRAIN_SECONDS=1000 lc -w 1 -r "$run" --detach --coordinator-restarts 1 >"$work/restart.out" 2>&1
   if wait_for_line "$run/logs/coordinator.log" 'training' 30; then
     # The fake checkpoints on SIGTERM only, so make one as the trainer would have by now.
     mkdir -p "$run/checkpoints/step-000000005" && touch "$run/checkpoints/step-000000005/COMMITTED"
-    "$local_cluster" kill-coordinator -r "$run" 2>/dev/null
+    "$local_cluster" kill-coordinator -r "$run" >"$work/restart-kill.out" 2>&1
+    check "kill-coordinator without a singleton line kills the first coordinator" grep -q 'sent SIGKILL to coordinator$' "$work/restart-kill.out"
     check "the new coordinator resumes the run directory" wait_for_line "$run/logs/coordinator.log" "resumed from $run" 30
+    touch "$run/fake-finish"
     "$local_cluster" wait -r "$run" --timeout 60 2>/dev/null
     check "the restarted run finishes (exit 0)" equals "$?" 0
   else
     not_ok "the cluster came up for the restart test"
   fi
   "$local_cluster" stop -r "$run" >/dev/null 2>&1
+
+  echo "# local-cluster.sh: two coordinators; the active one is killed and the standby takes over"
+  run="$work/local-coordinators"
+  FAKE_TRAIN_SECONDS=1000 lc -w 2 --coordinators 2 -r "$run" --detach >"$work/coordinators.out" 2>&1
+  check "status lists both coordinators, running" equals "$(status_of "$run" coordinator) $(status_of "$run" coordinator-2)" "running running"
+  check "they share the run directory" bash -c "grep -q 'RNNCLUSTER_RUN_DIR=$run ' '$run/logs/coordinator.log' && grep -q 'RNNCLUSTER_RUN_DIR=$run ' '$run/logs/coordinator-2.log'"
+  check "the first coordinator runs the singleton" wait_for_line "$run/logs/coordinator.log" 'coordinator singleton started on this node' 10
+  check "status marks it active" is_active "$run" coordinator
+  check "the second joined through the first (its seed) and stands by" \
+    grep -q "standing by: following 127.0.0.1:$(port_of "$run" coordinator)" "$run/logs/coordinator-2.log"
+  check "it listens on its own --set cluster.port" equals "$(port_of "$run" coordinator-2)" "$(awk '/--set cluster.port=/ {sub(/.*cluster.port=/, ""); print $1; exit}' "$run/logs/coordinator-2.log")"
+  check "workers list every coordinator as a seed" \
+    grep -q "seeds: 127.0.0.1:$(port_of "$run" coordinator), 127.0.0.1:$(port_of "$run" coordinator-2)" "$run/logs/worker-1.log"
+  if wait_for_line "$run/logs/coordinator.log" '^[0-9:]+ fake-coordinator: training' 30; then
+    mkdir -p "$run/checkpoints/step-000000005" && touch "$run/checkpoints/step-000000005/COMMITTED"
+    "$local_cluster" kill-coordinator -r "$run" >"$work/coordinators-kill.out" 2>&1
+    check "kill-coordinator kills the active one" grep -q 'sent SIGKILL to coordinator$' "$work/coordinators-kill.out"
+    check "the standby takes the run over" wait_for_line "$run/logs/coordinator-2.log" 'coordinator singleton started on this node' 10
+    check "and resumes the shared run directory" grep -q "resumed from $run" "$run/logs/coordinator-2.log"
+    check "the workers join it" wait_for_line "$run/logs/worker-2.log" "joined through 127.0.0.1:$(port_of "$run" coordinator-2)" 10
+    check "status marks the new active coordinator" is_active "$run" coordinator-2
+    touch "$run/fake-finish"
+    "$local_cluster" wait -r "$run" --timeout 60 2>/dev/null
+    check "wait returns the status of the coordinator that finished the run (0)" equals "$?" 0
+    check "though the killed one exited 137" equals "$(exit_of "$run" coordinator) $(exit_of "$run" coordinator-2)" "137 0"
+  else
+    not_ok "the cluster with two coordinators started training"
+  fi
+  check "no node process is left" no_fakes_left "$run"
+
+  echo "# local-cluster.sh: stop with two coordinators"
+  run="$work/local-coordinators-stop"
+  FAKE_TRAIN_SECONDS=100 lc -w 1 --coordinators 2 -r "$run" --detach >"$work/coordinators-stop.out" 2>&1
+  if wait_for_line "$run/logs/coordinator.log" '^[0-9:]+ fake-coordinator: training' 30; then
+    "$local_cluster" stop -r "$run" >"$work/coordinators-stop2.out" 2>&1
+    check "stop reports the active coordinator's status (130)" grep -q 'exit status 130' "$work/coordinators-stop2.out"
+    check "the standby is stopped before the active one, which checkpoints" \
+      bash -c "grep 'sent SIGTERM' '$run/logs/launcher.log' | head -n 2 | tr '\n' ' ' | grep -q 'coordinator-2 .*to coordinator \$' && grep -q 'checkpoint: ' '$run/logs/coordinator.log'"
+    check "no node process is left" no_fakes_left "$run"
+  else
+    not_ok "the cluster with two coordinators came up for the stop test"
+  fi
 
   echo "# local-cluster.sh: failures to start"
   run="$work/local-broken"
