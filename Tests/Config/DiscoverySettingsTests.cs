@@ -1,4 +1,5 @@
 using RnnCluster.Config;
+using RnnCluster.Tests.Support;
 
 namespace RnnCluster.Tests.Config;
 
@@ -73,5 +74,22 @@ public sealed class DiscoverySettingsTests
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadText("akka.management.cluster.bootstrap.contact-point.probe-intervall = 2s", "bad.hocon", [], Env.Empty));
 
         Assert.Contains("did you mean 'akka.management.cluster.bootstrap.contact-point.probe-interval'?", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_kubernetes_deployments_settings_load_with_the_per_pod_overrides_its_manifests_give()
+    {
+        var file = Path.Combine(RepositoryRoot.Path, "deploy", "k8s", "cluster.hocon");
+        // What workers.yaml puts in RNNCLUSTER_SET, with the pod's name and IP filled in.
+        var overrides = ConfigOverrides.FromEnvironment(name => name == "RNNCLUSTER_SET"
+            ? "cluster.host=\"rnncluster-workers-0.rnncluster\";cluster.management.advertised-host=\"10.1.2.3\""
+            : null);
+
+        var cluster = ConfigLoader.Load(file, overrides, Env.Of(("RNNCLUSTER_SECRET", "0123456789abcdef0123456789abcdef"))).Cluster;
+
+        Assert.Equal((DiscoveryMethod.Kubernetes, "rnncluster", "app.kubernetes.io/name={0}"), (cluster.Discovery.Method, cluster.Discovery.ServiceName, cluster.Discovery.PodLabelSelector));
+        Assert.Equal(new ManagementSettings { Port = 8558, AdvertisedHost = "10.1.2.3" }, cluster.Management);
+        Assert.Equal(("rnncluster-workers-0.rnncluster", 2552), (cluster.Host, cluster.Port));
+        Assert.Empty(cluster.Seeds);
     }
 }

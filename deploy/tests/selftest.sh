@@ -6,8 +6,10 @@
 #     crash resuming its checkpoint, two coordinators (the active one killed and the standby taking
 #     the run over; the ordered stop), a node that never comes up, a port already taken;
 #   - netns/netns-cluster.sh (root, and only where `check` passes; skipped with the reason otherwise):
-#     up, reachability, partition and heal, pause and resume, a run to the end, down leaving nothing.
-# Usage: deploy/tests/selftest.sh [local|netns]...   (default: both)
+#     up, reachability, partition and heal, pause and resume, a run to the end, down leaving nothing;
+#   - tests/check-manifests.py (needs python3-yaml; skipped without): deploy/k8s passes, and copies
+#     broken on purpose, one invariant each, fail naming it.
+# Usage: deploy/tests/selftest.sh [local|netns|manifests]...   (default: all three)
 # SELFTEST_KEEP=1 keeps the logs of a failed run.
 # Ends with "N passed, N failed, N skipped"; exit status 1 when anything failed.
 set -uo pipefail
@@ -271,14 +273,69 @@ test_netns() {
   check "down again is harmless" "$n" down
 }
 
+test_manifests() {
+  echo "# check-manifests.py"
+  local checker="$here/check-manifests.py" k8s="$deploy/k8s"
+  if ! python3 -c 'import yaml' 2>/dev/null; then
+    skip "manifest checks: python3-yaml is not installed"
+    return
+  fi
+  check "deploy/k8s passes" python3 "$checker" "$k8s"
+  # broken DESCRIPTION EXPECTED FILE OLD NEW: a copy of deploy/k8s whose FILE has OLD replaced by NEW
+  # must fail with a problem containing EXPECTED.
+  broken() {
+    local description=$1 expected=$2 file=$3 copy="$work/k8s-broken"
+    rm -rf "$copy" && cp -r "$k8s" "$copy"
+    if ! python3 -c 'import sys; p, old, new = sys.argv[1:]; s = open(p).read(); assert old in s; open(p, "w").write(s.replace(old, new))' \
+      "$copy/$file" "$4" "$5"; then
+      not_ok "$description (the test's text is not in $file)"
+      return
+    fi
+    if python3 "$checker" "$copy" >"$work/broken.out" 2>&1; then
+      not_ok "$description: the checker passed it"
+    elif grep -qF -- "$expected" "$work/broken.out"; then
+      ok "$description"
+    else
+      not_ok "$description: no problem mentioning '$expected' in: $(tr '\n' ' ' <"$work/broken.out")"
+    fi
+  }
+  broken "one coordinator-eligible pod is refused" "failover needs at least 2" \
+    coordinator.yaml 'replicas: 2' 'replicas: 1'
+  broken "a RoleBinding subject without the namespace is refused" "subject rnncluster names namespace None" \
+    rbac.yaml $'    namespace: rnncluster\nroleRef:' 'roleRef:'
+  broken "a Role that cannot list pods is refused" "may get, list and watch pods" \
+    rbac.yaml 'verbs: ["get", "list", "watch"]' 'verbs: ["get"]'
+  broken "an object in another namespace is refused" "names namespace default" \
+    service.yaml 'namespace: rnncluster' 'namespace: default'
+  broken "a grace period shorter than a checkpoint plus the shutdown phases is refused" "terminationGracePeriodSeconds 120 is below" \
+    coordinator.yaml 'terminationGracePeriodSeconds: 180' 'terminationGracePeriodSeconds: 120'
+  broken "a readiness probe off the management endpoint is refused" "readinessProbe must GET /ready" \
+    workers.yaml 'path: /ready' 'path: /alive'
+  broken "a shell entrypoint is refused" "runs through a shell" \
+    workers.yaml 'command: ["/usr/bin/tini", "--",' 'command: ["sh", "-c",'
+  broken "a run directory on a ReadWriteOnce claim is refused" "is not ReadWriteMany" \
+    run-volume.yaml 'ReadWriteMany"]' 'ReadWriteOnce"]'
+  broken "seeds beside the bootstrap are refused" "RNNCLUSTER_SEEDS with cluster.discovery.method = kubernetes" \
+    workers.yaml $'            - name: RNNCLUSTER_SET\n' $'            - name: RNNCLUSTER_SEEDS\n              value: rnncluster-coordinator-0.rnncluster:2552\n            - name: RNNCLUSTER_SET\n'
+  broken "pods the discovery's label selector misses are refused" "are not found by cluster.discovery.pod-label-selector" \
+    cluster.hocon 'pod-label-selector = "app.kubernetes.io/name={0}"' 'pod-label-selector = "app={0}"'
+  broken "a management port the containers do not name is refused" "= cluster.management.port (8559)" \
+    cluster.hocon 'port = 8558' 'port = 8559'
+  broken "pods that do not advertise their IP are refused" "advertised-host to the pod's IP" \
+    coordinator.yaml ';cluster.management.advertised-host="$(POD_IP)"' ''
+  broken "one-by-one pod startup is refused" "podManagementPolicy must be Parallel" \
+    workers.yaml 'podManagementPolicy: Parallel' 'podManagementPolicy: OrderedReady'
+}
+
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(local netns)
+[ ${#suites[@]} -gt 0 ] || suites=(local netns manifests)
 for suite in "${suites[@]}"; do
   case "$suite" in
     local) test_local ;;
     netns) test_netns ;;
+    manifests) test_manifests ;;
     *)
-      echo "unknown suite $suite (local, netns)" >&2
+      echo "unknown suite $suite (local, netns, manifests)" >&2
       exit 2
       ;;
   esac
