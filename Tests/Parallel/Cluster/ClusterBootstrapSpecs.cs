@@ -70,7 +70,7 @@ public sealed class ClusterBootstrapSpecs(ITestOutputHelper output) : Akka.TestK
     [Fact]
     public async Task A_nodes_health_endpoint_answers_alive_at_once_and_ready_only_while_it_is_an_up_member()
     {
-        var system = ClusterSystem.Create(ClusterSystem.Config(ClusterNodes.Settings(), ClusterSystem.CoordinatorRole, Fast), _loggers);
+        var system = ClusterSystem.Create(ClusterNodes.Settings(), ClusterSystem.CoordinatorRole, _loggers, Fast);
         await using var health = await ManagementEndpoint.StartAsync(system, "127.0.0.1", 0, bootstrap: false, CancellationToken.None);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{health.Port}"), Timeout = TimeSpan.FromSeconds(10) };
 
@@ -98,7 +98,7 @@ public sealed class ClusterBootstrapSpecs(ITestOutputHelper output) : Akka.TestK
         taken.Start();
         var port = ((IPEndPoint)taken.LocalEndpoint).Port;
         var settings = Bootstrapping([$"127.0.0.1:{port}"], port);
-        var system = ClusterSystem.Create(ClusterSystem.Config(settings, ClusterSystem.WorkerRole, Fast), _loggers);
+        var system = ClusterSystem.Create(settings, ClusterSystem.WorkerRole, _loggers, Fast);
         try
         {
             var e = await Assert.ThrowsAsync<IOException>(() => ClusterJoin.StartAsync(system, settings, CancellationToken.None));
@@ -193,7 +193,7 @@ public sealed class ClusterBootstrapSpecs(ITestOutputHelper output) : Akka.TestK
 
     private async Task<ActorSystem> StartAsync(ClusterSettings settings, string role)
     {
-        var system = ClusterSystem.Create(ClusterSystem.Config(settings, role, Fast), _loggers);
+        var system = ClusterSystem.Create(settings, role, _loggers, Fast);
         await ClusterJoin.StartAsync(system, settings, CancellationToken.None);
         return system;
     }
