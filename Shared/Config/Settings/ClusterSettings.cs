@@ -39,7 +39,7 @@ public sealed record ClusterSettings
 
     public double PhiThreshold { get; init; } = 8.0;
 
-    /// <summary>How long a member stays unreachable before the leader downs it.</summary>
+    /// <summary>Ignored since the move to Akka.Cluster (the split-brain resolver's stable-after downs); read so old files and checkpoints load.</summary>
     public TimeSpan DownUnreachableAfter { get; init; } = TimeSpan.Zero;
 
     /// <summary>Largest frame; bigger payloads (gradients, parameters) travel in chunks of this size.</summary>
