@@ -9,9 +9,11 @@ namespace RnnCluster.DataPlane;
 /// Reassembles chunked transfers from one peer (one instance per connection). Chunks may arrive in
 /// any order; duplicates are ignored. Memory is bounded by <see cref="FrameLimits.MaxInFlightBytesPerPeer"/>,
 /// and a transfer that stops receiving chunks is dropped after <see cref="FrameLimits.AbandonedTransferTimeout"/>.
+/// Abandoned transfers are dropped whenever a chunk arrives; a connection that goes quiet with one
+/// unfinished is the caller's to time out (the tensor connections' transfer timeout).
 /// Any exception from <see cref="Accept"/> discards the offending transfer; the caller should then
 /// close the connection, since the peer is broken or hostile.
-/// Thread-safe: the connection's reader and its sweep timer may call in concurrently.
+/// Thread-safe: the connection's reader and its stall timer may call in concurrently.
 /// </summary>
 public sealed class ChunkAssembler
 {
@@ -160,48 +162,7 @@ public sealed class ChunkAssembler
         return new Frame { Chunk = chunk };
     }
 
-    /// <summary>
-    /// Parses a reassembled payload, which must be a serialized <c>Frame { Message }</c> (see
-    /// <see cref="ChunkWriter.SplitMessage"/>), without copying the message's payload out of it: the
-    /// payload <see cref="ByteString"/> wraps <paramref name="payload"/> in place. Call it only with an
-    /// array nothing else references or writes, such as the one <see cref="Accept"/> returns.
-    /// </summary>
-    /// <exception cref="FormatException">Not well-formed protobuf, or a frame that is not a message.</exception>
-    /// <exception cref="InvalidProtocolBufferException">The envelope's fields do not parse.</exception>
-    public static Message ParseMessage(byte[] payload)
-    {
-        ArgumentNullException.ThrowIfNull(payload);
-        Span<(int Offset, int Length)> body = stackalloc (int, int)[1];
-        var outer = ProtoFields.ParseExcept(payload, Frame.Parser, [Frame.MessageFieldNumber], body);
-
-        // Only messages are chunked: a chunk inside chunks would let a peer nest reassembly without bound.
-        if (outer.BodyCase != Frame.BodyOneofCase.None || body[0].Offset == 0)
-        {
-            var kind = outer.BodyCase == Frame.BodyOneofCase.None ? "frame with no body" : outer.BodyCase.ToString();
-            throw new FormatException($"a chunked {kind}; only messages are chunked");
-        }
-
-        var inner = payload.AsMemory(body[0].Offset, body[0].Length);
-        Span<(int Offset, int Length)> data = stackalloc (int, int)[1];
-        var message = ProtoFields.ParseExcept(inner.Span, Message.Parser, [Message.PayloadFieldNumber], data);
-        message.Payload = UnsafeByteOperations.UnsafeWrap(inner.Slice(data[0].Offset, data[0].Length));
-        return message;
-    }
-
-    /// <summary>
-    /// Drops transfers that received nothing for <see cref="FrameLimits.AbandonedTransferTimeout"/> and
-    /// releases their chunks; returns how many were dropped. <see cref="Accept"/> does this too, so a
-    /// timer only matters for a connection that has gone quiet.
-    /// </summary>
-    public int RemoveAbandoned()
-    {
-        lock (_gate)
-        {
-            return RemoveAbandonedLocked(_time.GetTimestamp());
-        }
-    }
-
-    private int RemoveAbandonedLocked(long now)
+    private void RemoveAbandonedLocked(long now)
     {
         List<ulong>? stale = null;
         foreach (var (id, transfer) in _transfers)
@@ -212,17 +173,10 @@ public sealed class ChunkAssembler
             }
         }
 
-        if (stale is null)
-        {
-            return 0;
-        }
-
-        foreach (var id in stale)
+        foreach (var id in stale ?? [])
         {
             Forget(id);
         }
-
-        return stale.Count;
     }
 
     private Transfer FindOrStart(Chunk chunk, long now)

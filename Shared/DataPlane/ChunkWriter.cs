@@ -39,41 +39,10 @@ public sealed class ChunkWriter
     public IReadOnlyList<Frame> Split(ReadOnlyMemory<byte> payload) => Split(ReadOnlyMemory<byte>.Empty, payload);
 
     /// <summary>
-    /// Chunks <c>Frame { Message = message }</c> exactly as <see cref="Split(ReadOnlyMemory{byte})"/> would chunk
-    /// its serialized bytes, without serializing it into one array first: the envelope's few header bytes are
-    /// written apart and the payload (the last field, so it ends the serialized frame) is wrapped where it lies.
-    /// That saves a copy and a large-object allocation of every big message.
-    /// </summary>
-    public IReadOnlyList<Frame> SplitMessage(Message message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        if (message.Payload.IsEmpty)
-        {
-            // Protobuf omits an empty bytes field, so the payload would not end the serialized frame.
-            return Split(new Frame { Message = message }.ToByteArray());
-        }
-
-        // The same fields protobuf writes before the payload, in the same (field number) order.
-        var head = new Message { TypeId = message.TypeId, Sender = message.Sender, Recipient = message.Recipient };
-        var headSize = head.CalculateSize();
-        var payloadLength = message.Payload.Length;
-        var messageSize = headSize + 1 + CodedOutputStream.ComputeLengthSize(payloadLength) + payloadLength;
-        var header = new byte[1 + CodedOutputStream.ComputeLengthSize(messageSize) + messageSize - payloadLength];
-        var output = new CodedOutputStream(header);
-        output.WriteTag(Frame.MessageFieldNumber, WireFormat.WireType.LengthDelimited);
-        output.WriteLength(messageSize);
-        head.WriteTo(output);
-        output.WriteTag(Message.PayloadFieldNumber, WireFormat.WireType.LengthDelimited);
-        output.WriteLength(payloadLength);
-        output.Flush();
-        output.CheckNoSpaceLeft();
-        return Split(header, message.Payload.Memory);
-    }
-
-    /// <summary>
     /// Chunks the concatenation of <paramref name="header"/> and <paramref name="body"/>. Chunks that lie
     /// inside one of them wrap it without copying; only a chunk straddling the two is copied. The
-    /// tensor connections chunk their <c>Frame { tensor }</c> this way too (header bytes, then floats).
+    /// tensor connections chunk their <c>Frame { tensor }</c> this way (header bytes, then floats), so
+    /// the floats are never serialized into one array.
     /// </summary>
     internal Frame[] Split(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> body)
     {

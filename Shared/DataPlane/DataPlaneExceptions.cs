@@ -1,23 +1,6 @@
 namespace RnnCluster.DataPlane;
 
 /// <summary>
-/// A message arrived with a type id its codec (<see cref="Transport.IMessageCodec"/>) does not know. The
-/// peer runs a different protocol version or is not one of ours; the id is named so the mismatch can be found.
-/// </summary>
-public sealed class UnknownMessageTypeException(uint typeId)
-    : Exception($"Message type id {typeId} is not registered; refusing to decode it.")
-{
-    public uint TypeId { get; } = typeId;
-}
-
-/// <summary>A registered message type's payload could not be decoded.</summary>
-public sealed class MessageDecodeException(uint typeId, Type messageType, Exception inner)
-    : Exception($"Payload of message type id {typeId} ({messageType.Name}) is malformed: {inner.Message}", inner)
-{
-    public uint TypeId { get; } = typeId;
-}
-
-/// <summary>
 /// A peer went over one of the <see cref="FrameLimits"/>. The connection cannot continue: the caller
 /// closes it (the peer is either broken or hostile, and buffering more would only move the problem).
 /// </summary>

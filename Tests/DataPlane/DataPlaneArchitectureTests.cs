@@ -25,7 +25,7 @@ public sealed class DataPlaneArchitectureTests
     {
         var types = Shared.GetTypes().Where(t => InNamespace(t, "RnnCluster.DataPlane")).ToList();
         Assert.Contains(typeof(TensorTransport), types);
-        Assert.Contains(typeof(RemoteTransport), types);
+        Assert.Contains(typeof(TransportTls), types);
         Assert.Contains(typeof(RnnCluster.DataPlane.Protocol.Frame), types);
 
         var violations = types

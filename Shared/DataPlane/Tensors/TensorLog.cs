@@ -4,7 +4,7 @@ namespace RnnCluster.DataPlane.Tensors;
 
 /// <summary>
 /// Log events of the tensor transport; ids (4300–4399) are stable so operators can alert on them.
-/// TLS certificate refusals are the transport layer's events (<c>TransportLog</c> 4014, 4015).
+/// TLS certificate refusals are logged by the WebSocket layer underneath (<c>TransportLog</c> 4014, 4015).
 /// </summary>
 internal static partial class TensorLog
 {

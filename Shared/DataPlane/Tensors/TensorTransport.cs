@@ -16,7 +16,7 @@ namespace RnnCluster.DataPlane.Tensors;
 /// (<see cref="AcceptAsync"/>) and dials theirs (<see cref="ConnectAsync"/>), and every connection is a
 /// <see cref="TensorConnection"/> to one authenticated peer. Large payloads (parameters, gradients,
 /// states) travel here instead of on the control plane's connection, so they never hold up its
-/// heartbeats. It reuses the remoting transport's wire pieces (WebSocket frames bounded by
+/// heartbeats. It is built from the data plane's wire pieces (WebSocket frames bounded by
 /// <see cref="FrameLimits"/>, chunking with the XxHash128 checksum, the HMAC handshake over the
 /// <see cref="ClusterSecret"/>, optional TLS) and adds nothing on top: no reconnection, no membership.
 /// Who connects to whom, and what a lost connection means, is the caller's decision, made from

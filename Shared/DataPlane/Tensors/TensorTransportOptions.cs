@@ -51,7 +51,7 @@ public sealed record TensorTransportOptions
     /// <summary>Received tensors held per connection until <see cref="TensorConnection.ReceiveAsync"/> takes them; beyond that the connection stops reading (back-pressure).</summary>
     public int ReceiveCapacity { get; init; } = 2;
 
-    /// <summary>TLS for every connection, as for the remoting transport (see <see cref="TransportTls"/>); null runs plain WebSockets behind the HMAC handshake.</summary>
+    /// <summary>TLS for every connection (see <see cref="TransportTls"/>); null runs plain WebSockets behind the HMAC handshake.</summary>
     public TransportTls? Tls { get; init; }
 
     /// <summary>

@@ -8,8 +8,8 @@ namespace RnnCluster.DataPlane.Tensors;
 /// <summary>
 /// A tensor on the wire: a serialized <c>Frame { tensor { header, data } }</c>, always chunked (so always
 /// under the XxHash128 checksum) and reassembled by the same <see cref="ChunkAssembler"/> as every
-/// chunked payload. As with <see cref="ChunkWriter.SplitMessage"/>, the few bytes in front of the floats
-/// are written apart and the floats are wrapped where they lie.
+/// chunked payload. The few bytes in front of the floats are written apart and the floats are wrapped
+/// where they lie, so a tensor is never serialized into one array.
 /// </summary>
 internal static class TensorWire
 {

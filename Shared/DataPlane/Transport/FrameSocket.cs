@@ -164,7 +164,7 @@ internal sealed class FrameSocket : IDisposable
 
     /// <summary>
     /// A close reason is at most 123 UTF-8 bytes (RFC 6455). Ours are ASCII and cut at 120 characters;
-    /// reasons from the peer gate or <see cref="RemoteTransport.Disconnect"/> may not be, so the cut also
+    /// reasons from the peer gate or a caller's goodbye may not be, so the cut also
     /// respects the byte limit and never splits a surrogate pair.
     /// </summary>
     private static string Truncate(string reason)

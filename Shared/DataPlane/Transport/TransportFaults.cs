@@ -3,21 +3,13 @@ using System.Globalization;
 namespace RnnCluster.DataPlane.Transport;
 
 /// <summary>
-/// Test-only network faults for ordinary outbound messages, where the kernel offers no netem: each
-/// message is lost with <see cref="DropProbability"/> or else held back <see cref="Delay"/> before it
-/// joins the send queue. Heartbeats and control messages are never touched, so a failure detector
-/// sees a slow, lossy link rather than a dead one. Draws come from one <see cref="Random"/> seeded
-/// with <see cref="Seed"/> per transport, so a run is repeatable. Off by default
-/// (<see cref="RemoteTransportOptions.Faults"/> is null); a node that has them on logs a warning at start.
+/// The test-only fault spec of <c>RNNCLUSTER_FAULTS</c> (<c>delay=50ms;drop=0.01;seed=7</c>), read only
+/// when <c>cluster.test-faults</c> is on. The cluster applies <see cref="Delay"/> to each step message it
+/// sends (<c>Parallel.Cluster.TestFaults</c>), so a process test can keep a tiny run going until its
+/// fault lands. <see cref="DropProbability"/> and <see cref="Seed"/> are still read, so the specs the
+/// deploy scripts pass stay valid, but nothing drops messages since the WebSocket remoting transport
+/// that did was replaced by Akka.Remote.
 /// </summary>
-/// <remarks>
-/// A dropped message still counts as sent (<see cref="RemoteTransport.SendAsync"/> returns true), as
-/// one lost on the wire would. A constant delay keeps the order of ordinary messages. Messages still
-/// waiting out their delay when the connection closes are sent at once, before the close message
-/// (bytes on a slow wire still arrive after their sender closes); an aborted connection loses them, as
-/// a cut link would. The first held message of each type on a connection is logged, so a test can act
-/// while one is in flight (pause the process, say, so that it arrives after the node was downed).
-/// </remarks>
 public sealed record TransportFaults
 {
     private static readonly string[] Keys = ["delay", "drop", "seed"];

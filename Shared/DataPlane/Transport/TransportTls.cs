@@ -1,7 +1,7 @@
 namespace RnnCluster.DataPlane.Transport;
 
 /// <summary>
-/// TLS for every connection of a <see cref="RemoteTransport"/>: the listener serves HTTPS with this
+/// TLS for every connection of a <see cref="Tensors.TensorTransport"/>: the listener serves HTTPS with this
 /// node's certificate, dialers use <c>wss://</c> and offer the same certificate to the peer. The HMAC
 /// handshake still runs inside TLS: TLS protects the channel, the handshake proves cluster membership.
 /// </summary>
@@ -26,7 +26,7 @@ namespace RnnCluster.DataPlane.Transport;
 /// one): to shut a node out, reissue from a new CA or change the cluster secret. Node certificates
 /// need both the serverAuth and clientAuth extended key usages (or no EKU extension), since every
 /// node both listens and dials; for the same reason a node's own certificate must chain to its CA file,
-/// which is checked at start. Missing, unreadable or invalid files stop <see cref="RemoteTransport.StartAsync"/>
+/// which is checked at start. Missing, unreadable or invalid files stop <see cref="Tensors.TensorTransport.StartAsync"/>
 /// with a <see cref="TlsConfigurationException"/> naming the file; there is no fallback to plain WebSockets.
 /// </para>
 /// </remarks>
@@ -57,7 +57,7 @@ public sealed record TransportTls
     {
         if (string.IsNullOrWhiteSpace(path))
         {
-            throw new ArgumentException($"{nameof(RemoteTransportOptions)}.{nameof(RemoteTransportOptions.Tls)}.{name} must be a file path.", name);
+            throw new ArgumentException($"{nameof(TransportTls)}.{name} must be a file path.", name);
         }
     }
 }

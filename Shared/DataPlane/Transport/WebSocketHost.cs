@@ -17,9 +17,8 @@ namespace RnnCluster.DataPlane.Transport;
 /// <summary>
 /// The listening and dialling halves every data-plane connection starts with: Kestrel on one TCP port
 /// (optionally serving TLS from a <see cref="TlsMaterial"/>) handing each request to one handler, and
-/// <see cref="ClientWebSocket"/>s set up to match. <see cref="RemoteTransport"/> and the tensor endpoint
-/// each run their own host on their own port, so each kind of traffic has its own TCP connections;
-/// keeping the setup here means both check certificates the same way.
+/// <see cref="ClientWebSocket"/>s set up to match. Kept apart from <see cref="Tensors.TensorTransport"/>
+/// so the transport reads as protocol, not as Kestrel and certificate plumbing.
 /// </summary>
 internal sealed class WebSocketHost : IAsyncDisposable
 {

@@ -1,18 +1,13 @@
 using RnnCluster.DataPlane;
 using RnnCluster.DataPlane.Tensors;
-using RnnCluster.Tests.DataPlane.Transport;
 using static RnnCluster.Tests.DataPlane.Tensors.TensorFixture;
 
 namespace RnnCluster.Tests.DataPlane.Tensors;
 
-/// <summary>Who gets a tensor connection: the cluster secret, the peer gate, the expected identity, TLS.</summary>
-[Collection(nameof(RemoteTransportTests))]
-public sealed class TensorAuthenticationTests : IDisposable
+/// <summary>Who gets a tensor connection: the cluster secret, the peer gate, the expected identity (TLS: <see cref="TensorTlsTests"/>).</summary>
+[Collection(TensorFixture.Collection)]
+public sealed class TensorAuthenticationTests
 {
-    private readonly TestCertificates _pki = new();
-
-    public void Dispose() => _pki.Dispose();
-
     [Fact]
     public async Task A_peer_with_the_wrong_secret_is_refused_and_logged_while_an_authenticated_peer_keeps_transferring()
     {
@@ -53,13 +48,16 @@ public sealed class TensorAuthenticationTests : IDisposable
         Assert.Same(atServer, Assert.Single(server.Connections));
     }
 
-    [Fact]
-    public async Task A_peer_the_gate_does_not_know_is_refused_during_the_handshake_with_the_gates_reason()
+    /// <summary>A gate that throws refuses too: whatever the caller's membership check does, a peer it cannot vouch for stays out.</summary>
+    [Theory]
+    [InlineData("refuses", "refused by the peer: not a member of this run")]
+    [InlineData("throws", "refused by the peer: the peer gate failed (InvalidOperationException: membership not ready)")]
+    public async Task A_peer_the_gate_does_not_admit_is_refused_during_the_handshake_with_the_gates_reason(string gate, string expected)
     {
-        var (server, serverLogs) = await StartAsync("server", o => o with
-        {
-            PeerGate = peer => peer.Address.Contains("stranger", StringComparison.Ordinal) ? "not a member of this run" : null,
-        });
+        Func<NodeIdentity, string?> check = gate == "refuses"
+            ? peer => peer.Address.Contains("stranger", StringComparison.Ordinal) ? "not a member of this run" : null
+            : peer => peer.Address.Contains("stranger", StringComparison.Ordinal) ? throw new InvalidOperationException("membership not ready") : null;
+        var (server, serverLogs) = await StartAsync("server", o => o with { PeerGate = check });
         await using var _s = server;
         var (stranger, _) = await StartAsync("stranger");
         await using var _x = stranger;
@@ -69,12 +67,10 @@ public sealed class TensorAuthenticationTests : IDisposable
         var refused = await Assert.ThrowsAsync<TensorConnectionException>(() => stranger.ConnectAsync(server.LocalEndPoint));
 
         Assert.Equal(ConnectionEndReason.HandshakeRefused, refused.End.Reason);
-        Assert.Contains("refused by the peer: not a member of this run", refused.End.Detail, StringComparison.Ordinal);
-        await serverLogs.WaitForAsync(PeerRefused, "not a member of this run", timeout: WaitLimit);
+        Assert.Contains(expected, refused.End.Detail, StringComparison.Ordinal);
+        await serverLogs.WaitForAsync(PeerRefused, expected["refused by the peer: ".Length..], timeout: WaitLimit);
         var (toServer, atServer) = await ConnectAsync(member, server);
-        await toServer.SendAsync(Header(step: 1), Floats(5, seed: 5));
-        using var message = await ReceiveAsync(atServer);
-        Assert.Equal(member.Identity, message.Peer);
+        await AssertTransfersAsync(toServer, atServer, step: 1);
     }
 
     [Fact]
@@ -93,29 +89,22 @@ public sealed class TensorAuthenticationTests : IDisposable
         Assert.Empty(a.Connections);
     }
 
+    /// <summary>The cluster's gate reads the membership of the moment: a node that joins is let in on its next dial.</summary>
     [Fact]
-    public async Task Tensors_travel_over_TLS_between_nodes_of_the_cluster_CA_and_a_listener_of_another_CA_is_refused()
+    public async Task The_gate_is_asked_on_every_dial_so_a_refused_peer_gets_in_once_the_gate_admits_it()
     {
-        var clusterCa = _pki.CreateAuthority("cluster");
-        var (a, aLogs) = await StartAsync("a", o => o with { Tls = _pki.CreateNode("a", "cluster", clusterCa) });
-        await using var _a = a;
-        var (b, _) = await StartAsync("b", o => o with { Tls = _pki.CreateNode("b", "cluster", clusterCa) });
-        await using var _b = b;
-        var (ab, ba) = await ConnectAsync(a, b);
-        await ab.SendAsync(Header(step: 1), Floats(1_000_003, seed: 3));
-        using (var message = await ReceiveAsync(ba))
-        {
-            AssertBitExact(Floats(1_000_003, seed: 3), message.Payload.Span);
-        }
+        var admitted = 0;
+        var (server, serverLogs) = await StartAsync("server", o => o with { PeerGate = _ => Volatile.Read(ref admitted) == 1 ? null : "not a member yet" });
+        await using var _s = server;
+        var (peer, _) = await StartAsync("peer");
+        await using var _p = peer;
 
-        await aLogs.WaitForAsync(Listening, "https://", timeout: WaitLimit);
+        var refused = await Assert.ThrowsAsync<TensorConnectionException>(() => peer.ConnectAsync(server.LocalEndPoint));
+        Assert.Contains("refused by the peer: not a member yet", refused.End.Detail, StringComparison.Ordinal);
+        await serverLogs.WaitForAsync(PeerRefused, "not a member yet", timeout: WaitLimit);
+        Volatile.Write(ref admitted, 1);
 
-        // The foreign listener's certificate does not chain to the cluster CA the dialer trusts.
-        var foreignCa = _pki.CreateAuthority("foreign");
-        var (foreign, _) = await StartAsync("foreign", o => o with { Tls = _pki.CreateNode("foreign", "foreign", foreignCa) });
-        await using var _f = foreign;
-        var refused = await Assert.ThrowsAsync<TensorConnectionException>(() => a.ConnectAsync(foreign.LocalEndPoint));
-        Assert.Equal(ConnectionEndReason.HandshakeRefused, refused.End.Reason);
-        await aLogs.WaitForAsync(4015, "does not chain to the configured CA", timeout: WaitLimit);
+        var (toServer, atServer) = await ConnectAsync(peer, server);
+        await AssertTransfersAsync(toServer, atServer, step: 1);
     }
 }

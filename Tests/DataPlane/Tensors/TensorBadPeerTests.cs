@@ -3,7 +3,6 @@ using Google.Protobuf;
 using RnnCluster.DataPlane;
 using RnnCluster.DataPlane.Protocol;
 using RnnCluster.DataPlane.Tensors;
-using RnnCluster.Tests.DataPlane.Transport;
 using static RnnCluster.Tests.DataPlane.Tensors.TensorFixture;
 
 namespace RnnCluster.Tests.DataPlane.Tensors;
@@ -12,12 +11,12 @@ namespace RnnCluster.Tests.DataPlane.Tensors;
 /// Broken or hostile peers on raw WebSockets: each is disconnected with a logged reason and the close
 /// code that says why, while a well-behaved peer of the same transport keeps transferring.
 /// </summary>
-[Collection(nameof(RemoteTransportTests))]
+[Collection(TensorFixture.Collection)]
 public sealed class TensorBadPeerTests
 {
     private static readonly FrameLimits Limits = FrameLimits.Default with { MaxFrameBytes = 4096 };
 
-    public static TheoryData<string> BadInputs => new() { "oversized frame", "truncated frame", "message frame", "corrupted chunk", "truncated chunk", "chunked message", "header without kind", "data before header", "over the in-flight limit" };
+    public static TheoryData<string> BadInputs => new() { "oversized frame", "truncated frame", "unchunked tensor", "corrupted chunk", "truncated chunk", "chunked handshake", "header without kind", "data before header", "over the in-flight limit" };
 
     [Theory]
     [MemberData(nameof(BadInputs))]
@@ -71,6 +70,26 @@ public sealed class TensorBadPeerTests
     }
 
     [Fact]
+    public async Task Connections_beyond_the_limit_are_refused_and_logged_while_the_open_one_carries_on()
+    {
+        var (server, logs) = await StartAsync("server", o => o with { Limits = FrameLimits.Default with { MaxConnections = 1 } });
+        await using var _s = server;
+        var (first, _) = await StartAsync("first");
+        await using var _f = first;
+        var (second, _) = await StartAsync("second");
+        await using var _x = second;
+        var (toServer, atServer) = await ConnectAsync(first, server);
+
+        var refused = await Assert.ThrowsAsync<TensorConnectionException>(() => second.ConnectAsync(server.LocalEndPoint));
+
+        Assert.Equal(ConnectionEndReason.HandshakeRefused, refused.End.Reason);
+        Assert.Contains("HTTP 503", refused.End.Detail, StringComparison.Ordinal);
+        await logs.WaitForAsync(ConnectionLimitReached, "the limit is 1", timeout: WaitLimit);
+        await AssertTransfersAsync(toServer, atServer, step: 1);
+        Assert.Same(atServer, Assert.Single(server.Connections));
+    }
+
+    [Fact]
     public async Task A_request_for_another_path_is_answered_not_found()
     {
         var (server, _) = await StartAsync("server");
@@ -96,9 +115,10 @@ public sealed class TensorBadPeerTests
             case "truncated frame":
                 await raw.SendAsync(frames[0].ToByteArray()[..^10]);
                 return (WebSocketCloseStatus.ProtocolError, "that are not a Frame");
-            case "message frame":
-                await raw.SendAsync(new Frame { Message = new Message { TypeId = 1, Payload = ByteString.CopyFromUtf8("hello") } });
-                return (WebSocketCloseStatus.PolicyViolation, "sent a Message frame");
+            case "unchunked tensor":
+                // Unchunked, it would carry no checksum.
+                await raw.SendAsync(new Frame { Tensor = new Tensor { Header = WireHeader(step: 5), Data = LittleEndianFloats.ToByteString([1f]) } });
+                return (WebSocketCloseStatus.PolicyViolation, "sent a Tensor frame");
             case "corrupted chunk":
                 var corrupted = frames.Select(f => f.Clone()).ToList();
                 var data = corrupted[1].Chunk.Data.ToByteArray();
@@ -119,9 +139,9 @@ public sealed class TensorBadPeerTests
                 }
 
                 return (WebSocketCloseStatus.PolicyViolation, "the transfer declared");
-            case "chunked message":
-                var message = new Frame { Message = new Message { TypeId = 1, Payload = ByteString.CopyFrom(new byte[5000]) } };
-                foreach (var frame in new ChunkWriter(Limits).Split(message.ToByteArray()))
+            case "chunked handshake":
+                var handshake = new Frame { Handshake = new Handshake { NodeAddress = new string('h', 5000) } };
+                foreach (var frame in new ChunkWriter(Limits).Split(handshake.ToByteArray()))
                 {
                     await raw.SendAsync(frame);
                 }
@@ -160,14 +180,5 @@ public sealed class TensorBadPeerTests
             default:
                 throw new ArgumentOutOfRangeException(nameof(input), input, null);
         }
-    }
-
-    private static async Task AssertTransfersAsync(TensorConnection from, TensorConnection to, long step)
-    {
-        var payload = Floats(10_000, seed: (int)step);
-        await from.SendAsync(Header(step), payload);
-        using var message = await ReceiveAsync(to);
-        Assert.Equal(step, message.Header.Step);
-        AssertBitExact(payload, message.Payload.Span);
     }
 }

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net.WebSockets;
 using RnnCluster.DataPlane;
 using RnnCluster.DataPlane.Tensors;
-using RnnCluster.Tests.DataPlane.Transport;
 using Xunit.Abstractions;
 using static RnnCluster.Tests.DataPlane.Tensors.TensorFixture;
 
@@ -14,7 +13,7 @@ namespace RnnCluster.Tests.DataPlane.Tensors;
 /// listens on, a transfer that stalled. Each test asserts the reason, not how fast it came; the time a
 /// vanished peer took to be noticed is written to the test output.
 /// </summary>
-[Collection(nameof(RemoteTransportTests))]
+[Collection(TensorFixture.Collection)]
 public sealed class TensorConnectionEndTests(ITestOutputHelper output)
 {
     [Fact]
@@ -45,6 +44,26 @@ public sealed class TensorConnectionEndTests(ITestOutputHelper output)
         Assert.Equal(ConnectionEndReason.ClosedHere, afterClose.End.Reason);
         await bLogs.WaitForAsync(Ended, "Goodbye: run finished", timeout: WaitLimit);
         await Conditions_AwaitEmptyAsync(a, b);
+    }
+
+    /// <summary>A close message holds 123 bytes of UTF-8: a longer reason is cut there, never inside a character.</summary>
+    [Fact]
+    public async Task A_long_non_ASCII_goodbye_reaches_the_peer_cut_to_the_close_message_limit()
+    {
+        var (a, _) = await StartAsync("a");
+        await using var _a = a;
+        var (b, _) = await StartAsync("b");
+        await using var _b = b;
+        var (ab, ba) = await ConnectAsync(a, b);
+        var reason = string.Concat(Enumerable.Repeat("Knoten außer Betrieb 🚧 ", 10));
+
+        await ab.CloseAsync(reason);
+
+        var end = await EndedAsync(ba);
+        Assert.Equal(ConnectionEndReason.Goodbye, end.Reason);
+        Assert.StartsWith("Knoten außer Betrieb 🚧 Knoten", end.Detail, StringComparison.Ordinal);
+        Assert.StartsWith(end.Detail, reason, StringComparison.Ordinal);
+        Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(end.Detail), 100, 123);
     }
 
     [Theory]

@@ -2,13 +2,13 @@ using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using System.Text;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using RnnCluster.DataPlane;
 using RnnCluster.DataPlane.Protocol;
 using RnnCluster.DataPlane.Tensors;
 using RnnCluster.Tests.Support;
-using RnnCluster.Tests.DataPlane.Transport;
 using TensorHeader = RnnCluster.DataPlane.Tensors.TensorHeader;
 
 namespace RnnCluster.Tests.DataPlane.Tensors;
@@ -16,7 +16,11 @@ namespace RnnCluster.Tests.DataPlane.Tensors;
 /// <summary>Loopback tensor transports and raw peers; every wait is bounded by <see cref="WaitLimit"/>.</summary>
 internal static class TensorFixture
 {
+    /// <summary>The test collection of every class that starts listeners, so they do not compete for the two cores.</summary>
+    public const string Collection = "loopback tensor transports";
+
     public const int Listening = 4300;
+    public const int ConnectionLimitReached = 4302;
     public const int HandshakeFailed = 4303;
     public const int PeerRefused = 4304;
     public const int Ended = 4306;
@@ -25,9 +29,9 @@ internal static class TensorFixture
     public const int ConnectFailed = 4309;
 
     /// <summary>Generous: a loaded 2-core machine may be slow, but a correct test never waits this long.</summary>
-    public static readonly TimeSpan WaitLimit = TransportFixture.WaitLimit;
+    public static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(30);
 
-    public static ClusterSecret Secret => TransportFixture.Secret;
+    public static readonly ClusterSecret Secret = ClusterSecret.FromBytes(Encoding.UTF8.GetBytes("the-test-cluster-secret-0123456789"), "test");
 
     public static NodeIdentity Identity(string name, ulong incarnation = 1) => new($"rnn://{name}@127.0.0.1", incarnation);
 
@@ -67,6 +71,17 @@ internal static class TensorFixture
     }
 
     public static Task<ConnectionEnd> EndedAsync(TensorConnection connection) => connection.Completion.WaitAsync(WaitLimit);
+
+    /// <summary>Sends one tensor for <paramref name="step"/> and checks that it arrives whole: the connection still works.</summary>
+    public static async Task AssertTransfersAsync(TensorConnection from, TensorConnection to, long step)
+    {
+        var payload = Floats(10_000, seed: (int)step);
+        await from.SendAsync(Header(step), payload);
+        using var message = await ReceiveAsync(to);
+        Assert.Equal(step, message.Header.Step);
+        Assert.Equal(from.Local, message.Peer);
+        AssertBitExact(payload, message.Payload.Span);
+    }
 
     public static TensorHeader Header(long step, TensorKind kind = TensorKind.Gradients) =>
         new() { Kind = kind, RunId = "run-7", Generation = 3, Step = step, Attempt = 1, WorkerIndex = 2, Incarnation = 42 };
@@ -152,21 +167,17 @@ internal sealed class RawPeer : IDisposable
         if (authenticate)
         {
             var handshake = new HmacHandshake(secret ?? TensorFixture.Secret, peer.Identity, HandshakeRole.Initiator, RandomNumberGenerator.Create());
-            await TransportFixture.SendFrameAsync(peer.Socket, new Frame { Handshake = handshake.CreateHandshake() }, cts.Token);
-            var opening = await TransportFixture.ReceiveFrameAsync(peer.Socket, cts.Token);
-            await TransportFixture.SendFrameAsync(peer.Socket, new Frame { HandshakeReply = handshake.ReceiveHandshake(opening.Handshake) }, cts.Token);
-            var proof = await TransportFixture.ReceiveFrameAsync(peer.Socket, cts.Token);
+            await peer.SendAsync(new Frame { Handshake = handshake.CreateHandshake() });
+            var opening = await peer.ReceiveAsync();
+            await peer.SendAsync(new Frame { HandshakeReply = handshake.ReceiveHandshake(opening.Handshake) });
+            var proof = await peer.ReceiveAsync();
             handshake.VerifyReply(proof.HandshakeReply);
         }
 
         return peer;
     }
 
-    public async Task SendAsync(Frame frame)
-    {
-        using var cts = new CancellationTokenSource(TensorFixture.WaitLimit);
-        await TransportFixture.SendFrameAsync(Socket, frame, cts.Token);
-    }
+    public Task SendAsync(Frame frame) => SendAsync(frame.ToByteArray());
 
     public async Task SendAsync(byte[] bytes)
     {
@@ -174,11 +185,43 @@ internal sealed class RawPeer : IDisposable
         await Socket.SendAsync(bytes, WebSocketMessageType.Binary, endOfMessage: true, cts.Token);
     }
 
+    /// <summary>The next frame the server sends (during the handshake only: a tensor connection sends chunks).</summary>
+    public async Task<Frame> ReceiveAsync()
+    {
+        using var cts = new CancellationTokenSource(TensorFixture.WaitLimit);
+        var buffer = new byte[64 * 1024];
+        var length = 0;
+        ValueWebSocketReceiveResult result;
+        do
+        {
+            result = await Socket.ReceiveAsync(buffer.AsMemory(length), cts.Token);
+            length += result.Count;
+        }
+        while (!result.EndOfMessage);
+        Assert.Equal(WebSocketMessageType.Binary, result.MessageType);
+        return Frame.Parser.ParseFrom(buffer, 0, length);
+    }
+
     /// <summary>Reads (discarding) until the server closes; its close status, or null when it dropped the connection without one.</summary>
     public async Task<WebSocketCloseStatus?> ReadUntilClosedAsync()
     {
-        var status = await TransportFixture.ReadUntilClosedAsync(Socket);
-        return status;
+        using var cts = new CancellationTokenSource(TensorFixture.WaitLimit);
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                var result = await Socket.ReceiveAsync(buffer.AsMemory(), cts.Token);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return Socket.CloseStatus;
+                }
+            }
+        }
+        catch (WebSocketException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Ends the TCP connection with a reset, no close message: what the kernel does for a killed process with unread data.</summary>

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using RnnCluster.DataPlane;
 using RnnCluster.DataPlane.Tensors;
-using RnnCluster.Tests.DataPlane.Transport;
 using Xunit.Abstractions;
 using static RnnCluster.Tests.DataPlane.Tensors.TensorFixture;
 
@@ -12,7 +11,7 @@ namespace RnnCluster.Tests.DataPlane.Tensors;
 /// Tensors between real loopback transports. In the transport tests' collection, so the listeners do
 /// not compete with each other for the two cores.
 /// </summary>
-[Collection(nameof(RemoteTransportTests))]
+[Collection(TensorFixture.Collection)]
 public sealed class TensorTransferTests(ITestOutputHelper output)
 {
     [Fact]

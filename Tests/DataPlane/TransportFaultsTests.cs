@@ -1,6 +1,6 @@
 using RnnCluster.DataPlane.Transport;
 
-namespace RnnCluster.Tests.DataPlane.Transport;
+namespace RnnCluster.Tests.DataPlane;
 
 public sealed class TransportFaultsTests
 {

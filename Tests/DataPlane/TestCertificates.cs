@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using RnnCluster.DataPlane.Transport;
 
-namespace RnnCluster.Tests.DataPlane.Transport;
+namespace RnnCluster.Tests.DataPlane;
 
 /// <summary>
 /// A throw-away PKI in a temporary directory: CAs and node certificates made with
