@@ -23,10 +23,19 @@ public sealed class ClusterSettingsTests
     [InlineData("cluster.tls.certificate = a.pem", "cluster.tls")]
     [InlineData("cluster.tls { certificate = a.pem, key = k.pem, ca = c.pem, cipher = x }", "cipher")]
     [InlineData("cluster.min-workers = 0", "cluster.min-workers")]
+    [InlineData("cluster.data-plane-port = 65536", "cluster.data-plane-port = 65536 at bad.hocon:1: must be")]
+    [InlineData("cluster { port = 2600, data-plane-port = 2600 }", "cluster.data-plane-port = 2600 at bad.hocon:1: must differ from cluster.port = 2600")]
     public void Bad_cluster_settings_name_the_key(string hocon, string named)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadText(hocon, "bad.hocon", []));
         Assert.Contains(named, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_data_plane_port_is_any_free_one_unless_set()
+    {
+        Assert.Equal(0, ConfigLoader.LoadText("", "empty.hocon", []).Cluster.DataPlanePort);
+        Assert.Equal(2553, ConfigLoader.LoadText("cluster.data-plane-port = 2553", "fixed.hocon", []).Cluster.DataPlanePort);
     }
 
     [Fact]

@@ -15,6 +15,12 @@ public sealed record ClusterSettings
     /// <summary>TCP port; 0 = any free port (workers), the coordinator needs a known one for the seed list.</summary>
     public int Port { get; init; } = 2552;
 
+    /// <summary>
+    /// TCP port of this node's tensor data plane; 0 = any free port (the node tells its peers which
+    /// through Akka). A fixed one is for firewalls and container port lists.
+    /// </summary>
+    public int DataPlanePort { get; init; }
+
     /// <summary><c>host:port</c> of nodes to join through; a worker needs at least one (here or <c>--seed</c>).</summary>
     public IReadOnlyList<string> Seeds { get; init; } = [];
 
@@ -73,6 +79,7 @@ public sealed record ClusterSettings
         {
             Host = section.GetString("host", Default.Host, h => !string.IsNullOrWhiteSpace(h) && !h.Contains('/', StringComparison.Ordinal), "a host name or IP address"),
             Port = section.GetInt("port", Default.Port, ValueRange.Between(0, true, 65535, true)),
+            DataPlanePort = section.GetInt("data-plane-port", Default.DataPlanePort, ValueRange.Between(0, true, 65535, true)),
             Seeds = section.GetStringList("seeds", Default.Seeds),
             Secret = section.GetString("secret", Default.Secret, s => s.Length == 0 || s.StartsWith("file:", StringComparison.Ordinal) || s.StartsWith("env:", StringComparison.Ordinal), "\"file:PATH\", \"env:NAME\" or \"\""),
             TlsCertificate = tls.Certificate,
@@ -105,6 +112,11 @@ public sealed record ClusterSettings
             }
         }
 
+        if (settings.DataPlanePort != 0 && settings.DataPlanePort == settings.Port)
+        {
+            throw section.Error("data-plane-port", $"must differ from cluster.port = {settings.Port}, where Akka.Remote listens (or be 0 for any free port)");
+        }
+
         if ((settings.TlsCertificate.Length == 0) != (settings.TlsKey.Length == 0))
         {
             throw section.Error("tls", "tls.certificate and tls.key are set together or not at all");
@@ -128,6 +140,7 @@ public sealed record ClusterSettings
         ArgumentNullException.ThrowIfNull(writer);
         writer.Write("host", Host);
         writer.Write("port", Port);
+        writer.Write("data-plane-port", DataPlanePort);
         writer.WriteStringList("seeds", Seeds);
         writer.Write("secret", Secret);
         writer.Section("tls", tls =>
@@ -152,7 +165,7 @@ public sealed record ClusterSettings
 
     // Records compare lists by reference; settings compare by value (a resumed run checks them).
     public bool Equals(ClusterSettings? other) =>
-        other is not null && Host == other.Host && Port == other.Port && Seeds.SequenceEqual(other.Seeds, StringComparer.Ordinal)
+        other is not null && Host == other.Host && Port == other.Port && DataPlanePort == other.DataPlanePort && Seeds.SequenceEqual(other.Seeds, StringComparer.Ordinal)
         && Secret == other.Secret && TlsCertificate == other.TlsCertificate && TlsKey == other.TlsKey && TlsCa == other.TlsCa
         && MinWorkers == other.MinWorkers && JoinTimeout == other.JoinTimeout && HeartbeatInterval == other.HeartbeatInterval
         && AcceptableHeartbeatPause == other.AcceptableHeartbeatPause && PhiThreshold.Equals(other.PhiThreshold)

@@ -5,6 +5,7 @@ using System.Net.WebSockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Threading.Channels;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using RnnCluster.DataPlane.Transport;
@@ -65,6 +66,7 @@ public sealed class TensorTransport : IAsyncDisposable
 
     /// <summary>Loads the TLS files (if any) and starts listening. Needed before accepting or connecting.</summary>
     /// <exception cref="TlsConfigurationException">A TLS file is missing, unreadable or invalid.</exception>
+    /// <exception cref="TensorListenException">The port is taken, or the address cannot be bound.</exception>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
@@ -74,8 +76,16 @@ public sealed class TensorTransport : IAsyncDisposable
 
         // Loaded before anything listens: a node configured for TLS starts with it or not at all.
         _tls = _options.Tls is null ? null : TlsMaterial.Load(_options.Tls, _time);
-        _host = await WebSocketHost.StartAsync(_options.Host, _options.Port, _tls, _options.HandshakeTimeout, AcceptRequestAsync, _logger, cancellationToken)
-            .ConfigureAwait(false);
+        try
+        {
+            _host = await WebSocketHost.StartAsync(_options.Host, _options.Port, _tls, _options.HandshakeTimeout, AcceptRequestAsync, _logger, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw ListenFailed(e);
+        }
+
         _local = new DataPlaneEndPoint(_options.Host, _host.Port);
         TensorLog.Listening(_logger, Identity, _local, _host.BoundAddress);
         if (_tls is not null)
@@ -224,6 +234,23 @@ public sealed class TensorTransport : IAsyncDisposable
             _tls?.Dispose();
             _stopping.Dispose();
         }
+    }
+
+    /// <summary>Kestrel's bind failure, restated with the port and the setting that chose it.</summary>
+    private TensorListenException ListenFailed(IOException error)
+    {
+        var endPoint = new DataPlaneEndPoint(_options.Host, _options.Port);
+        var setting = _options.PortSetting is { } name ? $" ({name} = {_options.Port})" : "";
+        var inUse = false;
+        for (var current = (Exception?)error; current is not null; current = current.InnerException)
+        {
+            inUse |= current is AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse };
+        }
+
+        var why = inUse
+            ? "the port is already in use by another process; free it, or choose another port (0 takes any free one)"
+            : ExceptionText.Describe(error);
+        return new TensorListenException(endPoint, $"The tensor data plane cannot listen on {endPoint}{setting}: {why}", error);
     }
 
     private void RequireStarted()

@@ -20,6 +20,12 @@ public sealed record TensorTransportOptions
     /// <summary>TCP port; 0 lets the OS choose, and <see cref="TensorTransport.LocalEndPoint"/> then names the bound one.</summary>
     public int Port { get; init; }
 
+    /// <summary>
+    /// Where <see cref="Port"/> was configured (a setting's name, such as <c>cluster.data-plane-port</c>),
+    /// named by the error when the port cannot be bound, so the operator knows what to change; null names only the port.
+    /// </summary>
+    public string? PortSetting { get; init; }
+
     /// <summary>The WebSocket path tensor connections use; every other request is answered 404.</summary>
     public string Path { get; init; } = "/rnncluster/tensors";
 
