@@ -19,14 +19,22 @@ public static class ParallelSystem
     /// What every actor system of ours has, in one process or on a cluster node: quiet shutdowns, the
     /// coordinator's dispatcher, and SIGTERM left to the trainer (it stops at a step boundary and
     /// checkpoints). The logger is set by <see cref="Create(string, ILoggerFactory, Akka.Configuration.Config?, Setup?)"/>.
+    /// Each setting that quiets a message says why that message tells a user nothing.
     /// </summary>
     internal static readonly Akka.Configuration.Config Defaults = ConfigurationFactory.ParseString(
         """
         akka {
           loglevel = INFO
           stdout-loglevel = WARNING
+          # Messages still in flight when the system stops (replies, cluster gossip) are expected then.
           log-dead-letters-during-shutdown = off
           coordinated-shutdown.run-by-clr-shutdown-hook = off
+          # Akka.NET 1.5.75's proxy starts its "failed to find the singleton after 30 seconds" timer
+          # with no initial delay, so it warns at once each time it starts looking: when a worker
+          # joins, and again when the coordinator leaves at the end of a run. A coordinator that is
+          # really missing is reported by the worker itself: it exits 3 naming its seeds after
+          # cluster.join-timeout (WorkerNode).
+          cluster.singleton-proxy.log-singleton-identification-failure = off
         }
         rnncluster.coordinator-dispatcher {
           type = PinnedDispatcher

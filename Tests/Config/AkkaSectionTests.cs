@@ -111,6 +111,19 @@ public sealed class AkkaSectionTests
         Assert.Equal(TimeSpan.FromSeconds(10), config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
     }
 
+    /// <summary>Shutdown noise is off; what could be a real failure (dead letters while running, association errors) is still logged.</summary>
+    [Fact]
+    public void A_cluster_node_quiets_shutdown_noise_but_not_what_may_be_a_failure()
+    {
+        var config = RnnCluster.Parallel.Cluster.ClusterSystem.Config(ClusterSettings.Default, RnnCluster.Parallel.Cluster.ClusterSystem.WorkerRole);
+
+        Assert.False(config.GetBoolean("akka.log-dead-letters-during-shutdown"));
+        Assert.False(config.GetBoolean("akka.cluster.singleton-proxy.log-singleton-identification-failure"));
+        // Left to Akka's defaults (on): a dead letter while running, or an association that fails, may be a real fault.
+        Assert.False(config.HasPath("akka.log-dead-letters"));
+        Assert.False(config.HasPath("akka.remote.log-remote-lifecycle-events"));
+    }
+
     [Fact]
     public void Maps_whose_keys_the_user_names_are_accepted_and_passed_through()
     {

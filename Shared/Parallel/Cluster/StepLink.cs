@@ -42,6 +42,11 @@ public sealed class StepLink : ReceiveActor
             {
                 ClusterRunLog.PeerGone(_logger, _connection.Peer.ToString(), e.Why);
             }
+            else if (_connection.End?.Reason is ConnectionEndReason.Goodbye or ConnectionEndReason.ClosedHere)
+            {
+                // Either side meant to close (the run ended, a node is stopping): no warning for that.
+                ClusterRunLog.LinkClosed(_logger, _connection.Peer.ToString(), e.Why);
+            }
             else
             {
                 ClusterRunLog.LinkEnded(_logger, _connection.Peer.ToString(), e.Why);
