@@ -173,6 +173,16 @@ public sealed class TensorTlsTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Empty_TLS_paths_are_refused_when_the_options_are_validated()
+    {
+        var options = Options("node", o => o with { Tls = new TransportTls { CertificatePath = "node.pem", KeyPath = " " } });
+
+        var error = Assert.Throws<ArgumentException>(() => options.Validate());
+
+        Assert.Contains("Tls.KeyPath", error.Message, StringComparison.Ordinal);
+    }
+
     private static (TransportTls, string, string) WithKeyOf(TransportTls node, TransportTls other) =>
         (node with { KeyPath = other.KeyPath }, other.KeyPath, "matching the certificate");
 
@@ -183,15 +193,5 @@ public sealed class TensorTlsTests : IDisposable
     {
         _pki.CreateAuthority("foreign");
         return Named(_pki.CreateNode("foreigner", "foreign", _clusterCa), $"peers trusting the CA in '{_clusterCa}' would refuse");
-    }
-
-    [Fact]
-    public void Empty_TLS_paths_are_refused_when_the_options_are_validated()
-    {
-        var options = Options("node", o => o with { Tls = new TransportTls { CertificatePath = "node.pem", KeyPath = " " } });
-
-        var error = Assert.Throws<ArgumentException>(() => options.Validate());
-
-        Assert.Contains("Tls.KeyPath", error.Message, StringComparison.Ordinal);
     }
 }
