@@ -12,9 +12,11 @@
    machine-wide, so the in-process run's loopback rate (none of it ours) is printed as background.
 3. Recovery: cluster runs with the default failure detector and training.log-every-steps=1; after
    --kill-after steps one worker gets SIGKILL and every coordinator line is timestamped with the
-   monotonic clock as the driver reads it: kill -> "is unreachable", -> "downed", -> "Generation N:
-   1 workers", -> the first "step N/" line after that generation line (the first step completed
-   without the killed worker).
+   monotonic clock as the driver reads it. From the kill to: the data-plane link's "closed without a
+   goodbye: the process is gone" (ClusterRunLog 2308: the killed process's kernel reset the
+   connection), Akka marking the worker's node UNREACHABLE (the failure detector), "Generation N: 1
+   workers" (ParallelLog 2100: the re-plan without it) and the first "step N/" line after that
+   generation line (the first step completed without the killed worker).
 
 Standard library only. Every process started here is stopped before the driver returns, on errors
 too: each node runs under `setpriv --pdeathsig KILL` where available, so even a driver killed with
@@ -291,7 +293,7 @@ class Bench:
                 code = worker.wait_exit(30)
                 if code != 0:
                     raise BenchFailure(f"{worker.name} exited with status {code} after the run finished", worker)
-            problems = [text for _, _, text in coordinator.lines if "unreachable" in text or "downed" in text]
+            problems = [text for _, _, text in coordinator.lines if "unreachable" in text.lower() or "downed" in text]
             if problems:
                 raise BenchFailure(f"{coordinator.name}: membership changed during the timed run ({problems[0]})", coordinator)
         finally:
@@ -352,29 +354,31 @@ class Bench:
             with coordinator.cond:
                 mark = len(coordinator.lines)
                 last_before = max((int(STEP_LINE.match(t).group(1)) for _, _, t in coordinator.lines if STEP_LINE.match(t)), default=0)
-                early = [t for _, _, t in coordinator.lines if "unreachable" in t]
+                early = [t for _, _, t in coordinator.lines if "unreachable" in t.lower()]
                 killed = time.monotonic()
                 os.kill(w2.pid, signal.SIGKILL)
             limit = self.args.recovery_timeout
-            # "host:port#incarnation" in member lines; the '#' keeps port 4000 from matching 40001.
-            about_victim = lambda *words: (lambda l: victim + "#" in l and all(w in l for w in words))
-            # A crashed process is downed at once (its port refuses connections); the detector's
-            # "is unreachable" then never comes, so it is optional here.
-            _, t_downed, downed_line = coordinator.wait_for(about_victim("downed"), limit, f"'{victim} downed'", mark)
-            seen = [t for t, text in ((line[0], line[2]) for line in coordinator.lines[mark:]) if about_victim("is unreachable")(text)]
-            t_unreachable = seen[0] if seen else float("nan")
-            how = "port refused" if "process is gone" in downed_line else "detector"
+            # Lines name the victim as host:port followed by "#incarnation" (data plane), "," (Akka's member
+            # lines) or " " (ours), never by another digit: port 4000 must not match 40001.
+            names_victim = re.compile(re.escape(victim) + r"(?!\d)")
+            about_victim = lambda *words: (lambda l: names_victim.search(l) is not None and all(w in l.lower() for w in words))
             g, t_generation, generation = coordinator.wait_for(lambda l: re.search(r"Generation \d+: 1 workers", l), limit, "'Generation N: 1 workers'", mark)
             _, t_step, step_line = coordinator.wait_for(lambda l: STEP_LINE.match(l), limit, "a step line after the new generation", g + 1)
+            # Akka's detector marks the node unreachable seconds after the data plane saw the process gone.
+            _, t_unreachable, _ = coordinator.wait_for(about_victim("unreachable"), limit, f"'{victim}' marked unreachable", mark)
+            # A reset the kernel sends for the killed process; a host that vanished without one leaves only the detector.
+            gone = [t for t, text in ((line[0], line[2]) for line in coordinator.lines[mark:]) if about_victim("the process is gone")(text)]
+            t_gone = gone[0] if gone else float("nan")
+            how = "data plane" if gone and t_gone <= t_generation else "detector"
             if early:
                 print(f"  warning: {name}: 'unreachable' before the kill: {early[0]}", file=sys.stderr)
             w2.wait_exit(10)
-            trial = {"how": how, "unreachable": t_unreachable - killed, "downed": t_downed - killed,
+            trial = {"how": how, "gone": t_gone - killed, "unreachable": t_unreachable - killed,
                      "generation": t_generation - killed, "firstStep": t_step - killed,
                      "lastStepBefore": last_before, "firstStepAfter": int(STEP_LINE.match(step_line).group(1)),
                      "generationLine": generation}
-            print("  kill -> downed %.2f s (%s), 1-worker generation %.2f s, first step %.2f s" % (
-                trial["downed"], how, trial["generation"], trial["firstStep"]), file=sys.stderr)
+            print("  kill -> process gone %.2f s, unreachable %.2f s, 1-worker generation %.2f s (%s), first step %.2f s" % (
+                trial["gone"], trial["unreachable"], trial["generation"], how, trial["firstStep"]), file=sys.stderr)
             return trial
         finally:
             # SIGTERM: the coordinator writes its interrupt checkpoint and exits; the survivor leaves.
@@ -461,13 +465,14 @@ def report(args, bench, inproc, clus, trials, load_before, load_after):
         return {"overheadPercent": overhead, "cpuOverheadMsPerStep": cpu_cl - cpu_in, "expectedBytesPerStep": expected}
     p()
     p(f"Recovery: SIGKILL of worker 2 after step {args.kill_after}, same model and threads, training.log-every-steps=1;")
-    p(f"failure detector defaults: {bench.detector}; seconds from the kill (driver's monotonic clock, lines stamped as read)")
-    p(f"{'trial':<8} {'downed by':>12} {'unreachable':>11} {'downed':>7} {'1-worker generation':>19} {'first step without it':>21}  steps")
+    p(f"failure detector defaults: {bench.detector}; seconds from the kill (driver's monotonic clock, lines stamped as read);")
+    p("re-planned on: what ended the worker first, its data-plane connection (reset by the kernel) or the detector")
+    p(f"{'trial':<8} {'re-planned on':>13} {'process gone':>12} {'unreachable':>11} {'1-worker generation':>19} {'first step without it':>21}  steps")
     for k, t in enumerate(trials, 1):
-        p(f"{k:<8} {t['how']:>12} {t['unreachable']:>11.2f} {t['downed']:>7.2f} {t['generation']:>19.2f} {t['firstStep']:>21.2f}  "
+        p(f"{k:<8} {t['how']:>13} {t['gone']:>12.2f} {t['unreachable']:>11.2f} {t['generation']:>19.2f} {t['firstStep']:>21.2f}  "
           f"last before kill {t['lastStepBefore']}, first after {t['firstStepAfter']}")
-    med = {key: statistics.median([t[key] for t in trials]) for key in ("downed", "generation", "firstStep")}
-    p(f"{'median':<8} {'':>12} {'':>11} {med['downed']:>7.2f} {med['generation']:>19.2f} {med['firstStep']:>21.2f}")
+    med = {key: statistics.median([t[key] for t in trials]) for key in ("gone", "unreachable", "generation", "firstStep")}
+    p(f"{'median':<8} {'':>13} {med['gone']:>12.2f} {med['unreachable']:>11.2f} {med['generation']:>19.2f} {med['firstStep']:>21.2f}")
     p(f"recovery (kill -> first step without the worker), median {med['firstStep']:.2f} s; goal <= 5 s: "
       f"{'met' if med['firstStep'] <= 5 else 'missed'}")
     return {"overheadPercent": overhead, "cpuOverheadMsPerStep": cpu_cl - cpu_in, "expectedBytesPerStep": expected, "recoveryMedian": med}
@@ -480,7 +485,8 @@ def main():
     ap.add_argument("--out", required=True, help="folder for logs, run directories and results.json")
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     ap.add_argument("--steps", type=int, default=150)
-    ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--log-every", type=int, default=None,
+                    help="steps per metrics interval (default 50, or a third of --steps when that is smaller)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--repeats", type=int, default=1, help="alternating in-process / cluster pairs")
     ap.add_argument("--recovery-trials", type=int, default=3)
@@ -489,6 +495,9 @@ def main():
     ap.add_argument("--recovery-timeout", type=float, default=60, help="seconds from the kill for each recovery event")
     ap.add_argument("--command", default="python3 bench/cluster/cluster_bench.py ...", help="the command line to print")
     args = ap.parse_args()
+    if args.log_every is None:
+        # The first interval is warm-up: a short run still needs two timed ones after it.
+        args.log_every = max(1, min(50, args.steps // 3))
     if args.steps < 2 * args.log_every:
         ap.error(f"--steps {args.steps} leaves no timed interval after the {args.log_every}-step warm-up")
     args.corpus = os.path.abspath(args.corpus)
