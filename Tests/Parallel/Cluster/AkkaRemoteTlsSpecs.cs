@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 using RnnCluster.Config;
 using RnnCluster.DataPlane.Transport;
 using RnnCluster.Parallel.Cluster;
-using RnnCluster.Tests.DataPlane.Transport;
+using RnnCluster.Tests.DataPlane;
 using RnnCluster.Tests.Support;
 using AkkaCluster = Akka.Cluster.Cluster;
 

@@ -4,7 +4,7 @@ using RnnCluster.Config;
 using RnnCluster.Data;
 using RnnCluster.Model.Checkpoints;
 using RnnCluster.Parallel.Cluster;
-using RnnCluster.Tests.DataPlane.Transport;
+using RnnCluster.Tests.DataPlane;
 using RnnCluster.Tests.Support;
 using RnnCluster.Training;
 
