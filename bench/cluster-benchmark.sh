@@ -10,11 +10,16 @@
 #   - recovery: SIGKILL of one worker after ~30 steps, with the default failure detector; seconds from
 #     the kill to the coordinator's data-plane link seeing the process gone, Akka marking the node
 #     unreachable, the 1-worker generation and the first step without it, BENCH_RECOVERY_TRIALS times
-#     and the median of each (goal: first step <= 5 s).
+#     and the median of each (goal: first step <= 5 s);
+#   - coordinator failover: a standby coordinator on the same run directory; SIGKILL, then (a second run)
+#     SIGTERM to the first coordinator after BENCH_KILL_AFTER steps; seconds to the singleton on the
+#     standby and to its first step, where it resumed (the workers' copy or a checkpoint) and the steps
+#     lost, BENCH_FAILOVER_TRIALS times per signal (goals: crash <= 20 s with 0 lost; SIGTERM <= 5 s).
 # Threads: in one process runtime.threads = BENCH_THREADS (2 replicas x BENCH_THREADS/2); across
 # processes each worker gets BENCH_THREADS/2 and the coordinator the rest (at least 1); OPENBLAS_NUM_THREADS=1.
 #   BENCH_STEPS (default 150; metrics every 50 steps, or every BENCH_STEPS/3 below 150), BENCH_THREADS (default nproc), BENCH_REPEATS (alternating in-process /
-#   cluster pairs, default 1), BENCH_RECOVERY_TRIALS (default 3; 0 skips recovery), BENCH_KILL_AFTER (default 30),
+#   cluster pairs, default 1), BENCH_RECOVERY_TRIALS (default 3; 0 skips recovery),
+#   BENCH_FAILOVER_TRIALS (default 1 per signal; 0 skips failover), BENCH_KILL_AFTER (default 30),
 #   RNN_BENCH_BIN (a folder holding rnncluster.dll and rnncluster-worker.dll: skip the Release build)
 # Output: the tables on stdout; node logs, run directories and results.json under bench/out/cluster/.
 # Duration: two runs of BENCH_STEPS steps and the recovery runs (measured 6-9 minutes on the shared 2-core
@@ -26,6 +31,7 @@ steps=${BENCH_STEPS:-150}
 threads=${BENCH_THREADS:-$(nproc)}
 repeats=${BENCH_REPEATS:-1}
 trials=${BENCH_RECOVERY_TRIALS:-3}
+failovers=${BENCH_FAILOVER_TRIALS:-1}
 kill_after=${BENCH_KILL_AFTER:-30}
 
 die() { echo "cluster-benchmark: $*" >&2; exit 1; }
@@ -34,6 +40,7 @@ for name in steps threads repeats kill_after; do
 done
 # 0 recovery trials: step time and bytes only (quick experiments with settings or runtime knobs).
 [[ $trials =~ ^[0-9]+$ ]] || die "BENCH_RECOVERY_TRIALS must be a whole number, got '$trials'"
+[[ $failovers =~ ^[0-9]+$ ]] || die "BENCH_FAILOVER_TRIALS must be a whole number, got '$failovers'"
 [[ -r /sys/class/net/lo/statistics/tx_bytes ]] || die "no /sys/class/net/lo/statistics/tx_bytes: bytes per step need Linux loopback counters"
 mkdir -p "$out/logs"
 
@@ -64,7 +71,7 @@ fi
 command="bash bench/cluster-benchmark.sh"
 for name in $(compgen -e | sort -r); do
   case $name in
-    BENCH_STEPS|BENCH_THREADS|BENCH_REPEATS|BENCH_RECOVERY_TRIALS|BENCH_KILL_AFTER|RNNCLUSTER_SET) ;;
+    BENCH_STEPS|BENCH_THREADS|BENCH_REPEATS|BENCH_RECOVERY_TRIALS|BENCH_FAILOVER_TRIALS|BENCH_KILL_AFTER|RNNCLUSTER_SET) ;;
     DOTNET_CLI_*|DOTNET_NOLOGO|DOTNET_ROOT*|DOTNET_GENERATE_ASPNET_CERTIFICATE|DOTNET_SKIP_FIRST_TIME_EXPERIENCE) continue ;;
     DOTNET_*) ;;
     *) continue ;;
@@ -73,5 +80,5 @@ for name in $(compgen -e | sort -r); do
 done
 
 exec python3 "$root/bench/cluster/cluster_bench.py" --bin "$bin" --corpus "$corpus" --out "$out" --root "$root" \
-  --steps "$steps" --threads "$threads" --repeats "$repeats" --recovery-trials "$trials" --kill-after "$kill_after" \
+  --steps "$steps" --threads "$threads" --repeats "$repeats" --recovery-trials "$trials" --failover-trials "$failovers" --kill-after "$kill_after" \
   --command "$command"

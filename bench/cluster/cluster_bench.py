@@ -386,6 +386,60 @@ class Bench:
             for node in nodes:
                 node.close_log()
 
+    # --- 4. coordinator failover ---
+    def failover(self, i, sig):
+        """A coordinator and a standby on one run directory, 2 workers; SIGKILL or SIGTERM to the first after
+        --kill-after steps; seconds to the singleton on the standby and to its first step, and steps lost."""
+        how = "kill" if sig == signal.SIGKILL else "term"
+        name = f"failover-{how}-{i}"
+        run_dir = self.fresh_run_dir(name)
+        port, standby_port = free_port(), free_port()
+        kill_after = self.args.kill_after
+        print(f"running {name} ({signal.Signals(sig).name} of the coordinator after step {kill_after}) ...", file=sys.stderr)
+        first = self.start(name + "-coordinator", self.coordinator_argv(run_dir, 1_000_000, port, 1))
+        nodes = [first]
+        try:
+            first.wait_for(lambda l: "coordinator listening at" in l, self.args.timeout, "'coordinator listening at'")
+            standby = self.start(name + "-standby", self.coordinator_argv(run_dir, 1_000_000, standby_port, 1)
+                                 + sets([f'cluster.seeds=["127.0.0.1:{port}"]']))
+            nodes.append(standby)
+            standby.wait_for(lambda l: "Welcome from" in l, self.args.timeout, "the standby joining ('Welcome from')")
+            for k in (1, 2):
+                nodes.append(self.start(f"{name}-worker-{k}", self.worker_argv(port) + ["--seed", f"127.0.0.1:{standby_port}"]))
+            first.wait_for(lambda l: l.startswith(f"step {kill_after}/"), self.args.timeout, f"'step {kill_after}/'")
+            with first.cond:
+                stopped = time.monotonic()
+                os.kill(first.pid, sig)
+            first.wait_exit(self.args.timeout)
+            last_before = max((int(STEP_LINE.match(t).group(1)) for _, _, t in first.lines if STEP_LINE.match(t)), default=0)
+            limit = self.args.recovery_timeout
+            _, t_singleton, _ = standby.wait_for(lambda l: "coordinator singleton started on this node" in l, limit, "the singleton on the standby")
+            _, t_step, step_line = standby.wait_for(lambda l: STEP_LINE.match(l), limit, "the standby's first step")
+            # Where it resumed: the workers' copy when it rebuilt from them, else the checkpoint its loop
+            # opened (logged before the rebuild decision), else the start.
+            source, at, t_resumed = "start", 0, t_step
+            with standby.cond:
+                lines = list(standby.lines)
+            for _, t, text in lines:
+                m = re.search(r"Resumed from .* at step (\d+)", text)
+                if m and source != "workers":
+                    source, at, t_resumed = "checkpoint", int(m.group(1)), t
+                m = re.search(r"Rebuilt the run from the workers at step (\d+)", text)
+                if m:
+                    source, at, t_resumed = "workers", int(m.group(1)), t
+            trial = {"signal": signal.Signals(sig).name, "singleton": t_singleton - stopped, "resumed": t_resumed - stopped,
+                     "firstStep": t_step - stopped, "source": source, "resumedAt": at, "lastStepBefore": last_before,
+                     "firstStepAfter": int(STEP_LINE.match(step_line).group(1)),
+                     # Steps whose result was lost: completed by the first coordinator, not in what the standby resumed from.
+                     "stepsLost": max(0, last_before - at)}
+            print("  %s -> singleton on the standby %.2f s, resumed (%s, step %d) %.2f s, first step %.2f s; last step before %d, lost %d" % (
+                trial["signal"], trial["singleton"], source, at, trial["resumed"], trial["firstStep"], last_before, trial["stepsLost"]), file=sys.stderr)
+            return trial
+        finally:
+            stop(nodes)
+            for node in nodes:
+                node.close_log()
+
 
 def detector_defaults(root):
     """The failure detector's defaults as cluster.hocon documents them (a test keeps it equal to the built-ins)."""
@@ -478,6 +532,34 @@ def report(args, bench, inproc, clus, trials, load_before, load_after):
     return {"overheadPercent": overhead, "cpuOverheadMsPerStep": cpu_cl - cpu_in, "expectedBytesPerStep": expected, "recoveryMedian": med}
 
 
+def report_failover(args, failovers):
+    if not failovers:
+        return {}
+    p = print
+    p()
+    p(f"Coordinator failover: a standby coordinator on the same run directory, 2 workers; the signal goes to the")
+    p(f"first coordinator after step {args.kill_after}; seconds from the signal (driver's monotonic clock); resumed from =")
+    p("the workers' copy of the run or a checkpoint; steps lost = completed by the first, not in what the standby resumed")
+    p(f"{'signal':<8} {'singleton moved':>15} {'resumed':>8} {'first step':>10}  {'resumed from':<22} steps lost")
+    figures = {}
+    for sig in ("SIGKILL", "SIGTERM"):
+        rows = [t for t in failovers if t["signal"] == sig]
+        for t in rows:
+            p(f"{sig:<8} {t['singleton']:>15.2f} {t['resumed']:>8.2f} {t['firstStep']:>10.2f}  "
+              f"{t['source'] + ' at step ' + str(t['resumedAt']):<22} {t['stepsLost']} (last step before: {t['lastStepBefore']})")
+        if rows:
+            figures[sig] = {"firstStepMedian": statistics.median([t["firstStep"] for t in rows]), "stepsLostMax": max(t["stepsLost"] for t in rows)}
+    if "SIGKILL" in figures:
+        k = figures["SIGKILL"]
+        p(f"crash -> training again under the standby, median {k['firstStepMedian']:.2f} s, at most {k['stepsLostMax']} step(s) lost; "
+          f"goal <= 20 s with 0 lost: {'met' if k['firstStepMedian'] <= 20 and k['stepsLostMax'] == 0 else 'missed'}")
+    if "SIGTERM" in figures:
+        t = figures["SIGTERM"]
+        p(f"SIGTERM hand-over -> first step under the standby, median {t['firstStepMedian']:.2f} s, at most {t['stepsLostMax']} lost; "
+          f"goal <= 5 s: {'met' if t['firstStepMedian'] <= 5 else 'missed'}")
+    return {"failover": figures}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", required=True, help="folder with rnncluster.dll and rnncluster-worker.dll")
@@ -491,6 +573,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=1, help="alternating in-process / cluster pairs")
     ap.add_argument("--recovery-trials", type=int, default=3)
     ap.add_argument("--kill-after", type=int, default=30)
+    ap.add_argument("--failover-trials", type=int, default=1,
+                    help="coordinator failovers per signal (SIGKILL, SIGTERM) with a standby coordinator; 0 skips them")
     ap.add_argument("--timeout", type=float, default=300, help="seconds any one wait may take in a timed run")
     ap.add_argument("--recovery-timeout", type=float, default=60, help="seconds from the kill for each recovery event")
     ap.add_argument("--command", default="python3 bench/cluster/cluster_bench.py ...", help="the command line to print")
@@ -519,10 +603,16 @@ def main():
             clus.append(bench.cluster(i))
         for i in range(1, args.recovery_trials + 1):
             trials.append(bench.recovery(i))
+        failovers = []
+        for i in range(1, args.failover_trials + 1):
+            failovers.append(bench.failover(i, signal.SIGKILL))
+        for i in range(1, args.failover_trials + 1):
+            failovers.append(bench.failover(i, signal.SIGTERM))
         load_after = loadavg()
         figures = report(args, bench, inproc, clus, trials, load_before, load_after)
+        figures.update(report_failover(args, failovers))
         with open(os.path.join(bench.out, "results.json"), "w") as f:
-            json.dump({"command": args.command, "inProcess": inproc, "cluster": clus, "recovery": trials,
+            json.dump({"command": args.command, "inProcess": inproc, "cluster": clus, "recovery": trials, "failover": failovers,
                        "loadBefore": load_before, "loadAfter": load_after, **figures}, f, indent=2)
         return 0
     except BenchFailure as e:

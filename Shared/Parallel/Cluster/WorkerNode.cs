@@ -242,6 +242,9 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
     {
         DropReplica();
         _options.Outcome.TrySetResult(outcome);
+        // Over: the data plane closing as the process exits is no reason to register again.
+        Timers.CancelAll();
+        Become(() => ReceiveAny(_ => { }));
     }
 
     private sealed record DataPlaneReady(WorkerAccepted Accepted, TensorConnection Connection);
