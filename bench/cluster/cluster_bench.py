@@ -420,7 +420,7 @@ class Bench:
             source, at, t_resumed = "start", 0, t_step
             with standby.cond:
                 lines = list(standby.lines)
-            for _, t, text in lines:
+            for t, _, text in lines:
                 m = re.search(r"Resumed from .* at step (\d+)", text)
                 if m and source != "workers":
                     source, at, t_resumed = "checkpoint", int(m.group(1)), t
@@ -430,10 +430,12 @@ class Bench:
             trial = {"signal": signal.Signals(sig).name, "singleton": t_singleton - stopped, "resumed": t_resumed - stopped,
                      "firstStep": t_step - stopped, "source": source, "resumedAt": at, "lastStepBefore": last_before,
                      "firstStepAfter": int(STEP_LINE.match(step_line).group(1)),
-                     # Steps whose result was lost: completed by the first coordinator, not in what the standby resumed from.
-                     "stepsLost": max(0, last_before - at)}
-            print("  %s -> singleton on the standby %.2f s, resumed (%s, step %d) %.2f s, first step %.2f s; last step before %d, lost %d" % (
-                trial["signal"], trial["singleton"], source, at, trial["resumed"], trial["firstStep"], last_before, trial["stepsLost"]), file=sys.stderr)
+                     # Steps the first coordinator completed that are not in what the standby resumed from. One can be:
+                     # the step whose result was still on its way to the workers (the next command carries it);
+                     # it is computed again, with the same result. More would be a rollback: progress lost.
+                     "recomputed": max(0, last_before - at), "stepsLost": max(0, last_before - at - 1)}
+            print("  %s -> singleton on the standby %.2f s, resumed (%s, step %d) %.2f s, first step %.2f s; last step before %d, recomputed %d, lost %d" % (
+                trial["signal"], trial["singleton"], source, at, trial["resumed"], trial["firstStep"], last_before, trial["recomputed"], trial["stepsLost"]), file=sys.stderr)
             return trial
         finally:
             stop(nodes)
@@ -539,14 +541,15 @@ def report_failover(args, failovers):
     p()
     p(f"Coordinator failover: a standby coordinator on the same run directory, 2 workers; the signal goes to the")
     p(f"first coordinator after step {args.kill_after}; seconds from the signal (driver's monotonic clock); resumed from =")
-    p("the workers' copy of the run or a checkpoint; steps lost = completed by the first, not in what the standby resumed")
-    p(f"{'signal':<8} {'singleton moved':>15} {'resumed':>8} {'first step':>10}  {'resumed from':<22} steps lost")
+    p("the workers' copy of the run or a checkpoint; recomputed = steps the first completed that the standby did not resume")
+    p("from: at most the one whose result was still on its way to the workers (computed again, same result); lost = more than that")
+    p(f"{'signal':<8} {'singleton moved':>15} {'resumed':>8} {'first step':>10}  {'resumed from':<22} recomputed  lost")
     figures = {}
     for sig in ("SIGKILL", "SIGTERM"):
         rows = [t for t in failovers if t["signal"] == sig]
         for t in rows:
             p(f"{sig:<8} {t['singleton']:>15.2f} {t['resumed']:>8.2f} {t['firstStep']:>10.2f}  "
-              f"{t['source'] + ' at step ' + str(t['resumedAt']):<22} {t['stepsLost']} (last step before: {t['lastStepBefore']})")
+              f"{t['source'] + ' at step ' + str(t['resumedAt']):<22} {t['recomputed']:>10}  {t['stepsLost']:>4}  (last step before: {t['lastStepBefore']})")
         if rows:
             figures[sig] = {"firstStepMedian": statistics.median([t["firstStep"] for t in rows]), "stepsLostMax": max(t["stepsLost"] for t in rows)}
     if "SIGKILL" in figures:

@@ -438,7 +438,16 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         // An interrupted run (SIGTERM) is not over: its workers wait for the coordinator to come back
         // (another coordinator-eligible node takes over when this one leaves).
         _handingOver |= outcome is TrainingFinished { Summary.StoppedBy: "interrupted" };
-        if (!_handingOver)
+        if (_handingOver)
+        {
+            // The checkpoint is written: closing the links now makes the workers register again at once,
+            // so they are waiting for the next coordinator instead of noticing it after this node has left.
+            foreach (var link in _links.Keys)
+            {
+                Context.Stop(link);
+            }
+        }
+        else
         {
             var reason = outcome is TrainingAborted a ? a.Reason : "training finished";
             var finished = new RunFinished { RunId = _options.RunId, Reason = reason, Aborted = outcome is TrainingAborted };

@@ -130,6 +130,9 @@ public static class ClusterSystem
             # (script, systemd, Kubernetes) restarts it as a new incarnation.
             run-coordinated-shutdown-when-down = on
             singleton.role = coordinator
+            # A leaving coordinator's node offers the singleton to the next one this often (Akka: 1s); the
+            # hand-over waits for it, so a shorter interval moves the coordinator sooner on SIGTERM.
+            singleton.hand-over-retry-interval = 250ms
             singleton-proxy.role = coordinator
           }
         }
