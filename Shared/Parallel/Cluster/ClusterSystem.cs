@@ -126,6 +126,9 @@ public static class ClusterSystem
               # nodes for GC or scheduling pauses.
               stable-after = 5s
             }
+            # The removed node's singleton may start elsewhere this soon (Akka: off = stable-after). Our
+            # run-directory lock and fence make an early second coordinator harmless (cluster.hocon says why).
+            down-removal-margin = 2s
             # A downed node's system terminates; the worker then exits 3 and its launcher
             # (script, systemd, Kubernetes) restarts it as a new incarnation.
             run-coordinated-shutdown-when-down = on
