@@ -69,8 +69,9 @@ public static class ClusterJoin
     /// Starts joining. It returns before the node is a member (readiness tells when it is): with seeds, Akka keeps
     /// trying for <c>cluster.join-timeout</c>; the bootstrap keeps looking until a cluster forms or is found.
     /// </summary>
+    /// <param name="health">The node host's health checks, for the management endpoint to serve too; none for a bare system.</param>
     /// <exception cref="IOException">The management port could not be bound.</exception>
-    public static async Task StartAsync(ActorSystem system, ClusterSettings settings, CancellationToken cancellationToken)
+    public static async Task StartAsync(ActorSystem system, ClusterSettings settings, CancellationToken cancellationToken, Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService? health = null)
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(settings);
@@ -80,7 +81,7 @@ public static class ClusterJoin
             ManagementEndpoint endpoint;
             try
             {
-                endpoint = await ManagementEndpoint.StartAsync(system, settings.Host, settings.Management.Port, bootstrap, cancellationToken).ConfigureAwait(false);
+                endpoint = await ManagementEndpoint.StartAsync(system, settings.Host, settings.Management.Port, bootstrap, cancellationToken, health).ConfigureAwait(false);
             }
             catch (IOException e)
             {

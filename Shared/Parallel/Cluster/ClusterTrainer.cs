@@ -12,15 +12,13 @@ using AkkaCluster = Akka.Cluster.Cluster;
 namespace RnnCluster.Parallel.Cluster;
 
 /// <summary>
-/// The coordinator process of a multi-process run on Akka.Cluster: an actor system with the
+/// The coordinator process of a multi-process run on Akka.Cluster: an actor system (in a <see cref="ClusterNodeHost"/>) with the
 /// <c>coordinator</c> role on <c>cluster.host:port</c> (the seed workers join through), a data-plane
 /// listener, and the <see cref="ClusterRunActor"/> as the cluster's coordinator singleton. It computes no
 /// windows itself: its threads go to the optimizer step.
 /// </summary>
 public sealed class ClusterTrainer
 {
-    private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(10);
-
     private readonly RnnClusterSettings _settings;
     private readonly Func<string?, ITrainingLoop> _createLoop;
     private readonly string _runDirectory;
@@ -59,7 +57,8 @@ public sealed class ClusterTrainer
     {
         TorchRuntime.SetThreads(TrainingSetup.Threads(_settings.Runtime));
         var secret = NodeSetup.LoadSecret(_settings.Cluster);
-        var system = ClusterSystem.Create(_settings.Cluster, ClusterSystem.CoordinatorRole, _services.LoggerFactory, AkkaOverrides);
+        var node = await ClusterNodeHost.StartAsync(_settings.Cluster, ClusterSystem.CoordinatorRole, _services.LoggerFactory, AkkaOverrides, cancellationToken).ConfigureAwait(false);
+        var system = node.System;
         TensorTransport? dataPlane = null;
         // SIGTERM (the caller's token) and a hand-over (this node leaving) stop the coordinator alike;
         // disposed only once the actor system, which may still hand over, has terminated.
@@ -67,7 +66,7 @@ public sealed class ClusterTrainer
         try
         {
             var cluster = AkkaCluster.Get(system);
-            await ClusterJoin.StartAsync(system, _settings.Cluster, cancellationToken).ConfigureAwait(false);
+            await ClusterJoin.StartAsync(system, _settings.Cluster, cancellationToken, node.Health).ConfigureAwait(false);
 
             var incarnation = NodeSetup.NewIncarnation(_services.Time);
             dataPlane = new TensorTransport(
@@ -115,21 +114,16 @@ public sealed class ClusterTrainer
         }
         finally
         {
-            // Leaving lets the RunFinished notices go out and the workers see a graceful exit, not a crash.
-            try
-            {
-                await AkkaCluster.Get(system).LeaveAsync().WaitAsync(LeaveTimeout).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-            }
-
+            // The host's stop runs CoordinatedShutdown: leaving lets the RunFinished notices go out and the workers
+            // see a graceful exit, not a crash; the singleton is handed over (HandOver: checkpoint first) before the
+            // system terminates.
+            await node.StopAsync().ConfigureAwait(false);
             if (dataPlane is not null)
             {
                 await dataPlane.DisposeAsync().ConfigureAwait(false);
             }
 
-            await system.Terminate().ConfigureAwait(false);
+            await node.DisposeAsync().ConfigureAwait(false);
             stop.Dispose();
         }
     }

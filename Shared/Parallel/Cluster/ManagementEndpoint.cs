@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Newtonsoft.Json;
 using AkkaCluster = Akka.Cluster.Cluster;
 
@@ -24,6 +25,9 @@ namespace RnnCluster.Parallel.Cluster;
 /// <item><c>GET /bootstrap/seed-nodes</c> (with a bootstrap discovery method): the members this node knows, in the
 /// form Akka.Management's cluster bootstrap asks every contact point for.</item>
 /// </list>
+/// With the health checks of a <see cref="ClusterNodeHost"/>, a route also answers 503 while a check tagged
+/// <see cref="LivenessTag"/> (for <c>/alive</c>) or <see cref="ReadinessTag"/> (for <c>/ready</c>) is unhealthy: the
+/// paths and bodies stay these, whoever adds checks.
 /// Why ours: Akka.Management 1.5.73 has no health routes, and its HTTP server does not run on the Ceen.Httpd
 /// our feed serves (0.9.10 changed a method Akka.Http.Shim 1.5.73 calls: MissingMethodException at bind).
 /// The bootstrap's probing client and join logic are Akka.Management's, unchanged; only the answering side is
@@ -34,6 +38,12 @@ public sealed class ManagementEndpoint : IAsyncDisposable
     public const string AlivePath = "/alive";
     public const string ReadyPath = "/ready";
     public const string SeedNodesPath = "/bootstrap/seed-nodes";
+
+    /// <summary>The tag of the registered health checks that <see cref="AlivePath"/> also asks.</summary>
+    public const string LivenessTag = "rnncluster.alive";
+
+    /// <summary>The tag of the registered health checks that <see cref="ReadyPath"/> also asks.</summary>
+    public const string ReadinessTag = "rnncluster.ready";
 
     /// <summary>Members handed to a prober: enough to join through, without listing a large cluster.</summary>
     private const int MaxSeedNodes = 5;
@@ -55,7 +65,8 @@ public sealed class ManagementEndpoint : IAsyncDisposable
     /// pod at its IP, not at the name it announces).
     /// </summary>
     /// <param name="bootstrap">Also answer the bootstrap's seed-node questions.</param>
-    public static async Task<ManagementEndpoint> StartAsync(ActorSystem system, string host, int port, bool bootstrap, CancellationToken cancellationToken)
+    /// <param name="health">The node host's registered checks, asked by tag next to our own; none for a bare system.</param>
+    public static async Task<ManagementEndpoint> StartAsync(ActorSystem system, string host, int port, bool bootstrap, CancellationToken cancellationToken, HealthCheckService? health = null)
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentException.ThrowIfNullOrEmpty(host);
@@ -79,7 +90,7 @@ public sealed class ManagementEndpoint : IAsyncDisposable
         var app = builder.Build();
         try
         {
-            app.Run(context => AnswerAsync(context, system, bootstrap));
+            app.Run(context => AnswerAsync(context, system, bootstrap, health));
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
                 ?? throw new InvalidOperationException("Kestrel started without reporting its address.");
@@ -149,17 +160,49 @@ public sealed class ManagementEndpoint : IAsyncDisposable
         return (StatusCodes.Status200OK, "application/json", body);
     }
 
-    private static Task AnswerAsync(HttpContext context, ActorSystem system, bool bootstrap)
+    /// <summary>
+    /// Our own answer, unless it is a 200 for a health path that a registered check of the path's tag contradicts:
+    /// then 503 naming the failing checks. (Akka.Hosting's readiness check stays healthy once the node has joined;
+    /// ours turns 503 when it leaves, so the two together keep the path's meaning.)
+    /// </summary>
+    private static async Task<(int Status, string Type, string Body)> AnswerWithChecksAsync(ActorSystem system, string path, bool bootstrap, HealthCheckService? health, CancellationToken cancellationToken)
+    {
+        var own = Answer(system, path, bootstrap);
+        var tag = path switch
+        {
+            AlivePath => LivenessTag,
+            ReadyPath => ReadinessTag,
+            _ => null,
+        };
+        if (health is null || tag is null || own.Status != StatusCodes.Status200OK)
+        {
+            return own;
+        }
+
+        var report = await health.CheckHealthAsync(r => r.Tags.Contains(tag), cancellationToken).ConfigureAwait(false);
+        if (report.Status != HealthStatus.Unhealthy)
+        {
+            return own;
+        }
+
+        var failing = report.Entries.Where(e => e.Value.Status == HealthStatus.Unhealthy).Select(e => $"{e.Key}: {e.Value.Description}");
+        return (StatusCodes.Status503ServiceUnavailable, own.Type, $"unhealthy: {string.Join("; ", failing)}\n");
+    }
+
+    private static async Task AnswerAsync(HttpContext context, ActorSystem system, bool bootstrap, HealthCheckService? health)
     {
         if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
         {
             context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-            return Task.CompletedTask;
+            return;
         }
 
-        var (status, type, body) = Answer(system, context.Request.Path.Value ?? "/", bootstrap);
+        var (status, type, body) = await AnswerWithChecksAsync(system, context.Request.Path.Value ?? "/", bootstrap, health, context.RequestAborted).ConfigureAwait(false);
         context.Response.StatusCode = status;
         context.Response.ContentType = type;
-        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : context.Response.WriteAsync(body, context.RequestAborted);
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await context.Response.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+        }
     }
 }

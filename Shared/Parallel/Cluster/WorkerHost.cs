@@ -14,7 +14,7 @@ namespace RnnCluster.Parallel.Cluster;
 public sealed record WorkerExit(int Code, string Message, bool IsError);
 
 /// <summary>
-/// A worker process on Akka.Cluster: an actor system with the <c>worker</c> role that joins the seeds,
+/// A worker process on Akka.Cluster: an actor system with the <c>worker</c> role (in a <see cref="ClusterNodeHost"/>) that joins the seeds,
 /// a data plane of its own, and a <see cref="WorkerNode"/>. It ends when the run finishes (exit 0), when
 /// the process is asked to stop (leaves the cluster, exit 0), or when the cluster downs it or it cannot
 /// join within <c>cluster.join-timeout</c> (exit 1: its launcher starts a new incarnation, since a downed
@@ -31,8 +31,6 @@ public static class WorkerHost
     /// </summary>
     public const int ExitRestart = 3;
 
-    private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(10);
-
     /// <param name="started">Called once the node runs, with its address and incarnation (the executable prints it).</param>
     public static async Task<WorkerExit> RunAsync(
         RnnClusterSettings settings, ILoggerFactory loggerFactory, TimeProvider time, Action<Address, ulong>? started, CancellationToken cancellationToken, Akka.Configuration.Config? akkaOverrides = null)
@@ -40,12 +38,13 @@ public static class WorkerHost
         ArgumentNullException.ThrowIfNull(settings);
         var secret = NodeSetup.LoadSecret(settings.Cluster);
         var incarnation = NodeSetup.NewIncarnation(time);
-        var system = ClusterSystem.Create(settings.Cluster, ClusterSystem.WorkerRole, loggerFactory, akkaOverrides);
+        var node = await ClusterNodeHost.StartAsync(settings.Cluster, ClusterSystem.WorkerRole, loggerFactory, akkaOverrides, cancellationToken).ConfigureAwait(false);
+        var system = node.System;
         TensorTransport? dataPlane = null;
         try
         {
             var self = AkkaCluster.Get(system).SelfAddress;
-            await ClusterJoin.StartAsync(system, settings.Cluster, cancellationToken).ConfigureAwait(false);
+            await ClusterJoin.StartAsync(system, settings.Cluster, cancellationToken, node.Health).ConfigureAwait(false);
             dataPlane = new TensorTransport(DataPlaneOptions.For(settings.Cluster, new NodeIdentity(self.ToString(), incarnation)), secret, loggerFactory, time, RandomNumberGenerator.Create());
             await dataPlane.StartAsync(cancellationToken).ConfigureAwait(false);
             var outcome = new TaskCompletionSource<WorkerNodeOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -80,7 +79,8 @@ public static class WorkerHost
                 // The data plane first: the coordinator re-plans the moment its link closes, instead of
                 // sending this node steps until the cluster has removed it.
                 await dataPlane.StopAsync(CancellationToken.None).ConfigureAwait(false);
-                await LeaveAsync(system).ConfigureAwait(false);
+                // Then the host's stop: CoordinatedShutdown leaves the cluster (within its phases' timeouts) and terminates.
+                await node.StopAsync().ConfigureAwait(false);
                 return new WorkerExit(ExitOk, "left the cluster", false);
             }
 
@@ -93,19 +93,7 @@ public static class WorkerHost
                 await dataPlane.DisposeAsync().ConfigureAwait(false);
             }
 
-            await system.Terminate().ConfigureAwait(false);
-        }
-    }
-
-    private static async Task LeaveAsync(ActorSystem system)
-    {
-        try
-        {
-            await AkkaCluster.Get(system).LeaveAsync().WaitAsync(LeaveTimeout).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // Leaving without the others' acknowledgement: they will see the node unreachable instead.
+            await node.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

@@ -199,7 +199,7 @@ public sealed class ClusterBootstrapSpecs(ITestOutputHelper output) : Akka.TestK
     }
 
     /// <summary>Node logs into the test's output, so a failed formation shows the bootstrap's reasoning.</summary>
-    private sealed class OutputLoggerProvider(ITestOutputHelper output) : ILoggerProvider
+    internal sealed class OutputLoggerProvider(ITestOutputHelper output) : ILoggerProvider
     {
         public ILogger CreateLogger(string categoryName) => new OutputLogger(output, categoryName);
 
