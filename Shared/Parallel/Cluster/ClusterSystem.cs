@@ -71,7 +71,8 @@ public static class ClusterSystem
 
     /// <summary>
     /// The actor system of one node with <see cref="Config"/>'s settings and, when <c>cluster.tls</c> is
-    /// set, its certificate: loaded here, so a bad file stops the node before it binds anything.
+    /// set, its certificate: loaded here, so a bad file stops the node before it binds anything. A bare system, for
+    /// specs of the cluster's parts; the executables run theirs in a <see cref="ClusterNodeHost"/> (same settings).
     /// </summary>
     /// <exception cref="ConfigException">A <c>cluster.tls</c> file is missing, unreadable or invalid (the message names its key and path).</exception>
     public static ActorSystem Create(ClusterSettings settings, string role, ILoggerFactory loggerFactory, AkkaConfig? extra = null)
