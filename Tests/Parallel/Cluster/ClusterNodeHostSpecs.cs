@@ -43,6 +43,11 @@ public sealed class ClusterNodeHostSpecs(ITestOutputHelper output) : Akka.TestKi
         await ClusterJoin.StartAsync(node.System, settings, CancellationToken.None, node.Health).WaitAsync(Patience);
         var self = AkkaCluster.Get(node.System).SelfAddress;
         Assert.Contains(ClusterSystem.WorkerRole, AkkaCluster.Get(node.System).SelfRoles);
+        // Our settings, not Akka.Hosting's defaults: the resolver, strict serialization, SIGTERM left to the caller.
+        var config = node.System.Settings.Config;
+        Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.False(config.GetBoolean("akka.actor.serialization-settings.allow-unregistered-types"));
+        Assert.False(config.GetBoolean("akka.coordinated-shutdown.run-by-clr-shutdown-hook"));
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{settings.Management.Port}"), Timeout = TimeSpan.FromSeconds(10) };
         await AwaitAssertAsync(async () => Assert.Equal((HttpStatusCode.OK, "ready\n"), await GetAsync(http, ManagementEndpoint.ReadyPath)), Patience);
