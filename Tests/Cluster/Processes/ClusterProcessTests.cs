@@ -64,6 +64,7 @@ public sealed class ClusterProcessTests
         var (coordinator, workers) = await cluster.StartAsync(2);
         var (w1, w2) = (workers[0], workers[1]);
         await coordinator.WaitForLineAsync("step 3/", Patience);
+        await WaitUntilUpAsync(w1, coordinator, w1, w2);
 
         w2.Kill();
 
@@ -96,6 +97,10 @@ public sealed class ClusterProcessTests
         // pause lands on a loaded machine, its gradients are in flight when the cluster gives up on it.
         var w2 = cluster.StartWorker(new Dictionary<string, string> { ["RNNCLUSTER_FAULTS"] = "delay=8s" }, "cluster.test-faults=true");
         await w2.WaitForLineAsync("holding WindowGradients", Patience);
+        // Both workers must be Up members before one is paused: a worker still Joining does not count for
+        // keep-majority, and if the paused one is the leader (the lowest address) it never moves the
+        // other Up — then 1 Up member faces 1 and the tie goes to the lowest address, the paused one.
+        await WaitUntilUpAsync(w1, coordinator, w1, w2);
 
         w2.Pause();
         // Unreachable: its link ends at once and the survivor takes every stream; then the split-brain
@@ -215,6 +220,12 @@ public sealed class ClusterProcessTests
         await standby.WaitForLineAsync("Welcome from", Patience);
         NodeProcess[] workers = [cluster.StartWorker(), cluster.StartWorker()];
         await first.WaitForLineAsync("step 15/", Patience);
+        // Every member Up: the split-brain resolver then keeps the 3 survivors' side.
+        await WaitUntilUpAsync(standby, first, standby, workers[0], workers[1]);
+        foreach (var worker in workers)
+        {
+            await WaitUntilUpAsync(worker, first, standby, workers[0], workers[1]);
+        }
 
         first.Kill();
         await first.WaitForExitAsync(Patience);
@@ -271,6 +282,16 @@ public sealed class ClusterProcessTests
         var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=90"), reference.Path);
         var actual = CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
         Assert.Equal(expected.Parameters, actual);
+    }
+
+    /// <summary>Until the cluster's leader, whichever node it is, has moved <paramref name="node"/> to Up.</summary>
+    private static async Task WaitUntilUpAsync(NodeProcess node, params NodeProcess[] nodes)
+    {
+        // A worker says where it is when it starts, a coordinator when it listens.
+        var started = await node.WaitForLineAsync(l => l.Contains("joining through", StringComparison.Ordinal) || l.Contains("coordinator listening at", StringComparison.Ordinal), Patience, "its address");
+        var address = System.Text.RegularExpressions.Regex.Match(started, @"akka\.tcp://\S+?:\d+").Value;
+        var moved = $"is moving node [{address}] to [Up]";
+        await await Task.WhenAny(nodes.Select(n => n.WaitForLineAsync(moved, Patience)));
     }
 
     private static async Task ExpectExitAsync(NodeProcess node, int code)
