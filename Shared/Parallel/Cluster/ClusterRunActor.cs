@@ -361,7 +361,7 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         {
             // A worker already served a newer coordinator: this one lost its role and must not train.
             ClusterRunLog.Stale(_logger, register.Node, register.FenceSeen, _fence);
-            Finish(new TrainingAborted($"a newer coordinator (fence {register.FenceSeen}) has taken this run over; this one (fence {_fence}) stops"));
+            StepDown($"a newer coordinator (fence {register.FenceSeen}) has taken this run over; this one (fence {_fence}) stops");
             return;
         }
 
@@ -464,6 +464,27 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         }
 
         _options.Outcome.TrySetResult(outcome);
+    }
+
+    /// <summary>
+    /// A stale coordinator stops without a word to anyone: the workers and the other nodes belong to the
+    /// newer one, so no RunFinished goes out (it would end their run).
+    /// </summary>
+    private void StepDown(string reason)
+    {
+        _finished = true;
+        _handingOver = true;
+        foreach (var link in _links.Keys)
+        {
+            Context.Stop(link);
+        }
+
+        if (!_coordinator.IsNobody())
+        {
+            Context.Stop(_coordinator);
+        }
+
+        _options.Outcome.TrySetResult(new TrainingAborted(reason));
     }
 
     /// <summary>The manager asked for the hand-over and the coordinator has checkpointed: the singleton may move.</summary>
