@@ -260,6 +260,12 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
     private void Decide()
     {
         Timers.Cancel(GatherTimer);
+        if (_finished)
+        {
+            // Stepped down (stale) or stopped while gathering: there is nothing to resume.
+            return;
+        }
+
         var loop = _loop!;
         var newest = _registrations.Values.Where(r => r.HeldStep > loop.Step && r.HeldFence < _fence).ToArray();
         if (!_options.Coordinator.SnapshotsToWorkers || newest.Length == 0)
@@ -327,6 +333,11 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
     private void StartCoordinator(string? notRebuilt)
     {
         Timers.Cancel(RebuildTimer);
+        if (_finished)
+        {
+            return;
+        }
+
         if (notRebuilt is not null)
         {
             ClusterRunLog.NotRebuilt(_logger, notRebuilt, _loop?.Step ?? CheckpointStep());
