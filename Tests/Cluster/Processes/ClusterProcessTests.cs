@@ -214,18 +214,7 @@ public sealed class ClusterProcessTests
     {
         using var dir = new TempDirectory();
         await using var cluster = LocalCluster.WithDelayedWindows(dir, 90, "cluster.min-workers=2");
-        var first = cluster.StartCoordinator();
-        await first.WaitForLineAsync("coordinator listening at", Patience);
-        var standby = cluster.StartStandbyCoordinator();
-        await standby.WaitForLineAsync("Welcome from", Patience);
-        NodeProcess[] workers = [cluster.StartWorker(), cluster.StartWorker()];
-        await first.WaitForLineAsync("step 15/", Patience);
-        // Every member Up: the split-brain resolver then keeps the 3 survivors' side.
-        await WaitUntilUpAsync(standby, first, standby, workers[0], workers[1]);
-        foreach (var worker in workers)
-        {
-            await WaitUntilUpAsync(worker, first, standby, workers[0], workers[1]);
-        }
+        var (first, standby, workers) = await StartWithStandbyAsync(cluster);
 
         first.Kill();
         await first.WaitForExitAsync(Patience);
@@ -258,12 +247,7 @@ public sealed class ClusterProcessTests
     {
         using var dir = new TempDirectory();
         await using var cluster = LocalCluster.WithDelayedWindows(dir, 90, "cluster.min-workers=2");
-        var first = cluster.StartCoordinator();
-        await first.WaitForLineAsync("coordinator listening at", Patience);
-        var standby = cluster.StartStandbyCoordinator();
-        await standby.WaitForLineAsync("Welcome from", Patience);
-        NodeProcess[] workers = [cluster.StartWorker(), cluster.StartWorker()];
-        await first.WaitForLineAsync("step 15/", Patience);
+        var (first, standby, workers) = await StartWithStandbyAsync(cluster);
 
         // SIGTERM: the first coordinator stops at a step boundary, checkpoints, leaves; the singleton moves.
         first.Terminate();
@@ -282,6 +266,27 @@ public sealed class ClusterProcessTests
         var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=90"), reference.Path);
         var actual = CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
         Assert.Equal(expected.Parameters, actual);
+    }
+
+    /// <summary>
+    /// A coordinator, a standby coordinator and two workers, once the first has trained 15 steps and the
+    /// leader has moved every member Up (the split-brain resolver then keeps the survivors' side).
+    /// </summary>
+    private static async Task<(NodeProcess First, NodeProcess Standby, NodeProcess[] Workers)> StartWithStandbyAsync(LocalCluster cluster)
+    {
+        var first = cluster.StartCoordinator();
+        await first.WaitForLineAsync("coordinator listening at", Patience);
+        var standby = cluster.StartStandbyCoordinator();
+        await standby.WaitForLineAsync("Welcome from", Patience);
+        NodeProcess[] workers = [cluster.StartWorker(), cluster.StartWorker()];
+        await first.WaitForLineAsync("step 15/", Patience);
+        NodeProcess[] all = [first, standby, .. workers];
+        foreach (var node in all.Skip(1))
+        {
+            await WaitUntilUpAsync(node, all);
+        }
+
+        return (first, standby, workers);
     }
 
     /// <summary>Until the cluster's leader, whichever node it is, has moved <paramref name="node"/> to Up.</summary>
