@@ -274,6 +274,12 @@ public sealed class ClusterProcessTests
     /// </summary>
     private static async Task<(NodeProcess First, NodeProcess Standby, NodeProcess[] Workers)> StartWithStandbyAsync(LocalCluster cluster)
     {
+        // Four node processes and the test host share two CPU cores here. A heartbeat that a busy process
+        // answers late makes a healthy member unreachable to the coordinator for a moment; if the kill lands
+        // then, that observation never clears (its observer is dead) and the split-brain resolver downs the
+        // healthy member with the dead one as "indirectly connected" (seen in CI: a worker exited 3). A longer
+        // pause than the 3 s default keeps the survivors' side whole; failover waits a few seconds more.
+        cluster.EveryNode.Add("cluster.acceptable-heartbeat-pause=8s");
         var first = cluster.StartCoordinator();
         await first.WaitForLineAsync("coordinator listening at", Patience);
         var standby = cluster.StartStandbyCoordinator();

@@ -33,6 +33,9 @@ internal sealed class LocalCluster : IAsyncDisposable
     /// <summary>The port of the standby coordinator, once one was started; workers list it as a seed too.</summary>
     public int? StandbyPort { get; private set; }
 
+    /// <summary>Settings every process gets, coordinators and workers, read when each one starts.</summary>
+    public List<string> EveryNode { get; } = [];
+
     /// <summary>Extra environment of coordinator processes (e.g. the test-only transport faults).</summary>
     public Dictionary<string, string> CoordinatorEnvironment { get; } = [];
 
@@ -65,7 +68,7 @@ internal sealed class LocalCluster : IAsyncDisposable
     private NodeProcess StartCoordinatorProcess(string name, params string[] extra)
     {
         List<string> args = ["train", "--cluster", "--plain", "--sample-length", "0", "--run-dir", RunDirectory];
-        foreach (var s in _settings.Concat([$"cluster.port={Port}"]).Concat(extra))
+        foreach (var s in _settings.Concat(EveryNode).Concat([$"cluster.port={Port}"]).Concat(extra))
         {
             args.Add("--set");
             args.Add(s);
@@ -103,7 +106,7 @@ internal sealed class LocalCluster : IAsyncDisposable
             args.InsertRange(0, ["--seed", $"127.0.0.1:{standby}"]);
         }
 
-        foreach (var s in extra)
+        foreach (var s in EveryNode.Concat(extra))
         {
             args.Add("--set");
             args.Add(s);
