@@ -42,6 +42,9 @@ internal sealed class RecurrentStack
 
     public bool IsLstm => Cell == CellKind.Lstm;
 
+    /// <summary>The cells compute in their own low-precision copies, whose gradients reach the flat buffer only at the flush after backward.</summary>
+    public bool IsLowPrecision => _cells[0, 0].IsLowPrecision;
+
     /// <summary>Drops whatever low-precision gradients a failed step left behind (with the master gradients' zeroing).</summary>
     public void ClearLowPrecisionGradients()
     {
@@ -84,8 +87,10 @@ internal sealed class RecurrentStack
     /// <paramref name="c0"/> for LSTM) are <c>[L*D, B, H]</c>. Dropout <c>betweenLayers</c> follows every
     /// layer but the last, which gets <paramref name="lastDropout"/>. Finals are <c>[L*D, B, H]</c> at each
     /// sequence's true end (forward) or start (reverse), only when <paramref name="wantFinals"/>.
+    /// <paramref name="tapLayerInput"/>, when set, wraps each layer's input (layer index given) before the
+    /// layer reads it: a gradient tap there fires once that layer's parameter gradients are final.
     /// </summary>
-    public StackOutput Run(Tensor input, SequenceLayout layout, Tensor h0, Tensor? c0, bool train, double betweenLayers, double lastDropout, bool wantFinals)
+    public StackOutput Run(Tensor input, SequenceLayout layout, Tensor h0, Tensor? c0, bool train, double betweenLayers, double lastDropout, bool wantFinals, Func<Tensor, int, Tensor>? tapLayerInput = null)
     {
         // The kernels' own dropout is 0; their train flag only makes them keep what backward needs, which
         // an evaluation-mode gradient (a gradient check) needs too.
@@ -96,6 +101,11 @@ internal sealed class RecurrentStack
         var x = input;
         for (var l = 0; l < Layers; l++)
         {
+            if (tapLayerInput is not null)
+            {
+                x = tapLayerInput(x, l);
+            }
+
             var outputs = new Tensor[Directions];
             for (var d = 0; d < Directions; d++)
             {

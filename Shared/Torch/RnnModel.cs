@@ -36,6 +36,7 @@ public sealed class RnnModel : TorchModel
         _decoderWeight = a.TieWeights ? _embedding : Parameter("decoder.weight");
         _decoderBias = Parameter("decoder.bias");
         StateSizePerStream = (a.Cell == CellKind.Lstm ? 2 : 1) * a.Layers * a.HiddenSize;
+        SetGradientSegments(ReadyOrder(a));
     }
 
     public new ModelOptions Options { get; }
@@ -73,11 +74,12 @@ public sealed class RnnModel : TorchModel
         using var grad = GradientMode(backward);
         var x = Ids(inputs, steps, streams);
         var y = Ids(targets, steps, streams).reshape(-1);
-        var (logits, finalState) = Forward(x, StateIn(stateIn, streams), train);
+        var taps = backward ? BeginGradientTaps() : null;
+        var (logits, finalState) = Forward(x, StateIn(stateIn, streams), train, taps);
         var loss = nn.functional.cross_entropy(logits, y, ignore_index: -1, reduction: nn.Reduction.Sum);
         if (backward)
         {
-            Backward(loss);
+            Backward(loss, taps);
         }
 
         var correct = wantCorrect ? logits.argmax(1).eq(y).sum().item<long>() : 0;
@@ -116,19 +118,58 @@ public sealed class RnnModel : TorchModel
     /// <summary>
     /// The LM of word_language_model: embedding, dropout, recurrent stack (dropout between layers and after
     /// the top one), linear decoder. Inputs <c>[T, B]</c>; state <c>[K, L, B, H]</c> (K = 2 for LSTM: h, c).
-    /// Returns logits <c>[T*B, V]</c> and the detached final state.
+    /// Returns logits <c>[T*B, V]</c> and the detached final state. With <paramref name="taps"/>, identity taps at
+    /// the decoder's input and at each recurrent layer's input report those segments during backward.
     /// </summary>
-    private (Tensor Logits, Tensor State) Forward(Tensor inputs, Tensor state, bool train)
+    private (Tensor Logits, Tensor State) Forward(Tensor inputs, Tensor state, bool train, GradientTapPass? taps = null)
     {
         var steps = inputs.shape[0];
         var streams = inputs.shape[1];
         var x = Dropout(Embed(_embedding, inputs), Options.DropoutEmbedding, train);
         var layout = SequenceLayout.Full((int)steps, (int)streams, Device);
         var lstm = _rnn.IsLstm;
-        var output = _rnn.Run(x, layout, state[0], lstm ? state[1] : null, train, Options.DropoutBetweenLayers, Options.DropoutOutput, wantFinals: false);
-        var logits = Linear(output.Output.reshape(steps * streams, Architecture.HiddenSize), _decoderWeight, _decoderBias);
+
+        // Low-precision cells' gradients reach the flat buffer only at the flush after backward, so their
+        // layers are reported then, untapped.
+        Func<Tensor, int, Tensor>? tapLayer = taps is null || _rnn.IsLowPrecision ? null : (t, l) => taps.Tap(t, LayerSegment(l));
+        var output = _rnn.Run(x, layout, state[0], lstm ? state[1] : null, train, Options.DropoutBetweenLayers, Options.DropoutOutput, wantFinals: false, tapLayer);
+        var top = output.Output.reshape(steps * streams, Architecture.HiddenSize);
+        if (taps is not null)
+        {
+            top = taps.Tap(top, DecoderSegment);
+        }
+
+        var logits = Linear(top, _decoderWeight, _decoderBias);
         var final = lstm ? stack([output.H, output.C!], 0) : output.H.unsqueeze(0);
         return (logits, final.detach());
+    }
+
+    /// <summary>Index of the decoder's segment in <see cref="TorchModel.GradientSegments"/>: reported first.</summary>
+    private const int DecoderSegment = 0;
+
+    /// <summary>Layers are reported top-down after the decoder.</summary>
+    private int LayerSegment(int layer) => 1 + (Architecture.Layers - 1 - layer);
+
+    /// <summary>
+    /// Segments in the order their gradients become final in backward: the decoder (its weight and bias, which
+    /// end the layout; only the bias when tied, since a tied weight is the embedding's), the recurrent layers
+    /// top-down (each layer's four tensors are adjacent), and last the embedding, whose gradient (a tied
+    /// decoder's included) is final only when backward returns.
+    /// </summary>
+    private GradientSegment[] ReadyOrder(ModelArchitecture a)
+    {
+        var decoder = Slice(a.TieWeights ? "decoder.bias" : "decoder.weight").Offset;
+        var order = new List<GradientSegment> { new("decoder", decoder, ParameterCount - decoder) };
+        for (var l = a.Layers - 1; l >= 0; l--)
+        {
+            var first = Slice($"rnn.weight_ih_l{l}");
+            var last = Slice($"rnn.bias_hh_l{l}");
+            order.Add(new GradientSegment($"rnn.layer{l}", first.Offset, last.Offset + last.Count - first.Offset));
+        }
+
+        var embedding = Slice("encoder.weight");
+        order.Add(new GradientSegment("encoder", embedding.Offset, embedding.Count));
+        return [.. order];
     }
 
     /// <summary>Host state is stream-major <c>[B, K, L, H]</c>; the kernels want <c>[K, L, B, H]</c>.</summary>

@@ -22,6 +22,7 @@ public abstract class TorchModel : IDisposable
     private float[]? _parameterArray;
     private float[]? _gradientArray;
     private RecurrentStack[] _stacks = [];
+    private IReadOnlyList<GradientSegment>? _gradientSegments;
     private bool _disposed;
 
     private protected TorchModel(TorchModelOptions options)
@@ -60,6 +61,20 @@ public abstract class TorchModel : IDisposable
     /// Null for other models.
     /// </summary>
     public float[]? GradientArray => _gradientArray;
+
+    /// <summary>
+    /// Told during every backward which ranges of the gradient buffer are final (see <see cref="IGradientReadySink"/>),
+    /// for overlapping the gradients' all-reduce with backward. Null (the default): no taps, no reports, no cost.
+    /// </summary>
+    public IGradientReadySink? GradientSink { get; set; }
+
+    /// <summary>
+    /// The ranges a <see cref="GradientSink"/> is told about, in the order they are reported: the ones whose
+    /// gradients become final during backward first (a language model's decoder, then its recurrent layers
+    /// top-down), then the rest. They tile the gradient buffer exactly once. A model without layer taps has
+    /// one segment, the whole buffer, reported when backward returns.
+    /// </summary>
+    public IReadOnlyList<GradientSegment> GradientSegments => _gradientSegments ??= [new GradientSegment("all", 0, ParameterCount)];
 
     /// <summary>The managed array the parameter buffer lives in (CPU float32 models), else null.</summary>
     public float[]? ParameterArray => _parameterArray;
@@ -407,15 +422,35 @@ public abstract class TorchModel : IDisposable
         }
     }
 
-    /// <summary>Backward from <paramref name="loss"/> into the flat gradient buffer (low-precision cells flush theirs into it).</summary>
-    private protected void Backward(Tensor loss)
+    /// <summary>
+    /// Backward from <paramref name="loss"/> into the flat gradient buffer (low-precision cells flush theirs
+    /// into it), then the sink hears of every segment the taps of <paramref name="taps"/> did not report
+    /// (all of them for a model that sets no taps).
+    /// </summary>
+    private protected void Backward(Tensor loss, GradientTapPass? taps = null)
     {
+        taps ??= BeginGradientTaps();
         loss.backward();
         foreach (var stack in _stacks)
         {
             stack.FlushGradients();
         }
+
+        taps?.Finish();
     }
+
+    /// <summary>A pass reporting to <see cref="GradientSink"/>, or null when none is set (then no taps are built).</summary>
+    private protected GradientTapPass? BeginGradientTaps() => GradientSink is { } sink ? new GradientTapPass(GradientSegments, sink) : null;
+
+    /// <summary>Sets the model's segments in report order (after <see cref="Build"/>), refusing any that do not tile the buffer once.</summary>
+    private protected void SetGradientSegments(IReadOnlyList<GradientSegment> segments)
+    {
+        GradientTapPass.CheckTiling(segments, ParameterCount);
+        _gradientSegments = segments;
+    }
+
+    /// <summary>The registered parameter's slice of the flat buffers.</summary>
+    private protected ParameterSlice Slice(string name) => Layout.First(s => s.Name == name);
 
     /// <summary>The leaf tensor of a registered parameter.</summary>
     private protected Tensor Parameter(string name)

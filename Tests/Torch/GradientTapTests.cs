@@ -1,0 +1,221 @@
+using RnnCluster.Model;
+using RnnCluster.Torch;
+
+namespace RnnCluster.Tests.Torch;
+
+/// <summary>
+/// A language model's gradient sink: during backward it hears which flat-buffer ranges are final (decoder
+/// first, then recurrent layers top-down, the embedding when backward returns), the ranges tile the buffer
+/// once, each is final when reported, and the taps change no gradient bit.
+/// </summary>
+public sealed class GradientTapTests
+{
+    private const int Steps = 5;
+    private const int Streams = 3;
+
+    public enum Variant
+    {
+        Lstm,
+        Gru,
+        LstmTied,
+        LstmBf16,
+    }
+
+    [Theory]
+    [InlineData(Variant.Lstm)]
+    [InlineData(Variant.Gru)]
+    [InlineData(Variant.LstmTied)]
+    [InlineData(Variant.LstmBf16)]
+    public void Reported_ranges_tile_the_gradient_buffer_once_decoder_first(Variant variant)
+    {
+        using var model = new RnnModel(Options(variant));
+        var sink = new RecordingSink(model);
+        model.GradientSink = sink;
+
+        Window(model, salt: 1);
+
+        var reports = sink.Reports;
+        Assert.Equal("decoder", reports[0].Segment.Name);
+        Assert.True(reports[0].DuringBackward);
+        Assert.Equal(model.GradientSegments.Select(s => s.Name), reports.Select(r => r.Segment.Name));
+        long next = 0;
+        foreach (var r in reports.OrderBy(r => r.Segment.Offset))
+        {
+            Assert.Equal(next, r.Segment.Offset);
+            Assert.True(r.Segment.Count > 0);
+            next = r.Segment.Offset + r.Segment.Count;
+        }
+
+        Assert.Equal(model.ParameterCount, next);
+
+        // Taps fire inside backward for the decoder and (full-precision cells) every layer; the embedding
+        // (a tied decoder weight included) is final only when backward returns.
+        var layers = reports.Where(r => r.Segment.Name.StartsWith("rnn.", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, layers.Length);
+        Assert.All(layers, r => Assert.Equal(variant != Variant.LstmBf16, r.DuringBackward));
+        Assert.False(reports[^1].DuringBackward);
+        Assert.Equal("encoder", reports[^1].Segment.Name);
+    }
+
+    [Theory]
+    [InlineData(Variant.Lstm)]
+    [InlineData(Variant.Gru)]
+    [InlineData(Variant.LstmTied)]
+    [InlineData(Variant.LstmBf16)]
+    public void A_range_holds_its_final_gradient_when_reported(Variant variant)
+    {
+        using var model = new RnnModel(Options(variant));
+        var sink = new RecordingSink(model);
+        model.GradientSink = sink;
+
+        // Two windows into one buffer: the second backward adds to the first's gradients.
+        Window(model, salt: 1);
+        sink.Reports.Clear();
+        Window(model, salt: 2);
+
+        var final = model.GradientSpan;
+        Assert.Equal(model.GradientSegments.Count, sink.Reports.Count);
+        foreach (var r in sink.Reports)
+        {
+            var expected = final.Slice((int)r.Segment.Offset, (int)r.Segment.Count).ToArray();
+            Assert.True(expected.SequenceEqual(r.Values), $"{r.Segment.Name} changed after it was reported");
+            Assert.Contains(expected, g => g != 0);
+        }
+    }
+
+    [Theory]
+    [InlineData(Variant.Lstm)]
+    [InlineData(Variant.Gru)]
+    [InlineData(Variant.LstmTied)]
+    [InlineData(Variant.LstmBf16)]
+    public void Taps_change_no_gradient_bit(Variant variant)
+    {
+        using var plain = new RnnModel(Options(variant));
+        using var tapped = new RnnModel(Options(variant));
+        tapped.GradientSink = new RecordingSink(tapped);
+        var statePlain = new float[Streams * plain.StateSizePerStream];
+        var stateTapped = new float[Streams * tapped.StateSizePerStream];
+
+        // Dropout on and state carried between windows: the taps must not shift the generator or the state.
+        for (var salt = 1; salt <= 2; salt++)
+        {
+            var a = Window(plain, salt, statePlain);
+            var b = Window(tapped, salt, stateTapped);
+            Assert.Equal(a.LossSum, b.LossSum);
+        }
+
+        Assert.True(plain.GradientSpan.SequenceEqual(tapped.GradientSpan), "gradients differ with taps");
+        Assert.Equal(statePlain, stateTapped);
+    }
+
+    [Fact]
+    public void The_decoder_is_reported_before_backward_returns()
+    {
+        using var model = new RnnModel(Options(Variant.Lstm));
+        var embedding = model.Layout.Single(s => s.Name == "encoder.weight");
+        var events = new List<string>();
+        model.GradientSink = new CallbackSink((segment, during) =>
+        {
+            // The embedding's gradient is the last one backward writes: still zero means backward is running.
+            var embeddingDone = model.GradientSpan.Slice((int)embedding.Offset, (int)embedding.Count).ContainsAnyExcept(0f);
+            events.Add($"{segment.Name}:{(during ? "during" : "after")}:{(embeddingDone ? "embedding-done" : "embedding-pending")}");
+        });
+
+        model.ZeroGradients();
+        Window(model, salt: 3);
+        events.Add("returned");
+
+        Assert.Equal(
+        [
+            "decoder:during:embedding-pending",
+            "rnn.layer1:during:embedding-pending",
+            "rnn.layer0:during:embedding-pending",
+            "encoder:after:embedding-done",
+            "returned",
+        ], events);
+    }
+
+    [Fact]
+    public void A_forward_without_backward_reports_nothing()
+    {
+        using var model = new RnnModel(Options(Variant.Lstm));
+        var sink = new RecordingSink(model);
+        model.GradientSink = sink;
+        var ids = TinyModels.Ids(Steps, Streams, 11, 4);
+
+        model.ForwardBackward<float>(ids, ids, Steps, Streams, [], [], train: false, backward: false);
+
+        Assert.Empty(sink.Reports);
+    }
+
+    [Fact]
+    public void A_failing_sink_is_rethrown_after_backward_and_the_model_stays_usable()
+    {
+        using var model = new RnnModel(Options(Variant.Lstm));
+        var calls = 0;
+        model.GradientSink = new CallbackSink((_, _) =>
+        {
+            calls++;
+            throw new InvalidOperationException("sink down");
+        });
+
+        var e = Assert.Throws<InvalidOperationException>(() => Window(model, salt: 1));
+        Assert.Equal("sink down", e.Message);
+        Assert.Equal(1, calls);
+
+        var sink = new RecordingSink(model);
+        model.GradientSink = sink;
+        model.ZeroGradients();
+        Window(model, salt: 1);
+        Assert.Equal(model.GradientSegments.Count, sink.Reports.Count);
+    }
+
+    [Fact]
+    public void The_segments_are_listed_in_report_order_before_any_backward()
+    {
+        using var model = new RnnModel(Options(Variant.Lstm));
+        var segments = model.GradientSegments;
+        Assert.Equal(["decoder", "rnn.layer1", "rnn.layer0", "encoder"], segments.Select(s => s.Name));
+        Assert.Equal(0, segments[^1].Offset);
+    }
+
+    private static ModelOptions Options(Variant variant)
+    {
+        var cell = variant == Variant.Gru ? CellKind.Gru : CellKind.Lstm;
+        var tied = variant == Variant.LstmTied;
+        var arch = new ModelArchitecture(cell, 2, EmbeddingSize: 4, HiddenSize: tied ? 4 : 5, VocabularySize: 11, TieWeights: tied);
+        return new ModelOptions(arch)
+        {
+            Seed = 7,
+            InitRange = 0.5,
+            DropoutEmbedding = 0.1,
+            DropoutBetweenLayers = 0.2,
+            DropoutOutput = 0.1,
+            Compute = variant == Variant.LstmBf16 ? ComputePrecision.BFloat16 : ComputePrecision.Native,
+        };
+    }
+
+    private static WindowResult Window(RnnModel model, int salt, float[]? state = null)
+    {
+        var inputs = TinyModels.Ids(Steps, Streams, model.Architecture.VocabularySize, salt);
+        var targets = TinyModels.Ids(Steps, Streams, model.Architecture.VocabularySize, salt + 5);
+        var stateIn = state is null ? [] : state.ToArray();
+        return model.ForwardBackward<float>(inputs, targets, Steps, Streams, stateIn, state ?? [], train: true, backward: true);
+    }
+
+    private sealed record Report(GradientSegment Segment, bool DuringBackward, float[] Values);
+
+    /// <summary>Copies each range's gradients at the moment it is reported.</summary>
+    private sealed class RecordingSink(RnnModel model) : IGradientReadySink
+    {
+        public List<Report> Reports { get; } = [];
+
+        public void GradientsReady(GradientSegment segment, bool duringBackward) =>
+            Reports.Add(new Report(segment, duringBackward, model.GradientSpan.Slice((int)segment.Offset, (int)segment.Count).ToArray()));
+    }
+
+    private sealed class CallbackSink(Action<GradientSegment, bool> callback) : IGradientReadySink
+    {
+        public void GradientsReady(GradientSegment segment, bool duringBackward) => callback(segment, duringBackward);
+    }
+}
