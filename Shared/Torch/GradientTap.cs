@@ -21,6 +21,10 @@ public sealed record GradientSegment(string Name, long Offset, long Count);
 /// communication thread), and do not touch the model. An exception thrown here does not stop backward (it
 /// cannot cross the native engine); the model rethrows it once backward has returned, with no further reports.
 /// </para>
+/// <para>
+/// Measured on CPU only. On CUDA the engine calls taps from its device thread, and a reported range is
+/// final only once the device stream has run the kernels queued before the report: synchronize before reading.
+/// </para>
 /// </summary>
 public interface IGradientReadySink
 {
