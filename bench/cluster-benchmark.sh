@@ -21,9 +21,13 @@
 #   cluster pairs, default 1), BENCH_RECOVERY_TRIALS (default 3; 0 skips recovery),
 #   BENCH_FAILOVER_TRIALS (default 1 per signal; 0 skips failover), BENCH_KILL_AFTER (default 30),
 #   RNN_BENCH_BIN (a folder holding rnncluster.dll and rnncluster-worker.dll: skip the Release build)
-# Output: the tables on stdout; node logs, run directories and results.json under bench/out/cluster/.
+#   BENCH_DDP (default 1: after our runs, the PyTorch DDP reference, bench/ddp/ddp_lm.py, on the same model
+#   and cores, printed beside ours with ratios; 0 skips it; only: the DDP reference alone, no build and
+#   none of our runs), BENCH_DDP_STEPS (timed steps per DDP configuration, default 20)
+# Output: the tables on stdout; node logs, run directories, results.json and ddp.json under bench/out/cluster/.
 # Duration: two runs of BENCH_STEPS steps and the recovery runs (measured 6-9 minutes on the shared 2-core
-# machine at load averages of 10-14; BENCH_RECOVERY_TRIALS=0 for a quick step-time comparison).
+# machine at load averages of 10-14; BENCH_RECOVERY_TRIALS=0 for a quick step-time comparison); the DDP
+# reference adds ~30 s.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/bench/out/cluster"
@@ -33,16 +37,66 @@ repeats=${BENCH_REPEATS:-1}
 trials=${BENCH_RECOVERY_TRIALS:-3}
 failovers=${BENCH_FAILOVER_TRIALS:-1}
 kill_after=${BENCH_KILL_AFTER:-30}
+ddp=${BENCH_DDP:-1}
+ddp_steps=${BENCH_DDP_STEPS:-20}
+# Debian's python3-torch; the python3 on PATH may be another one without torch.
+ddp_python=/usr/bin/python3
 
 die() { echo "cluster-benchmark: $*" >&2; exit 1; }
-for name in steps threads repeats kill_after; do
+for name in steps threads repeats kill_after ddp_steps; do
   [[ ${!name} =~ ^[1-9][0-9]*$ ]] || die "$name must be a positive integer, got '${!name}'"
 done
 # 0 recovery trials: step time and bytes only (quick experiments with settings or runtime knobs).
 [[ $trials =~ ^[0-9]+$ ]] || die "BENCH_RECOVERY_TRIALS must be a whole number, got '$trials'"
 [[ $failovers =~ ^[0-9]+$ ]] || die "BENCH_FAILOVER_TRIALS must be a whole number, got '$failovers'"
 [[ -r /sys/class/net/lo/statistics/tx_bytes ]] || die "no /sys/class/net/lo/statistics/tx_bytes: bytes per step need Linux loopback counters"
+[[ $ddp == 0 || $ddp == 1 || $ddp == only ]] || die "BENCH_DDP must be 0, 1 or only, got '$ddp'"
+[[ $ddp == 0 || -x $ddp_python ]] || die "$ddp_python does not exist: the DDP reference needs Debian's python3 (BENCH_DDP=0 skips it)"
 mkdir -p "$out/logs"
+
+# The command as a reader would retype it: the benchmark's variables that are set, and whatever else
+# changes the figures — RNNCLUSTER_SET (settings every node applies) and the .NET runtime's knobs
+# (DOTNET_*, leaving out the SDK's own CLI and first-run variables).
+command="bash bench/cluster-benchmark.sh"
+for name in $(compgen -e | sort -r); do
+  case $name in
+    BENCH_STEPS|BENCH_THREADS|BENCH_REPEATS|BENCH_RECOVERY_TRIALS|BENCH_FAILOVER_TRIALS|BENCH_KILL_AFTER|BENCH_DDP|BENCH_DDP_STEPS|RNNCLUSTER_SET) ;;
+    DOTNET_CLI_*|DOTNET_NOLOGO|DOTNET_ROOT*|DOTNET_GENERATE_ASPNET_CERTIFICATE|DOTNET_SKIP_FIRST_TIME_EXPERIENCE) continue ;;
+    DOTNET_*) ;;
+    *) continue ;;
+  esac
+  command="$name=$(printf '%q' "${!name}") $command"
+done
+
+# Runs a Python driver in the background and waits for it, passing INT, TERM and HUP on as SIGTERM: the
+# drivers then stop what they started, as they did when this script exec'd the cluster driver.
+run_child() {
+  "$@" &
+  local child=$! status=0
+  trap 'kill -TERM "$child" 2>/dev/null || true' INT TERM HUP
+  wait "$child" || status=$?
+  while kill -0 "$child" 2>/dev/null; do  # a trap ended the wait, not the driver: wait for its exit status
+    status=0
+    wait "$child" || status=$?
+  done
+  trap - INT TERM HUP
+  return "$status"
+}
+
+# PyTorch DDP on the same model (bench/ddp/ddp_lm.py installs python3-torch with apt-get if it is missing):
+# one process vs 2 DDP processes on 127.0.0.1, and DDP without its all-reduce; with our results.json of
+# this run it prints our figures beside DDP's (step-time overhead, extra CPU, loopback bytes per worker).
+run_ddp() {
+  local ours=()
+  [[ $# -gt 0 ]] && ours=(--ours "$1")
+  echo "running the PyTorch DDP reference (BENCH_DDP=0 skips it) ..." >&2
+  run_child "$ddp_python" "$root/bench/ddp/ddp_lm.py" --steps "$ddp_steps" --threads "$threads" "${ours[@]}" \
+    --json "$out/ddp.json" --command "$command" || die "the PyTorch DDP reference failed (BENCH_DDP=0 skips it)"
+}
+if [[ $ddp == only ]]; then
+  run_ddp
+  exit 0
+fi
 
 bin=${RNN_BENCH_BIN:-}
 if [[ -z $bin ]]; then
@@ -65,20 +119,11 @@ if [[ -z $corpus || ! -f $corpus/test.txt ]]; then  # test.txt is written last: 
     2> "$out/logs/corpus.log" || { cat "$out/logs/corpus.log" >&2; die "corpus generation failed"; }
 fi
 
-# The command as a reader would retype it: the benchmark's variables that are set, and whatever else
-# changes the figures — RNNCLUSTER_SET (settings every node applies) and the .NET runtime's knobs
-# (DOTNET_*, leaving out the SDK's own CLI and first-run variables).
-command="bash bench/cluster-benchmark.sh"
-for name in $(compgen -e | sort -r); do
-  case $name in
-    BENCH_STEPS|BENCH_THREADS|BENCH_REPEATS|BENCH_RECOVERY_TRIALS|BENCH_FAILOVER_TRIALS|BENCH_KILL_AFTER|RNNCLUSTER_SET) ;;
-    DOTNET_CLI_*|DOTNET_NOLOGO|DOTNET_ROOT*|DOTNET_GENERATE_ASPNET_CERTIFICATE|DOTNET_SKIP_FIRST_TIME_EXPERIENCE) continue ;;
-    DOTNET_*) ;;
-    *) continue ;;
-  esac
-  command="$name=$(printf '%q' "${!name}") $command"
-done
-
-exec python3 "$root/bench/cluster/cluster_bench.py" --bin "$bin" --corpus "$corpus" --out "$out" --root "$root" \
+rm -f "$out/results.json" "$out/ddp.json"  # figures of an earlier run must not pass for this one's
+run_child python3 "$root/bench/cluster/cluster_bench.py" --bin "$bin" --corpus "$corpus" --out "$out" --root "$root" \
   --steps "$steps" --threads "$threads" --repeats "$repeats" --recovery-trials "$trials" --failover-trials "$failovers" --kill-after "$kill_after" \
-  --command "$command"
+  --command "$command" || exit $?
+if [[ $ddp == 1 ]]; then
+  [[ -f $out/results.json ]] || die "$out/results.json was not written: no figures of ours to put beside DDP's"
+  run_ddp "$out/results.json"
+fi
