@@ -1,0 +1,162 @@
+using RnnCluster.DataPlane;
+using RnnCluster.DataPlane.AllReduce;
+using RnnCluster.Tests.DataPlane.Tensors;
+using static RnnCluster.Tests.DataPlane.AllReduce.AllReduceData;
+
+namespace RnnCluster.Tests.DataPlane.AllReduce;
+
+/// <summary>Groups of 2, 3 and 4 members on loopback: every member ends with the same bits, the rank-order sum.</summary>
+[Collection(TensorFixture.Collection)]
+public sealed class AllReduceTests
+{
+    private const int Bucket = 64;
+
+    public static TheoryData<int> Sizes => new() { 2, 3, 4 };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public async Task Every_member_ends_with_the_rank_order_sum_bit_for_bit_for_odd_sizes_and_several_buckets(int size)
+    {
+        await using var mesh = await Mesh.FormAsync(size, new AllReduceOptions { BucketFloats = Bucket }, name: $"sum{size}-");
+        int[] lengths = [1, 7, size - 1, Bucket - 1, Bucket, Bucket + 1, (5 * Bucket) + 3, 10_000];
+        var step = 0L;
+        foreach (var length in lengths.Where(l => l > 0))
+        {
+            var contributions = Contributions(size, length, seed: length);
+            var results = await mesh.AllReduceAsync(contributions, ++step);
+            AssertAllEqual(RankOrderSum(contributions), results);
+        }
+
+        // 2(W-1)/W of the buffer each way, per member (plus nothing else): the direct reduce-scatter + all-gather moves no more than a ring.
+        var floats = lengths.Where(l => l > 0).Sum();
+        foreach (var group in mesh.Groups)
+        {
+            Assert.InRange(group.BytesSent, 1, (long)Math.Ceiling(2.0 * (size - 1) / size * floats * sizeof(float)) + (size * lengths.Length * Bucket * sizeof(float)));
+            Assert.Equal(mesh.Groups.Sum(g => g.BytesSent), mesh.Groups.Sum(g => g.BytesReceived));
+        }
+    }
+
+    [Fact]
+    public async Task The_rank_order_sum_differs_from_another_order_for_these_values_so_the_checks_mean_something()
+    {
+        var contributions = Contributions(4, 10_000, seed: 5);
+        var forward = RankOrderSum(contributions);
+        var backward = RankOrderSum([.. contributions.Reverse()]);
+        Assert.False(forward.AsSpan().SequenceEqual(backward));
+        await Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Two_segments_in_flight_at_once_each_end_with_their_own_sum_even_when_members_start_them_in_different_orders()
+    {
+        await using var mesh = await Mesh.FormAsync(3, new AllReduceOptions { BucketFloats = 100 }, name: "seg");
+        var upper = Contributions(3, 1000, seed: 1);
+        var lower = Contributions(3, 333, seed: 2);
+        var upperBuffers = upper.Select(c => (float[])c.Clone()).ToArray();
+        var lowerBuffers = lower.Select(c => (float[])c.Clone()).ToArray();
+        var calls = new List<Task>();
+        for (var r = 0; r < 3; r++)
+        {
+            var group = mesh.Groups[r];
+            var upperCall = () => group.AllReduceAsync(upperBuffers[group.Rank], step: 7, attempt: 0, segment: 1, CancellationToken.None);
+            var lowerCall = () => group.AllReduceAsync(lowerBuffers[group.Rank], step: 7, attempt: 0, segment: 0, CancellationToken.None);
+
+            // Rank 1 starts the lower segment first, the others the upper: frames of a call not started yet are held, not lost.
+            calls.AddRange(r == 1 ? [lowerCall(), upperCall()] : [upperCall(), lowerCall()]);
+        }
+
+        await Task.WhenAll(calls).WaitAsync(TensorFixture.WaitLimit);
+        AssertAllEqual(RankOrderSum(upper), upperBuffers);
+        AssertAllEqual(RankOrderSum(lower), lowerBuffers);
+    }
+
+    [Fact]
+    public async Task A_member_ahead_by_a_step_is_held_until_the_others_get_there()
+    {
+        await using var mesh = await Mesh.FormAsync(2, new AllReduceOptions { BucketFloats = 16 }, name: "ahead");
+        var first = Contributions(2, 50, seed: 3);
+        var second = Contributions(2, 50, seed: 4);
+        var buffers0 = first.Select(c => (float[])c.Clone()).ToArray();
+        var buffers1 = second.Select(c => (float[])c.Clone()).ToArray();
+
+        var slow = mesh.Groups[0].AllReduceAsync(buffers0[0], 1, 0, 0, CancellationToken.None);
+        var fast = Task.Run(async () =>
+        {
+            await mesh.Groups[1].AllReduceAsync(buffers0[1], 1, 0, 0, CancellationToken.None);
+            await mesh.Groups[1].AllReduceAsync(buffers1[1], 2, 0, 0, CancellationToken.None);
+        });
+        await slow.WaitAsync(TensorFixture.WaitLimit);
+        await mesh.Groups[0].AllReduceAsync(buffers1[0], 2, 0, 0, CancellationToken.None).WaitAsync(TensorFixture.WaitLimit);
+        await fast.WaitAsync(TensorFixture.WaitLimit);
+
+        AssertAllEqual(RankOrderSum(first), buffers0);
+        AssertAllEqual(RankOrderSum(second), buffers1);
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public async Task AllGather_returns_every_members_vector_in_rank_order_whatever_their_lengths(int size)
+    {
+        await using var mesh = await Mesh.FormAsync(size, name: $"gather{size}-");
+        var vectors = Enumerable.Range(0, size).Select(r => Gradients(r * 3, seed: r)).ToArray(); // rank 0's is empty
+        var results = await Task.WhenAll(mesh.Groups.Select(g => g.AllGatherAsync(vectors[g.Rank], step: 1, attempt: 0, CancellationToken.None))).WaitAsync(TensorFixture.WaitLimit);
+
+        foreach (var result in results)
+        {
+            Assert.Equal(size, result.Length);
+            for (var r = 0; r < size; r++)
+            {
+                TensorFixture.AssertBitExact(vectors[r], result[r]);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_bf16_all_reduce_is_bit_identical_on_every_member_and_equals_the_rounded_rank_order_sum()
+    {
+        const int size = 3;
+        await using var mesh = await Mesh.FormAsync(size, new AllReduceOptions { BucketFloats = 50, Compression = GradientCompression.BFloat16 }, name: "bf");
+        var plain = await Mesh.FormAsync(size, new AllReduceOptions { BucketFloats = 50 }, name: "fp");
+        await using var _ = plain;
+        foreach (var length in new[] { 1, 2, 3, 49, 51, 1001 })
+        {
+            var contributions = Contributions(size, length, seed: length + 100);
+            var results = await mesh.AllReduceAsync(contributions, step: length);
+            AssertAllEqual(BFloat16RankOrderSum(contributions), results);
+            Assert.All(results[0], v => Assert.Equal(0u, BitConverter.SingleToUInt32Bits(v) & 0xFFFF));
+        }
+
+        // Half the bytes of fp32 (and up to half a slot more per frame, for odd shard lengths).
+        await plain.AllReduceAsync(Contributions(size, 1001, seed: 9), step: 1);
+        var bf16Bytes = mesh.Groups[0].BytesSent;
+        await mesh.AllReduceAsync(Contributions(size, 1001, seed: 9), step: 2000);
+        Assert.InRange(mesh.Groups[0].BytesSent - bf16Bytes, plain.Groups[0].BytesSent / 2, (plain.Groups[0].BytesSent / 2) + 512);
+    }
+
+    [Fact]
+    public async Task A_group_of_one_needs_no_connection_reduces_to_itself_and_gathers_its_own_vector()
+    {
+        await using var node = await MeshNode.StartAsync("alone");
+        await using var group = await node.FormAsync("run-1", 3, 0, [node.Member(0)], new AllReduceOptions());
+        var buffer = Gradients(100, seed: 1);
+        var before = (float[])buffer.Clone();
+
+        await group.AllReduceAsync(buffer, 1, 0, 0, CancellationToken.None);
+        var gathered = await group.AllGatherAsync(new float[] { 1, 2 }, 1, 0, CancellationToken.None);
+
+        TensorFixture.AssertBitExact(before, buffer);
+        Assert.Equal([1f, 2f], Assert.Single(gathered));
+        Assert.Empty(node.Transport.Connections);
+        Assert.Equal((1, 3), (group.Size, group.Generation));
+    }
+
+    [Fact]
+    public async Task Forming_refuses_member_lists_that_are_not_in_rank_order_or_do_not_name_this_node()
+    {
+        await using var node = await MeshNode.StartAsync("lists");
+        var other = new GroupMember(1, new NodeIdentity("rnn://other@127.0.0.1", 1), new DataPlaneEndPoint("127.0.0.1", 1));
+        await Assert.ThrowsAsync<ArgumentException>(() => node.FormAsync("run-1", 1, 0, [other with { Rank = 0 }, node.Member(1)], new AllReduceOptions()));
+        await Assert.ThrowsAsync<ArgumentException>(() => node.FormAsync("run-1", 1, 0, [node.Member(1), other with { Rank = 0 }], new AllReduceOptions()));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => node.FormAsync("run-1", 1, 0, [node.Member(0)], new AllReduceOptions { BucketFloats = 0 }));
+    }
+}
