@@ -379,8 +379,9 @@ public sealed class GradientGroup : IAsyncDisposable
                 part?.Dispose();
             }
 
-            // A failed call leaves sends behind; they end with the group (its lifetime token) and are observed here.
-            _ = Task.WhenAll(sends).ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            // A failed call waits for its sends, which read the caller's buffer in place: they end promptly, because
+            // every failure either abandons the group (cancelling its lifetime token) or cancels the call's token.
+            await Task.WhenAll(sends).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -413,7 +414,7 @@ public sealed class GradientGroup : IAsyncDisposable
         }
         finally
         {
-            _ = Task.WhenAll(sends).ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            await Task.WhenAll(sends).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -605,7 +606,7 @@ public sealed class GradientGroup : IAsyncDisposable
         }
         catch (TensorConnectionException e)
         {
-            Abandon(peer.Rank, Classify(e.End), e.End.Detail, e);
+            ConnectionLost(peer, e);
             throw Abandoned!.Copy();
         }
     }
@@ -726,8 +727,8 @@ public sealed class GradientGroup : IAsyncDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
         try
         {
+            // A call whose frames all arrived and went out is complete even if the group dies a moment later.
             await body(linked.Token).ConfigureAwait(false);
-            ThrowIfAbandoned();
         }
         catch (Exception e) when (e is not AllReduceAbandonedException)
         {
@@ -817,6 +818,23 @@ public sealed class GradientGroup : IAsyncDisposable
     {
         Abandon(from, AbandonReason.BadFrame, detail, null);
         return Abandoned!.Copy();
+    }
+
+    /// <summary>
+    /// A connection ended under a call or a reader. When this side ended it (a cancelled send, disposal) the
+    /// fault is this member's, not the peer's; otherwise the peer is named.
+    /// </summary>
+    private void ConnectionLost(Peer peer, TensorConnectionException error)
+    {
+        var end = error.End;
+        if (end.Reason == ConnectionEndReason.ClosedHere)
+        {
+            Abandon(Rank, AbandonReason.Local, $"the connection to rank {peer.Rank} was closed here: {end.Detail}", error);
+        }
+        else
+        {
+            Abandon(peer.Rank, Classify(end), $"{end.Reason}: {end.Detail}", error);
+        }
     }
 
     private static AbandonReason Classify(ConnectionEnd end) =>
@@ -933,7 +951,7 @@ public sealed class GradientGroup : IAsyncDisposable
         }
         catch (TensorConnectionException e)
         {
-            Abandon(peer.Rank, Classify(e.End), e.End.Detail, e);
+            ConnectionLost(peer, e);
         }
         catch (OperationCanceledException)
         {
@@ -982,7 +1000,7 @@ public sealed class GradientGroup : IAsyncDisposable
         }
         catch (TensorConnectionException e)
         {
-            Abandon(peer.Rank, Classify(e.End), $"{e.End.Reason}: {e.End.Detail}", e);
+            ConnectionLost(peer, e);
         }
         catch (Exception e)
         {
