@@ -68,6 +68,22 @@ public sealed class AllReduceFailureTests
         AssertNames(there, 0, mesh.Nodes[0].Transport.Identity);
     }
 
+    [Fact]
+    public async Task A_member_killed_mid_all_reduce_is_named_as_soon_as_its_connection_resets()
+    {
+        await using var node = await MeshNode.StartAsync("survivor");
+        var (forming, raw) = await FormWithRawPeerAsync(node);
+        using var _ = raw;
+        await using var group = await forming;
+        var call = group.AllReduceAsync(new float[3000], 1, 0, 0, CancellationToken.None);
+
+        raw.Reset(); // what the kernel does for a killed process: a reset, no goodbye
+
+        var error = await Assert.ThrowsAsync<AllReduceAbandonedException>(() => call.WaitAsync(TensorFixture.WaitLimit));
+        Assert.Equal((1, raw.Identity, AbandonReason.ConnectionEnded), (error.PeerRank, error.Peer, error.Reason));
+        Assert.Contains("ClosedWithoutGoodbye", error.Message, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string> BadFrames => new() { "corrupted", "truncated", "wrong layout" };
 
     [Theory]
