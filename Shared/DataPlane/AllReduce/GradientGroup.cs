@@ -806,9 +806,9 @@ public sealed class GradientGroup : IAsyncDisposable
     {
         try
         {
-            await connection.CloseAsync(why.Length > 120 ? why[..120] : why, CancellationToken.None).ConfigureAwait(false);
+            await connection.CloseAsync(CloseReason.Fit(why), CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or TensorConnectionException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or TensorConnectionException or ObjectDisposedException or ArgumentException)
         {
             // The connection ends either way.
         }

@@ -308,9 +308,9 @@ public sealed class PeerConnections : IAsyncDisposable
         AllReduceLog.InboundClosed(_logger, connection.Peer, why);
         try
         {
-            await connection.CloseAsync(why.Length > 120 ? why[..120] : why, CancellationToken.None).ConfigureAwait(false);
+            await connection.CloseAsync(CloseReason.Fit(why), CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or TensorConnectionException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or TensorConnectionException or ObjectDisposedException or ArgumentException)
         {
             // Closing is best effort: the connection ends either way.
         }
