@@ -33,6 +33,9 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     private StepProtocol? _protocol;
     private float[] _parameters = [];
     private long _dispatched;
+    // All-reduce mode: the step the master's parameters are current at (the start, a resume, a fetch).
+    private long _masterStep = -1;
+    private RemoteReplicas? _remote;
 
     public CoordinatorActor(CoordinatorOptions options)
     {
@@ -66,7 +69,15 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             }
         }
 
-        _protocol = new StepProtocol(_loop.StreamCount);
+        _protocol = new StepProtocol(_loop.StreamCount, _options.AllReduce);
+        if (_options.AllReduce)
+        {
+            _masterStep = _loop.Step;
+            var fetchTimeout = _options.FetchTimeout;
+            _remote = new RemoteReplicas((step, _) => FetchAsync(step, fetchTimeout));
+            _loop.UseRemoteReplicas(_remote);
+        }
+
         // The master's own parameter array where it has one: workers read it in place (the master
         // changes it only once every reply of the step is in).
         _parameters = _loop.Master.ParameterArray ?? new float[_loop.Master.ParameterCount];
@@ -130,6 +141,11 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
                 return;
             }
 
+            if (_options.AllReduce)
+            {
+                EnsureSeed();
+            }
+
             Send(Protocol.Redispatch());
             Become(StepOpen);
         });
@@ -169,6 +185,11 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     /// <summary>Watches new workers; they join the plan at the next step boundary.</summary>
     private void Welcome(WorkersReady ready)
     {
+        foreach (var (index, address) in ready.Addresses)
+        {
+            Protocol.SetAddress(index, address);
+        }
+
         foreach (var (index, worker) in ready.Workers)
         {
             _workers[index] = worker;
@@ -192,7 +213,12 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
 
         // The snapshot is the run after the last step, before the next one moves the data cursor.
         RunSnapshot? snapshot = null;
-        if (_options.SnapshotsToWorkers)
+        if (_options.AllReduce)
+        {
+            // The workers hold the parameters and optimizer state: they complete the trainer's part with theirs.
+            snapshot = _options.SnapshotsToWorkers ? Loop.TrainerSnapshot() : null;
+        }
+        else if (_options.SnapshotsToWorkers)
         {
             CopyParameters();
             snapshot = Loop.Snapshot(_parameters);
@@ -209,6 +235,16 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         }
 
         var started = _options.Time.GetTimestamp();
+        if (_options.AllReduce)
+        {
+            EnsureSeed();
+            Send(Protocol.Open(step, [], snapshot));
+            _dispatched = _options.Time.GetTimestamp();
+            _options.Timings.BroadcastSeconds += _options.Time.GetElapsedTime(started, _dispatched).TotalSeconds;
+            Become(StepOpen);
+            return;
+        }
+
         if (snapshot is null)
         {
             CopyParameters();
@@ -218,6 +254,47 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         _dispatched = _options.Time.GetTimestamp();
         _options.Timings.BroadcastSeconds += _options.Time.GetElapsedTime(started, _dispatched).TotalSeconds;
         Become(StepOpen);
+    }
+
+    /// <summary>
+    /// All-reduce mode, before a dispatch: when no worker of the plan holds the run, the master seeds them
+    /// all — possible only while it is current (the start, a resume, a rebuild, a fetch at this step). If
+    /// every worker that held the run is gone since, the run's parameters are lost with them: fail, and the
+    /// restarted coordinator resumes from the newest checkpoint.
+    /// </summary>
+    private void EnsureSeed()
+    {
+        if (!Protocol.NeedsSeed || Protocol.Seed is { } seed && seed.Step == Loop.Step)
+        {
+            return;
+        }
+
+        if (_masterStep != Loop.Step)
+        {
+            throw new InvalidOperationException($"every worker that held the run at step {Loop.Step} is gone; resuming from the newest checkpoint");
+        }
+
+        var parameters = Loop.Master.ParameterSpan.ToArray();
+        var state = Loop.Snapshot(parameters);
+        Protocol.Seed = new ReplicaCopy(Loop.Step, parameters, state.OptimizerState, state.OptimizerSteps);
+    }
+
+    /// <summary>
+    /// All-reduce mode: the parameters and optimizer state after <paramref name="step"/> from a worker that
+    /// holds them (it applies the step's commit first). Asked, not told: the coordinator is inside its step
+    /// completion and takes no message until this returns.
+    /// </summary>
+    private async Task<ReplicaCopy> FetchAsync(long step, TimeSpan timeout)
+    {
+        if (Protocol.Holder is not { } holder || !_workers.TryGetValue(holder, out var worker))
+        {
+            throw new InvalidOperationException($"no worker holds the run at step {step} to fetch it from");
+        }
+
+        var commit = new StepCommit(step, Loop.LastLearningRate);
+        var copy = await worker.Ask<ReplicaCopy>(new FetchReplica(step, commit), timeout).ConfigureAwait(true);
+        _masterStep = copy.Step;
+        return copy;
     }
 
     /// <summary>The master's parameters into the commands' array, unless it is the master's own.</summary>
@@ -255,6 +332,15 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             case ReplyVerdict.StepComplete:
                 await CompleteAsync().ConfigureAwait(true);
                 break;
+            case ReplyVerdict.Abandoned:
+                // A peer of this worker is gone or stalled: every member abandons the step, applying nothing.
+                // One new generation (later abandonments of the old one are stale) recomputes it.
+                ParallelLog.StepAbandoned(_logger, g.WorkerIndex, g.Step, g.Generation);
+                Protocol.Regenerate();
+                LogGeneration();
+                EnsureSeed();
+                Send(Protocol.Redispatch());
+                break;
         }
     }
 
@@ -267,7 +353,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         var time = _options.Time;
         var reduceStarted = time.GetTimestamp();
         Timers.Cancel(DeadlineTimer);
-        var closed = Protocol.Close(Loop.Master.GradientSpan);
+        var closed = Protocol.Close(_options.AllReduce ? [] : Loop.Master.GradientSpan);
         var reduced = time.GetTimestamp();
         var timings = _options.Timings;
         var replies = closed.Replies;
@@ -275,7 +361,19 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         timings.ComputeSeconds += replies.Select(g => g.ComputeSeconds).DefaultIfEmpty(0).Max();
         timings.TransferSeconds += Math.Max(0, time.GetElapsedTime(_dispatched, reduceStarted).TotalSeconds - slowest) + replies.Select(g => g.CopySeconds).DefaultIfEmpty(0).Max();
         timings.AveragingSeconds += time.GetElapsedTime(reduceStarted, reduced).TotalSeconds;
+        if (_options.AllReduce)
+        {
+            _remote!.Norm = closed.Norm;
+        }
+
+        var stepsBefore = Loop.Step;
         await Loop.CompleteStepAsync(closed.Step, closed.LossSum, closed.Tokens, _options.Cancellation).ConfigureAwait(true);
+        if (_options.AllReduce && Loop.Step > stepsBefore)
+        {
+            // The replicas apply it when the next command (or a fetch) brings them this commit.
+            Protocol.Commit = new StepCommit(Loop.Step, Loop.LastLearningRate);
+        }
+
         timings.ApplySeconds += time.GetElapsedTime(reduced).TotalSeconds;
         timings.Steps++;
         BecomeIdle();
@@ -285,6 +383,26 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     private void OnShardFailed(ShardFailed failed)
     {
         ParallelLog.WorkerFailed(_logger, failed.WorkerIndex, failed.Step, "Restart", failed.Reason);
+        if (_options.AllReduce)
+        {
+            // The restarted replica lost the run: a new generation syncs it from a peer (its peers abandon
+            // the open step when its old group closes).
+            if (!_workers.ContainsKey(failed.WorkerIndex) || !Protocol.Workers.Contains(failed.WorkerIndex))
+            {
+                return;
+            }
+
+            Protocol.Regenerate(failed.WorkerIndex);
+            LogGeneration();
+            if (Protocol.OpenStep is not null)
+            {
+                EnsureSeed();
+                Send(Protocol.Redispatch());
+            }
+
+            return;
+        }
+
         if (Protocol.Retry(failed.WorkerIndex) is { } command)
         {
             _workers[failed.WorkerIndex].Tell(command);
@@ -327,6 +445,11 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         {
             // Contributions of the old generation are discarded; the survivors recompute the whole
             // open step from the states it started from.
+            if (_options.AllReduce)
+            {
+                EnsureSeed();
+            }
+
             Send(Protocol.Redispatch());
         }
     }
@@ -346,7 +469,8 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         var missing = Protocol.Missing;
         var policy = _options.Parallel.StragglerPolicy;
         ParallelLog.Straggler(_logger, open.Step, _options.Parallel.StepDeadline, string.Join(", ", missing), SettingNames.StragglerPolicies.ToName(policy));
-        if (policy == StragglerPolicy.Drop && Protocol.ReceivedCount > 0)
+        // With all-reduce a missing member holds up its peers' sums too: no step closes without it.
+        if (policy == StragglerPolicy.Drop && Protocol.ReceivedCount > 0 && !_options.AllReduce)
         {
             await CompleteAsync().ConfigureAwait(true);
             return;

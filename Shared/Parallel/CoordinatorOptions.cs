@@ -53,6 +53,16 @@ public sealed class CoordinatorOptions
     /// <summary>Workers that must be ready before the first step (a cluster; in one process all are ready at once).</summary>
     public int MinWorkers { get; init; } = 1;
 
+    /// <summary>
+    /// Cluster only (<c>cluster.gradient-exchange = all-reduce</c>): the workers sum their gradients among
+    /// themselves and step their own replicas; commands carry no parameters, replies no gradients, and the
+    /// master is fetched from a worker when it is read (validation, checkpoints, the end).
+    /// </summary>
+    public bool AllReduce { get; init; }
+
+    /// <summary>How long a fetch of a worker's parameters may take before the coordinator fails (and resumes from its checkpoint).</summary>
+    public TimeSpan FetchTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>How many coordinators have started (the first is 1); names each incarnation's worker supervisor.</summary>
     internal int Incarnation { get; set; }
 }

@@ -11,6 +11,9 @@ namespace RnnCluster.Parallel;
 //                          final stream states, with the same tags; refused unless it answers the open step
 //                          of the current generation, and counted once.
 //   worker → coordinator   ShardFailed: the worker threw and restarts with a fresh replica; the shard is retried.
+//   With cluster.gradient-exchange = all-reduce the workers sum their gradients among themselves (the
+//   commands carry ExchangeCommand: members, the previous step's commit, a seed or sync source), the replies
+//   carry no gradients, and the coordinator reads the parameters only through FetchReplica → ReplicaCopy.
 //   supervisor → coordinator WorkersReady: the workers exist and can be watched (Terminated = stopped for good).
 //   coordinator → parent   TrainingFinished / TrainingAborted: the run's outcome.
 //   coordinator → parent   AttachWorkers (a cluster): send me the workers you hold (again after a restart).
@@ -23,7 +26,11 @@ namespace RnnCluster.Parallel;
 // (StepProtocol) builds and checks them, and the cluster serialises them.
 
 /// <summary>Worker supervisor → coordinator: the workers exist (and can be watched).</summary>
-public sealed record WorkersReady(IReadOnlyList<(int Index, IActorRef Ref)> Workers);
+public sealed record WorkersReady(IReadOnlyList<(int Index, IActorRef Ref)> Workers)
+{
+    /// <summary>All-reduce mode: where each worker's peers reach it (<c>address#incarnation@host:port</c>).</summary>
+    public IReadOnlyDictionary<int, string> Addresses { get; init; } = new Dictionary<int, string>();
+}
 
 /// <summary>
 /// Worker → coordinator, sent as the worker restarts: computing the shard of <paramref name="Step"/>
@@ -65,3 +72,12 @@ public sealed record HandOver
 {
     public static HandOver Instance { get; } = new();
 }
+
+/// <summary>Worker node → its worker (all-reduce mode): the run the replica holds, before the node drops it.</summary>
+public sealed record TakeHeldRun
+{
+    public static TakeHeldRun Instance { get; } = new();
+}
+
+/// <summary>The answer to <see cref="TakeHeldRun"/>: null when the replica holds no run.</summary>
+public sealed record HeldRun(Training.Parallel.ReplicaCopy? Copy);

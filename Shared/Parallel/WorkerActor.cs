@@ -27,6 +27,9 @@ public sealed class WorkerActor : ReceiveActor
         // The actor waits for its compute thread and handles nothing else meanwhile (ReceiveAsync).
         ReceiveAsync<ComputeWindow>(w => ComputeAsync(w.Step, replica => replica.Compute(w)));
         ReceiveAsync<ComputeBatch>(b => ComputeAsync(b.Step, replica => replica.Compute(b)));
+        // All-reduce mode: the replica holds the run; the coordinator and the node read copies of it.
+        ReceiveAsync<FetchReplica>(f => CopyAsync(replica => replica.Copy(f)));
+        ReceiveAsync<TakeHeldRun>(_ => CopyAsync(replica => new HeldRun(replica.Held())));
     }
 
     protected override void PreStart()
@@ -57,6 +60,21 @@ public sealed class WorkerActor : ReceiveActor
         var replica = _replica!;
         var (reply, fault) = await _thread!.RunAsync(() => compute(replica)).ConfigureAwait(true);
         Deliver(replyTo, reply, fault);
+    }
+
+    /// <summary>A copy made on the compute thread; a replica that cannot give one answers a failure (it is not broken).</summary>
+    private async Task CopyAsync(Func<WorkerReplica, object> copy)
+    {
+        var replyTo = Sender;
+        var replica = _replica!;
+        try
+        {
+            replyTo.Tell(await _thread!.RunAsync(() => copy(replica)).ConfigureAwait(true), Self);
+        }
+        catch (InvalidOperationException e)
+        {
+            replyTo.Tell(new Status.Failure(e), Self);
+        }
     }
 
     /// <summary>Sends a reply in the actor's turn, applying the test-only straggler faults.</summary>

@@ -48,6 +48,22 @@ public interface ITrainingLoop : IDisposable
     Parallel.RunSnapshot Snapshot(ReadOnlySpan<float> parameters);
 
     /// <summary>
+    /// The trainer's part of <see cref="Snapshot"/> alone (no optimizer state, no parameters): what a
+    /// coordinator whose workers hold the parameters sends with each step; each worker completes it
+    /// with its own (<see cref="Parallel.RunSnapshot.WithReplica"/>).
+    /// </summary>
+    Parallel.RunSnapshot TrainerSnapshot();
+
+    /// <summary>
+    /// From now on the replicas hold the parameters and step themselves (<see cref="RemoteReplicas"/>):
+    /// completing a step counts and reports it; the master is fetched from a replica before it is read.
+    /// </summary>
+    void UseRemoteReplicas(RemoteReplicas remote);
+
+    /// <summary>The learning rate the last completed step used: what remote replicas step with.</summary>
+    double LastLearningRate { get; }
+
+    /// <summary>
     /// Continues the run of <paramref name="snapshot"/> with <paramref name="parameters"/> (a new cluster
     /// coordinator rebuilding from its workers): as a resume from a checkpoint, before <see cref="Start"/>.
     /// </summary>

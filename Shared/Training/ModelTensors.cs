@@ -132,21 +132,28 @@ public static class ModelTensors
     /// <exception cref="CheckpointException">Sizes that do not fit (another model or optimizer).</exception>
     public static void AdoptState(TorchModel model, Optimizer optimizer, Parallel.RunSnapshot snapshot, ReadOnlySpan<float> parameters, string source)
     {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        Load(model, optimizer, parameters, snapshot.OptimizerState, snapshot.OptimizerSteps, source);
+    }
+
+    /// <summary>The parameters and optimizer state (<see cref="OptimizerState"/>'s layout) become the model's and the optimizer's.</summary>
+    /// <exception cref="CheckpointException">Sizes that do not fit (another model or optimizer).</exception>
+    public static void Load(TorchModel model, Optimizer optimizer, ReadOnlySpan<float> parameters, ReadOnlySpan<float> optimizerState, long optimizerSteps, string source)
+    {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
-        ArgumentNullException.ThrowIfNull(snapshot);
         var length = (int)optimizer.StateLength;
-        if (parameters.Length != model.ParameterCount || snapshot.OptimizerState.Length != optimizer.StateNames.Count * length)
+        if (parameters.Length != model.ParameterCount || optimizerState.Length != optimizer.StateNames.Count * length)
         {
-            throw new CheckpointException($"{source}: {parameters.Length} parameters and {snapshot.OptimizerState.Length} optimizer values do not fit this run's {model.ParameterCount} parameters and {optimizer.StateNames.Count} x {length} optimizer values (were the model or optimizer settings changed?)");
+            throw new CheckpointException($"{source}: {parameters.Length} parameters and {optimizerState.Length} optimizer values do not fit this run's {model.ParameterCount} parameters and {optimizer.StateNames.Count} x {length} optimizer values (were the model or optimizer settings changed?)");
         }
 
         model.WriteParameters(parameters);
         for (var i = 0; i < optimizer.StateNames.Count; i++)
         {
-            optimizer.WriteState<float>(i, snapshot.OptimizerState.AsSpan(i * length, length));
+            optimizer.WriteState<float>(i, optimizerState.Slice(i * length, length));
         }
 
-        optimizer.StepCount = snapshot.OptimizerSteps;
+        optimizer.StepCount = optimizerSteps;
     }
 }

@@ -210,6 +210,8 @@ public sealed class TrainingLoop : ITrainingLoop
     /// <summary>Final validation, test evaluation, final checkpoint (also after an interruption) and summary.json.</summary>
     public async Task<RunSummary> FinishAsync(StepTimeSplit? timings = null)
     {
+        // With remote replicas the master learns the final parameters now.
+        await _steps.EnsureCurrentAsync(_progress.Step).ConfigureAwait(false);
         // Training time ends here: the final validation and test evaluations are not training.
         var wall = _time.GetElapsedTime(_started).TotalSeconds;
         if (_stoppedBy == "interrupted")
@@ -277,6 +279,7 @@ public sealed class TrainingLoop : ITrainingLoop
         _progress.Epoch++;
         _progress.Cursor = 0;
         Array.Clear(_state);
+        await _steps.EnsureCurrentAsync(_progress.Step).ConfigureAwait(false);
         var early = Validate(cancellationToken);
         if (_checkpoints.LastStep != _progress.Step)
         {
@@ -345,6 +348,12 @@ public sealed class TrainingLoop : ITrainingLoop
 
     public Parallel.RunSnapshot Snapshot(ReadOnlySpan<float> parameters) =>
         Parallel.RunSnapshot.Create(Fence, CurrentState(), ModelTensors.OptimizerState(_optimizer), _optimizer.StepCount, parameters);
+
+    public Parallel.RunSnapshot TrainerSnapshot() => Parallel.RunSnapshot.Create(Fence, CurrentState(), [], 0, []);
+
+    public void UseRemoteReplicas(RemoteReplicas remote) => _steps.UseRemote(remote, _progress.Step);
+
+    public double LastLearningRate => _steps.LastLearningRate;
 
     public void Adopt(Parallel.RunSnapshot snapshot, ReadOnlySpan<float> parameters, string source)
     {

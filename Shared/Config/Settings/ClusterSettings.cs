@@ -57,6 +57,18 @@ public sealed record ClusterSettings
     /// <summary>How long a coordinator that takes over waits for every worker member to register before choosing where to resume.</summary>
     public TimeSpan RebuildWait { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Whether gradients are averaged through the coordinator or by an all-reduce among the workers.</summary>
+    public GradientExchange GradientExchange { get; init; } = GradientExchange.AllReduce;
+
+    /// <summary>All-reduce: gradients on the wire as bf16 (sums stay float32), or as they are.</summary>
+    public GradientCompressionSetting GradientCompression { get; init; } = GradientCompressionSetting.None;
+
+    /// <summary>All-reduce: bytes of gradient reduced as one unit (one message per peer each way).</summary>
+    public long AllReduceBucketSize { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>All-reduce: how long a peer may send nothing before the step is abandoned and re-planned.</summary>
+    public TimeSpan TransferTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Test-only: read <c>RNNCLUSTER_FAULTS</c> (delay/loss injection in the transport).</summary>
     public bool TestFaults { get; init; }
 
@@ -95,6 +107,10 @@ public sealed record ClusterSettings
             RebuildFromWorkers = section.GetBoolean("rebuild-from-workers", Default.RebuildFromWorkers),
             RebuildWait = section.GetDuration("rebuild-wait", Default.RebuildWait, TimeSpan.Zero),
             TestFaults = section.GetBoolean("test-faults", Default.TestFaults),
+            GradientExchange = section.GetEnum("gradient-exchange", Default.GradientExchange, SettingNames.GradientExchanges),
+            GradientCompression = section.GetEnum("gradient-compression", Default.GradientCompression, SettingNames.GradientCompressions),
+            AllReduceBucketSize = section.GetSize("all-reduce-bucket-size", Default.AllReduceBucketSize, 1024),
+            TransferTimeout = section.GetDuration("transfer-timeout", Default.TransferTimeout, TimeSpan.FromMilliseconds(100)),
         };
         var discovery = section.Bind("discovery", DiscoverySettings.Bind);
         settings = settings with { Discovery = discovery, Management = section.Bind("management", s => ManagementSettings.Bind(s, discovery)) };
@@ -127,6 +143,11 @@ public sealed record ClusterSettings
             throw section.Error("tls", "tls.ca needs tls.certificate and tls.key (peers must present a certificate from the CA, and so must this node)");
         }
 
+        if (settings.AllReduceBucketSize > int.MaxValue)
+        {
+            throw section.Error("all-reduce-bucket-size", "must be below 2 GiB");
+        }
+
         if (settings.ChunkSize > int.MaxValue)
         {
             throw section.Error("chunk-size", "must be below 2 GiB");
@@ -156,6 +177,10 @@ public sealed record ClusterSettings
         writer.Write("phi-threshold", PhiThreshold);
         writer.WriteDuration("down-unreachable-after", DownUnreachableAfter);
         writer.WriteSize("chunk-size", ChunkSize);
+        writer.WriteName("gradient-exchange", SettingNames.GradientExchanges.ToName(GradientExchange));
+        writer.WriteName("gradient-compression", SettingNames.GradientCompressions.ToName(GradientCompression));
+        writer.WriteSize("all-reduce-bucket-size", AllReduceBucketSize);
+        writer.WriteDuration("transfer-timeout", TransferTimeout);
         writer.Write("rebuild-from-workers", RebuildFromWorkers);
         writer.WriteDuration("rebuild-wait", RebuildWait);
         writer.Write("test-faults", TestFaults);
@@ -171,6 +196,8 @@ public sealed record ClusterSettings
         && AcceptableHeartbeatPause == other.AcceptableHeartbeatPause && PhiThreshold.Equals(other.PhiThreshold)
         && DownUnreachableAfter == other.DownUnreachableAfter && ChunkSize == other.ChunkSize && TestFaults == other.TestFaults
         && RebuildFromWorkers == other.RebuildFromWorkers && RebuildWait == other.RebuildWait
+        && GradientExchange == other.GradientExchange && GradientCompression == other.GradientCompression
+        && AllReduceBucketSize == other.AllReduceBucketSize && TransferTimeout == other.TransferTimeout
         && Discovery.Equals(other.Discovery) && Management == other.Management;
 
     public override int GetHashCode() => HashCode.Combine(Host, Port, Seeds.Count, MinWorkers);

@@ -42,4 +42,10 @@ public static class SettingNames
 
     public static ConfigNames<DiscoveryMethod> DiscoveryMethods { get; } = new(
         (DiscoveryMethod.Seeds, "seeds"), (DiscoveryMethod.Config, "config"), (DiscoveryMethod.Kubernetes, "kubernetes"));
+
+    public static ConfigNames<GradientExchange> GradientExchanges { get; } = new(
+        (GradientExchange.Coordinator, "coordinator"), (GradientExchange.AllReduce, "all-reduce"));
+
+    public static ConfigNames<GradientCompressionSetting> GradientCompressions { get; } = new(
+        (GradientCompressionSetting.None, "none"), (GradientCompressionSetting.BFloat16, "bf16"));
 }

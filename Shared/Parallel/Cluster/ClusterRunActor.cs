@@ -158,7 +158,7 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         // Replies from the links go to the coordinator, the link still their sender.
         Receive<WindowGradients>(g => _coordinator.Forward(g));
         Receive<ShardFailed>(f => _coordinator.Forward(f));
-        Receive<AttachWorkers>(_ => { if (_links.Count > 0) { _coordinator.Tell(new WorkersReady([.. _links.Select(l => (l.Value, l.Key))])); } });
+        Receive<AttachWorkers>(_ => { if (_links.Count > 0) { _coordinator.Tell(new WorkersReady([.. _links.Select(l => (l.Value, l.Key))]) { Addresses = PeerAddresses() }); } });
         Receive<TrainingFinished>(StopIfHandingOver);
         Receive<TrainingAborted>(StopIfHandingOver);
         Receive<Terminated>(t => t.ActorRef.Equals(_coordinator), _ => Finish(new TrainingAborted($"the coordinator stopped without finishing the run (it failed more than {RunSupervisor.MaxCoordinatorRestarts} times within a minute); see the log above")));
@@ -351,6 +351,9 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         Become(Running);
     }
 
+    /// <summary>Every registered worker's peer address (all-reduce members dial each other there).</summary>
+    private Dictionary<int, string> PeerAddresses() => _registrations.Values.Where(r => r.PeerAddress.Length > 0).ToDictionary(r => r.Index, r => r.PeerAddress);
+
     private long CheckpointStep() =>
         CheckpointStore.FindLatest(_options.Coordinator.RunDirectory) is { } latest && CheckpointLayout.TryParseStep(Path.GetFileName(latest), out var step) ? step : 0;
 
@@ -378,7 +381,7 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
 
         if (!_registrations.TryGetValue((register.Node, register.Incarnation), out var registration))
         {
-            registration = new Registration(_nextIndex++, register.Node, Sender, register.HeldStep, register.HeldFence, register.HeldChecksum);
+            registration = new Registration(_nextIndex++, register.Node, Sender, register.HeldStep, register.HeldFence, register.HeldChecksum, register.DataPlane);
             _registrations[(register.Node, register.Incarnation)] = registration;
             ClusterRunLog.Registered(_logger, registration.Index, register.Node, register.Incarnation, register.Device, register.Threads);
         }
@@ -410,9 +413,10 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         var link = Context.ActorOf(Props.Create(() => new StepLink(connection, self, _options.RunId, peer.Incarnation, loggers, delay)), $"link-{registration.Index}-{peer.Incarnation}");
         Context.Watch(link);
         _links[link] = registration.Index;
+        registration.PeerAddress = $"{peer}@{registration.DataPlane}";
         if (!_coordinator.IsNobody())
         {
-            _coordinator.Tell(new WorkersReady([(registration.Index, link)]));
+            _coordinator.Tell(new WorkersReady([(registration.Index, link)]) { Addresses = PeerAddresses() });
         }
         else if (ReferenceEquals(registration, _rebuildingFrom))
         {
@@ -526,7 +530,11 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
 
     private sealed record Connected(TensorConnection Connection);
 
-    private sealed record Registration(int Index, string Node, IActorRef Worker, long HeldStep, long HeldFence, ulong HeldChecksum);
+    private sealed record Registration(int Index, string Node, IActorRef Worker, long HeldStep, long HeldFence, ulong HeldChecksum, string DataPlane)
+    {
+        /// <summary>Where the worker's all-reduce peers reach it: <c>address#incarnation@host:port</c> (set once its link is up).</summary>
+        public string PeerAddress { get; set; } = "";
+    }
 
     private sealed class OpenRun
     {

@@ -64,4 +64,7 @@ internal static partial class ClusterRunLog
 
     [LoggerMessage(EventId = 2321, Level = LogLevel.Warning, Message = "Akka.Remote refused the TLS certificate of {Peer}: {Why}")]
     public static partial void RemoteCertificateRefused(ILogger logger, string peer, string why);
+
+    [LoggerMessage(EventId = 2330, Level = LogLevel.Information, Message = "All-reduce generation {Generation}: rank {Rank} of {Size}; {Source}")]
+    public static partial void JoinedGroup(ILogger logger, int generation, int rank, int size, string source);
 }

@@ -88,6 +88,8 @@ public sealed class ClusterTrainer
                     LocalWorkers = false,
                     MinWorkers = _settings.Cluster.MinWorkers,
                     SnapshotsToWorkers = _settings.Cluster.RebuildFromWorkers,
+                    AllReduce = _settings.Cluster.GradientExchange == GradientExchange.AllReduce,
+                    FetchTimeout = _settings.Cluster.TransferTimeout * 2,
                 },
                 DataPlane = dataPlane,
                 RunId = Path.GetFileName(Path.GetFullPath(_runDirectory)),

@@ -19,6 +19,8 @@ internal static class StepCodec
     private const TensorKind Failed = (TensorKind)104;
     private const TensorKind Fetch = (TensorKind)105;
     private const TensorKind Copy = (TensorKind)106;
+    private const TensorKind FetchCopy = (TensorKind)107;
+    private const TensorKind ReplicaRun = (TensorKind)108;
     private const string BytesKey = "bytes";
 
     public static (TensorHeader Header, float[] Payload) Encode(object message, string runId, ulong incarnation)
@@ -31,6 +33,8 @@ internal static class StepCodec
             ShardFailed f => (Failed, f.Step, 0, 0, f.WorkerIndex, Google.Protobuf.ByteString.CopyFromUtf8(f.Reason)),
             FetchSnapshot f => (Fetch, f.Step, 0, 0, -1, StepWire.ToWire(f)),
             SnapshotCopy c => (Copy, c.Snapshot.Step, 0, 0, -1, StepWire.ToWire(c)),
+            FetchReplica f => (FetchCopy, f.Step, 0, 0, -1, StepWire.ToWire(f)),
+            ReplicaCopy c => (ReplicaRun, c.Step, 0, 0, -1, StepWire.ToWire(c)),
             _ => throw new ArgumentException($"{message?.GetType().Name ?? "null"} is not a step message", nameof(message)),
         };
         var payload = new float[(bytes.Length + 3) / 4];
@@ -71,6 +75,8 @@ internal static class StepCodec
             Failed => new ShardFailed(h.WorkerIndex, h.Step, Encoding.UTF8.GetString(bytes)),
             Fetch => StepWire.FromWireFetch(wire),
             Copy => StepWire.FromWireCopy(wire),
+            FetchCopy => StepWire.FromWireFetchReplica(wire),
+            ReplicaRun => StepWire.FromWireReplicaCopy(wire),
             _ => throw new FormatException($"{message.Peer} sent a tensor of kind {(int)h.Kind}, not a step message"),
         };
     }

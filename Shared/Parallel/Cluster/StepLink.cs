@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Microsoft.Extensions.Logging;
 using RnnCluster.DataPlane.Tensors;
+using RnnCluster.Training.Parallel;
 
 namespace RnnCluster.Parallel.Cluster;
 
@@ -21,6 +22,7 @@ public sealed class StepLink : ReceiveActor
     private readonly CancellationTokenSource _stop = new();
     private readonly TimeSpan _testDelay;
     private readonly HashSet<Type> _held = [];
+    private IActorRef? _fetchedBy;
 
     /// <param name="deliverTo">Who gets what arrives (the coordinator, or a worker node's worker).</param>
     /// <param name="incarnation">Written into every header: the worker's incarnation, so a stale connection's messages are recognisable.</param>
@@ -35,7 +37,18 @@ public sealed class StepLink : ReceiveActor
         _runId = runId;
         _incarnation = incarnation;
         _logger = loggerFactory.CreateLogger<StepLink>();
+        // A replica copy answers the one who asked for it (the coordinator awaits it inside a step).
+        Receive<Arrived>(a => a.Message is ReplicaCopy && _fetchedBy is not null, a =>
+        {
+            _fetchedBy!.Tell(a.Message, Self);
+            _fetchedBy = null;
+        });
         Receive<Arrived>(a => _deliverTo.Tell(a.Message, Self));
+        ReceiveAsync<FetchReplica>(f =>
+        {
+            _fetchedBy = Sender;
+            return SendAsync(f);
+        });
         Receive<Ended>(e =>
         {
             if (e.PeerGone)

@@ -26,6 +26,7 @@ public static class StepWire
         m.Inputs.AddRange(w.Inputs);
         m.Targets.AddRange(w.Targets);
         m.Snapshot = ToWire(w.Snapshot);
+        m.Exchange = ToWire(w.Exchange);
         return ProtoFields.WriteWithFloats(
             m, (StepProto.ComputeWindow.StateFieldNumber, w.State), (StepProto.ComputeWindow.ParametersFieldNumber, w.Parameters));
     }
@@ -43,7 +44,7 @@ public static class StepWire
 
         return new Training.Parallel.ComputeWindow(
             m.Step, m.Generation, m.Attempt, m.FirstStream, m.StreamCount, m.Length,
-            [.. m.Inputs], [.. m.Targets], Floats(bytes, floats[0]), Floats(bytes, floats[1]), FromWire(m.Snapshot));
+            [.. m.Inputs], [.. m.Targets], Floats(bytes, floats[0]), Floats(bytes, floats[1]), FromWire(m.Snapshot), FromWire(m.Exchange));
     }
 
     public static ByteString ToWire(Training.Parallel.ComputeBatch b)
@@ -62,6 +63,7 @@ public static class StepWire
         m.Targets.AddRange(b.Shard.Targets);
         m.DecoderInputs.AddRange(b.Shard.DecoderInputs);
         m.Snapshot = ToWire(b.Snapshot);
+        m.Exchange = ToWire(b.Exchange);
         return ProtoFields.WriteWithFloats(m, (StepProto.ComputeBatch.ParametersFieldNumber, b.Parameters));
     }
 
@@ -76,7 +78,7 @@ public static class StepWire
         }
 
         var shard = new Training.Tasks.TaskShard(m.SourceSteps, [.. m.Sources], [.. m.Lengths], m.TargetSteps, [.. m.Targets], [.. m.DecoderInputs]);
-        return new Training.Parallel.ComputeBatch(m.Step, m.Generation, m.Attempt, m.FirstRow, shard, Floats(bytes, floats[0]), FromWire(m.Snapshot));
+        return new Training.Parallel.ComputeBatch(m.Step, m.Generation, m.Attempt, m.FirstRow, shard, Floats(bytes, floats[0]), FromWire(m.Snapshot), FromWire(m.Exchange));
     }
 
     public static ByteString ToWire(Training.Parallel.WindowGradients g) => ProtoFields.WriteWithFloats(
@@ -90,6 +92,8 @@ public static class StepWire
             Tokens = g.Tokens,
             ComputeSeconds = g.ComputeSeconds,
             CopySeconds = g.CopySeconds,
+            Norm = g.Norm,
+            Abandoned = g.Abandoned,
         },
         (StepProto.WindowGradients.GradientsFieldNumber, g.Gradients),
         (StepProto.WindowGradients.FinalStateFieldNumber, g.FinalState));
@@ -101,7 +105,72 @@ public static class StepWire
             bytes.Span, StepProto.WindowGradients.Parser, [StepProto.WindowGradients.GradientsFieldNumber, StepProto.WindowGradients.FinalStateFieldNumber], floats);
         return new Training.Parallel.WindowGradients(
             m.Step, m.Generation, m.Attempt, m.WorkerIndex, m.LossSum, m.Tokens,
-            Floats(bytes, floats[0]), Floats(bytes, floats[1]), m.ComputeSeconds, m.CopySeconds);
+            Floats(bytes, floats[0]), Floats(bytes, floats[1]), m.ComputeSeconds, m.CopySeconds, m.Norm, m.Abandoned);
+    }
+
+    public static ByteString ToWire(Training.Parallel.FetchReplica f) => new StepProto.FetchReplica
+    {
+        Step = f.Step,
+        HasCommit = f.Commit is not null,
+        CommitStep = f.Commit?.Step ?? 0,
+        CommitLearningRate = f.Commit?.LearningRate ?? 0,
+    }.ToByteString();
+
+    public static Training.Parallel.FetchReplica FromWireFetchReplica(ByteString bytes)
+    {
+        var m = StepProto.FetchReplica.Parser.ParseFrom(bytes);
+        return new Training.Parallel.FetchReplica(m.Step, m.HasCommit ? new Training.Parallel.StepCommit(m.CommitStep, m.CommitLearningRate) : null);
+    }
+
+    public static ByteString ToWire(Training.Parallel.ReplicaCopy c) => ProtoFields.WriteWithFloats(
+        new StepProto.ReplicaCopy { Step = c.Step, OptimizerSteps = c.OptimizerSteps },
+        (StepProto.ReplicaCopy.ParametersFieldNumber, c.Parameters),
+        (StepProto.ReplicaCopy.OptimizerStateFieldNumber, c.OptimizerState));
+
+    public static Training.Parallel.ReplicaCopy FromWireReplicaCopy(ByteString bytes)
+    {
+        Span<(int Offset, int Length)> floats = stackalloc (int, int)[2];
+        var m = ProtoFields.ParseExcept(
+            bytes.Span, StepProto.ReplicaCopy.Parser, [StepProto.ReplicaCopy.ParametersFieldNumber, StepProto.ReplicaCopy.OptimizerStateFieldNumber], floats);
+        return new Training.Parallel.ReplicaCopy(m.Step, Floats(bytes, floats[0]), Floats(bytes, floats[1]), m.OptimizerSteps);
+    }
+
+    private static StepProto.Exchange? ToWire(Training.Parallel.ExchangeCommand? e)
+    {
+        if (e is null)
+        {
+            return null;
+        }
+
+        var m = new StepProto.Exchange
+        {
+            Rank = e.Rank,
+            HasCommit = e.Commit is not null,
+            CommitStep = e.Commit?.Step ?? 0,
+            CommitLearningRate = e.Commit?.LearningRate ?? 0,
+            SyncSource = e.SyncSource,
+            SeedOptimizer = LittleEndianFloats.ToByteString(e.SeedOptimizer),
+            SeedOptimizerSteps = e.SeedOptimizerSteps,
+        };
+        m.Members.AddRange(e.Members);
+        return m;
+    }
+
+    private static Training.Parallel.ExchangeCommand? FromWire(StepProto.Exchange? m)
+    {
+        if (m is null)
+        {
+            return null;
+        }
+
+        if (m.Rank < 0 || m.Rank >= m.Members.Count || m.SyncSource < -1 || m.SyncSource >= m.Members.Count || m.SeedOptimizer.Length % sizeof(float) != 0)
+        {
+            throw new FormatException($"Exchange: rank {m.Rank} or sync source {m.SyncSource} outside {m.Members.Count} members, or {m.SeedOptimizer.Length} optimizer bytes");
+        }
+
+        return new Training.Parallel.ExchangeCommand(
+            m.Rank, [.. m.Members], m.HasCommit ? new Training.Parallel.StepCommit(m.CommitStep, m.CommitLearningRate) : null,
+            m.SyncSource, LittleEndianFloats.ToArray(m.SeedOptimizer.Span), m.SeedOptimizerSteps);
     }
 
     public static ByteString ToWire(Training.Parallel.FetchSnapshot f) => new StepProto.FetchSnapshot { Step = f.Step }.ToByteString();

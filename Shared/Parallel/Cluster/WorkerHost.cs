@@ -50,7 +50,7 @@ public static class WorkerHost
             var outcome = new TaskCompletionSource<WorkerNodeOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
             var options = new WorkerNodeOptions
             {
-                Registration = new RegisterWorker { Node = self.ToString(), Incarnation = (long)incarnation, Device = settings.Runtime.Device, Threads = TorchRuntime.Threads },
+                Registration = new RegisterWorker { Node = self.ToString(), Incarnation = (long)incarnation, Device = settings.Runtime.Device, Threads = TorchRuntime.Threads, DataPlane = dataPlane.LocalEndPoint.ToString() },
                 DataPlane = dataPlane,
                 Runtime = settings.Runtime,
                 LoggerFactory = loggerFactory,

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Microsoft.Extensions.Logging;
 using RnnCluster.Config;
 using RnnCluster.DataPlane;
+using RnnCluster.DataPlane.AllReduce;
 using RnnCluster.DataPlane.Tensors;
 using RnnCluster.Parallel.Cluster.Wire;
 using RnnCluster.Training.Parallel;
@@ -74,6 +75,13 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
     private long _fence;
     // The run as of the newest step command: what a coordinator taking over rebuilds from.
     private SnapshotCopy? _held;
+    // All-reduce mode: the trainer's part of the run from the newest command (the replica holds the rest),
+    // this node's inbound peer connections, the current generation's group and the run's all-reduce settings.
+    private RunSnapshot? _trainer;
+    private PeerConnections? _peers;
+    private GroupExchange? _group;
+    private AllReduceOptions _allReduce = new();
+    private string _runId = "";
 
     public WorkerNode(WorkerNodeOptions options)
     {
@@ -119,8 +127,12 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
         Receive<WorkersReady>(ready => { });
         // Step commands arrive here from the link (the sender): the node keeps the run they carry, and
         // the worker answers the link.
-        Receive<ComputeWindow>(w => Pass(w, w.Snapshot, w.Parameters));
-        Receive<ComputeBatch>(b => Pass(b, b.Snapshot, b.Parameters));
+        Receive<ComputeWindow>(w => w.Exchange is null, w => Pass(w, w.Snapshot, w.Parameters));
+        Receive<ComputeBatch>(b => b.Exchange is null, b => Pass(b, b.Snapshot, b.Parameters));
+        Receive<ComputeWindow>(w => PassExchanged(w.Snapshot, w.Generation, w.Exchange!, w.Parameters.Length > 0, group => w with { Group = group }));
+        Receive<ComputeBatch>(b => PassExchanged(b.Snapshot, b.Generation, b.Exchange!, b.Parameters.Length > 0, group => b with { Group = group }));
+        // The coordinator reads the run from this replica (validation, checkpoint): after the step computing now.
+        Receive<FetchReplica>(f => _worker?.Ask<ReplicaCopy>(f, _allReduce.TransferTimeout * 2).PipeTo(Sender, Self, failure: _ => new ReplicaCopy(-1, [], [], 0)));
         Receive<FetchSnapshot>(f =>
         {
             if (_held is { } held && held.Snapshot.Step == f.Step)
@@ -129,15 +141,55 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
                 Sender.Tell(held);
             }
         });
-        // The worker's own failure report goes to the coordinator with its step traffic.
-        Receive<ShardFailed>(f => _link?.Tell(f));
+        // The worker's own failure report goes to the coordinator with its step traffic; its replica is new,
+        // so its group closes at once (its peers abandon the step instead of waiting for it).
+        Receive<ShardFailed>(f =>
+        {
+            CloseGroup();
+            _link?.Tell(f);
+        });
         Receive<StepLink.Ended>(e =>
         {
             ClusterRunLog.CoordinatorLost(_logger, e.Why);
+            if (_trainer is not null && _worker is not null)
+            {
+                // All-reduce: the replica is the run. Its peers lose the coordinator too; with the group closed
+                // a step in flight is abandoned, and the replica's copy becomes what this node holds.
+                CloseGroup();
+                _worker.Ask<HeldRun>(TakeHeldRun.Instance, _allReduce.TransferTimeout).PipeTo(Self, Self, failure: _ => new HeldRun(null));
+                Become(Draining);
+                return;
+            }
+
             DropReplica();
             StartRegistering();
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_worker), _ => End(new WorkerGaveUp("this node's replica failed parallel.max-worker-failures times within parallel.failure-window; exiting so its launcher starts a fresh one")));
+        Common();
+    }
+
+    /// <summary>All-reduce mode, the coordinator lost: until the replica has handed over its copy of the run.</summary>
+    private void Draining()
+    {
+        Receive<HeldRun>(h =>
+        {
+            // Held only if the replica is at the step the trainer's snapshot describes (a fetch may have moved it on).
+            if (h.Copy is { } copy && _trainer is { } trainer && copy.Step == trainer.Step && copy.Parameters.Length > 0
+                && trainer.Fence >= (_held?.Snapshot.Fence ?? 0))
+            {
+                _held = new SnapshotCopy(trainer.WithReplica(copy.OptimizerState, copy.OptimizerSteps, copy.Parameters), copy.Parameters);
+            }
+
+            _trainer = null;
+            DropReplica();
+            StartRegistering();
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_worker), _ =>
+        {
+            _trainer = null;
+            DropReplica();
+            StartRegistering();
+        });
         Common();
     }
 
@@ -183,7 +235,17 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
             : throw new InvalidOperationException($"the coordinator asked for a replica of an unknown task '{accepted.Task}'");
         // The model (and its seed) is the run's; the device is this node's own.
         var model = Training.Tasks.TaskSetup.Model(settings with { Runtime = settings.Runtime with { Device = _options.Runtime.Device } }, kind, accepted.VocabularySize, accepted.OutputCount);
-        WorkerOptions[] workers = [new WorkerOptions(accepted.WorkerIndex, model, null, _options.Time)];
+        WorkerOptions[] workers = [new WorkerOptions(accepted.WorkerIndex, model, null, _options.Time) { Optimizer = Training.TrainingSetup.Optimizer(settings.Training), ClipNorm = settings.Training.ClipNorm }];
+        // The run's all-reduce settings (every member must use the same), not this node's.
+        // Scoped by the coordinator's fence: a coordinator taking over numbers its generations from 1 again,
+        // and the data plane must not mistake them for stale generations of the one before.
+        _runId = $"{accepted.RunId[..Math.Min(accepted.RunId.Length, 100)]}/{accepted.Fence}";
+        _allReduce = new AllReduceOptions
+        {
+            BucketFloats = (int)(settings.Cluster.AllReduceBucketSize / sizeof(float)),
+            Compression = settings.Cluster.GradientCompression == GradientCompressionSetting.BFloat16 ? GradientCompression.BFloat16 : GradientCompression.None,
+            TransferTimeout = settings.Cluster.TransferTimeout,
+        };
         var parallel = settings.Parallel;
         _supervisor = Context.ActorOf(Props.Create(() => new WorkerSupervisor(workers, parallel.MaxWorkerFailures, parallel.FailureWindow)), $"workers-{_replicas}");
         Become(AwaitingWorker(accepted, connection));
@@ -217,8 +279,45 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
         _worker?.Forward(command);
     }
 
+    /// <summary>
+    /// All-reduce mode: keeps the trainer's part of the run, joins (forms) the command's generation's group,
+    /// and hands the command, with its group, to the worker.
+    /// </summary>
+    private void PassExchanged(RunSnapshot? snapshot, int generation, ExchangeCommand exchange, bool seeded, Func<IGradientExchange, object> withGroup)
+    {
+        if (snapshot is not null && snapshot.Fence >= (_trainer?.Fence ?? 0))
+        {
+            _trainer = snapshot;
+        }
+
+        if (_group is null || _group.Generation != generation || !_group.Members.SequenceEqual(exchange.Members, StringComparer.Ordinal))
+        {
+            CloseGroup();
+            _peers ??= new PeerConnections(_options.DataPlane, _options.LoggerFactory);
+            _group = GroupExchange.Form(_options.DataPlane, _peers, _runId, generation, exchange, _allReduce, _options.LoggerFactory, _options.Time);
+            var source = seeded ? "the coordinator seeds the run"
+                : exchange.SyncSource < 0 ? "every member holds the run"
+                : exchange.SyncSource == exchange.Rank ? "this replica sends the run to the members without it"
+                : $"receiving the run from rank {exchange.SyncSource}";
+            ClusterRunLog.JoinedGroup(_logger, generation, exchange.Rank, exchange.Members.Count, source);
+        }
+
+        _worker?.Forward(withGroup(_group));
+    }
+
+    /// <summary>Closes the current group (its peers' calls end at once); a later command forms the next one.</summary>
+    private void CloseGroup()
+    {
+        if (_group is { } group)
+        {
+            _group = null;
+            _ = group.DisposeAsync().AsTask();
+        }
+    }
+
     private void DropReplica()
     {
+        CloseGroup();
         if (_worker is not null)
         {
             Context.Unwatch(_worker);
@@ -241,6 +340,12 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
     private void End(WorkerNodeOutcome outcome)
     {
         DropReplica();
+        if (_peers is { } peers)
+        {
+            _peers = null;
+            _ = peers.DisposeAsync().AsTask();
+        }
+
         _options.Outcome.TrySetResult(outcome);
         // Over: the data plane closing as the process exits is no reason to register again.
         Timers.CancelAll();

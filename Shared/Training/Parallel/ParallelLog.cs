@@ -31,4 +31,7 @@ internal static partial class ParallelLog
 
     [LoggerMessage(EventId = 2107, Level = LogLevel.Information, Message = "Waiting for workers: {Ready} ready, {Needed} needed")]
     public static partial void WaitingForWorkers(ILogger logger, int ready, int needed);
+
+    [LoggerMessage(EventId = 2109, Level = LogLevel.Warning, Message = "Worker {Worker} abandoned step {Step} of generation {Generation} (its all-reduce lost a peer or stalled); nothing of it was applied, a new generation computes it again")]
+    public static partial void StepAbandoned(ILogger logger, int worker, long step, int generation);
 }

@@ -24,6 +24,17 @@ public sealed record RunSnapshot(long Step, long Fence, byte[] TrainerState, flo
         return new RunSnapshot(state.Step, fence, json, optimizerState, optimizerSteps, Hash(state.Step, fence, json, optimizerState, optimizerSteps, parameters));
     }
 
+    /// <summary>
+    /// This snapshot of the trainer (as a coordinator whose workers hold the parameters and optimizer state
+    /// sends it: <see cref="OptimizerState"/> empty) completed with a replica's optimizer state and
+    /// checksummed with its parameters: what a worker reports and hands to a coordinator taking over.
+    /// </summary>
+    public RunSnapshot WithReplica(float[] optimizerState, long optimizerSteps, ReadOnlySpan<float> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(optimizerState);
+        return this with { OptimizerState = optimizerState, OptimizerSteps = optimizerSteps, Checksum = Hash(Step, Fence, TrainerState, optimizerState, optimizerSteps, parameters) };
+    }
+
     /// <summary>Whether <paramref name="parameters"/> and this snapshot are what the coordinator checksummed.</summary>
     public bool Matches(ReadOnlySpan<float> parameters) =>
         Hash(Step, Fence, TrainerState, OptimizerState, OptimizerSteps, parameters) == Checksum;

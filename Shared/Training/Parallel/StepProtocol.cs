@@ -14,6 +14,9 @@ public enum ReplyVerdict
 
     /// <summary>A second reply to the same shard (the answer to a retry): the first one counted.</summary>
     Duplicate,
+
+    /// <summary>The worker's all-reduce failed (a peer is gone or stalled): the generation must be formed again.</summary>
+    Abandoned,
 }
 
 /// <summary>
@@ -37,12 +40,57 @@ public sealed class StepProtocol
     private Dictionary<int, Shard> _rows = []; // task batches: worker → its rows of the open batch
     private float[] _parameters = [];
     private RunSnapshot? _snapshot;
+    // All-reduce mode: who holds the run's parameters (seeded or synced, and in a step that closed since),
+    // each worker's data-plane address, and the source of the current generation's sync.
+    private readonly bool _allReduce;
+    private readonly SortedSet<int> _holding = [];
+    private readonly Dictionary<int, string> _addresses = [];
+    private int _syncSource = -1;
 
     /// <param name="streamCount">Streams of the global batch (language models) or the most rows a batch has (tasks).</param>
-    public StepProtocol(int streamCount)
+    /// <param name="allReduce">The workers sum gradients among themselves and hold the parameters (commands carry none).</param>
+    public StepProtocol(int streamCount, bool allReduce = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(streamCount);
         _streamCount = streamCount;
+        _allReduce = allReduce;
+    }
+
+    /// <summary>All-reduce mode: the step the replicas apply before the next one (set when the coordinator completes a step).</summary>
+    public StepCommit? Commit { get; set; }
+
+    /// <summary>
+    /// All-reduce mode: the run every worker of the plan is seeded with when none of them holds it (the
+    /// start, a resume, a rebuild); the coordinator sets it from its master when <see cref="NeedsSeed"/>.
+    /// </summary>
+    public ReplicaCopy? Seed { get; set; }
+
+    /// <summary>All-reduce mode: no worker of the plan holds the run, so the next dispatch needs a <see cref="Seed"/>.</summary>
+    public bool NeedsSeed => _allReduce && !Plan.Any(s => _holding.Contains(s.WorkerIndex));
+
+    /// <summary>All-reduce mode: a worker that holds the run now (for a fetch), or null.</summary>
+    public int? Holder => _holding.Count == 0 ? null : _holding.Min;
+
+    /// <summary>All-reduce mode: where the worker's peers reach it (<c>address#incarnation@host:port</c>).</summary>
+    public void SetAddress(int worker, string address) => _addresses[worker] = address;
+
+    /// <summary>
+    /// All-reduce mode: the worker's replica was replaced (it failed and restarted) or the step was abandoned:
+    /// a new generation of the same workers, the replaced one synced again from a peer; redispatch the open step.
+    /// </summary>
+    public void Regenerate(int? replaced = null)
+    {
+        if (replaced is { } worker)
+        {
+            _holding.Remove(worker);
+        }
+
+        _received.Clear();
+        _owed.Clear();
+        if (_workers.Count > 0)
+        {
+            NewGeneration();
+        }
     }
 
     public int Generation { get; private set; }
@@ -92,6 +140,7 @@ public sealed class StepProtocol
     /// </summary>
     public bool Remove(int worker)
     {
+        _holding.Remove(worker);
         if (_joining.Remove(worker) || !_workers.Remove(worker))
         {
             return false;
@@ -167,6 +216,11 @@ public sealed class StepProtocol
             return ReplyVerdict.Stale;
         }
 
+        if (reply.Abandoned)
+        {
+            return ReplyVerdict.Abandoned;
+        }
+
         if (!_received.TryAdd(reply.WorkerIndex, reply))
         {
             return ReplyVerdict.Duplicate;
@@ -206,12 +260,22 @@ public sealed class StepProtocol
             }
         }
 
-        GradientReducer.Sum(gradient, contributions);
+        if (_allReduce)
+        {
+            // Every member of the plan reduced this step and holds it pending; seeded or synced ones now hold the run.
+            _holding.UnionWith(Plan.Select(p => p.WorkerIndex).Where(_received.ContainsKey));
+            Seed = null;
+        }
+        else
+        {
+            GradientReducer.Sum(gradient, contributions);
+        }
+
         var replies = _received.Values.ToArray();
         OpenStep = null;
         _received.Clear();
         _owed.Clear();
-        return new ClosedStep(step, loss, tokens, replies);
+        return new ClosedStep(step, loss, tokens, replies, replies.Length == 0 ? double.NaN : replies[0].Norm);
     }
 
     private object? Command(int worker)
@@ -226,7 +290,7 @@ public sealed class StepProtocol
 
             var batchAttempt = NextAttempt(worker);
             var shardRows = Tasks.TaskShard.From(task.Batch.Slice(rows.FirstStream, rows.StreamCount));
-            return new ComputeBatch(task.Step, Generation, batchAttempt, rows.FirstStream, shardRows, _parameters, _snapshot);
+            return new ComputeBatch(task.Step, Generation, batchAttempt, rows.FirstStream, shardRows, Parameters(worker), _snapshot, Exchange(worker));
         }
 
         var w = (TrainingWindow)step;
@@ -236,7 +300,25 @@ public sealed class StepProtocol
         var targets = new long[n];
         w.CopySlice(shard.FirstStream, shard.StreamCount, inputs, targets);
         var attempt = NextAttempt(worker);
-        return new ComputeWindow(w.Step, Generation, attempt, shard.FirstStream, shard.StreamCount, w.Length, inputs, targets, w.StateSlice(shard.FirstStream, shard.StreamCount).ToArray(), _parameters, _snapshot);
+        return new ComputeWindow(w.Step, Generation, attempt, shard.FirstStream, shard.StreamCount, w.Length, inputs, targets, w.StateSlice(shard.FirstStream, shard.StreamCount).ToArray(), Parameters(worker), _snapshot, Exchange(worker));
+    }
+
+    /// <summary>The parameters a worker's command carries: the run's, or in all-reduce mode none unless the worker is seeded.</summary>
+    private float[] Parameters(int worker) => !_allReduce ? _parameters : SeedFor(worker) is { } seed ? seed.Parameters : [];
+
+    private ReplicaCopy? SeedFor(int worker) => _syncSource < 0 && !_holding.Contains(worker) ? Seed ?? throw new InvalidOperationException("no worker holds the run and no seed was given") : null;
+
+    private ExchangeCommand? Exchange(int worker)
+    {
+        if (!_allReduce)
+        {
+            return null;
+        }
+
+        var members = Plan.Select(p => _addresses.TryGetValue(p.WorkerIndex, out var a) ? a : throw new InvalidOperationException($"worker {p.WorkerIndex} has no data-plane address")).ToArray();
+        var rank = Plan.Select(p => p.WorkerIndex).ToList().IndexOf(worker);
+        var seed = SeedFor(worker);
+        return new ExchangeCommand(rank, members, Commit, _syncSource, seed?.OptimizerState ?? [], seed?.OptimizerSteps ?? 0);
     }
 
     private int NextAttempt(int worker)
@@ -250,8 +332,13 @@ public sealed class StepProtocol
     {
         Generation++;
         Plan = ShardPlan.Plan(_streamCount, [.. _workers]);
+        // A member that holds the run sends it to those that do not (a joiner, a restarted replica) before
+        // the generation's first step; with none holding it the coordinator seeds them all.
+        var plan = Plan.Select(p => p.WorkerIndex).ToList();
+        var holder = plan.FindIndex(_holding.Contains);
+        _syncSource = holder >= 0 && plan.Any(w => !_holding.Contains(w)) ? holder : -1;
     }
 }
 
-/// <summary>A step the protocol closed: the summed loss and tokens of the replies that counted.</summary>
-public sealed record ClosedStep(ITrainingStep Step, double LossSum, long Tokens, IReadOnlyList<WindowGradients> Replies);
+/// <summary>A step the protocol closed: the summed loss and tokens of the replies that counted (and in all-reduce mode the reduced gradient's norm the replicas computed).</summary>
+public sealed record ClosedStep(ITrainingStep Step, double LossSum, long Tokens, IReadOnlyList<WindowGradients> Replies, double Norm = double.NaN);

@@ -1,9 +1,17 @@
+using System.Runtime.InteropServices;
 using RnnCluster.Torch;
 
 namespace RnnCluster.Training.Parallel;
 
 /// <summary>What a worker needs to build its replica.</summary>
-public sealed record WorkerOptions(int Index, TorchModelOptions Model, WorkerFaults? Faults, TimeProvider Time);
+public sealed record WorkerOptions(int Index, TorchModelOptions Model, WorkerFaults? Faults, TimeProvider Time)
+{
+    /// <summary>The run's optimizer: a replica that all-reduces with its peers steps itself (null: the coordinator steps).</summary>
+    public OptimizerOptions? Optimizer { get; init; }
+
+    /// <summary>The run's <c>training.clip-norm</c>, for a replica that steps itself.</summary>
+    public double ClipNorm { get; init; }
+}
 
 /// <summary>
 /// One worker's model replica and what it does with a shard, free of actors so every worker actor
@@ -19,6 +27,14 @@ public sealed class WorkerReplica : IDisposable
     private readonly TorchModel _replica;
     private readonly float[] _gradients;
     private (long Step, int Generation, int First, WindowGradients Reply)? _last;
+    private const int GradientSegment = 0;
+    private const int CountSegment = 1;
+    private Optimizer? _optimizer;
+    // All-reduce mode: the step whose reduced, averaged and clipped gradient waits in the gradient buffer
+    // for the coordinator's commit, and its norm; the step the parameters are at (-1: never seeded).
+    private long _pending = -1;
+    private double _pendingNorm = double.NaN;
+    private long _appliedStep = -1;
 
     public WorkerReplica(WorkerOptions options)
     {
@@ -44,6 +60,23 @@ public sealed class WorkerReplica : IDisposable
         _last = null; // the gradient buffer the last reply points to is about to change
         var fault = BeginStep(w.Step);
         var started = _options.Time.GetTimestamp();
+        if (w.Exchange is { } exchange)
+        {
+            var group = w.Group ?? throw new InvalidOperationException("an all-reduce step command reached the replica without its group");
+            if (!Prepare(exchange, group, w.Parameters, w.Step))
+            {
+                return (Abandon(w.Step, w.Generation, w.Attempt), null);
+            }
+
+            replica.Reseed(DropoutSeeds.For(_options.Model.Seed, w.Step, w.FirstStream));
+            replica.ZeroGradients();
+            var states = new float[w.State.Length];
+            var computed = replica.ForwardBackward<float>(w.Inputs, w.Targets, w.Length, w.StreamCount, w.State, states, train: true, backward: true);
+            var exchanged = Exchange(group, w.Step, w.Generation, w.Attempt, computed.LossSum, computed.Tokens, states, started);
+            _last = (w.Step, w.Generation, w.FirstStream, exchanged);
+            return (exchanged, null);
+        }
+
         UseParameters(w.Parameters);
         replica.Reseed(DropoutSeeds.For(_options.Model.Seed, w.Step, w.FirstStream));
         replica.ZeroGradients();
@@ -66,6 +99,22 @@ public sealed class WorkerReplica : IDisposable
         _last = null; // the gradient buffer the last reply points to is about to change
         var fault = BeginStep(b.Step);
         var started = _options.Time.GetTimestamp();
+        if (b.Exchange is { } exchange)
+        {
+            var group = b.Group ?? throw new InvalidOperationException("an all-reduce step command reached the replica without its group");
+            if (!Prepare(exchange, group, b.Parameters, b.Step))
+            {
+                return (Abandon(b.Step, b.Generation, b.Attempt), null);
+            }
+
+            _replica.Reseed(DropoutSeeds.For(_options.Model.Seed, b.Step, b.FirstRow));
+            _replica.ZeroGradients();
+            var computed = b.Shard.Compute(_replica, train: true, backward: true);
+            var exchanged = Exchange(group, b.Step, b.Generation, b.Attempt, computed.LossSum, computed.Count, [], started);
+            _last = (b.Step, b.Generation, b.FirstRow, exchanged);
+            return (exchanged, null);
+        }
+
         UseParameters(b.Parameters);
         _replica.Reseed(DropoutSeeds.For(_options.Model.Seed, b.Step, b.FirstRow));
         _replica.ZeroGradients();
@@ -75,7 +124,142 @@ public sealed class WorkerReplica : IDisposable
         return (reply, fault);
     }
 
-    public void Dispose() => _replica.Dispose();
+    /// <summary>
+    /// The replica's parameters and optimizer state after <paramref name="request"/>'s step, applying its
+    /// commit first if it is still pending (a validation or checkpoint on the coordinator).
+    /// </summary>
+    /// <remarks>A replica at another step answers with its own step (the asker refuses it): never an exception that would restart it.</remarks>
+    public ReplicaCopy Copy(FetchReplica request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ApplyCommit(request.Commit);
+        return _appliedStep == request.Step && _optimizer is not null ? CopyRun() : new ReplicaCopy(_appliedStep, [], [], 0);
+    }
+
+    /// <summary>The run as this replica holds it now (its pending step not applied), or null when it holds none.</summary>
+    public ReplicaCopy? Held() => _appliedStep < 0 || _optimizer is null ? null : CopyRun();
+
+    public void Dispose()
+    {
+        _optimizer?.Dispose();
+        _replica.Dispose();
+    }
+
+    private ReplicaCopy CopyRun()
+    {
+        var optimizer = Optimizer;
+        return new ReplicaCopy(_appliedStep, _replica.ParameterSpan.ToArray(), ModelTensors.OptimizerState(optimizer), optimizer.StepCount);
+    }
+
+    private Optimizer Optimizer => _optimizer ??= new Optimizer(_replica, _options.Optimizer ?? throw new InvalidOperationException("an all-reduce replica needs the run's optimizer settings"));
+
+    /// <summary>
+    /// Before an all-reduce step: apply the commit of the previous step (or drop a reduced gradient the
+    /// coordinator did not commit: its step is being computed again), adopt a seed from the coordinator,
+    /// and take part in the generation's sync from the member holding the run. False: the sync was abandoned.
+    /// </summary>
+    private bool Prepare(ExchangeCommand exchange, IGradientExchange group, float[] seed, long step)
+    {
+        ApplyCommit(exchange.Commit);
+        _pending = -1;
+        if (seed.Length > 0)
+        {
+            ModelTensors.Load(_replica, Optimizer, seed, exchange.SeedOptimizer, exchange.SeedOptimizerSteps, "the coordinator's seed");
+            _appliedStep = step - 1;
+        }
+
+        if (exchange.SyncSource < 0)
+        {
+            return _appliedStep == step - 1 ? true : throw new InvalidOperationException($"worker {_options.Index} holds the run at step {_appliedStep} and was sent no copy for step {step}");
+        }
+
+        try
+        {
+            // The source sends parameters, optimizer state and its step count; the others send nothing.
+            var mine = exchange.SyncSource == group.Rank ? Pack(CopyRun()) : [];
+            var all = group.AllGather(mine, step);
+            if (exchange.SyncSource != group.Rank)
+            {
+                var packed = all[exchange.SyncSource];
+                var n = (int)_replica.ParameterCount;
+                ModelTensors.Load(_replica, Optimizer, packed.AsSpan(0, n), packed.AsSpan(n, packed.Length - n - 2), GetLong(packed.AsSpan(packed.Length - 2)), $"the run from rank {exchange.SyncSource}");
+                _appliedStep = step - 1;
+            }
+
+            return true;
+        }
+        catch (GradientExchangeAbandonedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Parameters, optimizer state, then the step count in the bits of two floats.</summary>
+    private static float[] Pack(ReplicaCopy copy)
+    {
+        var packed = new float[copy.Parameters.Length + copy.OptimizerState.Length + 2];
+        copy.Parameters.CopyTo(packed, 0);
+        copy.OptimizerState.CopyTo(packed, copy.Parameters.Length);
+        PutLong(packed.AsSpan(packed.Length - 2), copy.OptimizerSteps);
+        return packed;
+    }
+
+    // A long travels bit for bit in two float slots of a float vector (never summed, only gathered).
+    private static void PutLong(Span<float> two, long value) => MemoryMarshal.Write(MemoryMarshal.AsBytes(two), in value);
+
+    private static long GetLong(ReadOnlySpan<float> two) => MemoryMarshal.Read<long>(MemoryMarshal.AsBytes(two));
+
+    /// <summary>Applies the committed step if it is the one pending; any other pending gradient is dropped.</summary>
+    private void ApplyCommit(StepCommit? commit)
+    {
+        if (commit is not null && _pending == commit.Step)
+        {
+            if (double.IsFinite(_pendingNorm))
+            {
+                Optimizer.Step(_replica, commit.LearningRate);
+            }
+
+            _appliedStep = commit.Step;
+            _pending = -1;
+        }
+    }
+
+    /// <summary>
+    /// The all-reduce of a computed step: the token count first (every replica averages by the same), then
+    /// the gradient sum, averaged and clipped in place as the coordinator's master would be; it stays
+    /// pending until the commit. The reply carries no gradients.
+    /// </summary>
+    private WindowGradients Exchange(IGradientExchange group, long step, int generation, int attempt, double lossSum, long count, float[] finalState, long started)
+    {
+        var time = _options.Time;
+        var computed = time.GetTimestamp();
+        try
+        {
+            // Token counts summed as floats: exact while a step has fewer than 2^24 targets (far more than a batch holds).
+            float[] counts = [count];
+            group.AllReduce(counts, step, CountSegment);
+            var total = (long)counts[0];
+            var gradients = _replica.GradientArray ?? throw new InvalidOperationException("all-reduce needs a CPU float32 replica");
+            group.AllReduce(gradients, step, GradientSegment);
+            // A step whose every shard had no targets leaves the parameters as they are (as the master would).
+            _pendingNorm = total == 0 ? double.NaN : _replica.ScaleAndClipGradients(1.0 / total, _options.ClipNorm);
+            _pending = step;
+        }
+        catch (GradientExchangeAbandonedException)
+        {
+            return Abandon(step, generation, attempt);
+        }
+
+        return new WindowGradients(
+            step, generation, attempt, _options.Index, lossSum, count, [], finalState,
+            time.GetElapsedTime(started, computed).TotalSeconds, time.GetElapsedTime(computed).TotalSeconds, _pendingNorm);
+    }
+
+    private WindowGradients Abandon(long step, int generation, int attempt)
+    {
+        _pending = -1;
+        return new WindowGradients(step, generation, attempt, _options.Index, 0, 0, [], [], Abandoned: true);
+    }
 
     /// <summary>
     /// The last reply again when the command repeats the shard it answered (a retry after a lost reply):

@@ -187,6 +187,8 @@ public sealed class TaskTrainingLoop : ITrainingLoop
 
     public async Task<RunSummary> FinishAsync(StepTimeSplit? timings = null)
     {
+        // With remote replicas the master learns the final parameters now.
+        await _steps.EnsureCurrentAsync(_progress.Step).ConfigureAwait(false);
         // Training time ends here: the final validation and test evaluations are not training.
         var wall = _time.GetElapsedTime(_started).TotalSeconds;
         if (_stoppedBy == "interrupted")
@@ -254,6 +256,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         _progress.Cursor = 0;
         _epochStartState = _dataRandom.GetState();
         _epochBatches = [];
+        await _steps.EnsureCurrentAsync(_progress.Step).ConfigureAwait(false);
         var early = Validate(cancellationToken);
         if (_checkpoints.LastStep != _progress.Step)
         {
@@ -316,6 +319,12 @@ public sealed class TaskTrainingLoop : ITrainingLoop
 
     public Parallel.RunSnapshot Snapshot(ReadOnlySpan<float> parameters) =>
         Parallel.RunSnapshot.Create(Fence, CurrentState(), ModelTensors.OptimizerState(_optimizer), _optimizer.StepCount, parameters);
+
+    public Parallel.RunSnapshot TrainerSnapshot() => Parallel.RunSnapshot.Create(Fence, CurrentState(), [], 0, []);
+
+    public void UseRemoteReplicas(RemoteReplicas remote) => _steps.UseRemote(remote, _progress.Step);
+
+    public double LastLearningRate => _steps.LastLearningRate;
 
     public void Adopt(Parallel.RunSnapshot snapshot, ReadOnlySpan<float> parameters, string source)
     {

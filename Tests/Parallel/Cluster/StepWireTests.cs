@@ -98,6 +98,47 @@ public sealed class StepWireTests
         Assert.Contains("for length 3 x 1 streams", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void All_reduce_commands_replies_and_replica_copies_round_trip_intact()
+    {
+        var exchange = new Step.ExchangeCommand(1, ["akka.tcp://rnncluster@127.0.0.1:1#7@127.0.0.1:2", "akka.tcp://rnncluster@127.0.0.1:3#8@127.0.0.1:4"], new Step.StepCommit(41, 0.125), 0, Floats(1001, 2), 41);
+        var window = new Step.ComputeWindow(42, 3, 1, 0, 1, 1, [1], [2], [0f], Floats(501, 4), null, exchange);
+        var batch = new Step.ComputeBatch(42, 3, 1, 0, new RnnCluster.Training.Tasks.TaskShard(1, [1], [1], 1, [2], []), [], null, exchange with { Commit = null, SyncSource = -1, SeedOptimizer = [] });
+        var reply = new Step.WindowGradients(42, 3, 1, 1, 2.5, 10, [], [1f], 0.1, 0.2, Norm: 0.75);
+        var copy = new Step.ReplicaCopy(41, Floats(301, 5), Floats(602, 6), 40);
+
+        var w = StepWire.FromWireWindow(StepWire.ToWire(window)).Exchange!;
+        var b = StepWire.FromWireBatch(StepWire.ToWire(batch)).Exchange!;
+        var r = StepWire.FromWireGradients(StepWire.ToWire(reply));
+        var abandoned = StepWire.FromWireGradients(StepWire.ToWire(reply with { Abandoned = true }));
+        var fetch = StepWire.FromWireFetchReplica(StepWire.ToWire(new Step.FetchReplica(41, new Step.StepCommit(41, 0.125))));
+        var back = StepWire.FromWireReplicaCopy(StepWire.ToWire(copy));
+
+        Assert.Equal((1, 0, 41L), (w.Rank, w.SyncSource, w.SeedOptimizerSteps));
+        Assert.Equal(exchange.Members, w.Members);
+        Assert.Equal(new Step.StepCommit(41, 0.125), w.Commit);
+        Assert.Equal(exchange.SeedOptimizer, w.SeedOptimizer);
+        Assert.Equal((null, -1), (b.Commit, b.SyncSource));
+        Assert.Empty(b.SeedOptimizer);
+        Assert.Equal((0.75, false), (r.Norm, r.Abandoned));
+        Assert.Empty(r.Gradients);
+        Assert.True(abandoned.Abandoned);
+        Assert.Equal(new Step.StepCommit(41, 0.125), fetch.Commit);
+        Assert.Equal((copy.Step, copy.OptimizerSteps), (back.Step, back.OptimizerSteps));
+        Assert.Equal(copy.Parameters, back.Parameters);
+        Assert.Equal(copy.OptimizerState, back.OptimizerState);
+        Assert.Null(StepWire.FromWireFetchReplica(StepWire.ToWire(new Step.FetchReplica(5, null))).Commit);
+    }
+
+    [Fact]
+    public void An_exchange_whose_rank_is_outside_its_members_is_refused()
+    {
+        var window = new Step.ComputeWindow(1, 1, 1, 0, 1, 1, [1], [2], [0f], [], null, new Step.ExchangeCommand(2, ["a#1@127.0.0.1:1", "b#1@127.0.0.1:2"], null, -1, [], 0));
+
+        var error = Assert.Throws<FormatException>(() => StepWire.FromWireWindow(StepWire.ToWire(window)));
+        Assert.Contains("rank 2", error.Message, StringComparison.Ordinal);
+    }
+
     private static float[] Floats(int count, int seed)
     {
         var rng = new Random(seed);
