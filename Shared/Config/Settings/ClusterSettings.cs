@@ -66,6 +66,9 @@ public sealed record ClusterSettings
     /// <summary>All-reduce: bytes of gradient reduced as one unit (one message per peer each way).</summary>
     public long AllReduceBucketSize { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>All-reduce: each layer's gradients start their all-reduce as soon as backward has finished them.</summary>
+    public bool OverlapBackward { get; init; } = true;
+
     /// <summary>All-reduce: how long a peer may send nothing before the step is abandoned and re-planned.</summary>
     public TimeSpan TransferTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -111,6 +114,7 @@ public sealed record ClusterSettings
             GradientCompression = section.GetEnum("gradient-compression", Default.GradientCompression, SettingNames.GradientCompressions),
             AllReduceBucketSize = section.GetSize("all-reduce-bucket-size", Default.AllReduceBucketSize, 1024),
             TransferTimeout = section.GetDuration("transfer-timeout", Default.TransferTimeout, TimeSpan.FromMilliseconds(100)),
+            OverlapBackward = section.GetBoolean("overlap-backward", Default.OverlapBackward),
         };
         var discovery = section.Bind("discovery", DiscoverySettings.Bind);
         settings = settings with { Discovery = discovery, Management = section.Bind("management", s => ManagementSettings.Bind(s, discovery)) };
@@ -181,6 +185,7 @@ public sealed record ClusterSettings
         writer.WriteName("gradient-compression", SettingNames.GradientCompressions.ToName(GradientCompression));
         writer.WriteSize("all-reduce-bucket-size", AllReduceBucketSize);
         writer.WriteDuration("transfer-timeout", TransferTimeout);
+        writer.Write("overlap-backward", OverlapBackward);
         writer.Write("rebuild-from-workers", RebuildFromWorkers);
         writer.WriteDuration("rebuild-wait", RebuildWait);
         writer.Write("test-faults", TestFaults);
@@ -197,7 +202,7 @@ public sealed record ClusterSettings
         && DownUnreachableAfter == other.DownUnreachableAfter && ChunkSize == other.ChunkSize && TestFaults == other.TestFaults
         && RebuildFromWorkers == other.RebuildFromWorkers && RebuildWait == other.RebuildWait
         && GradientExchange == other.GradientExchange && GradientCompression == other.GradientCompression
-        && AllReduceBucketSize == other.AllReduceBucketSize && TransferTimeout == other.TransferTimeout
+        && AllReduceBucketSize == other.AllReduceBucketSize && TransferTimeout == other.TransferTimeout && OverlapBackward == other.OverlapBackward
         && Discovery.Equals(other.Discovery) && Management == other.Management;
 
     public override int GetHashCode() => HashCode.Combine(Host, Port, Seeds.Count, MinWorkers);

@@ -52,6 +52,23 @@ internal sealed class GroupExchange : IGradientExchange, IAsyncDisposable
     public void AllReduce(Memory<float> values, long step, int segment) =>
         Run(group => group.AllReduceAsync(values, step, 0, segment, _disposed.Token));
 
+    public async Task AllReduceAsync(Memory<float> values, long step, int segment)
+    {
+        try
+        {
+            var group = await _forming.ConfigureAwait(false);
+            await group.AllReduceAsync(values, step, 0, segment, _disposed.Token).ConfigureAwait(false);
+        }
+        catch (AllReduceAbandonedException e)
+        {
+            throw new GradientExchangeAbandonedException(e.Message, e);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or TensorConnectionException)
+        {
+            throw new GradientExchangeAbandonedException($"the all-reduce group of generation {Generation} closed: {e.Message}", e);
+        }
+    }
+
     public float[][] AllGather(float[] mine, long step)
     {
         float[][] all = [];

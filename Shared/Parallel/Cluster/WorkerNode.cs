@@ -235,7 +235,7 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
             : throw new InvalidOperationException($"the coordinator asked for a replica of an unknown task '{accepted.Task}'");
         // The model (and its seed) is the run's; the device is this node's own.
         var model = Training.Tasks.TaskSetup.Model(settings with { Runtime = settings.Runtime with { Device = _options.Runtime.Device } }, kind, accepted.VocabularySize, accepted.OutputCount);
-        WorkerOptions[] workers = [new WorkerOptions(accepted.WorkerIndex, model, null, _options.Time) { Optimizer = Training.TrainingSetup.Optimizer(settings.Training), ClipNorm = settings.Training.ClipNorm }];
+        WorkerOptions[] workers = [new WorkerOptions(accepted.WorkerIndex, model, null, _options.Time) { Optimizer = Training.TrainingSetup.Optimizer(settings.Training), ClipNorm = settings.Training.ClipNorm, OverlapBackward = settings.Cluster.OverlapBackward }];
         // The run's all-reduce settings (every member must use the same), not this node's.
         // Scoped by the coordinator's fence: a coordinator taking over numbers its generations from 1 again,
         // and the data plane must not mistake them for stale generations of the one before.

@@ -110,6 +110,12 @@ public interface IGradientExchange
     /// <exception cref="GradientExchangeAbandonedException">A member is gone, sent a bad frame or stalled: the step is abandoned.</exception>
     void AllReduce(Memory<float> values, long step, int segment);
 
+    /// <summary>
+    /// Starts the sum of <paramref name="values"/> without waiting (a layer's gradients while backward goes
+    /// on below it); several segments may be in flight. The task fails with <see cref="GradientExchangeAbandonedException"/>.
+    /// </summary>
+    Task AllReduceAsync(Memory<float> values, long step, int segment);
+
     /// <summary>Every member's vector, in rank order (lengths may differ); once per step and group.</summary>
     /// <exception cref="GradientExchangeAbandonedException">As for <see cref="AllReduce"/>.</exception>
     float[][] AllGather(float[] mine, long step);

@@ -11,6 +11,9 @@ public sealed record WorkerOptions(int Index, TorchModelOptions Model, WorkerFau
 
     /// <summary>The run's <c>training.clip-norm</c>, for a replica that steps itself.</summary>
     public double ClipNorm { get; init; }
+
+    /// <summary>All-reduce: start each layer's reduction as backward finishes it (<c>cluster.overlap-backward</c>).</summary>
+    public bool OverlapBackward { get; init; } = true;
 }
 
 /// <summary>
@@ -29,6 +32,7 @@ public sealed class WorkerReplica : IDisposable
     private (long Step, int Generation, int First, WindowGradients Reply)? _last;
     private const int GradientSegment = 0;
     private const int CountSegment = 1;
+    private const int FirstTappedSegment = 2;
     private Optimizer? _optimizer;
     // All-reduce mode: the step whose reduced, averaged and clipped gradient waits in the gradient buffer
     // for the coordinator's commit, and its norm; the step the parameters are at (-1: never seeded).
@@ -71,8 +75,21 @@ public sealed class WorkerReplica : IDisposable
             replica.Reseed(DropoutSeeds.For(_options.Model.Seed, w.Step, w.FirstStream));
             replica.ZeroGradients();
             var states = new float[w.State.Length];
-            var computed = replica.ForwardBackward<float>(w.Inputs, w.Targets, w.Length, w.StreamCount, w.State, states, train: true, backward: true);
-            var exchanged = Exchange(group, w.Step, w.Generation, w.Attempt, computed.LossSum, computed.Tokens, states, started);
+            // Each layer's gradients go on the wire the moment backward has finished them (decoder first).
+            var overlap = new ReduceWhenReady(group, Gradients, w.Step);
+            replica.GradientSink = _options.OverlapBackward ? overlap : null;
+            (double LossSum, long Tokens) computed;
+            try
+            {
+                var result = replica.ForwardBackward<float>(w.Inputs, w.Targets, w.Length, w.StreamCount, w.State, states, train: true, backward: true);
+                computed = (result.LossSum, result.Tokens);
+            }
+            finally
+            {
+                replica.GradientSink = null;
+            }
+
+            var exchanged = Exchange(group, w.Step, w.Generation, w.Attempt, computed.LossSum, computed.Tokens, states, started, overlap.Pending);
             _last = (w.Step, w.Generation, w.FirstStream, exchanged);
             return (exchanged, null);
         }
@@ -110,7 +127,7 @@ public sealed class WorkerReplica : IDisposable
             _replica.Reseed(DropoutSeeds.For(_options.Model.Seed, b.Step, b.FirstRow));
             _replica.ZeroGradients();
             var computed = b.Shard.Compute(_replica, train: true, backward: true);
-            var exchanged = Exchange(group, b.Step, b.Generation, b.Attempt, computed.LossSum, computed.Count, [], started);
+            var exchanged = Exchange(group, b.Step, b.Generation, b.Attempt, computed.LossSum, computed.Count, [], started, []);
             _last = (b.Step, b.Generation, b.FirstRow, exchanged);
             return (exchanged, null);
         }
@@ -229,7 +246,7 @@ public sealed class WorkerReplica : IDisposable
     /// the gradient sum, averaged and clipped in place as the coordinator's master would be; it stays
     /// pending until the commit. The reply carries no gradients.
     /// </summary>
-    private WindowGradients Exchange(IGradientExchange group, long step, int generation, int attempt, double lossSum, long count, float[] finalState, long started)
+    private WindowGradients Exchange(IGradientExchange group, long step, int generation, int attempt, double lossSum, long count, float[] finalState, long started, List<Task> inFlight)
     {
         var time = _options.Time;
         var computed = time.GetTimestamp();
@@ -239,8 +256,16 @@ public sealed class WorkerReplica : IDisposable
             float[] counts = [count];
             group.AllReduce(counts, step, CountSegment);
             var total = (long)counts[0];
-            var gradients = _replica.GradientArray ?? throw new InvalidOperationException("all-reduce needs a CPU float32 replica");
-            group.AllReduce(gradients, step, GradientSegment);
+            if (inFlight.Count > 0)
+            {
+                // Reduced segment by segment as backward finished them: wait for the last ones.
+                WaitAll(inFlight);
+            }
+            else
+            {
+                group.AllReduce(Gradients, step, GradientSegment);
+            }
+
             // A step whose every shard had no targets leaves the parameters as they are (as the master would).
             _pendingNorm = total == 0 ? double.NaN : _replica.ScaleAndClipGradients(1.0 / total, _options.ClipNorm);
             _pending = step;
@@ -253,6 +278,23 @@ public sealed class WorkerReplica : IDisposable
         return new WindowGradients(
             step, generation, attempt, _options.Index, lossSum, count, [], finalState,
             time.GetElapsedTime(started, computed).TotalSeconds, time.GetElapsedTime(computed).TotalSeconds, _pendingNorm);
+    }
+
+    /// <summary>The replica's gradient buffer, which the all-reduce sums in place.</summary>
+    private float[] Gradients => _replica.GradientArray ?? throw new InvalidOperationException("all-reduce needs a CPU float32 replica");
+
+    /// <summary>Waits for segments in flight; the first abandonment (or any failure) abandons the step.</summary>
+    private static void WaitAll(List<Task> inFlight)
+    {
+        try
+        {
+            Task.WaitAll([.. inFlight]);
+        }
+        catch (AggregateException e)
+        {
+            var abandoned = e.InnerExceptions.OfType<GradientExchangeAbandonedException>().FirstOrDefault();
+            throw abandoned ?? new GradientExchangeAbandonedException($"a gradient segment failed: {e.InnerException?.Message}", e);
+        }
     }
 
     private WindowGradients Abandon(long step, int generation, int attempt)
@@ -335,5 +377,18 @@ public sealed class WorkerReplica : IDisposable
         return new WindowGradients(
             step, generation, attempt, _options.Index, lossSum, count, gradients, finalState,
             time.GetElapsedTime(started, computed).TotalSeconds, time.GetElapsedTime(computed).TotalSeconds);
+    }
+
+    /// <summary>
+    /// Starts the all-reduce of each range of the gradient buffer the moment backward reports it final
+    /// (the decoder, then the recurrent layers top-down, the embedding last): communication overlaps the
+    /// rest of backward. Called on the backward thread; it only starts tasks.
+    /// </summary>
+    private sealed class ReduceWhenReady(IGradientExchange group, float[] gradients, long step) : IGradientReadySink
+    {
+        public List<Task> Pending { get; } = [];
+
+        public void GradientsReady(GradientSegment segment, bool duringBackward) =>
+            Pending.Add(group.AllReduceAsync(gradients.AsMemory((int)segment.Offset, (int)segment.Count), step, FirstTappedSegment + Pending.Count));
     }
 }
