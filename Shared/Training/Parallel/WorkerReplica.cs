@@ -33,6 +33,8 @@ public sealed class WorkerReplica : IDisposable
     private const int GradientSegment = 0;
     private const int CountSegment = 1;
     private const int FirstTappedSegment = 2;
+    private const int RowMarksSegment = 1000;
+    private const int EmbeddingRowsSegment = 1001;
     private Optimizer? _optimizer;
     // All-reduce mode: the step whose reduced, averaged and clipped gradient waits in the gradient buffer
     // for the coordinator's commit, and its norm; the step the parameters are at (-1: never seeded).
@@ -76,7 +78,8 @@ public sealed class WorkerReplica : IDisposable
             replica.ZeroGradients();
             var states = new float[w.State.Length];
             // Each layer's gradients go on the wire the moment backward has finished them (decoder first).
-            var overlap = new ReduceWhenReady(group, Gradients, w.Step);
+            // Untied, the embedding's gradient is zero outside the rows this step looked up: only those travel.
+            var overlap = new ReduceWhenReady(group, Gradients, w.Step, sparseEmbedding: !replica.Architecture.TieWeights);
             replica.GradientSink = _options.OverlapBackward ? overlap : null;
             (double LossSum, long Tokens) computed;
             try
@@ -89,7 +92,19 @@ public sealed class WorkerReplica : IDisposable
                 replica.GradientSink = null;
             }
 
-            var exchanged = Exchange(group, w.Step, w.Generation, w.Attempt, computed.LossSum, computed.Tokens, states, started, overlap.Pending);
+            if (!_options.OverlapBackward)
+            {
+                foreach (var segment in replica.GradientSegments)
+                {
+                    overlap.GradientsReady(segment, duringBackward: false);
+                }
+            }
+
+            var embedding = overlap.Embedding;
+            var width = replica.Architecture.EmbeddingSize;
+            var exchanged = Exchange(
+                group, w.Step, w.Generation, w.Attempt, computed.LossSum, computed.Tokens, states, started, overlap.Pending,
+                embedding is null ? null : () => ReduceRows(group, w.Step, embedding, width, w.Inputs));
             _last = (w.Step, w.Generation, w.FirstStream, exchanged);
             return (exchanged, null);
         }
@@ -127,7 +142,7 @@ public sealed class WorkerReplica : IDisposable
             _replica.Reseed(DropoutSeeds.For(_options.Model.Seed, b.Step, b.FirstRow));
             _replica.ZeroGradients();
             var computed = b.Shard.Compute(_replica, train: true, backward: true);
-            var exchanged = Exchange(group, b.Step, b.Generation, b.Attempt, computed.LossSum, computed.Count, [], started, []);
+            var exchanged = Exchange(group, b.Step, b.Generation, b.Attempt, computed.LossSum, computed.Count, [], started, [], null);
             _last = (b.Step, b.Generation, b.FirstRow, exchanged);
             return (exchanged, null);
         }
@@ -246,7 +261,7 @@ public sealed class WorkerReplica : IDisposable
     /// the gradient sum, averaged and clipped in place as the coordinator's master would be; it stays
     /// pending until the commit. The reply carries no gradients.
     /// </summary>
-    private WindowGradients Exchange(IGradientExchange group, long step, int generation, int attempt, double lossSum, long count, float[] finalState, long started, List<Task> inFlight)
+    private WindowGradients Exchange(IGradientExchange group, long step, int generation, int attempt, double lossSum, long count, float[] finalState, long started, List<Task> inFlight, Action? alsoReduce)
     {
         var time = _options.Time;
         var computed = time.GetTimestamp();
@@ -256,6 +271,7 @@ public sealed class WorkerReplica : IDisposable
             float[] counts = [count];
             group.AllReduce(counts, step, CountSegment);
             var total = (long)counts[0];
+            alsoReduce?.Invoke();
             if (inFlight.Count > 0)
             {
                 // Reduced segment by segment as backward finished them: wait for the last ones.
@@ -278,6 +294,37 @@ public sealed class WorkerReplica : IDisposable
         return new WindowGradients(
             step, generation, attempt, _options.Index, lossSum, count, [], finalState,
             time.GetElapsedTime(started, computed).TotalSeconds, time.GetElapsedTime(computed).TotalSeconds, _pendingNorm);
+    }
+
+    /// <summary>
+    /// The embedding's gradient, row by row, for the rows any member looked up this step (the union, from
+    /// an all-reduced 0/1 mark per vocabulary row): packed in row order, reduced, and written back. Every
+    /// other row is zero on every member, and the packed sums are those of the dense buffer, so the result
+    /// is the same bytes as reducing the whole embedding.
+    /// </summary>
+    private void ReduceRows(IGradientExchange group, long step, GradientSegment embedding, int width, long[] inputs)
+    {
+        var rows = (int)(embedding.Count / width);
+        var marks = new float[rows];
+        foreach (var id in inputs)
+        {
+            marks[id] = 1;
+        }
+
+        group.AllReduce(marks, step, RowMarksSegment);
+        var touched = Enumerable.Range(0, rows).Where(r => marks[r] > 0).ToArray();
+        var packed = new float[touched.Length * width];
+        var gradients = Gradients.AsSpan((int)embedding.Offset, (int)embedding.Count);
+        for (var i = 0; i < touched.Length; i++)
+        {
+            gradients.Slice(touched[i] * width, width).CopyTo(packed.AsSpan(i * width, width));
+        }
+
+        group.AllReduce(packed, step, EmbeddingRowsSegment);
+        for (var i = 0; i < touched.Length; i++)
+        {
+            packed.AsSpan(i * width, width).CopyTo(gradients.Slice(touched[i] * width, width));
+        }
     }
 
     /// <summary>The replica's gradient buffer, which the all-reduce sums in place.</summary>
@@ -384,11 +431,22 @@ public sealed class WorkerReplica : IDisposable
     /// (the decoder, then the recurrent layers top-down, the embedding last): communication overlaps the
     /// rest of backward. Called on the backward thread; it only starts tasks.
     /// </summary>
-    private sealed class ReduceWhenReady(IGradientExchange group, float[] gradients, long step) : IGradientReadySink
+    private sealed class ReduceWhenReady(IGradientExchange group, float[] gradients, long step, bool sparseEmbedding) : IGradientReadySink
     {
         public List<Task> Pending { get; } = [];
 
-        public void GradientsReady(GradientSegment segment, bool duringBackward) =>
+        /// <summary>The embedding's range, kept back for the row-wise reduction (sparse mode), once reported.</summary>
+        public GradientSegment? Embedding { get; private set; }
+
+        public void GradientsReady(GradientSegment segment, bool duringBackward)
+        {
+            if (sparseEmbedding && segment.Name == "encoder")
+            {
+                Embedding = segment;
+                return;
+            }
+
             Pending.Add(group.AllReduceAsync(gradients.AsMemory((int)segment.Offset, (int)segment.Count), step, FirstTappedSegment + Pending.Count));
+        }
     }
 }
