@@ -69,7 +69,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             }
         }
 
-        _protocol = new StepProtocol(_loop.StreamCount, _options.AllReduce);
+        _protocol = new StepProtocol(_loop.StreamCount, _options.AllReduce) { BalanceStreams = _options.BalanceStreams };
         if (_options.AllReduce)
         {
             _masterStep = _loop.Step;

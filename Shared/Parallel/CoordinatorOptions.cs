@@ -60,6 +60,9 @@ public sealed class CoordinatorOptions
     /// </summary>
     public bool AllReduce { get; init; }
 
+    /// <summary>Cluster (<c>cluster.balance-streams</c>): new generations give workers streams in proportion to their measured speed.</summary>
+    public bool BalanceStreams { get; init; }
+
     /// <summary>How long a fetch of a worker's parameters may take before the coordinator fails (and resumes from its checkpoint).</summary>
     public TimeSpan FetchTimeout { get; init; } = TimeSpan.FromSeconds(60);
 

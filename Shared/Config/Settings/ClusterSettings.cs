@@ -66,6 +66,9 @@ public sealed record ClusterSettings
     /// <summary>All-reduce: bytes of gradient reduced as one unit (one message per peer each way).</summary>
     public long AllReduceBucketSize { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>New generations plan streams by each worker's measured speed when they differ clearly.</summary>
+    public bool BalanceStreams { get; init; } = true;
+
     /// <summary>All-reduce: each layer's gradients start their all-reduce as soon as backward has finished them.</summary>
     public bool OverlapBackward { get; init; } = true;
 
@@ -115,6 +118,7 @@ public sealed record ClusterSettings
             AllReduceBucketSize = section.GetSize("all-reduce-bucket-size", Default.AllReduceBucketSize, 1024),
             TransferTimeout = section.GetDuration("transfer-timeout", Default.TransferTimeout, TimeSpan.FromMilliseconds(100)),
             OverlapBackward = section.GetBoolean("overlap-backward", Default.OverlapBackward),
+            BalanceStreams = section.GetBoolean("balance-streams", Default.BalanceStreams),
         };
         var discovery = section.Bind("discovery", DiscoverySettings.Bind);
         settings = settings with { Discovery = discovery, Management = section.Bind("management", s => ManagementSettings.Bind(s, discovery)) };
@@ -186,6 +190,7 @@ public sealed record ClusterSettings
         writer.WriteSize("all-reduce-bucket-size", AllReduceBucketSize);
         writer.WriteDuration("transfer-timeout", TransferTimeout);
         writer.Write("overlap-backward", OverlapBackward);
+        writer.Write("balance-streams", BalanceStreams);
         writer.Write("rebuild-from-workers", RebuildFromWorkers);
         writer.WriteDuration("rebuild-wait", RebuildWait);
         writer.Write("test-faults", TestFaults);
@@ -202,7 +207,7 @@ public sealed record ClusterSettings
         && DownUnreachableAfter == other.DownUnreachableAfter && ChunkSize == other.ChunkSize && TestFaults == other.TestFaults
         && RebuildFromWorkers == other.RebuildFromWorkers && RebuildWait == other.RebuildWait
         && GradientExchange == other.GradientExchange && GradientCompression == other.GradientCompression
-        && AllReduceBucketSize == other.AllReduceBucketSize && TransferTimeout == other.TransferTimeout && OverlapBackward == other.OverlapBackward
+        && AllReduceBucketSize == other.AllReduceBucketSize && TransferTimeout == other.TransferTimeout && OverlapBackward == other.OverlapBackward && BalanceStreams == other.BalanceStreams
         && Discovery.Equals(other.Discovery) && Management == other.Management;
 
     public override int GetHashCode() => HashCode.Combine(Host, Port, Seeds.Count, MinWorkers);

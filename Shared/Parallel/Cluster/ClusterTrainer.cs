@@ -90,6 +90,7 @@ public sealed class ClusterTrainer
                     SnapshotsToWorkers = _settings.Cluster.RebuildFromWorkers,
                     AllReduce = _settings.Cluster.GradientExchange == GradientExchange.AllReduce,
                     FetchTimeout = _settings.Cluster.TransferTimeout * 2,
+                    BalanceStreams = _settings.Cluster.BalanceStreams,
                 },
                 DataPlane = dataPlane,
                 RunId = Path.GetFileName(Path.GetFullPath(_runDirectory)),

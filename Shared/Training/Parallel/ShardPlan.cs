@@ -31,4 +31,52 @@ public static class ShardPlan
 
         return shards;
     }
+
+    /// <summary>
+    /// Like <see cref="Plan"/>, but each worker's share follows its speed (streams per second it computed
+    /// lately): shares by largest remainder, every worker at least one stream while there are enough, ties
+    /// to the lower index. Deterministic for the same speeds.
+    /// </summary>
+    public static IReadOnlyList<Shard> Weighted(int streams, IReadOnlyList<int> workerIndices, IReadOnlyList<double> speeds)
+    {
+        ArgumentNullException.ThrowIfNull(workerIndices);
+        ArgumentNullException.ThrowIfNull(speeds);
+        if (speeds.Count != workerIndices.Count || speeds.Any(v => !double.IsFinite(v) || v <= 0))
+        {
+            throw new ArgumentException("one positive, finite speed per worker is needed", nameof(speeds));
+        }
+
+        if (workerIndices.Count > streams)
+        {
+            return Plan(streams, workerIndices);
+        }
+
+        var n = workerIndices.Count;
+        var spare = streams - n; // one stream each first, the rest by speed
+        var total = speeds.Sum();
+        var counts = new int[n];
+        var remainders = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            var exact = spare * speeds[i] / total;
+            counts[i] = 1 + (int)Math.Floor(exact);
+            remainders[i] = exact - Math.Floor(exact);
+        }
+
+        var left = streams - counts.Sum();
+        foreach (var i in Enumerable.Range(0, n).OrderByDescending(i => remainders[i]).ThenBy(i => i).Take(left))
+        {
+            counts[i]++;
+        }
+
+        var shards = new List<Shard>(n);
+        var first = 0;
+        for (var i = 0; i < n; i++)
+        {
+            shards.Add(new Shard(workerIndices[i], first, counts[i]));
+            first += counts[i];
+        }
+
+        return shards;
+    }
 }

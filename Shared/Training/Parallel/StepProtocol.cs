@@ -46,6 +46,8 @@ public sealed class StepProtocol
     private readonly SortedSet<int> _holding = [];
     private readonly Dictionary<int, string> _addresses = [];
     private int _syncSource = -1;
+    // Streams per second each worker computed lately (a moving average), for plans that follow speed.
+    private readonly Dictionary<int, double> _speeds = [];
 
     /// <param name="streamCount">Streams of the global batch (language models) or the most rows a batch has (tasks).</param>
     /// <param name="allReduce">The workers sum gradients among themselves and hold the parameters (commands carry none).</param>
@@ -55,6 +57,16 @@ public sealed class StepProtocol
         _streamCount = streamCount;
         _allReduce = allReduce;
     }
+
+    /// <summary>
+    /// Plan streams by each worker's measured speed (language models), not equally, once every worker of
+    /// a new generation has been measured and the fastest is at least <see cref="BalanceThreshold"/> times
+    /// the slowest: a GPU worker beside CPU workers gets more streams. Re-planned only at generation changes.
+    /// </summary>
+    public bool BalanceStreams { get; init; }
+
+    /// <summary>How much faster the fastest worker must be before streams are planned by speed (noise stays equal).</summary>
+    public double BalanceThreshold { get; init; } = 1.5;
 
     /// <summary>All-reduce mode: the step the replicas apply before the next one (set when the coordinator completes a step).</summary>
     public StepCommit? Commit { get; set; }
@@ -141,6 +153,7 @@ public sealed class StepProtocol
     public bool Remove(int worker)
     {
         _holding.Remove(worker);
+        _speeds.Remove(worker);
         if (_joining.Remove(worker) || !_workers.Remove(worker))
         {
             return false;
@@ -224,6 +237,12 @@ public sealed class StepProtocol
         if (!_received.TryAdd(reply.WorkerIndex, reply))
         {
             return ReplyVerdict.Duplicate;
+        }
+
+        if (OpenStep is TrainingWindow && reply.ComputeSeconds > 0 && Plan.FirstOrDefault(p => p.WorkerIndex == reply.WorkerIndex) is { } shard)
+        {
+            var speed = shard.StreamCount / reply.ComputeSeconds;
+            _speeds[reply.WorkerIndex] = _speeds.TryGetValue(reply.WorkerIndex, out var before) ? (0.7 * before) + (0.3 * speed) : speed;
         }
 
         return _received.Count == _owed.Count ? ReplyVerdict.StepComplete : ReplyVerdict.Accepted;
@@ -331,7 +350,11 @@ public sealed class StepProtocol
     private void NewGeneration()
     {
         Generation++;
-        Plan = ShardPlan.Plan(_streamCount, [.. _workers]);
+        var workers = _workers.ToArray();
+        var speeds = workers.Select(w => _speeds.GetValueOrDefault(w)).ToArray();
+        Plan = BalanceStreams && speeds.All(v => v > 0) && speeds.Max() >= BalanceThreshold * speeds.Min()
+            ? ShardPlan.Weighted(_streamCount, workers, speeds)
+            : ShardPlan.Plan(_streamCount, workers);
         // A member that holds the run sends it to those that do not (a joiner, a restarted replica) before
         // the generation's first step; with none holding it the coordinator seeds them all.
         var plan = Plan.Select(p => p.WorkerIndex).ToList();

@@ -79,8 +79,10 @@ public sealed class WorkerReplica : IDisposable
             var states = new float[w.State.Length];
             // Each layer's gradients go on the wire the moment backward has finished them (decoder first).
             // Untied, the embedding's gradient is zero outside the rows this step looked up: only those travel.
-            var overlap = new ReduceWhenReady(group, Gradients, w.Step, sparseEmbedding: !replica.Architecture.TieWeights);
-            replica.GradientSink = _options.OverlapBackward ? overlap : null;
+            // A replica whose gradients are not a host float32 array (a GPU, bf16) reduces a host copy, whole.
+            var onHost = replica.GradientArray is not null;
+            var overlap = new ReduceWhenReady(group, replica.GradientArray ?? [], w.Step, sparseEmbedding: !replica.Architecture.TieWeights);
+            replica.GradientSink = _options.OverlapBackward && onHost ? overlap : null;
             (double LossSum, long Tokens) computed;
             try
             {
@@ -92,7 +94,7 @@ public sealed class WorkerReplica : IDisposable
                 replica.GradientSink = null;
             }
 
-            if (!_options.OverlapBackward)
+            if (!_options.OverlapBackward && onHost)
             {
                 foreach (var segment in replica.GradientSegments)
                 {
@@ -180,7 +182,9 @@ public sealed class WorkerReplica : IDisposable
     private ReplicaCopy CopyRun()
     {
         var optimizer = Optimizer;
-        return new ReplicaCopy(_appliedStep, _replica.ParameterSpan.ToArray(), ModelTensors.OptimizerState(optimizer), optimizer.StepCount);
+        var parameters = new float[_replica.ParameterCount];
+        _replica.ReadParameters<float>(parameters);
+        return new ReplicaCopy(_appliedStep, parameters, ModelTensors.OptimizerState(optimizer), optimizer.StepCount);
     }
 
     private Optimizer Optimizer => _optimizer ??= new Optimizer(_replica, _options.Optimizer ?? throw new InvalidOperationException("an all-reduce replica needs the run's optimizer settings"));
@@ -279,7 +283,7 @@ public sealed class WorkerReplica : IDisposable
             }
             else
             {
-                group.AllReduce(Gradients, step, GradientSegment);
+                ReduceWhole(group, step);
             }
 
             // A step whose every shard had no targets leaves the parameters as they are (as the master would).
@@ -314,7 +318,7 @@ public sealed class WorkerReplica : IDisposable
         group.AllReduce(marks, step, RowMarksSegment);
         var touched = Enumerable.Range(0, rows).Where(r => marks[r] > 0).ToArray();
         var packed = new float[touched.Length * width];
-        var gradients = Gradients.AsSpan((int)embedding.Offset, (int)embedding.Count);
+        var gradients = (_replica.GradientArray ?? throw new InvalidOperationException("row-wise reduction needs host gradients")).AsSpan((int)embedding.Offset, (int)embedding.Count);
         for (var i = 0; i < touched.Length; i++)
         {
             gradients.Slice(touched[i] * width, width).CopyTo(packed.AsSpan(i * width, width));
@@ -327,8 +331,19 @@ public sealed class WorkerReplica : IDisposable
         }
     }
 
-    /// <summary>The replica's gradient buffer, which the all-reduce sums in place.</summary>
-    private float[] Gradients => _replica.GradientArray ?? throw new InvalidOperationException("all-reduce needs a CPU float32 replica");
+    /// <summary>The whole gradient in one reduction: in place on a host float32 replica, else through a host copy.</summary>
+    private void ReduceWhole(IGradientExchange group, long step)
+    {
+        if (_replica.GradientArray is { } host)
+        {
+            group.AllReduce(host, step, GradientSegment);
+            return;
+        }
+
+        _replica.ReadGradients<float>(_gradients);
+        group.AllReduce(_gradients, step, GradientSegment);
+        _replica.WriteGradients<float>(_gradients);
+    }
 
     /// <summary>Waits for segments in flight; the first abandonment (or any failure) abandons the step.</summary>
     private static void WaitAll(List<Task> inFlight)
