@@ -292,8 +292,25 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         }
 
         var commit = new StepCommit(step, Loop.LastLearningRate);
+        // One worker sends its copy; every other holder only the checksum of its own: they must agree.
+        var others = Protocol.Holders.Where(w => w != holder && _workers.ContainsKey(w)).ToArray();
+        var checks = others.Select(w => _workers[w].Ask<ReplicaCopy>(new FetchReplica(step, commit, ChecksumOnly: true), timeout)).ToArray();
         var copy = await worker.Ask<ReplicaCopy>(new FetchReplica(step, commit), timeout).ConfigureAwait(true);
+        if (copy.Step == step && ReplicaCopy.Hash(copy.Parameters, copy.OptimizerState, copy.OptimizerSteps) != copy.Checksum)
+        {
+            throw new InvalidOperationException($"the copy of the run worker {holder} sent at step {step} does not match its checksum; resuming from the newest checkpoint");
+        }
+
+        foreach (var (other, check) in others.Zip(await Task.WhenAll(checks).ConfigureAwait(true)))
+        {
+            if (check.Step == step && check.Checksum != copy.Checksum)
+            {
+                throw new InvalidOperationException($"the replicas disagree at step {step}: worker {holder} holds {copy.Checksum:x16}, worker {other} {check.Checksum:x16}; resuming from the newest checkpoint");
+            }
+        }
+
         _masterStep = copy.Step;
+        ParallelLog.ReplicasAgree(_logger, step, others.Length + 1, copy.Checksum);
         return copy;
     }
 

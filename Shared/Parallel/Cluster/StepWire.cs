@@ -114,16 +114,17 @@ public static class StepWire
         HasCommit = f.Commit is not null,
         CommitStep = f.Commit?.Step ?? 0,
         CommitLearningRate = f.Commit?.LearningRate ?? 0,
+        ChecksumOnly = f.ChecksumOnly,
     }.ToByteString();
 
     public static Training.Parallel.FetchReplica FromWireFetchReplica(ByteString bytes)
     {
         var m = StepProto.FetchReplica.Parser.ParseFrom(bytes);
-        return new Training.Parallel.FetchReplica(m.Step, m.HasCommit ? new Training.Parallel.StepCommit(m.CommitStep, m.CommitLearningRate) : null);
+        return new Training.Parallel.FetchReplica(m.Step, m.HasCommit ? new Training.Parallel.StepCommit(m.CommitStep, m.CommitLearningRate) : null, m.ChecksumOnly);
     }
 
     public static ByteString ToWire(Training.Parallel.ReplicaCopy c) => ProtoFields.WriteWithFloats(
-        new StepProto.ReplicaCopy { Step = c.Step, OptimizerSteps = c.OptimizerSteps },
+        new StepProto.ReplicaCopy { Step = c.Step, OptimizerSteps = c.OptimizerSteps, Checksum = c.Checksum },
         (StepProto.ReplicaCopy.ParametersFieldNumber, c.Parameters),
         (StepProto.ReplicaCopy.OptimizerStateFieldNumber, c.OptimizerState));
 
@@ -132,7 +133,7 @@ public static class StepWire
         Span<(int Offset, int Length)> floats = stackalloc (int, int)[2];
         var m = ProtoFields.ParseExcept(
             bytes.Span, StepProto.ReplicaCopy.Parser, [StepProto.ReplicaCopy.ParametersFieldNumber, StepProto.ReplicaCopy.OptimizerStateFieldNumber], floats);
-        return new Training.Parallel.ReplicaCopy(m.Step, Floats(bytes, floats[0]), Floats(bytes, floats[1]), m.OptimizerSteps);
+        return new Training.Parallel.ReplicaCopy(m.Step, Floats(bytes, floats[0]), Floats(bytes, floats[1]), m.OptimizerSteps, m.Checksum);
     }
 
     private static StepProto.Exchange? ToWire(Training.Parallel.ExchangeCommand? e)

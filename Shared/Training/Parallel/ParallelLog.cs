@@ -34,4 +34,7 @@ internal static partial class ParallelLog
 
     [LoggerMessage(EventId = 2109, Level = LogLevel.Warning, Message = "Worker {Worker} abandoned step {Step} of generation {Generation} (its all-reduce lost a peer or stalled); nothing of it was applied, a new generation computes it again")]
     public static partial void StepAbandoned(ILogger logger, int worker, long step, int generation);
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Fetched the run at step {Step} from a worker; {Replicas} replicas agree on checksum {Checksum:x16}")]
+    public static partial void ReplicasAgree(ILogger logger, long step, int replicas, ulong checksum);
 }

@@ -90,10 +90,25 @@ public sealed record StepCommit(long Step, double LearningRate);
 /// Coordinator → one worker holding the run: apply <see cref="Commit"/> if still pending and send the
 /// parameters and optimizer state (for a validation or a checkpoint on the coordinator).
 /// </summary>
-public sealed record FetchReplica(long Step, StepCommit? Commit);
+public sealed record FetchReplica(long Step, StepCommit? Commit, bool ChecksumOnly = false);
 
-/// <summary>A replica's parameters and optimizer state after <see cref="Step"/> steps.</summary>
-public sealed record ReplicaCopy(long Step, float[] Parameters, float[] OptimizerState, long OptimizerSteps);
+/// <summary>
+/// A replica's parameters and optimizer state after <see cref="Step"/> steps, with the checksum of both
+/// (<see cref="Hash"/>); the buffers are empty when only the checksum was asked for.
+/// </summary>
+public sealed record ReplicaCopy(long Step, float[] Parameters, float[] OptimizerState, long OptimizerSteps, ulong Checksum = 0)
+{
+    /// <summary>XxHash3 over the step count, the parameters and the optimizer state: equal on replicas that hold the same run.</summary>
+    public static ulong Hash(ReadOnlySpan<float> parameters, ReadOnlySpan<float> optimizerState, long optimizerSteps)
+    {
+        var hash = new System.IO.Hashing.XxHash3();
+        Span<long> header = [optimizerSteps, parameters.Length, optimizerState.Length];
+        hash.Append(System.Runtime.InteropServices.MemoryMarshal.AsBytes(header));
+        hash.Append(System.Runtime.InteropServices.MemoryMarshal.AsBytes(parameters));
+        hash.Append(System.Runtime.InteropServices.MemoryMarshal.AsBytes(optimizerState));
+        return hash.GetCurrentHashAsUInt64();
+    }
+}
 
 /// <summary>
 /// The gradient all-reduce among the workers of one generation as a replica's compute thread uses it:

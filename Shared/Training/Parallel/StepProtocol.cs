@@ -83,6 +83,9 @@ public sealed class StepProtocol
     /// <summary>All-reduce mode: a worker that holds the run now (for a fetch), or null.</summary>
     public int? Holder => _holding.Count == 0 ? null : _holding.Min;
 
+    /// <summary>All-reduce mode: every worker that holds the run now (they must hold the same bytes).</summary>
+    public IReadOnlyCollection<int> Holders => _holding;
+
     /// <summary>All-reduce mode: where the worker's peers reach it (<c>address#incarnation@host:port</c>).</summary>
     public void SetAddress(int worker, string address) => _addresses[worker] = address;
 

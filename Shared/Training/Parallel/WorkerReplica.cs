@@ -167,7 +167,13 @@ public sealed class WorkerReplica : IDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         ApplyCommit(request.Commit);
-        return _appliedStep == request.Step && _optimizer is not null ? CopyRun() : new ReplicaCopy(_appliedStep, [], [], 0);
+        if (_appliedStep != request.Step || _optimizer is null)
+        {
+            return new ReplicaCopy(_appliedStep, [], [], 0);
+        }
+
+        var copy = CopyRun();
+        return request.ChecksumOnly ? copy with { Parameters = [], OptimizerState = [] } : copy;
     }
 
     /// <summary>The run as this replica holds it now (its pending step not applied), or null when it holds none.</summary>
@@ -184,7 +190,8 @@ public sealed class WorkerReplica : IDisposable
         var optimizer = Optimizer;
         var parameters = new float[_replica.ParameterCount];
         _replica.ReadParameters<float>(parameters);
-        return new ReplicaCopy(_appliedStep, parameters, ModelTensors.OptimizerState(optimizer), optimizer.StepCount);
+        var state = ModelTensors.OptimizerState(optimizer);
+        return new ReplicaCopy(_appliedStep, parameters, state, optimizer.StepCount, ReplicaCopy.Hash(parameters, state, optimizer.StepCount));
     }
 
     private Optimizer Optimizer => _optimizer ??= new Optimizer(_replica, _options.Optimizer ?? throw new InvalidOperationException("an all-reduce replica needs the run's optimizer settings"));

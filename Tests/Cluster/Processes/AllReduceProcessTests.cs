@@ -39,6 +39,8 @@ public sealed class AllReduceProcessTests
         // Rank-order sums on the workers = worker-order sums on a master: the same floats.
         Assert.Equal(expected.Parameters, actual);
         Assert.Contains("checkpoint step 15 committed", coordinator.Output, StringComparison.Ordinal);
+        // Each fetch compared the copy's checksum with the other replica's.
+        Assert.Contains("2 replicas agree on checksum", coordinator.Output, StringComparison.Ordinal);
         Assert.Equal(expected.Summary.ValidLoss, ValidLoss(cluster));
     }
 

@@ -105,7 +105,7 @@ public sealed class StepWireTests
         var window = new Step.ComputeWindow(42, 3, 1, 0, 1, 1, [1], [2], [0f], Floats(501, 4), null, exchange);
         var batch = new Step.ComputeBatch(42, 3, 1, 0, new RnnCluster.Training.Tasks.TaskShard(1, [1], [1], 1, [2], []), [], null, exchange with { Commit = null, SyncSource = -1, SeedOptimizer = [] });
         var reply = new Step.WindowGradients(42, 3, 1, 1, 2.5, 10, [], [1f], 0.1, 0.2, Norm: 0.75);
-        var copy = new Step.ReplicaCopy(41, Floats(301, 5), Floats(602, 6), 40);
+        var copy = new Step.ReplicaCopy(41, Floats(301, 5), Floats(602, 6), 40, 0xfedcba9876543210);
 
         var w = StepWire.FromWireWindow(StepWire.ToWire(window)).Exchange!;
         var b = StepWire.FromWireBatch(StepWire.ToWire(batch)).Exchange!;
@@ -127,7 +127,9 @@ public sealed class StepWireTests
         Assert.Equal((copy.Step, copy.OptimizerSteps), (back.Step, back.OptimizerSteps));
         Assert.Equal(copy.Parameters, back.Parameters);
         Assert.Equal(copy.OptimizerState, back.OptimizerState);
+        Assert.Equal(copy.Checksum, back.Checksum);
         Assert.Null(StepWire.FromWireFetchReplica(StepWire.ToWire(new Step.FetchReplica(5, null))).Commit);
+        Assert.True(StepWire.FromWireFetchReplica(StepWire.ToWire(new Step.FetchReplica(5, null, ChecksumOnly: true))).ChecksumOnly);
     }
 
     [Fact]
