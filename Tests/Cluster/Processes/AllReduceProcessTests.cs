@@ -45,6 +45,25 @@ public sealed class AllReduceProcessTests
     }
 
     [Fact]
+    public async Task Three_workers_that_all_reduce_train_bit_identically_to_three_in_process_workers()
+    {
+        using var dir = new TempDirectory();
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(12, "cluster.min-workers=3", AllReduce));
+        var (coordinator, workers) = await cluster.StartAsync(3);
+
+        await ExpectExitAsync(coordinator, 0);
+        foreach (var worker in workers)
+        {
+            await ExpectExitAsync(worker, 0);
+        }
+
+        using var reference = new TempDirectory();
+        var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(3, "training.max-steps=12"), reference.Path);
+        Assert.Equal(expected.Parameters, CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray());
+        Assert.Contains(workers, w => w.Output.Contains("rank 2 of 3", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Two_workers_that_all_reduce_train_an_acceptor_with_adam_like_two_in_process_workers()
     {
         using var dir = new TempDirectory();
