@@ -26,6 +26,9 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
 {
     private const string DeadlineTimer = "step-deadline";
 
+    // Generations a coordinator incarnation may form before the next one's numbers begin.
+    private const int GenerationsPerIncarnation = 100_000;
+
     private readonly CoordinatorOptions _options;
     private readonly ILogger _logger;
     private readonly Dictionary<int, IActorRef> _workers = [];
@@ -69,7 +72,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             }
         }
 
-        _protocol = new StepProtocol(_loop.StreamCount, _options.AllReduce) { BalanceStreams = _options.BalanceStreams };
+        _protocol = new StepProtocol(_loop.StreamCount, _options.AllReduce, firstGeneration: (_options.Incarnation - 1) * GenerationsPerIncarnation) { BalanceStreams = _options.BalanceStreams };
         if (_options.AllReduce)
         {
             _masterStep = _loop.Step;

@@ -51,11 +51,14 @@ public sealed class StepProtocol
 
     /// <param name="streamCount">Streams of the global batch (language models) or the most rows a batch has (tasks).</param>
     /// <param name="allReduce">The workers sum gradients among themselves and hold the parameters (commands carry none).</param>
-    public StepProtocol(int streamCount, bool allReduce = false)
+    /// <param name="firstGeneration">What <see cref="Generation"/> counts up from (the first plan is this + 1).</param>
+    public StepProtocol(int streamCount, bool allReduce = false, int firstGeneration = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(streamCount);
+        ArgumentOutOfRangeException.ThrowIfNegative(firstGeneration);
         _streamCount = streamCount;
         _allReduce = allReduce;
+        Generation = firstGeneration;
     }
 
     /// <summary>
@@ -108,6 +111,10 @@ public sealed class StepProtocol
         }
     }
 
+    /// <summary>
+    /// The plan's number, counted up from its initial value: a coordinator restarted in place starts above
+    /// its previous incarnation's numbers, so workers' data planes never take its groups for stale ones.
+    /// </summary>
     public int Generation { get; private set; }
 
     /// <summary>The current generation's shards, in worker order (the reduction order).</summary>
