@@ -2,11 +2,16 @@
 # Remoting cost and failure recovery of a multi-process run (issue #4), on one machine over loopback:
 #   - step time of the 2x200 LSTM LM of bench/parallel-benchmark.sh (vocabulary ~10k, batch 20, bptt 35,
 #     dropout 0.2) trained with 2 worker actors in one process, against the same run as 1 coordinator +
-#     2 rnncluster-worker processes on 127.0.0.1: tokens/s, ms per step and summary.json's stepTimeSplit
-#     side by side, and how much remoting adds (goal: <= 10%); plus the CPU time per step of each
-#     process, which (unlike wall time) other load on a shared machine hardly changes;
-#   - bytes sent per step: loopback tx_bytes over the timed steps, against 2 x 4 B x parameters per
-#     worker (parameters in, gradients out);
+#     2 rnncluster-worker processes on 127.0.0.1, once per gradient exchange of BENCH_EXCHANGES, all in
+#     the same run: tokens/s, ms per step, the ratio to the in-process step and summary.json's
+#     stepTimeSplit side by side, and how much remoting adds (goal for all-reduce: <= +10%); plus the
+#     CPU time per step of each process, which (unlike wall time) other load on a shared machine hardly
+#     changes;
+#   - bytes per step per worker: the lo transmit counter of /proc/net/dev over the timed steps / steps /
+#     2 workers (as bench/ddp/ddp_lm.py counts), against the expectation: 2(W-1)/W x the model for
+#     all-reduce (half that with bf16), 2 x the model for coordinator (parameters in, gradients out);
+#   - optionally (BENCH_BF16_LOSS_STEPS) bf16 gradient compression's effect on the validation loss: two
+#     cluster all-reduce runs of that many steps, same seed, compression none and bf16;
 #   - recovery: SIGKILL of one worker after ~30 steps, with the default failure detector; seconds from
 #     the kill to the coordinator's data-plane link seeing the process gone, Akka marking the node
 #     unreachable, the 1-worker generation and the first step without it, BENCH_RECOVERY_TRIALS times
@@ -17,15 +22,19 @@
 #     lost, BENCH_FAILOVER_TRIALS times per signal (goals: crash <= 20 s with 0 lost; SIGTERM <= 5 s).
 # Threads: in one process runtime.threads = BENCH_THREADS (2 replicas x BENCH_THREADS/2); across
 # processes each worker gets BENCH_THREADS/2 and the coordinator the rest (at least 1); OPENBLAS_NUM_THREADS=1.
-#   BENCH_STEPS (default 150; metrics every 50 steps, or every BENCH_STEPS/3 below 150), BENCH_THREADS (default nproc), BENCH_REPEATS (alternating in-process /
-#   cluster pairs, default 1), BENCH_RECOVERY_TRIALS (default 3; 0 skips recovery),
+#   BENCH_STEPS (default 150; metrics every 50 steps, or every BENCH_STEPS/3 below 150), BENCH_THREADS (default nproc), BENCH_REPEATS (alternating
+#   rounds of in-process + one cluster run per exchange, default 1), BENCH_EXCHANGES (the cluster runs' cluster.gradient-exchange, in order:
+#   any of all-reduce, coordinator (the old parameter-server path) and all-reduce+bf16 (cluster.gradient-compression=bf16); default
+#   "all-reduce coordinator all-reduce+bf16"), BENCH_BF16_LOSS_STEPS (default 0 = skip; e.g. 300: the bf16 validation-loss runs),
+#   BENCH_BF16_LOSS_SEEDS (runtime.seed of each none/bf16 pair of those runs, default 1234; "1234 1235": two pairs, and the seeds' spread),
+#   BENCH_RECOVERY_TRIALS (default 3; 0 skips recovery),
 #   BENCH_FAILOVER_TRIALS (default 1 per signal; 0 skips failover), BENCH_KILL_AFTER (default 30),
 #   RNN_BENCH_BIN (a folder holding rnncluster.dll and rnncluster-worker.dll: skip the Release build)
 #   BENCH_DDP (default 1: after our runs, the PyTorch DDP reference, bench/ddp/ddp_lm.py, on the same model
 #   and cores, printed beside ours with ratios; 0 skips it; only: the DDP reference alone, no build and
 #   none of our runs), BENCH_DDP_STEPS (timed steps per DDP configuration, default 20)
 # Output: the tables on stdout; node logs, run directories, results.json and ddp.json under bench/out/cluster/.
-# Duration: two runs of BENCH_STEPS steps and the recovery runs (measured 6-9 minutes on the shared 2-core
+# Duration: 1 + (number of exchanges) runs of BENCH_STEPS steps and the recovery runs (measured 6-9 minutes on the shared 2-core
 # machine at load averages of 10-14; BENCH_RECOVERY_TRIALS=0 for a quick step-time comparison); the DDP
 # reference adds ~30 s.
 set -euo pipefail
@@ -34,6 +43,9 @@ out="$root/bench/out/cluster"
 steps=${BENCH_STEPS:-150}
 threads=${BENCH_THREADS:-$(nproc)}
 repeats=${BENCH_REPEATS:-1}
+exchanges=${BENCH_EXCHANGES:-all-reduce coordinator all-reduce+bf16}
+loss_steps=${BENCH_BF16_LOSS_STEPS:-0}
+loss_seeds=${BENCH_BF16_LOSS_SEEDS:-1234}
 trials=${BENCH_RECOVERY_TRIALS:-3}
 failovers=${BENCH_FAILOVER_TRIALS:-1}
 kill_after=${BENCH_KILL_AFTER:-30}
@@ -49,7 +61,12 @@ done
 # 0 recovery trials: step time and bytes only (quick experiments with settings or runtime knobs).
 [[ $trials =~ ^[0-9]+$ ]] || die "BENCH_RECOVERY_TRIALS must be a whole number, got '$trials'"
 [[ $failovers =~ ^[0-9]+$ ]] || die "BENCH_FAILOVER_TRIALS must be a whole number, got '$failovers'"
-[[ -r /sys/class/net/lo/statistics/tx_bytes ]] || die "no /sys/class/net/lo/statistics/tx_bytes: bytes per step need Linux loopback counters"
+[[ $loss_steps =~ ^[0-9]+$ ]] || die "BENCH_BF16_LOSS_STEPS must be a whole number, got '$loss_steps'"
+for exchange in $exchanges; do
+  case $exchange in all-reduce|coordinator|all-reduce+bf16) ;; *) die "BENCH_EXCHANGES: unknown exchange '$exchange' (all-reduce, coordinator, all-reduce+bf16)" ;; esac
+done
+[[ -n ${exchanges// /} ]] || die "BENCH_EXCHANGES is empty: name at least one of all-reduce, coordinator, all-reduce+bf16"
+grep -q '^ *lo:' /proc/net/dev 2>/dev/null || die "no lo line in /proc/net/dev: bytes per step need Linux loopback counters"
 [[ $ddp == 0 || $ddp == 1 || $ddp == only ]] || die "BENCH_DDP must be 0, 1 or only, got '$ddp'"
 [[ $ddp == 0 || -x $ddp_python ]] || die "$ddp_python does not exist: the DDP reference needs Debian's python3 (BENCH_DDP=0 skips it)"
 mkdir -p "$out/logs"
@@ -60,7 +77,7 @@ mkdir -p "$out/logs"
 command="bash bench/cluster-benchmark.sh"
 for name in $(compgen -e | sort -r); do
   case $name in
-    BENCH_STEPS|BENCH_THREADS|BENCH_REPEATS|BENCH_RECOVERY_TRIALS|BENCH_FAILOVER_TRIALS|BENCH_KILL_AFTER|BENCH_DDP|BENCH_DDP_STEPS|RNNCLUSTER_SET) ;;
+    BENCH_STEPS|BENCH_THREADS|BENCH_REPEATS|BENCH_EXCHANGES|BENCH_BF16_LOSS_STEPS|BENCH_BF16_LOSS_SEEDS|BENCH_RECOVERY_TRIALS|BENCH_FAILOVER_TRIALS|BENCH_KILL_AFTER|BENCH_DDP|BENCH_DDP_STEPS|RNNCLUSTER_SET) ;;
     DOTNET_CLI_*|DOTNET_NOLOGO|DOTNET_ROOT*|DOTNET_GENERATE_ASPNET_CERTIFICATE|DOTNET_SKIP_FIRST_TIME_EXPERIENCE) continue ;;
     DOTNET_*) ;;
     *) continue ;;
@@ -121,7 +138,7 @@ fi
 
 rm -f "$out/results.json" "$out/ddp.json"  # figures of an earlier run must not pass for this one's
 run_child python3 "$root/bench/cluster/cluster_bench.py" --bin "$bin" --corpus "$corpus" --out "$out" --root "$root" \
-  --steps "$steps" --threads "$threads" --repeats "$repeats" --recovery-trials "$trials" --failover-trials "$failovers" --kill-after "$kill_after" \
+  --steps "$steps" --threads "$threads" --repeats "$repeats" --exchanges "$exchanges" --bf16-loss-steps "$loss_steps" --bf16-loss-seeds "$loss_seeds" --recovery-trials "$trials" --failover-trials "$failovers" --kill-after "$kill_after" \
   --command "$command" || exit $?
 if [[ $ddp == 1 ]]; then
   [[ -f $out/results.json ]] || die "$out/results.json was not written: no figures of ours to put beside DDP's"

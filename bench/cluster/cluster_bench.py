@@ -2,14 +2,20 @@
 """Driver of bench/cluster-benchmark.sh (issue #4): remoting overhead, bytes per step and recovery time.
 
 1. Step time: the 2x200 LSTM LM of bench/parallel-benchmark.sh trained for --steps steps in one process
-   with 2 worker actors, and as 1 coordinator + 2 rnncluster-worker processes on 127.0.0.1; tokens/s
-   from each run's metrics.jsonl (mean of the log intervals after the first, the first being warm-up),
-   the step split from summary.json's stepTimeSplit (ms per step over the whole run), and the CPU
-   time each process used per timed step (/proc/PID/stat), which other load on a shared machine
-   hardly changes.
-2. Bytes per step: the delta of /sys/class/net/lo/statistics/tx_bytes between the first and the last
-   "step N/" line of the cluster run, divided by the steps between them. Loopback counters are
-   machine-wide, so the in-process run's loopback rate (none of it ours) is printed as background.
+   with 2 worker actors, and as 1 coordinator + 2 rnncluster-worker processes on 127.0.0.1, once per
+   gradient exchange of --exchanges (all-reduce, the default; coordinator, the old parameter-server
+   path; all-reduce+bf16, cluster.gradient-compression=bf16), alternating in that order --repeats
+   times; tokens/s from each run's metrics.jsonl (mean of the log intervals after the first, the first
+   being warm-up), the step split from summary.json's stepTimeSplit (ms per step over the whole run),
+   and the CPU time each process used per timed step (/proc/PID/stat), which other load on a shared
+   machine hardly changes.
+2. Bytes per step per worker: the delta of lo's transmit counter in /proc/net/dev (as bench/ddp/ddp_lm.py
+   reads it) between the first and the last "step N/" line of each cluster run, divided by the steps
+   between them and by the 2 workers, beside the expectation: 2(W-1)/W x the fp32 model for all-reduce,
+   half that with bf16, 2 x the model for coordinator. Loopback counters are machine-wide, so the
+   in-process run's loopback rate (none of it ours) is printed as background.
+   --bf16-loss-steps N: then two cluster all-reduce runs of N steps, same seed, compression none and
+   bf16, and the validation loss each ends with (summary.json).
 3. Recovery: cluster runs with the default failure detector and training.log-every-steps=1; after
    --kill-after steps one worker gets SIGKILL and every coordinator line is timestamped with the
    monotonic clock as the driver reads it. From the kill to: the data-plane link's "closed without a
@@ -25,6 +31,7 @@ SIGKILL takes its nodes with it. Exit status 1 on a failed run, with the tail of
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -36,7 +43,7 @@ import sys
 import threading
 import time
 
-LO_TX = "/sys/class/net/lo/statistics/tx_bytes"
+NET_DEV = "/proc/net/dev"
 TOKENS_PER_STEP = 20 * 35  # batch 20 streams x bptt 35 targets, the benchmark model's settings
 
 # The model and optimizer of bench/parallel-benchmark.sh, dropout included, so the in-process row is
@@ -188,8 +195,31 @@ def free_port():
 
 
 def lo_tx():
-    with open(LO_TX) as f:
-        return int(f.read())
+    """Transmit bytes of the loopback interface from /proc/net/dev, as bench/ddp/ddp_lm.py reads them: on lo
+    every byte any process sent is counted once there (and once more in lo's receive counter)."""
+    with open(NET_DEV) as f:
+        for line in f:
+            name, _, rest = line.partition(":")
+            if name.strip() == "lo":
+                return int(rest.split()[8])
+    raise RuntimeError(f"no lo line in {NET_DEV}")
+
+
+# Gradient exchanges the timed cluster runs can use (--exchanges / BENCH_EXCHANGES): the coordinator's
+# settings (workers take the run's from it); bytes = the expected loopback bytes per step per worker
+# as a multiple of the fp32 model, W = 2 workers.
+WORKERS = 2
+EXCHANGES = {
+    "all-reduce": {"settings": ["cluster.gradient-exchange=all-reduce", "cluster.gradient-compression=none"],
+                   "bytes": 2 * (WORKERS - 1) / WORKERS,
+                   "expected": "2(W-1)/W x model (reduce-scatter + all-gather)"},
+    "coordinator": {"settings": ["cluster.gradient-exchange=coordinator"],
+                    "bytes": 2.0,
+                    "expected": "2 x model (params in + grads out)"},
+    "all-reduce+bf16": {"settings": ["cluster.gradient-exchange=all-reduce", "cluster.gradient-compression=bf16"],
+                        "bytes": (WORKERS - 1) / WORKERS,
+                        "expected": "2(W-1)/W x model / 2 (bf16 on the wire)"},
+}
 
 
 def loadavg():
@@ -268,17 +298,20 @@ class Bench:
         return result
 
     # --- 1 + 2. step time and bytes, across processes ---
-    def cluster(self, i):
-        name = f"cluster-{i}"
+    def cluster(self, i, exchange, steps=None, every=None, name=None, extra=()):
+        """One cluster run with the given gradient exchange (a key of EXCHANGES): ms per step, CPU per step
+        of every process and loopback bytes per step over the steps after the first log interval."""
+        name = name or f"cluster-{exchange.replace('+', '-')}-{i}"
         run_dir = self.fresh_run_dir(name)
         port = free_port()
-        steps, every = self.args.steps, self.args.log_every
-        print(f"running {name} (coordinator on 127.0.0.1:{port}) ...", file=sys.stderr)
-        coordinator = self.start(name + "-coordinator", self.coordinator_argv(run_dir, steps, port, every))
+        steps, every = steps or self.args.steps, every or self.args.log_every
+        print(f"running {name} (cluster.gradient-exchange {exchange}; coordinator on 127.0.0.1:{port}) ...", file=sys.stderr)
+        argv = self.coordinator_argv(run_dir, steps, port, every) + sets(EXCHANGES[exchange]["settings"] + list(extra))
+        coordinator = self.start(name + "-coordinator", argv)
         nodes = [coordinator]
         try:
             coordinator.wait_for(lambda l: "coordinator listening at" in l, self.args.timeout, "'coordinator listening at'")
-            nodes += [self.start(f"{name}-worker-{k}", self.worker_argv(port)) for k in (1, 2)]
+            nodes += [self.start(f"{name}-worker-{k}", self.worker_argv(port)) for k in range(1, WORKERS + 1)]
             start_bytes = lo_tx()
             _, t1, _ = coordinator.wait_for(lambda l: l.startswith(f"step {every}/"), self.args.timeout, f"'step {every}/'")
             b1, c1 = lo_tx(), [n.cpu_seconds() for n in nodes]
@@ -296,16 +329,38 @@ class Bench:
             problems = [text for _, _, text in coordinator.lines if "unreachable" in text.lower() or "downed" in text]
             if problems:
                 raise BenchFailure(f"{coordinator.name}: membership changed during the timed run ({problems[0]})", coordinator)
+            # A timed run is one generation of both workers: a re-plan (an abandoned all-reduce, a lost worker)
+            # would put recomputed steps into the figures.
+            generations = [text for _, _, text in coordinator.lines if re.search(r"Generation \d+: ", text)]
+            if len(generations) > 1 and steps == self.args.steps:
+                print(f"  warning: {name}: {len(generations)} generations during the run ({generations[-1]})", file=sys.stderr)
         finally:
             stop(nodes)
             for node in nodes:
                 node.close_log()
         result = self.read_run(run_dir, coordinator)
+        result["exchange"] = exchange
         result["loopbackBytesPerStep"] = (b2 - b1) / (steps - every)
+        result["loopbackBytesPerStepPerWorker"] = (b2 - b1) / (steps - every) / WORKERS
         result["loopbackBytesPerStepWholeRun"] = (end_bytes - start_bytes) / steps
         result["loopbackWindowSeconds"] = t2 - t1
         result["cpuMsPerStep"] = {k: 1000 * (b - a) / (steps - every) for k, a, b in zip(("coordinator", "worker 1", "worker 2"), c1, c2)}
+        result["generations"] = len(generations)
         return result
+
+    # --- bf16's effect on the validation loss ---
+    def bf16_loss(self):
+        """Per seed of --bf16-loss-seeds, two cluster all-reduce runs of --bf16-loss-steps steps, same model,
+        gradient compression none and bf16: the validation loss each ends with (summary.json)."""
+        steps = self.args.bf16_loss_steps
+        every = max(1, min(50, steps // 3))
+        runs = {}
+        for seed in self.args.bf16_loss_seeds:
+            for exchange in ("all-reduce", "all-reduce+bf16"):
+                name = f"loss-{exchange.replace('+', '-')}-seed{seed}"
+                runs[f"{exchange} seed {seed}"] = dict(self.cluster(1, exchange, steps=steps, every=every, name=name,
+                                                                    extra=[f"runtime.seed={seed}"]), seed=seed)
+        return runs
 
     def read_run(self, run_dir, node):
         metrics = os.path.join(run_dir, "metrics.jsonl")
@@ -330,7 +385,8 @@ class Bench:
             raise BenchFailure(f"{node.name} printed no 'training N parameters' line", node)
         tps = sum(l["tokensPerSecond"] for l in train) / len(train)
         return {"tokensPerSecond": tps, "msPerStep": 1000 * TOKENS_PER_STEP / tps, "split": split,
-                "parameters": params, "vocabulary": vocab, "lastLoss": train[-1]["loss"]}
+                "parameters": params, "vocabulary": vocab, "lastLoss": train[-1]["loss"],
+                "trainLoss": summary.get("trainLoss"), "validLoss": summary.get("validLoss"), "steps": summary.get("steps")}
 
     # --- 3. recovery ---
     def recovery(self, i):
@@ -460,14 +516,17 @@ def mean(values):
     return sum(values) / len(values)
 
 
-def report(args, bench, inproc, clus, trials, load_before, load_after):
+def report(args, bench, inproc, clusters, trials, load_before, load_after):
+    """clusters: {exchange: [runs]}, in the order they ran."""
     steps, every = args.steps, args.log_every
-    params, vocab = clus[0]["parameters"], clus[0]["vocabulary"]
+    first = next(iter(clusters.values()))[0]
+    params, vocab = first["parameters"], first["vocabulary"]
+    model = 4 * params
     p = print
     p()
     p(f"command: {args.command}")
-    p(f"2x200 LSTM LM, vocabulary {vocab:,}, {params:,} parameters, batch 20, bptt 35, dropout 0.2, SGD lr 20, clip 0.25; "
-      f"{steps} steps, {args.repeats} run(s) each; OPENBLAS_NUM_THREADS=1")
+    p(f"2x200 LSTM LM, vocabulary {vocab:,}, {params:,} parameters ({model / 1e6:.2f} MB fp32), batch 20, bptt 35, dropout 0.2, "
+      f"SGD lr 20, clip 0.25; {steps} steps, {args.repeats} run(s) each, alternating; OPENBLAS_NUM_THREADS=1")
     p(f"threads ({args.threads} cores): in-process runtime.threads={args.threads} = 2 worker actors x {bench.per_worker}; "
       f"cluster: 2 worker processes x runtime.threads={bench.per_worker}, coordinator runtime.threads={bench.coordinator_threads} "
       f"(it computes no windows)")
@@ -478,47 +537,67 @@ def report(args, bench, inproc, clus, trials, load_before, load_after):
         p(f"note: load average above {args.threads} cores: other work shared them; compare the CPU time per step rather than wall times")
     p()
     p(f"Step time: tokens/s = mean of the {every}-step intervals after the first; ms per step = 700 tokens / tokens/s;")
-    p("split = summary.json stepTimeSplit (ms per step, whole run); messaging = broadcast + transfer + averaging, share of the split")
-    p(f"{'run':<30} {'tokens/s':>8} {'ms/step':>8} {'compute':>8} {'transfer':>8} {'averaging':>9} {'broadcast':>9} {'apply':>6} {'messaging':>9}  runs (tokens/s)")
-    rows = []
-    for label, group in (("in process (--workers 2)", inproc), ("cluster (1 + 2 processes)", clus)):
-        tps = mean([r["tokensPerSecond"] for r in group])
-        ms = 1000 * TOKENS_PER_STEP / tps
+    p("split = summary.json stepTimeSplit (ms per step, whole run); messaging = broadcast + transfer + averaging, share of the split.")
+    p("all-reduce rows: transfer = the workers' all-reduce (count + gradients, average, clip) + the command/reply round trip")
+    p("beyond the slowest worker; broadcast = the commands (no parameters); averaging = closing the step (no gradients)")
+    p(f"{'run':<32} {'tokens/s':>8} {'ms/step':>8} {'vs in-proc':>10} {'compute':>8} {'transfer':>8} {'averaging':>9} {'broadcast':>9} {'apply':>6} {'messaging':>9}  runs (ms/step)")
+    groups = [("in process (--workers 2)", "in-process", inproc)] + [(f"cluster {name}", name, runs) for name, runs in clusters.items()]
+    ms_of, figures = {}, {"exchanges": {}}
+    for label, key, group in groups:
+        ms = mean([r["msPerStep"] for r in group])
+        tps = 1000 * TOKENS_PER_STEP / ms
+        ms_of[key] = ms
         split = {k: mean([r["split"][k] for r in group]) for k in ("compute", "transfer", "averaging", "broadcast", "apply")}
         messaging = split["broadcast"] + split["transfer"] + split["averaging"]
         share = 100 * messaging / sum(split.values())
-        runs = ", ".join(f"{r['tokensPerSecond']:.0f}" for r in group)
-        p(f"{label:<30} {tps:>8.0f} {ms:>8.1f} {split['compute']:>8.1f} {split['transfer']:>8.1f} {split['averaging']:>9.1f} "
+        ratio = "" if key == "in-process" else f"{100 * (ms / ms_of['in-process'] - 1):+.1f}%"
+        runs = ", ".join(f"{r['msPerStep']:.0f}" for r in group)
+        p(f"{label:<32} {tps:>8.0f} {ms:>8.1f} {ratio:>10} {split['compute']:>8.1f} {split['transfer']:>8.1f} {split['averaging']:>9.1f} "
           f"{split['broadcast']:>9.1f} {split['apply']:>6.1f} {share:>8.1f}%  {runs}")
-        rows.append(ms)
-    overhead = 100 * (rows[1] / rows[0] - 1)
-    p(f"remoting adds {overhead:+.1f}% to the step time (cluster / in-process = {rows[1] / rows[0]:.2f}; goal <= +10%: "
-      f"{'met' if overhead <= 10 else 'missed'})")
+    for name in clusters:
+        overhead = 100 * (ms_of[name] / ms_of["in-process"] - 1)
+        figures["exchanges"][name] = {"msPerStep": ms_of[name], "overheadPercent": overhead}
+    if "all-reduce" in clusters:
+        overhead = figures["exchanges"]["all-reduce"]["overheadPercent"]
+        p(f"cluster all-reduce / in process = {ms_of['all-reduce'] / ms_of['in-process']:.2f} ({overhead:+.1f}%); goal <= +10%: "
+          f"{'met' if overhead <= 10 else f'missed by {overhead - 10:.1f} points'}")
+    if "all-reduce" in clusters and "coordinator" in clusters:
+        p(f"all-reduce vs coordinator (before/after): {ms_of['coordinator']:.1f} -> {ms_of['all-reduce']:.1f} ms/step "
+          f"({100 * (ms_of['all-reduce'] / ms_of['coordinator'] - 1):+.1f}%)")
     p()
-    p(f"CPU time per step, steps {every + 1}-{steps} (user + system from /proc/PID/stat; unlike the wall times above it")
-    p("hardly depends on other load on the machine)")
-    p(f"{'run':<30} {'coordinator':>11} {'worker 1':>8} {'worker 2':>8} {'total':>8}")
+    p(f"CPU time per step, steps {every + 1}-{steps} (user + system from /proc/PID/stat, all processes; unlike the wall times above")
+    p("it hardly depends on other load on the machine)")
+    p(f"{'run':<32} {'coordinator':>11} {'worker 1':>8} {'worker 2':>8} {'total':>8} {'vs in-proc':>10}")
     cpu_in = mean([r["cpuMsPerStep"]["process"] for r in inproc])
-    p(f"{'in process (--workers 2)':<30} {'':>11} {'':>8} {'':>8} {cpu_in:>8.0f}   (one process: coordinator and both workers)")
-    per = {k: mean([r["cpuMsPerStep"][k] for r in clus]) for k in ("coordinator", "worker 1", "worker 2")}
-    cpu_cl = sum(per.values())
-    p(f"{'cluster (1 + 2 processes)':<30} {per['coordinator']:>11.0f} {per['worker 1']:>8.0f} {per['worker 2']:>8.0f} {cpu_cl:>8.0f}")
-    p(f"remoting costs {cpu_cl - cpu_in:+.0f} ms of CPU per step ({100 * (cpu_cl / cpu_in - 1):+.0f}%) on {args.threads} cores")
+    p(f"{'in process (--workers 2)':<32} {'':>11} {'':>8} {'':>8} {cpu_in:>8.0f} {'':>10}   (one process: coordinator and both workers)")
+    for name, runs in clusters.items():
+        per = {k: mean([r["cpuMsPerStep"][k] for r in runs]) for k in ("coordinator", "worker 1", "worker 2")}
+        total = sum(per.values())
+        figures["exchanges"][name].update(cpuMsPerStep=total, cpuOverheadMsPerStep=total - cpu_in)
+        p(f"{'cluster ' + name:<32} {per['coordinator']:>11.0f} {per['worker 1']:>8.0f} {per['worker 2']:>8.0f} {total:>8.0f} "
+          f"{total - cpu_in:>+7.0f} ms ({100 * (total / cpu_in - 1):+.0f}%)")
     p()
-    expected = 2 * 4 * params * 2
-    measured = mean([r["loopbackBytesPerStep"] for r in clus])
-    whole = mean([r["loopbackBytesPerStepWholeRun"] for r in clus])
     background = mean([r["backgroundLoopbackBytesPerSecond"] for r in inproc])
-    window = mean([r["loopbackWindowSeconds"] for r in clus])
-    p("Bytes sent per step, cluster run (loopback: machine-wide /sys/class/net/lo/statistics/tx_bytes, anyone's traffic counts)")
-    p(f"{'measured, steps ' + str(every + 1) + '-' + str(steps):<44} {measured / 1e6:>8.2f} MB/step")
-    p(f"{'measured, whole run incl. joins (/ ' + str(steps) + ' steps)':<44} {whole / 1e6:>8.2f} MB/step")
-    p(f"{'expected: 2 workers x (params in + grads out)':<44} {expected / 1e6:>8.2f} MB/step  (2 x 2 x 4 B x {params:,} parameters)")
-    p(f"{'measured / expected':<44} {measured / expected:>8.3f}")
+    p(f"Bytes per step per worker, steps {every + 1}-{steps}: the lo transmit counter of {NET_DEV} (machine-wide: anyone's traffic")
+    p(f"counts; every byte any of our processes sent, so both directions, each once) / steps / {WORKERS} workers, as bench/ddp/ddp_lm.py counts;")
+    p(f"model = 4 B x {params:,} parameters = {model / 1e6:.2f} MB")
+    p(f"{'run':<32} {'MB/step/worker':>14} {'x model':>8} {'expected MB':>11} {'measured/exp':>12}  expected per worker")
+    for name, runs in clusters.items():
+        measured = mean([r["loopbackBytesPerStepPerWorker"] for r in runs])
+        expected = EXCHANGES[name]["bytes"] * model
+        figures["exchanges"][name].update(bytesPerStepPerWorker=measured, expectedBytesPerStepPerWorker=expected)
+        p(f"{'cluster ' + name:<32} {measured / 1e6:>14.2f} {measured / model:>8.2f} {expected / 1e6:>11.2f} {measured / expected:>12.3f}  "
+          f"{EXCHANGES[name]['expected']}")
+    if "coordinator" in clusters:
+        whole = mean([r["loopbackBytesPerStep"] for r in clusters["coordinator"]])
+        p(f"coordinator, all processes: {whole / 1e6:.2f} MB/step; expected (2 workers x params in + grads out) "
+          f"{2 * 2 * model / 1e6:.2f} MB/step  (2 x 2 x 4 B x {params:,} parameters)")
+    window = mean([r["loopbackWindowSeconds"] for name, runs in clusters.items() for r in runs])
     p(f"background loopback traffic during the in-process run: {background / 1e3:.1f} kB/s "
-      f"(~{background * window / (steps - every) / 1e3:.1f} kB/step over the cluster's timed window)")
+      f"(~{background * window / (steps - every) / 1e3:.1f} kB/step over a cluster run's timed window)")
+    figures["overheadPercent"] = next(iter(figures["exchanges"].values()))["overheadPercent"]
     if not trials:
-        return {"overheadPercent": overhead, "cpuOverheadMsPerStep": cpu_cl - cpu_in, "expectedBytesPerStep": expected}
+        return figures
     p()
     p(f"Recovery: SIGKILL of worker 2 after step {args.kill_after}, same model and threads, training.log-every-steps=1;")
     p(f"failure detector defaults: {bench.detector}; seconds from the kill (driver's monotonic clock, lines stamped as read);")
@@ -531,7 +610,8 @@ def report(args, bench, inproc, clus, trials, load_before, load_after):
     p(f"{'median':<8} {'':>13} {med['gone']:>12.2f} {med['unreachable']:>11.2f} {med['generation']:>19.2f} {med['firstStep']:>21.2f}")
     p(f"recovery (kill -> first step without the worker), median {med['firstStep']:.2f} s; goal <= 5 s: "
       f"{'met' if med['firstStep'] <= 5 else 'missed'}")
-    return {"overheadPercent": overhead, "cpuOverheadMsPerStep": cpu_cl - cpu_in, "expectedBytesPerStep": expected, "recoveryMedian": med}
+    figures["recoveryMedian"] = med
+    return figures
 
 
 def report_failover(args, failovers):
@@ -563,6 +643,32 @@ def report_failover(args, failovers):
     return {"failover": figures}
 
 
+def report_bf16_loss(args, runs):
+    if not runs:
+        return {}
+    p = print
+    p()
+    p(f"bf16 gradient compression and the validation loss: per seed (runtime.seed: initialisation, dropout, data order), 2 cluster")
+    p(f"all-reduce runs of {args.bf16_loss_steps} steps, same model, cluster.gradient-compression none then bf16; validation loss from")
+    p("summary.json (the whole valid split, evaluated once at the end; dropout off in evaluation); MB/step/worker: machine-wide lo counter")
+    p(f"{'seed':>6} {'gradient-compression':<22} {'valid loss':>10} {'valid ppl':>10} {'train loss':>10} {'ms/step':>8} {'MB/step/worker':>14}")
+    figures = []
+    for seed in args.bf16_loss_seeds:
+        none, bf16 = runs[f"all-reduce seed {seed}"], runs[f"all-reduce+bf16 seed {seed}"]
+        for label, r in (("none", none), ("bf16", bf16)):
+            p(f"{seed:>6} {label:<22} {r['validLoss']:>10.4f} {math.exp(r['validLoss']):>10.1f} {r['trainLoss']:>10.4f} "
+              f"{r['msPerStep']:>8.1f} {r['loopbackBytesPerStepPerWorker'] / 1e6:>14.2f}")
+        diff = bf16["validLoss"] - none["validLoss"]
+        p(f"{seed:>6} bf16 - none: {diff:+.4f} nats valid loss ({100 * diff / none['validLoss']:+.2f}%)")
+        figures.append({"seed": seed, "validLossNone": none["validLoss"], "validLossBf16": bf16["validLoss"], "difference": diff})
+    if len(figures) > 1:
+        nones = [f["validLossNone"] for f in figures]
+        diffs = [f["difference"] for f in figures]
+        p(f"mean bf16 - none over {len(figures)} seeds: {mean(diffs):+.4f} nats; for scale, the seeds' own spread (none): "
+          f"{max(nones) - min(nones):.4f} nats (max - min)")
+    return {"bf16Loss": {"steps": args.bf16_loss_steps, "bySeed": figures}}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", required=True, help="folder with rnncluster.dll and rnncluster-worker.dll")
@@ -578,6 +684,14 @@ def main():
     ap.add_argument("--kill-after", type=int, default=30)
     ap.add_argument("--failover-trials", type=int, default=1,
                     help="coordinator failovers per signal (SIGKILL, SIGTERM) with a standby coordinator; 0 skips them")
+    ap.add_argument("--exchanges", default="all-reduce coordinator all-reduce+bf16",
+                    help="gradient exchanges of the timed cluster runs, in order, each run in the same alternation: "
+                         + ", ".join(EXCHANGES) + " (default: all three)")
+    ap.add_argument("--bf16-loss-steps", type=int, default=0,
+                    help="after the timed runs, two cluster all-reduce runs of this many steps (gradient-compression none, "
+                         "then bf16; same seed) and their validation losses; 0 skips them")
+    ap.add_argument("--bf16-loss-seeds", default="1234",
+                    help="runtime.seed of each none/bf16 pair of the loss runs (default 1234, the built-in seed)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds any one wait may take in a timed run")
     ap.add_argument("--recovery-timeout", type=float, default=60, help="seconds from the kill for each recovery event")
     ap.add_argument("--command", default="python3 bench/cluster/cluster_bench.py ...", help="the command line to print")
@@ -588,6 +702,18 @@ def main():
     if args.steps < 2 * args.log_every:
         ap.error(f"--steps {args.steps} leaves no timed interval after the {args.log_every}-step warm-up")
     args.corpus = os.path.abspath(args.corpus)
+    args.exchanges = [e for e in re.split(r"[\s,]+", args.exchanges) if e]
+    unknown = [e for e in args.exchanges if e not in EXCHANGES]
+    if unknown or not args.exchanges or len(set(args.exchanges)) != len(args.exchanges):
+        ap.error(f"--exchanges '{' '.join(args.exchanges)}': give one or more of {', '.join(EXCHANGES)}, each once")
+    try:
+        args.bf16_loss_seeds = [int(x) for x in re.split(r"[\s,]+", args.bf16_loss_seeds) if x]
+    except ValueError:
+        ap.error(f"--bf16-loss-seeds '{args.bf16_loss_seeds}': whole numbers")
+    if args.bf16_loss_steps and not args.bf16_loss_seeds:
+        ap.error("--bf16-loss-seeds is empty")
+    if args.bf16_loss_steps and args.bf16_loss_steps < 3:
+        ap.error("--bf16-loss-steps must be 0 or at least 3")
 
     # SIGTERM/SIGHUP to the driver: unwind through the finally below, which kills what it started.
     def interrupted(signum, _):
@@ -599,11 +725,13 @@ def main():
     bench.detector = detector_defaults(args.root)
     load_before = loadavg()
     try:
-        inproc, clus, trials = [], [], []
-        # Alternating, so a noisy shared machine hits both configurations alike.
+        inproc, clusters, trials = [], {e: [] for e in args.exchanges}, []
+        # Alternating, so a noisy shared machine hits every configuration alike.
         for i in range(1, args.repeats + 1):
             inproc.append(bench.in_process(i))
-            clus.append(bench.cluster(i))
+            for exchange in args.exchanges:
+                clusters[exchange].append(bench.cluster(i, exchange))
+        loss_runs = bench.bf16_loss() if args.bf16_loss_steps else {}
         for i in range(1, args.recovery_trials + 1):
             trials.append(bench.recovery(i))
         failovers = []
@@ -612,10 +740,14 @@ def main():
         for i in range(1, args.failover_trials + 1):
             failovers.append(bench.failover(i, signal.SIGTERM))
         load_after = loadavg()
-        figures = report(args, bench, inproc, clus, trials, load_before, load_after)
+        figures = report(args, bench, inproc, clusters, trials, load_before, load_after)
         figures.update(report_failover(args, failovers))
+        figures.update(report_bf16_loss(args, loss_runs))
         with open(os.path.join(bench.out, "results.json"), "w") as f:
-            json.dump({"command": args.command, "inProcess": inproc, "cluster": clus, "recovery": trials, "failover": failovers,
+            # "cluster": the first exchange's runs (what bench/ddp/ddp_lm.py read before there were several).
+            json.dump({"command": args.command, "inProcess": inproc, "cluster": clusters[args.exchanges[0]],
+                       "clusters": [{"exchange": e, "runs": runs} for e, runs in clusters.items()],
+                       "bf16LossRuns": loss_runs, "recovery": trials, "failover": failovers,
                        "loadBefore": load_before, "loadAfter": load_after, **figures}, f, indent=2)
         return 0
     except BenchFailure as e:

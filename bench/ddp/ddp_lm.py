@@ -30,7 +30,7 @@ After the DDP loops each worker times a plain all_reduce of one flat tensor of t
 DDP's bucket copies and compute and communication competing for the same cores).
 
 --ours: bench/cluster-benchmark.sh's results.json of the same run; prints our cluster figures
-beside DDP's, with ratios. Output: a table on stdout, then one JSON line (also written to --json).
+beside DDP's, with ratios, one column per gradient exchange the benchmark ran. Output: a table on stdout, then one JSON line (also written to --json).
 Exit status 1 on a failure. Installs Debian's python3-torch with apt-get if torch is missing.
 """
 
@@ -289,41 +289,60 @@ def summarise(args, ranks, key):
 
 
 def compare(ours_path, figures):
-    """Our cluster figures from results.json beside DDP's."""
+    """Our cluster figures from results.json beside DDP's: one column per gradient exchange the benchmark ran
+    (results.json's "clusters"; an older file has only "cluster", one exchange)."""
     try:
         ours = json.load(open(ours_path))
-        inproc, clus = ours["inProcess"], ours["cluster"]
+        inproc = ours["inProcess"]
+        groups = [(g["exchange"], g["runs"]) for g in ours["clusters"]] if "clusters" in ours else [("cluster", ours["cluster"])]
         in_ms = statistics.mean(r["msPerStep"] for r in inproc)
-        cl_ms = statistics.mean(r["msPerStep"] for r in clus)
         in_cpu = statistics.mean(r["cpuMsPerStep"]["process"] for r in inproc)
-        cl_cpu = statistics.mean(sum(r["cpuMsPerStep"].values()) for r in clus)
-        bytes_worker = statistics.mean(r["loopbackBytesPerStep"] for r in clus) / 2  # 2 worker processes
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        cols = []
+        for name, runs in groups:
+            cl_ms = statistics.mean(r["msPerStep"] for r in runs)
+            cl_cpu = statistics.mean(sum(r["cpuMsPerStep"].values()) for r in runs)
+            bytes_worker = statistics.mean(r["loopbackBytesPerStep"] for r in runs) / WORKERS  # 2 worker processes
+            cols.append({"exchange": name, "msPerStep": cl_ms, "factor": cl_ms / in_ms, "extraCpu": cl_cpu - in_cpu, "bytesWorker": bytes_worker})
+    except (OSError, ValueError, KeyError, TypeError, statistics.StatisticsError) as e:
         fail(f"{ours_path}: cannot read our cluster figures ({e})")
     d = figures
-    ours_factor, ddp_factor = cl_ms / in_ms, d["ddp"]["msPerStep"] / d["oneProcessThreads"]["msPerStep"]
+    ddp_factor = d["ddp"]["msPerStep"] / d["oneProcessThreads"]["msPerStep"]
     ddp_factor_1 = d["ddp"]["msPerStep"] / d["oneProcess"]["msPerStep"]
-    ours_cpu = cl_cpu - in_cpu
     # CPU against the 1-thread process: ours in process runs its 2 replicas on 1 thread each, no OpenMP team.
     ddp_cpu = d["ddp"]["cpuMsPerStep"] - d["oneProcess"]["cpuMsPerStep"]
     ddp_bytes = d["ddp"]["loopbackBytesPerStepPerWorker"]
+    model = d["modelBytes"]
     p = print
+    width = max(12, max(len(c["exchange"]) for c in cols) + 1)
     p()
     p(f"Ours beside PyTorch DDP (ours from {ours_path}; 2 workers each; ours: cluster 1 + 2 processes vs in process")
-    p(f"with 2 worker actors; DDP: 2 processes vs one process with the same {d['threads']} threads, and with 1 thread;")
-    p("extra CPU: all processes together minus the one process (DDP: its 1-thread row)")
-    p(f"{'':<40} {'ours':>10} {'DDP':>10} {'ours/DDP':>9}")
-    p(f"{'multi-process step time / one process':<40} {ours_factor:>9.2f}x {ddp_factor:>9.2f}x {ours_factor / ddp_factor:>9.2f}")
-    p(f"{'  as overhead %':<40} {100 * (ours_factor - 1):>+9.1f}% {100 * (ddp_factor - 1):>+9.1f}%")
-    p(f"{'  DDP vs one process, 1 thread':<40} {'':>10} {100 * (ddp_factor_1 - 1):>+9.1f}%")
-    p(f"{'extra CPU ms per step':<40} {ours_cpu:>+10.0f} {ddp_cpu:>+10.0f}" + (f" {ours_cpu / ddp_cpu:>9.2f}" if ddp_cpu > 0 else ""))
-    p(f"{'loopback MB per step per worker':<40} {bytes_worker / 1e6:>10.2f} {ddp_bytes / 1e6:>10.2f} {bytes_worker / ddp_bytes:>9.2f}")
-    p(f"ours: step {in_ms:.1f} -> {cl_ms:.1f} ms; DDP: step {d['oneProcessThreads']['msPerStep']:.1f} -> {d['ddp']['msPerStep']:.1f} ms "
+    p(f"with 2 worker actors, one column per gradient exchange; DDP: 2 processes vs one process with the same {d['threads']} threads,")
+    p("and with 1 thread; extra CPU: all processes together minus the one process (DDP: its 1-thread row);")
+    p("(/DDP) = ours divided by DDP's figure")
+    header = f"{'':<40}" + "".join(f" {c['exchange']:>{width}}" for c in cols) + f" {'DDP':>10}"
+    p(header)
+    p(f"{'multi-process step time / one process':<40}" + "".join(f" {c['factor']:>{width - 1}.2f}x" for c in cols) + f" {ddp_factor:>9.2f}x")
+    p(f"{'  as overhead %':<40}" + "".join(f" {100 * (c['factor'] - 1):>+{width - 1}.1f}%" for c in cols) + f" {100 * (ddp_factor - 1):>+9.1f}%")
+    p(f"{'  (/DDP)':<40}" + "".join(f" {c['factor'] / ddp_factor:>{width}.2f}" for c in cols))
+    p(f"{'  DDP vs one process, 1 thread':<40}" + "".join(f" {'':>{width}}" for c in cols) + f" {100 * (ddp_factor_1 - 1):>+9.1f}%")
+    p(f"{'extra CPU ms per step':<40}" + "".join(f" {c['extraCpu']:>+{width}.0f}" for c in cols) + f" {ddp_cpu:>+10.0f}")
+    if ddp_cpu > 0:
+        p(f"{'  (/DDP)':<40}" + "".join(f" {c['extraCpu'] / ddp_cpu:>{width}.2f}" for c in cols))
+    p(f"{'loopback MB per step per worker':<40}" + "".join(f" {c['bytesWorker'] / 1e6:>{width}.2f}" for c in cols) + f" {ddp_bytes / 1e6:>10.2f}")
+    p(f"{'  x model (' + f'{model / 1e6:.2f} MB)':<40}" + "".join(f" {c['bytesWorker'] / model:>{width}.2f}" for c in cols) + f" {ddp_bytes / model:>10.2f}")
+    p(f"{'  (/DDP)':<40}" + "".join(f" {c['bytesWorker'] / ddp_bytes:>{width}.2f}" for c in cols))
+    p(f"ours: in process {in_ms:.1f} ms -> " + ", ".join(f"{c['exchange']} {c['msPerStep']:.1f} ms" for c in cols)
+      + f"; DDP: step {d['oneProcessThreads']['msPerStep']:.1f} -> {d['ddp']['msPerStep']:.1f} ms "
       f"(one process, 1 thread: {d['oneProcess']['msPerStep']:.1f} ms)")
-    return {"oursSlowdown": ours_factor, "ddpSlowdown": ddp_factor, "slowdownRatio": ours_factor / ddp_factor,
-            "oursOverheadPercent": 100 * (ours_factor - 1), "ddpOverheadPercent": 100 * (ddp_factor - 1),
-            "oursExtraCpuMsPerStep": ours_cpu, "ddpExtraCpuMsPerStep": ddp_cpu,
-            "oursBytesPerStepPerWorker": bytes_worker, "ddpBytesPerStepPerWorker": ddp_bytes, "bytesRatio": bytes_worker / ddp_bytes}
+    first = cols[0]
+    return {"oursSlowdown": first["factor"], "ddpSlowdown": ddp_factor, "slowdownRatio": first["factor"] / ddp_factor,
+            "oursOverheadPercent": 100 * (first["factor"] - 1), "ddpOverheadPercent": 100 * (ddp_factor - 1),
+            "oursExtraCpuMsPerStep": first["extraCpu"], "ddpExtraCpuMsPerStep": ddp_cpu,
+            "oursBytesPerStepPerWorker": first["bytesWorker"], "ddpBytesPerStepPerWorker": ddp_bytes,
+            "bytesRatio": first["bytesWorker"] / ddp_bytes,
+            "byExchange": {c["exchange"]: {"overheadPercent": 100 * (c["factor"] - 1), "extraCpuMsPerStep": c["extraCpu"],
+                                           "bytesPerStepPerWorker": c["bytesWorker"], "slowdownRatio": c["factor"] / ddp_factor,
+                                           "bytesRatio": c["bytesWorker"] / ddp_bytes} for c in cols}}
 
 
 def main():
