@@ -588,6 +588,15 @@ def report(args, bench, inproc, clusters, trials, load_before, load_after):
         figures["exchanges"][name].update(bytesPerStepPerWorker=measured, expectedBytesPerStepPerWorker=expected)
         p(f"{'cluster ' + name:<32} {measured / 1e6:>14.2f} {measured / model:>8.2f} {expected / 1e6:>11.2f} {measured / expected:>12.3f}  "
           f"{EXCHANGES[name]['expected']}")
+    if any(name.startswith("all-reduce") for name in clusters):
+        # Untied weights: the all-reduce sends the embedding's gradient only for the rows the step looked up (their
+        # union over the workers, marked by an all-reduce of one float per vocabulary row), so a step sends
+        # P - V x E + V + U x E floats, U = the distinct rows (at most the 700 input tokens of a step).
+        emb = 200 * vocab
+        low, high = (params - emb + vocab) * 4, (params - emb + vocab + TOKENS_PER_STEP * 200) * 4
+        share = EXCHANGES["all-reduce"]["bytes"]
+        p(f"all-reduce with the sparse embedding rows (untied): 2(W-1)/W x 4 B x (P - V x E + V + U x E), U = distinct rows looked up "
+          f"(<= {TOKENS_PER_STEP}): {share * low / 1e6:.2f}-{share * high / 1e6:.2f} MB/step/worker (bf16: half), against the dense figure above")
     if "coordinator" in clusters:
         whole = mean([r["loopbackBytesPerStep"] for r in clusters["coordinator"]])
         p(f"coordinator, all processes: {whole / 1e6:.2f} MB/step; expected (2 workers x params in + grads out) "
