@@ -8,7 +8,9 @@ namespace RnnCluster.DataPlane.AllReduce;
 
 /// <summary>
 /// The workers of one generation, connected in a full mesh on the tensor data plane (one
-/// <see cref="TensorConnection"/> per pair, dialled by the higher rank), summing gradients among
+/// <see cref="TensorConnection"/> each way per pair: every member dials every other, receives on what it
+/// dialled and sends on what it accepted, so bulk data always flows listener → dialer, the direction a
+/// WebSocket does not mask — client frames are masked byte by byte, which measured 2-3x slower), summing gradients among
 /// themselves.
 /// </summary>
 /// <remarks>
@@ -115,7 +117,7 @@ public sealed class GradientGroup : IAsyncDisposable
 
     /// <summary>
     /// Connects this member to every other member of <paramref name="members"/> for <paramref name="generation"/>:
-    /// dials each lower rank (and says hello), and waits for each higher rank's hello through
+    /// dials every other member (and says hello), and waits for every other member's hello through
     /// <paramref name="inbound"/>. Returns once every connection is up, so each member may start calling at once.
     /// </summary>
     /// <param name="members">Ranks 0 … W-1 in order; <paramref name="rank"/>'s member is this node (<paramref name="transport"/>'s identity).</param>
@@ -168,7 +170,7 @@ public sealed class GradientGroup : IAsyncDisposable
         try
         {
             group._registration = inbound.Register(runId, generation, group.OfferInbound);
-            dials = [.. group._peers.Where(p => p is not null && p.Rank < rank).Select(p => group.DialAsync(p!, linked.Token))];
+            dials = [.. group._peers.Where(p => p is not null && (!options.OneConnectionPerPair || p.Rank < rank)).Select(p => group.DialAsync(p!, linked.Token))];
             await group._connected.Task.WaitAsync(linked.Token).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -179,8 +181,8 @@ public sealed class GradientGroup : IAsyncDisposable
             }
             else if (formTimeout.IsCancellationRequested && group.Abandoned is null)
             {
-                var missing = group._peers.First(p => p is not null && p.Connection is null)!;
-                group.Abandon(missing.Rank, AbandonReason.Timeout, $"not connected within {options.FormTimeout} (the group formed {group._connectedPeers} of {members.Count - 1} connections)", e);
+                var missing = group._peers.First(p => p is not null && (p.Connection is null || (!options.OneConnectionPerPair && p.Incoming is null)))!;
+                group.Abandon(missing.Rank, AbandonReason.Timeout, $"not connected within {options.FormTimeout} (the group formed {group._connectedPeers} of {group.ConnectionsWanted} connections)", e);
             }
             else if (group.Abandoned is null)
             {
@@ -266,8 +268,8 @@ public sealed class GradientGroup : IAsyncDisposable
         _registration?.Dispose();
         _watchdog?.Dispose();
         var peers = _peers.Where(p => p is not null).Select(p => p!).ToList();
-        await Task.WhenAll(peers.Select(p => p.Connection is { } c ? c.DisposeAsync().AsTask() : Task.CompletedTask)).ConfigureAwait(false);
-        await Task.WhenAll(peers.Select(p => p.Reading)).ConfigureAwait(false);
+        await Task.WhenAll(peers.SelectMany(p => new[] { p.Connection, p.Incoming }).Select(c => c is not null ? c.DisposeAsync().AsTask() : Task.CompletedTask)).ConfigureAwait(false);
+        await Task.WhenAll(peers.SelectMany(p => new[] { p.Reading, p.ReadingIncoming })).ConfigureAwait(false);
         List<Arrival> early;
         lock (_gate)
         {
@@ -795,9 +797,12 @@ public sealed class GradientGroup : IAsyncDisposable
         var why = $"all-reduce group of generation {Generation} abandoned by rank {Rank}: peer rank {peerRank}, {reason}";
         foreach (var peer in Peers())
         {
-            if (peer.Connection is { } connection)
+            foreach (var connection in new[] { peer.Connection, peer.Incoming })
             {
-                _ = CloseQuietlyAsync(connection, why);
+                if (connection is not null)
+                {
+                    _ = CloseQuietlyAsync(connection, why);
+                }
             }
         }
     }
@@ -883,7 +888,7 @@ public sealed class GradientGroup : IAsyncDisposable
                 return;
             }
 
-            if (Attach(peer, connection))
+            if (_options.OneConnectionPerPair ? Attach(peer, connection) : AttachIncoming(peer, connection))
             {
                 connection = null;
                 Connected();
@@ -916,9 +921,9 @@ public sealed class GradientGroup : IAsyncDisposable
     private string? OfferInbound(TensorConnection connection, TensorHeader hello)
     {
         var from = hello.WorkerIndex;
-        if (from <= Rank || from >= Size)
+        if (from == Rank || from < 0 || from >= Size || (_options.OneConnectionPerPair && from < Rank))
         {
-            return $"rank {from} may not dial rank {Rank} in a group of {Size} (the higher rank dials)";
+            return $"rank {from} may not dial rank {Rank} in a group of {Size}{(_options.OneConnectionPerPair ? " (the higher rank dials)" : "")}";
         }
 
         if (!hello.Values.TryGetValue(ToKey, out var to) || to != Rank)
@@ -959,7 +964,23 @@ public sealed class GradientGroup : IAsyncDisposable
         }
     }
 
-    /// <summary>Makes <paramref name="connection"/> the peer's and starts its reader; false (nothing taken) when the peer has one or the group is dead.</summary>
+    /// <summary>The connection this member dialled to the peer: what it receives on. False (nothing taken) when the group is dead.</summary>
+    private bool AttachIncoming(Peer peer, TensorConnection connection)
+    {
+        lock (_gate)
+        {
+            if (_dead is not null || peer.Incoming is not null)
+            {
+                return false;
+            }
+
+            peer.Incoming = connection;
+            peer.ReadingIncoming = Task.Run(() => ReadAsync(peer, connection));
+            return true;
+        }
+    }
+
+    /// <summary>The connection the peer dialled (this member sends on it) and its reader; false (nothing taken) when the peer has one or the group is dead.</summary>
     private bool Attach(Peer peer, TensorConnection connection)
     {
         lock (_gate)
@@ -975,9 +996,12 @@ public sealed class GradientGroup : IAsyncDisposable
         }
     }
 
+    /// <summary>Connections a formed group holds: one or two per pair.</summary>
+    private int ConnectionsWanted => (_options.OneConnectionPerPair ? 1 : 2) * (Size - 1);
+
     private void Connected()
     {
-        if (Interlocked.Increment(ref _connectedPeers) == Size - 1)
+        if (Interlocked.Increment(ref _connectedPeers) == ConnectionsWanted)
         {
             _connected.TrySetResult();
         }
@@ -1189,9 +1213,15 @@ public sealed class GradientGroup : IAsyncDisposable
 
         public int Rank => Member.Rank;
 
+        /// <summary>The connection the peer dialled: this member sends on it (listener → dialer, unmasked).</summary>
         public TensorConnection? Connection { get; set; }
 
+        /// <summary>The connection this member dialled: the peer sends on it, this member receives.</summary>
+        public TensorConnection? Incoming { get; set; }
+
         public Task Reading { get; set; } = Task.CompletedTask;
+
+        public Task ReadingIncoming { get; set; } = Task.CompletedTask;
 
         /// <summary>Frames awaited from it by calls in flight (under the group's lock).</summary>
         public int Expecting { get; set; }

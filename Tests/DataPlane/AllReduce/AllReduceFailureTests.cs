@@ -142,7 +142,8 @@ public sealed class AllReduceFailureTests
     {
         var raw = await RawPeer.ConnectAsync(node.Transport);
         var members = new[] { node.Member(0), new GroupMember(1, raw.Identity, new RnnCluster.DataPlane.DataPlaneEndPoint("127.0.0.1", 1)) };
-        var forming = node.FormAsync(Run, 1, 0, members, new AllReduceOptions { BucketFloats = 1 << 20 });
+        // The raw member only dials (it listens nowhere): one connection per pair, the way it speaks.
+        var forming = node.FormAsync(Run, 1, 0, members, new AllReduceOptions { BucketFloats = 1 << 20, OneConnectionPerPair = true });
         await RawMember.SendAsync(raw, RawMember.Header(TensorKind.AllReduceHello, Run, 1, 1, values: ("to", 0)), []);
         await forming.WaitAsync(TensorFixture.WaitLimit);
         return (forming, raw);

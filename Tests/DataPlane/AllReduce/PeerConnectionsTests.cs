@@ -34,9 +34,7 @@ public sealed class PeerConnectionsTests
         await using var stranger = await MeshNode.StartAsync("stranger");
         var connection = await stranger.Transport.ConnectAsync(mesh.Nodes[0].Transport.LocalEndPoint, mesh.Nodes[0].Transport.Identity);
         await using var _ = connection;
-        await connection.SendAsync(new TensorHeader { Kind = TensorKind.AllReduceHello, RunId = "run-b", Generation = 9, WorkerIndex = 1, Values = new Dictionary<string, double> { ["to"] = 0 } }, ReadOnlyMemory<float>.Empty);
-
-        var end = await TensorFixture.EndedAsync(connection);
+        var end = await SendThenEndAsync(connection, new TensorHeader { Kind = TensorKind.AllReduceHello, RunId = "run-b", Generation = 9, WorkerIndex = 1, Values = new Dictionary<string, double> { ["to"] = 0 } }, []);
         Assert.Equal(ConnectionEndReason.Goodbye, end.Reason);
         Assert.Contains("unknown run run-b", end.Detail, StringComparison.Ordinal);
     }
@@ -48,9 +46,7 @@ public sealed class PeerConnectionsTests
         await using var rude = await MeshNode.StartAsync("rude");
         var connection = await rude.Transport.ConnectAsync(node.Transport.LocalEndPoint, node.Transport.Identity);
         await using var _ = connection;
-        await connection.SendAsync(TensorFixture.Header(1), new float[3]);
-
-        var end = await TensorFixture.EndedAsync(connection);
+        var end = await SendThenEndAsync(connection, TensorFixture.Header(1), new float[3]);
         Assert.Contains("must be an all-reduce hello", end.Detail, StringComparison.Ordinal);
     }
 
@@ -85,5 +81,23 @@ public sealed class PeerConnectionsTests
             () => a.FormAsync("run-t", 1, 0, members, new AllReduceOptions { FormTimeout = TimeSpan.FromMilliseconds(300) }).WaitAsync(TensorFixture.WaitLimit));
 
         Assert.Equal((1, b.Transport.Identity, AbandonReason.Timeout), (error.PeerRank, error.Peer, error.Reason));
+    }
+
+    /// <summary>
+    /// Sends, then waits for the node to close the connection. The node may close it while the send is still
+    /// finishing (it needs only the header), and then the send itself reports the end.
+    /// </summary>
+    private static async Task<ConnectionEnd> SendThenEndAsync(TensorConnection connection, TensorHeader header, float[] payload)
+    {
+        try
+        {
+            await connection.SendAsync(header, payload);
+        }
+        catch (TensorConnectionException e)
+        {
+            return e.End;
+        }
+
+        return await TensorFixture.EndedAsync(connection);
     }
 }
