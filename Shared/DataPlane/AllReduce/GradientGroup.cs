@@ -1,3 +1,4 @@
+using RnnCluster.Common;
 using System.Buffers;
 using System.Numerics;
 using System.Threading.Channels;
@@ -467,7 +468,7 @@ public sealed class GradientGroup : IAsyncDisposable
                 }
                 else
                 {
-                    Add(sum, values);
+                    FloatSums.Add(sum, values);
                 }
             }
 
@@ -492,25 +493,6 @@ public sealed class GradientGroup : IAsyncDisposable
             {
                 ArrayPool<float>.Shared.Return(accumulator);
             }
-        }
-    }
-
-    /// <summary>Adds element-wise; a vector add gives each element the same fp32 result as the scalar one, so the order per element is all that matters.</summary>
-    private static void Add(Span<float> sum, ReadOnlySpan<float> values)
-    {
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var width = Vector<float>.Count;
-            for (; i <= sum.Length - width; i += width)
-            {
-                (new Vector<float>(sum[i..]) + new Vector<float>(values[i..])).CopyTo(sum[i..]);
-            }
-        }
-
-        for (; i < sum.Length; i++)
-        {
-            sum[i] += values[i];
         }
     }
 

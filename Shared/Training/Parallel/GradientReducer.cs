@@ -1,3 +1,4 @@
+using RnnCluster.Common;
 using System.Numerics;
 
 namespace RnnCluster.Training.Parallel;
@@ -39,27 +40,9 @@ internal static unsafe class GradientReducer
                 contributions[0].AsSpan(lo, hi - lo).CopyTo(target);
                 for (var k = 1; k < contributions.Count; k++)
                 {
-                    Add(target, contributions[k].AsSpan(lo, hi - lo));
+                    FloatSums.Add(target, contributions[k].AsSpan(lo, hi - lo));
                 }
             });
-        }
-    }
-
-    private static void Add(Span<float> sum, ReadOnlySpan<float> values)
-    {
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var width = Vector<float>.Count;
-            for (; i <= sum.Length - width; i += width)
-            {
-                (new Vector<float>(sum[i..]) + new Vector<float>(values[i..])).CopyTo(sum[i..]);
-            }
-        }
-
-        for (; i < sum.Length; i++)
-        {
-            sum[i] += values[i];
         }
     }
 }
