@@ -42,9 +42,7 @@ public sealed class AllReduceProtocolTests
     public async Task A_joiner_gets_the_run_from_the_first_member_that_holds_it_and_nobody_is_seeded()
     {
         using var run = new SpecLoop();
-        var protocol = Protocol(run, 0);
-        protocol.Seed = new ReplicaCopy(0, run.Loop.Master.ParameterArray!, [], 0);
-        await CompleteAsync(run, protocol, Open(protocol, await NextAsync(run)));
+        var protocol = await SeededAsync(run, 0);
 
         protocol.SetAddress(1, "w1#1@127.0.0.1:9001");
         protocol.Join(1);
@@ -62,9 +60,7 @@ public sealed class AllReduceProtocolTests
     public async Task An_abandoned_step_forms_a_new_generation_and_a_restarted_replica_is_synced_from_a_peer()
     {
         using var run = new SpecLoop();
-        var protocol = Protocol(run, 0, 1);
-        protocol.Seed = new ReplicaCopy(0, run.Loop.Master.ParameterArray!, [], 0);
-        await CompleteAsync(run, protocol, Open(protocol, await NextAsync(run)));
+        var protocol = await SeededAsync(run, 0, 1);
         var commands = Open(protocol, await NextAsync(run));
         var generation = protocol.Generation;
 
@@ -87,9 +83,7 @@ public sealed class AllReduceProtocolTests
     public async Task When_every_worker_that_held_the_run_is_gone_the_next_plan_needs_a_seed()
     {
         using var run = new SpecLoop();
-        var protocol = Protocol(run, 0);
-        protocol.Seed = new ReplicaCopy(0, run.Loop.Master.ParameterArray!, [], 0);
-        await CompleteAsync(run, protocol, Open(protocol, await NextAsync(run)));
+        var protocol = await SeededAsync(run, 0);
 
         protocol.SetAddress(1, "w1#1@127.0.0.1:9001");
         protocol.Join(1);
@@ -100,6 +94,15 @@ public sealed class AllReduceProtocolTests
         Assert.Null(protocol.Holder);
         var next = await NextAsync(run);
         Assert.Throws<InvalidOperationException>(() => Open(protocol, next));
+    }
+
+    /// <summary>A plan of <paramref name="workers"/> seeded from the master, its first step completed and committed.</summary>
+    private static async Task<StepProtocol> SeededAsync(SpecLoop run, params int[] workers)
+    {
+        var protocol = Protocol(run, workers);
+        protocol.Seed = new ReplicaCopy(0, run.Loop.Master.ParameterArray!, [], 0);
+        await CompleteAsync(run, protocol, Open(protocol, await NextAsync(run)));
+        return protocol;
     }
 
     private static async Task CompleteAsync(SpecLoop run, StepProtocol protocol, List<ComputeWindow> commands)

@@ -27,10 +27,10 @@ public sealed class AllReduceProcessTests
         await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(20, "cluster.min-workers=2", AllReduce, "checkpoint.every-steps=5", "training.eval-every-steps=10", tie));
         var (coordinator, workers) = await cluster.StartAsync(2);
 
-        await ExpectExitAsync(coordinator, 0);
+        await LocalCluster.ExpectExitAsync(coordinator, 0);
         foreach (var worker in workers)
         {
-            await ExpectExitAsync(worker, 0);
+            await LocalCluster.ExpectExitAsync(worker, 0);
         }
 
         using var reference = new TempDirectory();
@@ -51,10 +51,10 @@ public sealed class AllReduceProcessTests
         await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(12, "cluster.min-workers=3", AllReduce));
         var (coordinator, workers) = await cluster.StartAsync(3);
 
-        await ExpectExitAsync(coordinator, 0);
+        await LocalCluster.ExpectExitAsync(coordinator, 0);
         foreach (var worker in workers)
         {
-            await ExpectExitAsync(worker, 0);
+            await LocalCluster.ExpectExitAsync(worker, 0);
         }
 
         using var reference = new TempDirectory();
@@ -71,10 +71,10 @@ public sealed class AllReduceProcessTests
         await using var cluster = new LocalCluster(dir, [.. TaskRuns.Overrides("builtin:agreement-number", 2, run), "cluster.min-workers=2", AllReduce, "checkpoint.every-steps=4"]);
         var (coordinator, workers) = await cluster.StartAsync(2);
 
-        await ExpectExitAsync(coordinator, 0);
+        await LocalCluster.ExpectExitAsync(coordinator, 0);
         foreach (var worker in workers)
         {
-            await ExpectExitAsync(worker, 0);
+            await LocalCluster.ExpectExitAsync(worker, 0);
         }
 
         using var reference = new TempDirectory();
@@ -92,10 +92,10 @@ public sealed class AllReduceProcessTests
         await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(20, "cluster.min-workers=2", AllReduce, "cluster.gradient-compression=bf16", "cluster.overlap-backward=off"));
         var (coordinator, workers) = await cluster.StartAsync(2);
 
-        await ExpectExitAsync(coordinator, 0);
+        await LocalCluster.ExpectExitAsync(coordinator, 0);
         foreach (var worker in workers)
         {
-            await ExpectExitAsync(worker, 0);
+            await LocalCluster.ExpectExitAsync(worker, 0);
         }
 
         using var reference = new TempDirectory();
@@ -118,8 +118,8 @@ public sealed class AllReduceProcessTests
         w2.Kill();
 
         await coordinator.WaitForLineAsync(l => l.Contains("Generation", StringComparison.Ordinal) && l.Contains(": 1 workers", StringComparison.Ordinal), Patience, "a generation of the survivor alone");
-        await ExpectExitAsync(coordinator, 0);
-        await ExpectExitAsync(w1, 0);
+        await LocalCluster.ExpectExitAsync(coordinator, 0);
+        await LocalCluster.ExpectExitAsync(w1, 0);
 
         using var reference = new TempDirectory();
         var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=60"), reference.Path);
@@ -142,10 +142,10 @@ public sealed class AllReduceProcessTests
 
         var joiner = cluster.StartWorker();
         await coordinator.WaitForLineAsync(l => l.Contains("Generation", StringComparison.Ordinal) && l.Contains("w1:", StringComparison.Ordinal), Patience, "a plan with the joiner");
-        await ExpectExitAsync(coordinator, 0);
+        await LocalCluster.ExpectExitAsync(coordinator, 0);
         Assert.DoesNotContain("Abandoned", coordinator.Output, StringComparison.Ordinal);
-        await ExpectExitAsync(workers[0], 0);
-        await ExpectExitAsync(joiner, 0);
+        await LocalCluster.ExpectExitAsync(workers[0], 0);
+        await LocalCluster.ExpectExitAsync(joiner, 0);
         Assert.Contains("rank 1 of 2; receiving the run from rank 0", joiner.Output, StringComparison.Ordinal);
         Assert.Contains("rank 0 of 2; this replica sends the run", workers[0].Output, StringComparison.Ordinal);
 
@@ -161,11 +161,5 @@ public sealed class AllReduceProcessTests
     {
         using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(cluster.RunDirectory, "summary.json")));
         return summary.RootElement.GetProperty("validLoss").GetDouble();
-    }
-
-    private static async Task ExpectExitAsync(NodeProcess node, int code)
-    {
-        var exit = await node.WaitForExitAsync(Patience);
-        Assert.True(exit == code, $"{node.Name} exited {exit}, expected {code}. Its output:\n{node.Report}");
     }
 }

@@ -24,9 +24,9 @@ public sealed class ClusterProcessTests
         var (coordinator, workers) = await cluster.StartAsync(2);
         var (w1, w2) = (workers[0], workers[1]);
 
-        await ExpectExitAsync(coordinator, 0);
-        await ExpectExitAsync(w1, 0);
-        await ExpectExitAsync(w2, 0);
+        await LocalCluster.ExpectExitAsync(coordinator, 0);
+        await LocalCluster.ExpectExitAsync(w1, 0);
+        await LocalCluster.ExpectExitAsync(w2, 0);
         Assert.Contains("the coordinator finished the run", w1.Output, StringComparison.Ordinal);
 
         using var reference = new TempDirectory();
@@ -45,9 +45,9 @@ public sealed class ClusterProcessTests
         var (coordinator, workers) = await cluster.StartAsync(2);
         var (w1, w2) = (workers[0], workers[1]);
 
-        await ExpectExitAsync(coordinator, 0);
-        await ExpectExitAsync(w1, 0);
-        await ExpectExitAsync(w2, 0);
+        await LocalCluster.ExpectExitAsync(coordinator, 0);
+        await LocalCluster.ExpectExitAsync(w1, 0);
+        await LocalCluster.ExpectExitAsync(w2, 0);
         Assert.Contains("task: acceptor", coordinator.Output, StringComparison.Ordinal);
 
         using var reference = new TempDirectory();
@@ -71,8 +71,8 @@ public sealed class ClusterProcessTests
         // Its connection closes and its port refuses connections: downed without waiting for the detector.
         await coordinator.WaitForLineAsync("the process is gone", Patience);
         await coordinator.WaitForLineAsync(l => l.Contains("Generation", StringComparison.Ordinal) && l.Contains(": 1 workers", StringComparison.Ordinal), Patience, "a generation of the survivor alone");
-        await ExpectExitAsync(coordinator, 0);
-        await ExpectExitAsync(w1, 0);
+        await LocalCluster.ExpectExitAsync(coordinator, 0);
+        await LocalCluster.ExpectExitAsync(w1, 0);
 
         using var reference = new TempDirectory();
         var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=60"), reference.Path);
@@ -111,7 +111,7 @@ public sealed class ClusterProcessTests
         w2.Resume();
 
         // A downed node never rejoins: it exits 3 ("start me again"), and its launcher (here the test) does.
-        await ExpectExitAsync(w2, 3);
+        await LocalCluster.ExpectExitAsync(w2, 3);
         Assert.Contains("downed", w2.Output, StringComparison.Ordinal);
         var w3 = cluster.StartWorker();
         await coordinator.WaitForLineAsync("Registered worker 2", Patience);
@@ -121,11 +121,11 @@ public sealed class ClusterProcessTests
 
         // SIGTERM: the coordinator checkpoints and exits 130; the workers leave on SIGTERM.
         coordinator.Terminate();
-        await ExpectExitAsync(coordinator, 130);
+        await LocalCluster.ExpectExitAsync(coordinator, 130);
         w1.Terminate();
         w3.Terminate();
-        await ExpectExitAsync(w1, 0);
-        await ExpectExitAsync(w3, 0);
+        await LocalCluster.ExpectExitAsync(w1, 0);
+        await LocalCluster.ExpectExitAsync(w3, 0);
     }
 
     [Fact]
@@ -142,8 +142,8 @@ public sealed class ClusterProcessTests
         await Task.Delay(TimeSpan.FromSeconds(1));
         w2.Resume();
 
-        await ExpectExitAsync(coordinator, 0);
-        await ExpectExitAsync(w2, 0);
+        await LocalCluster.ExpectExitAsync(coordinator, 0);
+        await LocalCluster.ExpectExitAsync(w2, 0);
         Assert.Equal(0, coordinator.CountLines("UNREACHABLE"));
         Assert.Equal(0, coordinator.CountLines("is unreachable"));
         Assert.Equal(0, coordinator.CountLines("was removed from the cluster: it was downed"));
@@ -170,11 +170,11 @@ public sealed class ClusterProcessTests
 
         // SIGTERM: the coordinator checkpoints and exits 130; the workers leave on SIGTERM.
         coordinator.Terminate();
-        await ExpectExitAsync(coordinator, 130);
+        await LocalCluster.ExpectExitAsync(coordinator, 130);
         w1.Terminate();
         w2.Terminate();
-        await ExpectExitAsync(w1, 0);
-        await ExpectExitAsync(w2, 0);
+        await LocalCluster.ExpectExitAsync(w1, 0);
+        await LocalCluster.ExpectExitAsync(w2, 0);
     }
 
     [Fact]
@@ -199,9 +199,9 @@ public sealed class ClusterProcessTests
         // coordinator at the seed address.
         await w1.WaitForLineAsync("the process is gone", Patience);
         await w1.WaitForLineAsync("registering again", Patience);
-        await ExpectExitAsync(restarted, 0);
-        await ExpectExitAsync(w1, 0);
-        await ExpectExitAsync(w2, 0);
+        await LocalCluster.ExpectExitAsync(restarted, 0);
+        await LocalCluster.ExpectExitAsync(w1, 0);
+        await LocalCluster.ExpectExitAsync(w2, 0);
 
         using var reference = new TempDirectory();
         var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=120", "checkpoint.every-steps=10"), reference.Path);
@@ -227,10 +227,10 @@ public sealed class ClusterProcessTests
         // The step in flight when the coordinator died is the only one computed again.
         Assert.True(rebuiltAt >= killedAfter - 1, $"rebuilt at step {rebuiltAt}, but the killed coordinator had finished step {killedAfter}");
         Assert.Contains("with fence 2", standby.Output, StringComparison.Ordinal);
-        await ExpectExitAsync(standby, 0);
+        await LocalCluster.ExpectExitAsync(standby, 0);
         foreach (var worker in workers)
         {
-            await ExpectExitAsync(worker, 0);
+            await LocalCluster.ExpectExitAsync(worker, 0);
         }
 
         using var reference = new TempDirectory();
@@ -251,13 +251,13 @@ public sealed class ClusterProcessTests
 
         // SIGTERM: the first coordinator stops at a step boundary, checkpoints, leaves; the singleton moves.
         first.Terminate();
-        await ExpectExitAsync(first, 130);
+        await LocalCluster.ExpectExitAsync(first, 130);
         var stoppedAt = LastStep(first.Output);
         await standby.WaitForLineAsync("coordinator singleton started on this node", Patience);
-        await ExpectExitAsync(standby, 0);
+        await LocalCluster.ExpectExitAsync(standby, 0);
         foreach (var worker in workers)
         {
-            await ExpectExitAsync(worker, 0);
+            await LocalCluster.ExpectExitAsync(worker, 0);
         }
 
         Assert.Contains($"checkpoint step {stoppedAt} committed", first.Output, StringComparison.Ordinal);
@@ -303,12 +303,6 @@ public sealed class ClusterProcessTests
         var address = System.Text.RegularExpressions.Regex.Match(started, @"akka\.tcp://\S+?:\d+").Value;
         var moved = $"is moving node [{address}] to [Up]";
         await await Task.WhenAny(nodes.Select(n => n.WaitForLineAsync(moved, Patience)));
-    }
-
-    private static async Task ExpectExitAsync(NodeProcess node, int code)
-    {
-        var actual = await node.WaitForExitAsync(Patience);
-        Assert.True(actual == code, $"{node.Name} exited {actual}, expected {code}. Its output:\n{node.Report}");
     }
 
     private static long LastStep(string output) =>

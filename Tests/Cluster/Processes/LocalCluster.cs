@@ -115,6 +115,13 @@ internal sealed class LocalCluster : IAsyncDisposable
         return Track(NodeProcess.Start($"worker-{++_workers}", "rnncluster-worker.dll", args, Directory.Path, environment));
     }
 
+    /// <summary>Waits (within <see cref="Patience"/>) for <paramref name="node"/> to exit, and asserts its exit code.</summary>
+    public static async Task ExpectExitAsync(NodeProcess node, int code)
+    {
+        var actual = await node.WaitForExitAsync(Patience);
+        Assert.True(actual == code, $"{node.Name} exited {actual}, expected {code}. Its output:\n{node.Report}");
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var node in _nodes)
