@@ -16,6 +16,9 @@ public sealed class ClusterProcessTests
 {
     private static readonly TimeSpan Patience = LocalCluster.Patience;
 
+    /// <summary>Long enough that the standby tests' fault lands mid-run after the cluster has converged.</summary>
+    private const int StandbyRunSteps = 160;
+
     [Fact]
     public async Task Two_worker_processes_train_exactly_like_two_in_process_workers()
     {
@@ -213,7 +216,7 @@ public sealed class ClusterProcessTests
     public async Task A_killed_coordinator_is_replaced_by_the_standby_which_rebuilds_the_run_from_the_workers_with_no_step_lost()
     {
         using var dir = new TempDirectory();
-        await using var cluster = LocalCluster.WithDelayedWindows(dir, 90, "cluster.min-workers=2");
+        await using var cluster = LocalCluster.WithDelayedWindows(dir, StandbyRunSteps, "cluster.min-workers=2");
         var (first, standby, workers) = await StartWithStandbyAsync(cluster);
 
         first.Kill();
@@ -234,7 +237,7 @@ public sealed class ClusterProcessTests
         }
 
         using var reference = new TempDirectory();
-        var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=90"), reference.Path);
+        var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, $"training.max-steps={StandbyRunSteps}"), reference.Path);
         var actual = CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
         // The workers' copy is the run itself: the same floats as a run without a failure.
         Assert.Equal(expected.Parameters, actual);
@@ -246,7 +249,7 @@ public sealed class ClusterProcessTests
     public async Task A_terminated_coordinator_checkpoints_and_hands_the_run_over_to_the_standby_which_finishes_it_unchanged()
     {
         using var dir = new TempDirectory();
-        await using var cluster = LocalCluster.WithDelayedWindows(dir, 90, "cluster.min-workers=2");
+        await using var cluster = LocalCluster.WithDelayedWindows(dir, StandbyRunSteps, "cluster.min-workers=2");
         var (first, standby, workers) = await StartWithStandbyAsync(cluster);
 
         // SIGTERM: the first coordinator stops at a step boundary, checkpoints, leaves; the singleton moves.
@@ -261,9 +264,9 @@ public sealed class ClusterProcessTests
         }
 
         Assert.Contains($"checkpoint step {stoppedAt} committed", first.Output, StringComparison.Ordinal);
-        Assert.Contains("reached training.max-steps after 90 steps", standby.Output, StringComparison.Ordinal);
+        Assert.Contains($"reached training.max-steps after {StandbyRunSteps} steps", standby.Output, StringComparison.Ordinal);
         using var reference = new TempDirectory();
-        var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=90"), reference.Path);
+        var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, $"training.max-steps={StandbyRunSteps}"), reference.Path);
         var actual = CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
         Assert.Equal(expected.Parameters, actual);
     }
@@ -292,6 +295,12 @@ public sealed class ClusterProcessTests
             await WaitUntilUpAsync(node, all);
         }
 
+        // The leader logs a move to Up before its gossip reaches the others. Killed before the standby has
+        // seen the workers Up, the standby counts 1 reachable of 2 members, loses the tie to the dead node's
+        // lower address and downs its own side (seen in CI once steps got faster). Gossip goes out every
+        // second: 60 more steps of at least 30 ms each give it time to spread before the test's fault lands.
+        var upAt = LastStep(first.Output);
+        await first.WaitForLineAsync(l => NodeProcess.StepOf(l) >= upAt + 60, Patience, $"step {upAt + 60}");
         return (first, standby, workers);
     }
 
