@@ -151,6 +151,11 @@ public sealed class ClusterProcessTests
         Assert.Equal(0, coordinator.CountLines("is unreachable"));
         Assert.Equal(0, coordinator.CountLines("was removed from the cluster: it was downed"));
         Assert.Equal(2, coordinator.CountLines("Registered worker"));
+
+        // And the pause changed nothing in the run: the same floats as a run that was never paused.
+        using var reference = new TempDirectory();
+        var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "training.max-steps=200"), reference.Path);
+        Assert.Equal(expected.Parameters, CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray());
     }
 
     [Fact]
