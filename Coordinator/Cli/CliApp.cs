@@ -31,6 +31,7 @@ public static class CliApp
             PredictCommand.Create(console),
             InfoCommand.Create(console),
             DataCommand.Create(console),
+            ReportCommand.Create(console),
         };
         var parse = root.Parse(args);
         var invocation = new InvocationConfiguration
@@ -56,6 +57,7 @@ public static class CliApp
     internal static string? Describe(Exception e) => e switch
     {
         ConfigException or DataException or CheckpointException or TorchException or TorchUnavailableException or TrainingAbortedException or DataPlane.ClusterSecretException or DataPlane.Transport.TlsConfigurationException => e.Message,
+        Reports.ReportInputException => e.Message,
         FileNotFoundException f => $"file not found: {f.FileName ?? f.Message}",
         DirectoryNotFoundException => e.Message,
         UnauthorizedAccessException => e.Message,
