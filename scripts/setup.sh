@@ -2,12 +2,13 @@
 # Installs what RnnCluster still needs from Debian 12, only where it is missing:
 #   python3-torch   PyTorch (1.13) for the cross-checks: the PyTorch interop tests load our checkpoints
 #                   into plain PyTorch modules, and bench/ compares against it.
+#   fonts-dejavu-core the text of `rnncluster report`'s charts: Skia (no fontconfig) reads /usr/share/fonts.
 # The compute engine itself, TorchSharp with libtorch 2.10 (CPU), comes from NuGet at build time: no
 # C++ is compiled, and the build makes TorchSharp's native library load on Debian 12's libstdc++
 # (build/TorchSharpNative.targets). The .NET 10 SDK must already be on PATH (it is not a Debian package).
 set -euo pipefail
 
-packages=(python3-torch)
+packages=(python3-torch fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
