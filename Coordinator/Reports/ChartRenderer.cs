@@ -41,8 +41,13 @@ public sealed class ChartRenderer
         var palette = new ScottPlot.Palettes.Category10();
         foreach (var series in spec.Series.Where(s => s.Values.Count > 0))
         {
-            var values = spec.LogScale ? series.Values.Select(Math.Log10).ToArray() : series.Values.ToArray();
-            var scatter = plot.Add.Scatter(series.Steps.ToArray(), values, palette.GetColor(series.Colour));
+            var (steps, values) = MinMaxThinning.Thin(series.Steps, series.Values, Width);
+            if (spec.LogScale)
+            {
+                values = [.. values.Select(Math.Log10)];
+            }
+
+            var scatter = plot.Add.Scatter(steps, values, palette.GetColor(series.Colour));
             scatter.LegendText = series.Label;
             // Solid lines only: Skia's SVG writer cannot express dash effects (it draws them solid and
             // complains on stderr), so curves differ by width and point shape instead.
@@ -86,10 +91,10 @@ public sealed class ChartRenderer
         }
         else
         {
-            plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = Tick };
+            plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = Tick(drawn.DefaultIfEmpty().Max(Math.Abs)) };
         }
 
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = Tick, IntegerTicksOnly = true };
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = Tick(spec.Series.SelectMany(x => x.Steps).DefaultIfEmpty().Max()), IntegerTicksOnly = true };
         if (spec.Series.Count(s => s.Values.Count > 0) + labelled.Count > 1)
         {
             plot.ShowLegend(Alignment.UpperRight);
@@ -109,7 +114,11 @@ public sealed class ChartRenderer
         return new RenderedChart(spec, png, svg);
     }
 
-    /// <summary>Tick labels without a culture's separators, and large counts (steps, tokens/s) in thousands.</summary>
-    private static string Tick(double value) =>
-        Math.Abs(value) >= 10_000 ? (value / 1000).ToString("0.##", CultureInfo.InvariantCulture) + "k" : value.ToString("G5", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// Tick labels without a culture's separators; an axis that reaches 10,000 (steps, tokens/s) counts
+    /// in thousands on every tick, so one axis never mixes 5000 and 10k.
+    /// </summary>
+    private static Func<double, string> Tick(double largest) => largest >= 10_000
+        ? value => value == 0 ? "0" : (value / 1000).ToString("0.##", CultureInfo.InvariantCulture) + "k"
+        : value => value.ToString("G5", CultureInfo.InvariantCulture);
 }
