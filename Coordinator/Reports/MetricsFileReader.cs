@@ -99,7 +99,9 @@ public static class MetricsFileReader
             }
             catch (JsonException e)
             {
-                throw Fail($"not JSON ({e.Message})", e);
+                // The parser's own position names line 0 of the one-line text; say the column instead.
+                var reason = e.Message.Split(" LineNumber:", 2)[0].TrimEnd();
+                throw Fail($"not JSON at column {(e.BytePositionInLine ?? 0) + 1} ({reason})", e);
             }
 
             if (document.RootElement.ValueKind != JsonValueKind.Object)

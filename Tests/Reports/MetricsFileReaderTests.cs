@@ -57,7 +57,7 @@ public sealed class MetricsFileReaderTests
     }
 
     [Theory]
-    [InlineData("{\"kind\":\"train\",\"step\":1,\"loss\":5}\n{\"kind\":\"train\",\"step\":2,", ":2: not JSON")]
+    [InlineData("{\"kind\":\"train\",\"step\":1,\"loss\":5}\n{\"kind\":\"train\",\"step\":2,", ":2: not JSON at column 25 (Expected start of a property name or value, but instead reached end of data.)")]
     [InlineData("{\"kind\":\"train\",\"loss\":5}", ":1: a \"train\" line has no \"step\"")]
     [InlineData("{\"kind\":\"valid\",\"step\":4}", ":1: a \"valid\" line has no \"loss\"")]
     [InlineData("{\"kind\":\"train\",\"step\":1.5,\"loss\":5}", ":1: \"step\" is 1.5, not a step number")]
