@@ -61,8 +61,15 @@ public static class RunDirectoryReader
             return null;
         }
 
-        var newest = CheckpointStore.FindLatest(directory);
-        var config = newest is null ? null : Path.Combine(newest, "config.hocon");
-        return config is not null && File.Exists(config) ? File.ReadAllText(config) : null;
+        try
+        {
+            var newest = CheckpointStore.FindLatest(directory);
+            var config = newest is null ? null : Path.Combine(newest, "config.hocon");
+            return config is not null && File.Exists(config) ? File.ReadAllText(config) : null;
+        }
+        catch (Exception e) when (e is CheckpointException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }
