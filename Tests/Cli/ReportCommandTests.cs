@@ -187,6 +187,20 @@ public sealed class ReportCommandTests
         Assert.Equal(2, r.ExitCode);
     }
 
+    [Fact]
+    public async Task Help_lists_report_and_explains_its_options()
+    {
+        var root = await CliRunner.RunAsync("--help");
+        var help = await CliRunner.RunAsync("report", "--help");
+
+        Assert.Contains("report", root.Output, StringComparison.Ordinal);
+        Assert.Equal(0, help.ExitCode);
+        foreach (var option in new[] { "RUN_DIR", "--out", "RUN_DIR/report", "./report-compare", "--log-y", "--width", "--height" })
+        {
+            Assert.Contains(option, help.Output, StringComparison.Ordinal);
+        }
+    }
+
     private static void AssertPng(string path, int width, int height)
     {
         using var bitmap = SKBitmap.Decode(path);
