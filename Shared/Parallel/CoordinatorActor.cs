@@ -387,11 +387,24 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         }
 
         var stepsBefore = Loop.Step;
+        var rollbacksBefore = Loop.Rollbacks;
         await Loop.CompleteStepAsync(closed.Step, closed.LossSum, closed.Tokens, _options.Cancellation).ConfigureAwait(true);
         if (_options.AllReduce && Loop.Step > stepsBefore)
         {
-            // The replicas apply it when the next command (or a fetch) brings them this commit.
+            // The replicas apply it when the next command (or a fetch) brings them this commit; a step the
+            // guard skipped commits with a NaN rate, which every replica takes as "leave the run as it is".
             Protocol.Commit = new StepCommit(Loop.Step, Loop.LastLearningRate);
+        }
+
+        // While bad steps come in a row, workers report a NaN instead of failing (it is the data's).
+        Protocol.ReportNonFinite = Loop.Step > stepsBefore && Loop.LastStepSkipped;
+        if (_options.AllReduce && Loop.Rollbacks != rollbacksBefore)
+        {
+            // The loop reloaded the run from a checkpoint into the master: the replicas' copies are void,
+            // and the master seeds a new generation before the next step.
+            _masterStep = Loop.Step;
+            Protocol.ForgetHolders();
+            LogGeneration();
         }
 
         timings.ApplySeconds += time.GetElapsedTime(reduced).TotalSeconds;
@@ -423,7 +436,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             return;
         }
 
-        if (Protocol.Retry(failed.WorkerIndex) is { } command)
+        if (Protocol.Retry(failed.WorkerIndex, failed.NonFinite) is { } command)
         {
             _workers[failed.WorkerIndex].Tell(command);
         }

@@ -35,9 +35,11 @@ public sealed record WorkersReady(IReadOnlyList<(int Index, IActorRef Ref)> Work
 /// <summary>
 /// Worker → coordinator, sent as the worker restarts: computing the shard of <paramref name="Step"/>
 /// failed; a fresh replica is coming and the failing message is not processed again, so the
-/// coordinator retries the shard.
+/// coordinator retries the shard. <paramref name="NonFinite"/>: the replica refused its own NaN or infinite
+/// gradient (<see cref="Training.Parallel.NonFiniteGradientException"/>); the retry then asks for the
+/// gradient to be reported, so a NaN that comes back from a fresh replica is taken as the data's.
 /// </summary>
-public sealed record ShardFailed(int WorkerIndex, long Step, string Reason);
+public sealed record ShardFailed(int WorkerIndex, long Step, string Reason, bool NonFinite = false);
 
 /// <summary>Coordinator → its parent: the run ended (finished, interrupted or stopped by a rule).</summary>
 public sealed record TrainingFinished(RunSummary Summary);

@@ -40,7 +40,7 @@ public sealed class WorkerActor : ReceiveActor
 
     protected override void PreRestart(Exception reason, object message)
     {
-        _coordinator.Tell(new ShardFailed(_options.Index, _step, reason.Message));
+        _coordinator.Tell(new ShardFailed(_options.Index, _step, reason.Message, reason is NonFiniteGradientException));
         base.PreRestart(reason, message);
     }
 

@@ -60,8 +60,17 @@ public interface ITrainingLoop : IDisposable
     /// </summary>
     void UseRemoteReplicas(RemoteReplicas remote);
 
-    /// <summary>The learning rate the last completed step used: what remote replicas step with.</summary>
+    /// <summary>The learning rate the last completed step used: what remote replicas step with (NaN: the step was skipped).</summary>
     double LastLearningRate { get; }
+
+    /// <summary>Whether the numerical guard skipped the last completed step (<c>training.numerics</c>).</summary>
+    bool LastStepSkipped { get; }
+
+    /// <summary>
+    /// Rollbacks to the newest checkpoint so far: when it grows, the master holds the run again (loaded from
+    /// the checkpoint) and replicas that hold their own copy must be seeded from it.
+    /// </summary>
+    int Rollbacks { get; }
 
     /// <summary>
     /// Continues the run of <paramref name="snapshot"/> with <paramref name="parameters"/> (a new cluster

@@ -27,6 +27,14 @@ public sealed class MetricsLog : IDisposable
         Line($"{{\"kind\":\"{report.Split}\",\"step\":{report.Step},\"epoch\":{report.Epoch},\"loss\":{Num(r.Loss)},\"ppl\":{Num(r.Perplexity)},\"bitsPerToken\":{Num(r.BitsPerToken)},\"accuracy\":{Num(r.Accuracy)}{scores},\"tokens\":{r.Tokens}}}");
     }
 
+    /// <summary>A step the numerical policy skipped: its verdict, loss and norm as they came, and the data that produced them.</summary>
+    public void Skipped(long step, int epoch, string reason, double loss, double gradientNorm, long fromCursor, long toCursor, string data, int inARow) =>
+        Line($"{{\"kind\":\"skipped\",\"step\":{step},\"epoch\":{epoch},\"reason\":\"{reason}\",\"loss\":{Num(loss)},\"gradNorm\":{Num(gradientNorm)},\"fromCursor\":{fromCursor},\"toCursor\":{toCursor},\"data\":\"{data}\",\"inARow\":{inARow}}}");
+
+    /// <summary>A rollback to <paramref name="checkpointStep"/>'s checkpoint, and the range of epoch <paramref name="epoch"/> it skips.</summary>
+    public void RolledBack(long step, long checkpointStep, int epoch, long fromCursor, long toCursor, string reason) =>
+        Line($"{{\"kind\":\"rollback\",\"step\":{step},\"checkpointStep\":{checkpointStep},\"epoch\":{epoch},\"fromCursor\":{fromCursor},\"toCursor\":{toCursor},\"reason\":\"{reason}\"}}");
+
     public void Dispose() => _writer.Dispose();
 
     // JSON has no NaN/Infinity: write them as strings so the line stays valid JSON.

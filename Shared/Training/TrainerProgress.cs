@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using RnnCluster.Training.Numerics;
 
 namespace RnnCluster.Training;
 
@@ -31,14 +32,25 @@ internal sealed class TrainerProgress
 
     public double TrainSecondsBefore { get; set; }
 
+    /// <summary>The numerical policy's memory: spike window, bad steps in a row, skipped ranges.</summary>
+    public NumericsHistory Numerics { get; set; } = new();
+
     /// <summary>
     /// Records a validation: best loss, plateau decay, patience, the metrics line and the observer's
-    /// report. True when patience ran out (the run stops early).
+    /// report. True when patience ran out (the run stops early). A NaN or infinite loss is reported as it
+    /// is but never becomes the best, never decays the rate and never counts towards patience: nothing
+    /// compares below NaN, so one would otherwise turn every later evaluation into "no improvement".
     /// </summary>
     public bool RecordValidation(EvaluationResult result, LearningRateSchedule schedule, int patience, ILogger logger, MetricsLog? metrics, ITrainingObserver? observer)
     {
-        var improved = BestValidLoss is not { } best || result.Loss < best;
-        if (improved)
+        ArgumentNullException.ThrowIfNull(result);
+        var finite = double.IsFinite(result.Loss);
+        var improved = finite && (BestValidLoss is not { } best || result.Loss < best);
+        if (!finite)
+        {
+            NumericsLog.NonFiniteValidation(logger, Step, result.Loss);
+        }
+        else if (improved)
         {
             BestValidLoss = result.Loss;
             EvaluationsWithoutImprovement = 0;
@@ -59,7 +71,7 @@ internal sealed class TrainerProgress
         var report = new EvaluationReport(Step, Epoch, "valid", result, improved);
         metrics?.Evaluation(report);
         observer?.OnEvaluation(report);
-        if (patience > 0 && EvaluationsWithoutImprovement >= patience)
+        if (finite && patience > 0 && EvaluationsWithoutImprovement >= patience)
         {
             TrainingLog.EarlyStop(logger, Step, EvaluationsWithoutImprovement);
             return true;
@@ -83,6 +95,7 @@ internal sealed class TrainerProgress
             BestValidLoss = s.BestValidLoss,
             EvaluationsWithoutImprovement = s.EvaluationsWithoutImprovement,
             TrainSecondsBefore = s.TrainSeconds,
+            Numerics = NumericsHistory.From(s),
         };
     }
 
@@ -101,5 +114,8 @@ internal sealed class TrainerProgress
         ModelRandomState = Convert.ToBase64String(modelRandomState),
         StreamState = streamState,
         TrainSeconds = TrainSecondsBefore + sessionSeconds,
+        ConsecutiveSkips = Numerics.ConsecutiveSkips,
+        RecentLosses = [.. Numerics.RecentLosses],
+        SkippedRanges = Numerics.SkippedRanges.Count == 0 ? null : [.. Numerics.SkippedRanges],
     };
 }

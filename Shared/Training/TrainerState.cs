@@ -42,4 +42,13 @@ public sealed record TrainerState
 
     /// <summary>Wall-clock seconds spent training before this checkpoint (for summaries across resumes).</summary>
     public double TrainSeconds { get; init; }
+
+    /// <summary>Bad (skipped) steps in a row up to this checkpoint (<c>training.numerics</c>); 0 in older checkpoints.</summary>
+    public int ConsecutiveSkips { get; init; }
+
+    /// <summary>Mean losses of the last applied steps, oldest first: the spike detector's window (null in older checkpoints).</summary>
+    public IReadOnlyList<double>? RecentLosses { get; init; }
+
+    /// <summary>Data ranges rollbacks skipped since the run began, oldest first (null in older checkpoints and runs without one).</summary>
+    public IReadOnlyList<Numerics.SkippedRange>? SkippedRanges { get; init; }
 }

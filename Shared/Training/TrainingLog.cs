@@ -11,9 +11,6 @@ internal static partial class TrainingLog
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Resumed from {Checkpoint} at step {Step}, epoch {Epoch}")]
     public static partial void Resumed(ILogger logger, string checkpoint, long step, int epoch);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Step {Step}: gradient norm is {Norm}; the update was skipped")]
-    public static partial void NonFiniteGradient(ILogger logger, long step, double norm);
-
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Learning rate {From} -> {To} after a validation plateau at step {Step}")]
     public static partial void PlateauDecay(ILogger logger, double from, double to, long step);
 

@@ -7,6 +7,7 @@ using RnnCluster.Config;
 using RnnCluster.Data;
 using RnnCluster.Model.Checkpoints;
 using RnnCluster.Torch;
+using RnnCluster.Training.Numerics;
 
 namespace RnnCluster.Training;
 
@@ -98,6 +99,8 @@ public sealed class TrainingLoop : ITrainingLoop
                 throw;
             }
         }
+
+        services.PrepareMaster?.Invoke(_model);
     }
 
     /// <summary>The master model: its parameters are the run's, its gradient buffer receives each step's gradient sum.</summary>
@@ -201,7 +204,19 @@ public sealed class TrainingLoop : ITrainingLoop
             return;
         }
 
-        var step = _steps.Apply(_progress, _metrics!, _started, lossSum, tokens, _planner.LearningRateScale(window.Length), (double)_progress.Cursor / _train.Length);
+        var data = new StepData(window.Start, window.Start + window.Length, string.Create(CultureInfo.InvariantCulture, $"rows [{window.Start}, {window.Start + window.Length}) of streams 0-{window.Streams - 1}"));
+        var outcome = _steps.Apply(_progress, _metrics!, _started, lossSum, tokens, _planner.LearningRateScale(window.Length), (double)_progress.Cursor / _train.Length, data);
+        if (!outcome.Applied)
+        {
+            ClearNonFiniteStates();
+        }
+
+        if (outcome.RollBack)
+        {
+            await RollBackAsync(outcome.Verdict).ConfigureAwait(false);
+        }
+
+        var step = outcome.Number;
         _stoppedBy = await _steps.AfterStepAsync(
             step, _settings.Checkpoint, endsEpoch: _progress.Cursor >= _train.Length, _stoppedBy,
             () => Validate(cancellationToken), CheckpointAsync, () => _progress.LastValidLoss).ConfigureAwait(false);
@@ -332,6 +347,46 @@ public sealed class TrainingLoop : ITrainingLoop
         };
         _checkpoints.Start(content);
     }
+
+    /// <summary>
+    /// After a skipped window: a stream whose state came out NaN or infinite starts the next window from
+    /// zeros (as at an epoch start) rather than carry the poison into every later window.
+    /// </summary>
+    private void ClearNonFiniteStates()
+    {
+        var size = _model.StateSizePerStream;
+        for (var stream = 0; stream < _train.StreamCount; stream++)
+        {
+            var state = _state.AsSpan(stream * size, size);
+            foreach (var value in state)
+            {
+                if (!float.IsFinite(value))
+                {
+                    state.Clear();
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Rolls back to the newest checkpoint (<see cref="Rollback"/>); the streams restart from zeros past the skipped range.</summary>
+    private async Task RollBackAsync(StepVerdict verdict)
+    {
+        var range = await Rollback.ToNewestCheckpointAsync(
+            _checkpoints, _model, _optimizer, c => CheckpointCompatibility.EnsureCompatible(c.Manifest, _model.Architecture, _corpus.Vocabulary.Hash, c.Directory),
+            _progress, verdict, _steps, _logger, _metrics).ConfigureAwait(false);
+        if (range is not null)
+        {
+            Array.Clear(_state);
+            Rollbacks++;
+        }
+    }
+
+    /// <inheritdoc/>
+    public int Rollbacks { get; private set; }
+
+    /// <inheritdoc/>
+    public bool LastStepSkipped => _steps.LastSkipped;
 
     private void Resume(string path)
     {

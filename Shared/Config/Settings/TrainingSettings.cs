@@ -43,6 +43,9 @@ public sealed record TrainingSettings
 
     public int LogEverySteps { get; init; } = 50;
 
+    /// <summary>Non-finite and spiking steps: skip, roll back, skip data (<c>training.numerics</c>).</summary>
+    public NumericsSettings Numerics { get; init; } = NumericsSettings.Default;
+
     public static TrainingSettings Bind(ConfigSection section)
     {
         ArgumentNullException.ThrowIfNull(section);
@@ -65,6 +68,7 @@ public sealed record TrainingSettings
             Patience = section.GetInt("patience", Default.Patience, ValueRange.NonNegative),
             EvalEverySteps = section.GetInt("eval-every-steps", Default.EvalEverySteps, ValueRange.NonNegative),
             LogEverySteps = section.GetInt("log-every-steps", Default.LogEverySteps, ValueRange.AtLeast(1)),
+            Numerics = section.Bind("numerics", NumericsSettings.Bind),
         };
     }
 
@@ -88,5 +92,6 @@ public sealed record TrainingSettings
         writer.Write("patience", Patience);
         writer.Write("eval-every-steps", EvalEverySteps);
         writer.Write("log-every-steps", LogEverySteps);
+        writer.Section("numerics", Numerics.Write);
     }
 }

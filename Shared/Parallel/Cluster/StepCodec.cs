@@ -22,6 +22,7 @@ internal static class StepCodec
     private const TensorKind FetchCopy = (TensorKind)107;
     private const TensorKind ReplicaRun = (TensorKind)108;
     private const string BytesKey = "bytes";
+    private const string NonFiniteKey = "nonFinite";
 
     public static (TensorHeader Header, float[] Payload) Encode(object message, string runId, ulong incarnation)
     {
@@ -48,7 +49,9 @@ internal static class StepCodec
             Attempt = attempt,
             WorkerIndex = Math.Max(worker, 0),
             Incarnation = incarnation,
-            Values = new Dictionary<string, double> { [BytesKey] = bytes.Length },
+            Values = message is ShardFailed { NonFinite: true }
+                ? new Dictionary<string, double> { [BytesKey] = bytes.Length, [NonFiniteKey] = 1 }
+                : new Dictionary<string, double> { [BytesKey] = bytes.Length },
         };
         return (header, payload);
     }
@@ -72,7 +75,7 @@ internal static class StepCodec
             Window => StepWire.FromWireWindow(wire),
             Batch => StepWire.FromWireBatch(wire),
             Gradients => StepWire.FromWireGradients(wire),
-            Failed => new ShardFailed(h.WorkerIndex, h.Step, Encoding.UTF8.GetString(bytes)),
+            Failed => new ShardFailed(h.WorkerIndex, h.Step, Encoding.UTF8.GetString(bytes), h.Values.TryGetValue(NonFiniteKey, out var nonFinite) && nonFinite == 1),
             Fetch => StepWire.FromWireFetch(wire),
             Copy => StepWire.FromWireCopy(wire),
             FetchCopy => StepWire.FromWireFetchReplica(wire),

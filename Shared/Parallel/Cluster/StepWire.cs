@@ -22,6 +22,7 @@ public static class StepWire
             FirstStream = w.FirstStream,
             StreamCount = w.StreamCount,
             Length = w.Length,
+            ReportNonFinite = w.ReportNonFinite,
         };
         m.Inputs.AddRange(w.Inputs);
         m.Targets.AddRange(w.Targets);
@@ -44,7 +45,10 @@ public static class StepWire
 
         return new Training.Parallel.ComputeWindow(
             m.Step, m.Generation, m.Attempt, m.FirstStream, m.StreamCount, m.Length,
-            [.. m.Inputs], [.. m.Targets], Floats(bytes, floats[0]), Floats(bytes, floats[1]), FromWire(m.Snapshot), FromWire(m.Exchange));
+            [.. m.Inputs], [.. m.Targets], Floats(bytes, floats[0]), Floats(bytes, floats[1]), FromWire(m.Snapshot), FromWire(m.Exchange))
+        {
+            ReportNonFinite = m.ReportNonFinite,
+        };
     }
 
     public static ByteString ToWire(Training.Parallel.ComputeBatch b)
@@ -57,6 +61,7 @@ public static class StepWire
             FirstRow = b.FirstRow,
             SourceSteps = b.Shard.SourceSteps,
             TargetSteps = b.Shard.TargetSteps,
+            ReportNonFinite = b.ReportNonFinite,
         };
         m.Sources.AddRange(b.Shard.Sources);
         m.Lengths.AddRange(b.Shard.Lengths);
@@ -78,7 +83,10 @@ public static class StepWire
         }
 
         var shard = new Training.Tasks.TaskShard(m.SourceSteps, [.. m.Sources], [.. m.Lengths], m.TargetSteps, [.. m.Targets], [.. m.DecoderInputs]);
-        return new Training.Parallel.ComputeBatch(m.Step, m.Generation, m.Attempt, m.FirstRow, shard, Floats(bytes, floats[0]), FromWire(m.Snapshot), FromWire(m.Exchange));
+        return new Training.Parallel.ComputeBatch(m.Step, m.Generation, m.Attempt, m.FirstRow, shard, Floats(bytes, floats[0]), FromWire(m.Snapshot), FromWire(m.Exchange))
+        {
+            ReportNonFinite = m.ReportNonFinite,
+        };
     }
 
     public static ByteString ToWire(Training.Parallel.WindowGradients g) => ProtoFields.WriteWithFloats(

@@ -23,6 +23,12 @@ public sealed record ComputeWindow(
 {
     /// <summary>The all-reduce group of <see cref="Exchange"/>'s generation, set by the worker's node (never on the wire).</summary>
     public IGradientExchange? Group { get; init; }
+
+    /// <summary>
+    /// A NaN or infinite gradient is sent (it is the data's: it came back on a retry, or the run is in a
+    /// streak of bad steps) instead of failing the worker; the coordinator's guard skips the step.
+    /// </summary>
+    public bool ReportNonFinite { get; init; }
 }
 
 /// <summary>
@@ -34,6 +40,9 @@ public sealed record ComputeBatch(long Step, int Generation, int Attempt, int Fi
 {
     /// <summary>The all-reduce group of <see cref="Exchange"/>'s generation, set by the worker's node (never on the wire).</summary>
     public IGradientExchange? Group { get; init; }
+
+    /// <summary>As <see cref="ComputeWindow.ReportNonFinite"/>.</summary>
+    public bool ReportNonFinite { get; init; }
 }
 
 /// <summary>A new coordinator → a worker that reported holding the run at <see cref="Step"/>: send it.</summary>

@@ -40,6 +40,8 @@ public sealed class StepProtocol
     private Dictionary<int, Shard> _rows = []; // task batches: worker → its rows of the open batch
     private float[] _parameters = [];
     private RunSnapshot? _snapshot;
+    // Workers of the open step whose replica refused a non-finite gradient once: their retries report it.
+    private readonly HashSet<int> _reportNonFinite = [];
     // All-reduce mode: who holds the run's parameters (seeded or synced, and in a step that closed since),
     // each worker's data-plane address, and the source of the current generation's sync.
     private readonly bool _allReduce;
@@ -79,6 +81,27 @@ public sealed class StepProtocol
     /// start, a resume, a rebuild); the coordinator sets it from its master when <see cref="NeedsSeed"/>.
     /// </summary>
     public ReplicaCopy? Seed { get; set; }
+
+    /// <summary>
+    /// Every command of the steps opened from now on asks the workers to report a non-finite gradient
+    /// rather than fail: set while the run is in a streak of bad steps, so a NaN from the data restarts
+    /// no replica (the first one of a streak costs one restart and one retry per worker).
+    /// </summary>
+    public bool ReportNonFinite { get; set; }
+
+    /// <summary>
+    /// All-reduce mode: the replicas' copies of the run are void (the coordinator rolled back to a
+    /// checkpoint): a new generation, which the master seeds (<see cref="NeedsSeed"/>).
+    /// </summary>
+    public void ForgetHolders()
+    {
+        _holding.Clear();
+        Seed = null;
+        if (_workers.Count > 0)
+        {
+            NewGeneration();
+        }
+    }
 
     /// <summary>All-reduce mode: no worker of the plan holds the run, so the next dispatch needs a <see cref="Seed"/>.</summary>
     public bool NeedsSeed => _allReduce && !Plan.Any(s => _holding.Contains(s.WorkerIndex));
@@ -199,6 +222,7 @@ public sealed class StepProtocol
         OpenStep = step;
         _parameters = parameters;
         _snapshot = snapshot;
+        _reportNonFinite.Clear();
         return Redispatch();
     }
 
@@ -226,9 +250,25 @@ public sealed class StepProtocol
         return commands;
     }
 
-    /// <summary>The worker's command again, as a new attempt; null when it owes the open step nothing (or already answered).</summary>
-    public object? Retry(int worker) =>
-        OpenStep is not null && _owed.ContainsKey(worker) && !_received.ContainsKey(worker) ? Command(worker) : null;
+    /// <summary>
+    /// The worker's command again, as a new attempt; null when it owes the open step nothing (or already
+    /// answered). <paramref name="reportNonFinite"/>: its replica refused a non-finite gradient; this and
+    /// later attempts of the step report one instead (a NaN that a fresh replica computes again is the data's).
+    /// </summary>
+    public object? Retry(int worker, bool reportNonFinite = false)
+    {
+        if (OpenStep is null || !_owed.ContainsKey(worker) || _received.ContainsKey(worker))
+        {
+            return null;
+        }
+
+        if (reportNonFinite)
+        {
+            _reportNonFinite.Add(worker);
+        }
+
+        return Command(worker);
+    }
 
     /// <summary>Counts a reply if it belongs to the open step and the current generation, once per worker.</summary>
     public ReplyVerdict Accept(WindowGradients reply)
@@ -319,7 +359,7 @@ public sealed class StepProtocol
 
             var batchAttempt = NextAttempt(worker);
             var shardRows = Tasks.TaskShard.From(task.Batch.Slice(rows.FirstStream, rows.StreamCount));
-            return new ComputeBatch(task.Step, Generation, batchAttempt, rows.FirstStream, shardRows, Parameters(worker), _snapshot, Exchange(worker));
+            return new ComputeBatch(task.Step, Generation, batchAttempt, rows.FirstStream, shardRows, Parameters(worker), _snapshot, Exchange(worker)) { ReportNonFinite = Reports(worker) };
         }
 
         var w = (TrainingWindow)step;
@@ -329,8 +369,10 @@ public sealed class StepProtocol
         var targets = new long[n];
         w.CopySlice(shard.FirstStream, shard.StreamCount, inputs, targets);
         var attempt = NextAttempt(worker);
-        return new ComputeWindow(w.Step, Generation, attempt, shard.FirstStream, shard.StreamCount, w.Length, inputs, targets, w.StateSlice(shard.FirstStream, shard.StreamCount).ToArray(), Parameters(worker), _snapshot, Exchange(worker));
+        return new ComputeWindow(w.Step, Generation, attempt, shard.FirstStream, shard.StreamCount, w.Length, inputs, targets, w.StateSlice(shard.FirstStream, shard.StreamCount).ToArray(), Parameters(worker), _snapshot, Exchange(worker)) { ReportNonFinite = Reports(worker) };
     }
+
+    private bool Reports(int worker) => ReportNonFinite || _reportNonFinite.Contains(worker);
 
     /// <summary>The parameters a worker's command carries: the run's, or in all-reduce mode none unless the worker is seeded.</summary>
     private float[] Parameters(int worker) => !_allReduce ? _parameters : SeedFor(worker) is { } seed ? seed.Parameters : [];

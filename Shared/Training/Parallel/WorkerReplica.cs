@@ -116,7 +116,7 @@ public sealed class WorkerReplica : IDisposable
         replica.ZeroGradients();
         var finalState = new float[w.State.Length];
         var r = replica.ForwardBackward<float>(w.Inputs, w.Targets, w.Length, w.StreamCount, w.State, finalState, train: true, backward: true);
-        var reply = Reply(w.Step, w.Generation, w.Attempt, r.LossSum, r.Tokens, finalState, fault, started);
+        var reply = Reply(w.Step, w.Generation, w.Attempt, r.LossSum, r.Tokens, finalState, fault, started, w.ReportNonFinite);
         _last = (w.Step, w.Generation, w.FirstStream, reply);
         return (reply, fault);
     }
@@ -153,7 +153,7 @@ public sealed class WorkerReplica : IDisposable
         _replica.Reseed(DropoutSeeds.For(_options.Model.Seed, b.Step, b.FirstRow));
         _replica.ZeroGradients();
         var r = b.Shard.Compute(_replica, train: true, backward: true);
-        var reply = Reply(b.Step, b.Generation, b.Attempt, r.LossSum, r.Count, [], fault, started);
+        var reply = Reply(b.Step, b.Generation, b.Attempt, r.LossSum, r.Count, [], fault, started, b.ReportNonFinite);
         _last = (b.Step, b.Generation, b.FirstRow, reply);
         return (reply, fault);
     }
@@ -257,7 +257,8 @@ public sealed class WorkerReplica : IDisposable
     {
         if (commit is not null && _pending == commit.Step)
         {
-            if (double.IsFinite(_pendingNorm))
+            // A NaN rate: the coordinator's guard skipped the step (a non-finite norm is skipped anyway).
+            if (double.IsFinite(_pendingNorm) && double.IsFinite(commit.LearningRate))
             {
                 Optimizer.Step(_replica, commit.LearningRate);
             }
@@ -416,16 +417,17 @@ public sealed class WorkerReplica : IDisposable
         return fault;
     }
 
-    private WindowGradients Reply(long step, int generation, int attempt, double lossSum, long count, float[] finalState, WorkerFaultKind? fault, long started)
+    private WindowGradients Reply(long step, int generation, int attempt, double lossSum, long count, float[] finalState, WorkerFaultKind? fault, long started, bool reportNonFinite)
     {
         if (fault == WorkerFaultKind.NaNGradient)
         {
             _replica.GradientSpan[0] = float.NaN;
         }
 
-        // Norm only (max 0 = no clipping): a NaN or infinite contribution must never reach the average.
+        // Norm only (max 0 = no clipping): a NaN or infinite contribution must never reach the average
+        // unless the coordinator asked for it (then its guard skips the whole step).
         var norm = _replica.ClipGradientNorm(0);
-        if (!double.IsFinite(norm) || !double.IsFinite(lossSum))
+        if (!reportNonFinite && (!double.IsFinite(norm) || !double.IsFinite(lossSum)))
         {
             throw new NonFiniteGradientException($"worker {_options.Index}: gradient norm {norm}, loss {lossSum} at step {step}");
         }

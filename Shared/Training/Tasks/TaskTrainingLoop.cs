@@ -7,6 +7,7 @@ using RnnCluster.Data.Tasks;
 using RnnCluster.Model;
 using RnnCluster.Model.Checkpoints;
 using RnnCluster.Torch;
+using RnnCluster.Training.Numerics;
 
 namespace RnnCluster.Training.Tasks;
 
@@ -179,7 +180,18 @@ public sealed class TaskTrainingLoop : ITrainingLoop
             return;
         }
 
-        var number = _steps.Apply(_progress, _metrics!, _started, lossSum, count, 1.0, (double)_progress.Cursor / Math.Max(1, _epochBatches.Count));
+        var index = _progress.Cursor - 1;
+        var data = new StepData(index, index + 1, string.Create(CultureInfo.InvariantCulture, $"batch {index} of the epoch's order"));
+        var outcome = _steps.Apply(_progress, _metrics!, _started, lossSum, count, 1.0, (double)_progress.Cursor / Math.Max(1, _epochBatches.Count), data);
+        if (outcome.RollBack)
+        {
+            var range = await Rollback.ToNewestCheckpointAsync(
+                _checkpoints, _model, _optimizer, c => CheckpointCompatibility.EnsureCompatible(c.Manifest, Architecture(_settings, _data.SourceVocabulary.Count), TaskVocabularyFile.Hash(_vocabularies), c.Directory),
+                _progress, outcome.Verdict, _steps, _logger, _metrics).ConfigureAwait(false);
+            Rollbacks += range is null ? 0 : 1;
+        }
+
+        var number = outcome.Number;
         _stoppedBy = await _steps.AfterStepAsync(
             number, _settings.Checkpoint, endsEpoch: _progress.Cursor >= _epochBatches.Count, _stoppedBy,
             () => Validate(cancellationToken), CheckpointAsync, () => _progress.LastValidLoss).ConfigureAwait(false);
@@ -325,6 +337,12 @@ public sealed class TaskTrainingLoop : ITrainingLoop
     public void UseRemoteReplicas(RemoteReplicas remote) => _steps.UseRemote(remote, _progress.Step);
 
     public double LastLearningRate => _steps.LastLearningRate;
+
+    /// <inheritdoc/>
+    public bool LastStepSkipped => _steps.LastSkipped;
+
+    /// <inheritdoc/>
+    public int Rollbacks { get; private set; }
 
     public void Adopt(Parallel.RunSnapshot snapshot, ReadOnlySpan<float> parameters, string source)
     {
