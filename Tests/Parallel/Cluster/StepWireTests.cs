@@ -52,6 +52,18 @@ public sealed class StepWireTests
         Assert.Null(StepWire.FromWireWindow(StepWire.ToWire(window with { Snapshot = null })).Snapshot);
     }
 
+    [Fact]
+    public void A_command_that_asks_for_a_non_finite_gradient_to_be_reported_says_so_on_the_wire()
+    {
+        var window = new Step.ComputeWindow(7, 2, 1, 0, 1, 1, [1], [2], [0f], []);
+        var batch = new Step.ComputeBatch(4, 1, 0, 8, new RnnCluster.Training.Tasks.TaskShard(1, [1], [1], 0, [5], []), []);
+
+        Assert.False(StepWire.FromWireWindow(StepWire.ToWire(window)).ReportNonFinite);
+        Assert.True(StepWire.FromWireWindow(StepWire.ToWire(window with { ReportNonFinite = true })).ReportNonFinite);
+        Assert.False(StepWire.FromWireBatch(StepWire.ToWire(batch)).ReportNonFinite);
+        Assert.True(StepWire.FromWireBatch(StepWire.ToWire(batch with { ReportNonFinite = true })).ReportNonFinite);
+    }
+
     /// <summary>The bytes are plain protobuf of the schema: generated code reads them, and reads them the same.</summary>
     [Fact]
     public void Step_message_bytes_parse_with_generated_code()
