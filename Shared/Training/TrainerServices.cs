@@ -7,7 +7,7 @@ namespace RnnCluster.Training;
 public sealed record TrainerServices(TimeProvider Time, ILoggerFactory LoggerFactory, ITrainingObserver? Observer = null)
 {
     /// <summary>
-    /// Test-only (null in production): runs on the language model's master once it is built (and resumed),
+    /// Test-only (null in production): runs on the training loop's master model once it is built (and resumed),
     /// before the first step — e.g. poisons a token's parameters so every window that reads it has a
     /// non-finite loss, the way bad data would, in every replica the master's parameters reach.
     /// </summary>

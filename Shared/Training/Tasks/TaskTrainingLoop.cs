@@ -93,6 +93,8 @@ public sealed class TaskTrainingLoop : ITrainingLoop
                 throw;
             }
         }
+
+        services.PrepareMaster?.Invoke(_model);
     }
 
     public TorchModel Master => _model;
