@@ -95,6 +95,27 @@ public sealed class WorkerActorSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
     }
 
     [Fact]
+    public async Task A_NaN_that_a_fresh_replica_computes_again_is_sent_when_the_retry_asks_for_it_and_fails_no_worker()
+    {
+        using var run = new SpecLoop();
+        var command = await run.FirstCommandAsync();
+        // The same NaN twice: what data that yields a NaN does (training.numerics; the coordinator skips the step).
+        var faults = new WorkerFaults().At(0, command.Step, WorkerFaultKind.NaNGradient, times: 2);
+        ChildActorOf(Props.Create(() => new WorkerSupervisor(new[] { run.Worker(0, faults) }, 3, TimeSpan.FromMinutes(1))));
+        var worker = (await ExpectMsgAsync<WorkersReady>(Wait)).Workers.Single().Ref;
+
+        worker.Tell(command);
+        var failed = await ExpectMsgAsync<ShardFailed>(Wait);
+        Assert.True(failed.NonFinite);
+
+        worker.Tell(command with { Attempt = command.Attempt + 1, ReportNonFinite = true });
+        var reported = await ExpectMsgAsync<WindowGradients>(Wait);
+        Assert.Equal(command.Attempt + 1, reported.Attempt);
+        Assert.True(float.IsNaN(reported.Gradients[0]));
+        Assert.True(double.IsFinite(reported.LossSum));
+    }
+
+    [Fact]
     public async Task A_worker_that_fails_max_worker_failures_times_within_the_window_is_stopped_not_restarted()
     {
         using var run = new SpecLoop();
