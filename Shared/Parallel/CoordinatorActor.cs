@@ -396,8 +396,10 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             Protocol.Commit = new StepCommit(Loop.Step, Loop.LastLearningRate);
         }
 
-        // While bad steps come in a row, workers report a NaN instead of failing (it is the data's).
-        Protocol.ReportNonFinite = Loop.Step > stepsBefore && Loop.LastStepSkipped;
+        // Once the guard has skipped a step, workers report a NaN instead of failing for the rest of the run:
+        // the data has shown it yields them, and a replica that takes the master's parameters with every
+        // command holds nothing a restart would cure (a transient fault then costs a skipped step).
+        Protocol.ReportNonFinite |= Loop.Step > stepsBefore && Loop.LastStepSkipped;
         if (_options.AllReduce && Loop.Rollbacks != rollbacksBefore)
         {
             // The loop reloaded the run from a checkpoint into the master: the replicas' copies are void,

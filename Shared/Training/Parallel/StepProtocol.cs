@@ -84,8 +84,8 @@ public sealed class StepProtocol
 
     /// <summary>
     /// Every command of the steps opened from now on asks the workers to report a non-finite gradient
-    /// rather than fail: set while the run is in a streak of bad steps, so a NaN from the data restarts
-    /// no replica (the first one of a streak costs one restart and one retry per worker).
+    /// rather than fail: the coordinator sets it once a step was skipped, so later NaNs from the data
+    /// restart no replica (the run's first one costs one restart and one retry per worker that met it).
     /// </summary>
     public bool ReportNonFinite { get; set; }
 
