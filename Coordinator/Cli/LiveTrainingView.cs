@@ -72,4 +72,7 @@ internal sealed class LiveTrainingView : ITrainingView
 
     public void OnCheckpoint(string directory, long step, bool isBest) =>
         _console.MarkupLine(Markup.Escape($"checkpoint step {step}: {directory}") + (isBest ? " [green](best)[/]" : string.Empty));
+
+    public void OnCheckpointFailed(long step, string directory, string error) =>
+        _console.MarkupLine("[red]" + Markup.Escape($"checkpoint step {step} FAILED in {directory}: {error}") + "[/]");
 }

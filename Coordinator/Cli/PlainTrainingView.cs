@@ -39,4 +39,7 @@ internal sealed class PlainTrainingView(TextWriter output, int logEvery) : ITrai
 
     public void OnCheckpoint(string directory, long step, bool isBest) =>
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"checkpoint step {step} committed: {directory}") + (isBest ? " (best)" : string.Empty));
+
+    public void OnCheckpointFailed(long step, string directory, string error) =>
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"checkpoint step {step} FAILED in {directory}: {error}"));
 }

@@ -95,7 +95,13 @@ internal static class TrainCommand
 
         if (resumeRequest is { } resume)
         {
+            // A run directory resumes from its newest checkpoint that verifies; each damaged newer one is named.
             var loaded = CheckpointReader.Load(resume);
+            foreach (var skipped in loaded.Skipped)
+            {
+                await console.Error.WriteLineAsync($"warning: {skipped}").ConfigureAwait(false);
+            }
+
             resumeFrom = loaded.Directory;
             resumeConfig = loaded.ConfigText;
         }
@@ -211,6 +217,11 @@ internal static class TrainCommand
         await console.Out.WriteLineAsync(TaskFigures.Line("valid", summary.ValidLoss, summary.ValidAccuracy, summary.ValidScores, kind)).ConfigureAwait(false);
         await console.Out.WriteLineAsync(TaskFigures.Line("test", summary.TestLoss, summary.TestAccuracy, summary.TestScores, kind)).ConfigureAwait(false);
         await console.Out.WriteLineAsync($"checkpoint: {summary.LastCheckpoint}" + (summary.BestCheckpoint is { } best && best != summary.LastCheckpoint ? $" (best: {best})" : string.Empty)).ConfigureAwait(false);
+        foreach (var line in CheckpointFailures(summary))
+        {
+            await console.Out.WriteLineAsync(line).ConfigureAwait(false);
+        }
+
         return summary.StoppedBy == "interrupted" ? CliApp.ExitInterrupted : CliApp.ExitOk;
     }
 
@@ -257,11 +268,17 @@ internal static class TrainCommand
         }
 
         lines.Add($"checkpoint: {s.LastCheckpoint}" + (s.BestCheckpoint is { } b && b != s.LastCheckpoint ? $" (best: {b})" : string.Empty));
+        lines.AddRange(CheckpointFailures(s));
         foreach (var line in lines)
         {
             await output.WriteLineAsync(line).ConfigureAwait(false);
         }
     }
+
+    /// <summary>checkpoint.on-failure = continue: the summary never lets a failed checkpoint pass for a saved one.</summary>
+    private static IEnumerable<string> CheckpointFailures(RunSummary s) => s.CheckpointFailures is { } failed
+        ? [$"warning: {failed} checkpoint(s) could not be written this session (see checkpoint-failed in metrics.jsonl); the run's state is saved only up to {s.LastCheckpoint}"]
+        : [];
 
     private static string StopReason(string stoppedBy) => stoppedBy switch
     {

@@ -64,7 +64,9 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         }
         else
         {
-            var resume = CheckpointStore.FindLatest(_options.RunDirectory);
+            // The newest checkpoint that verifies: a damaged newer one is passed over (and named), never retried.
+            var logger = _logger;
+            var resume = CheckpointReader.FindNewestValid(_options.RunDirectory, reason => ParallelLog.CheckpointSkipped(logger, reason));
             _loop = _options.CreateLoop(resume);
             if (resume is not null)
             {
@@ -227,10 +229,21 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             snapshot = Loop.Snapshot(_parameters);
         }
 
-        var step = await Loop.NextStepAsync(_options.Cancellation).ConfigureAwait(true);
+        ITrainingStep? step;
+        RunSummary summary;
+        try
+        {
+            step = await Loop.NextStepAsync(_options.Cancellation).ConfigureAwait(true);
+            summary = step is null ? await Loop.FinishAsync(_options.Timings).ConfigureAwait(true) : null!;
+        }
+        catch (TrainingAbortedException e)
+        {
+            Abort(e);
+            return;
+        }
+
         if (step is null)
         {
-            var summary = await Loop.FinishAsync(_options.Timings).ConfigureAwait(true);
             // Not stopping here: the driver terminates the actor system once it has the outcome.
             Context.Parent.Tell(new TrainingFinished(summary));
             Become(Finished);
@@ -388,7 +401,16 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
 
         var stepsBefore = Loop.Step;
         var rollbacksBefore = Loop.Rollbacks;
-        await Loop.CompleteStepAsync(closed.Step, closed.LossSum, closed.Tokens, _options.Cancellation).ConfigureAwait(true);
+        try
+        {
+            await Loop.CompleteStepAsync(closed.Step, closed.LossSum, closed.Tokens, _options.Cancellation).ConfigureAwait(true);
+        }
+        catch (TrainingAbortedException e)
+        {
+            Abort(e);
+            return;
+        }
+
         if (_options.AllReduce && Loop.Step > stepsBefore)
         {
             // The replicas apply it when the next command (or a fetch) brings them this commit; a step the
@@ -513,6 +535,18 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
 
         var retries = missing.Select(w => (w, Protocol.Retry(w))).Where(c => c.Item2 is not null).Select(c => (c.w, c.Item2!)).ToArray();
         Send(retries);
+    }
+
+    /// <summary>
+    /// The loop ended the run (a checkpoint failed under <c>checkpoint.on-failure = stop</c>): an outcome, not a
+    /// crash, so no restart resumes from an older checkpoint and trains the same steps again.
+    /// </summary>
+    private void Abort(TrainingAbortedException e)
+    {
+        Timers.CancelAll();
+        ParallelLog.RunAborted(_logger, e.Message);
+        Context.Parent.Tell(new TrainingAborted(e.Message));
+        Become(Finished);
     }
 
     private void LogGeneration() =>

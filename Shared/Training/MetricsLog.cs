@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 
 namespace RnnCluster.Training;
 
@@ -10,6 +11,9 @@ namespace RnnCluster.Training;
 public sealed class MetricsLog : IDisposable
 {
     private readonly StreamWriter _writer;
+
+    // A failed checkpoint is reported from the background commit while the training thread writes steps.
+    private readonly Lock _gate = new();
 
     public MetricsLog(string path, bool append)
     {
@@ -35,11 +39,29 @@ public sealed class MetricsLog : IDisposable
     public void RolledBack(long step, long checkpointStep, int epoch, long fromCursor, long toCursor, string reason) =>
         Line($"{{\"kind\":\"rollback\",\"step\":{step},\"checkpointStep\":{checkpointStep},\"epoch\":{epoch},\"fromCursor\":{fromCursor},\"toCursor\":{toCursor},\"reason\":\"{reason}\"}}");
 
-    public void Dispose() => _writer.Dispose();
+    /// <summary>A checkpoint that could not be written, recorded when the commit failed (not at the next checkpoint).</summary>
+    public void CheckpointFailed(long step, string directory, string error, int failures) =>
+        Line($"{{\"kind\":\"checkpoint-failed\",\"step\":{step},\"directory\":{Text(directory)},\"error\":{Text(error)},\"failures\":{failures}}}");
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _writer.Dispose();
+        }
+    }
 
     // JSON has no NaN/Infinity: write them as strings so the line stays valid JSON.
     private static string Num(double value) =>
         double.IsFinite(value) ? value.ToString("R", CultureInfo.InvariantCulture) : $"\"{value.ToString(CultureInfo.InvariantCulture)}\"";
 
-    private void Line(string json) => _writer.WriteLine(json);
+    private static string Text(string value) => $"\"{JsonEncodedText.Encode(value)}\"";
+
+    private void Line(string json)
+    {
+        lock (_gate)
+        {
+            _writer.WriteLine(json);
+        }
+    }
 }

@@ -51,6 +51,9 @@ public sealed record RunSummary
 
     public string? BestCheckpoint { get; init; }
 
+    /// <summary>Checkpoints that could not be written this session (<c>checkpoint.on-failure = continue</c>); absent when none failed.</summary>
+    public int? CheckpointFailures { get; init; }
+
     /// <summary>Data-parallel runs: mean milliseconds per step in each phase.</summary>
     public IReadOnlyDictionary<string, double>? StepTimeSplit { get; init; }
 

@@ -85,7 +85,7 @@ public sealed class TrainingLoop : ITrainingLoop
         _dataRandom = new SeededRandom(TrainingSetup.DataSeed(settings.Runtime));
         _progress = new TrainerProgress { PlateauRate = settings.Training.LearningRate };
 
-        _checkpoints = CheckpointPipeline.Open(runDirectory, settings.Checkpoint, services, _logger);
+        _checkpoints = CheckpointPipeline.Open(runDirectory, settings, services, _logger);
         if (resumeFrom is not null)
         {
             try
@@ -132,6 +132,7 @@ public sealed class TrainingLoop : ITrainingLoop
         TrainingLog.Started(_logger, _model.ParameterCount, _model.Options.Device.ToString(), threads, _train.StreamCount, _train.Length, _stepsPerEpoch);
         _observer?.OnStart(new TrainingStart(_model.ParameterCount, _corpus.Vocabulary.Count, string.Create(CultureInfo.InvariantCulture, $"{_train.StreamCount} streams x {_train.Length} steps"), _stepsPerEpoch, _totalSteps, _progress.Step, _settings.Training.Epochs, _corpus.Task, _model.Options.Device.ToString(), threads));
         _metrics = new MetricsLog(Path.Combine(_runDirectory, "metrics.jsonl"), append: _progress.Step > 0);
+        _checkpoints.Metrics = _metrics;
         _steps.Start();
     }
 
@@ -146,6 +147,9 @@ public sealed class TrainingLoop : ITrainingLoop
         {
             throw new InvalidOperationException("the previous window has not been completed");
         }
+
+        // checkpoint.on-failure = stop: a commit that failed in the background ends the run before the next step.
+        _checkpoints.ThrowIfStopped();
 
         while (_stoppedBy == "epochs")
         {
@@ -249,7 +253,7 @@ public sealed class TrainingLoop : ITrainingLoop
             await CheckpointAsync(valid?.Loss).ConfigureAwait(false);
         }
 
-        await _checkpoints.DrainAsync().ConfigureAwait(false);
+        await _checkpoints.DrainFinalAsync(_progress.Step).ConfigureAwait(false);
         var test = _stoppedBy == "interrupted" ? null : Evaluate(_corpus.Test, "test", CancellationToken.None);
         var summary = new RunSummary
         {
@@ -273,6 +277,7 @@ public sealed class TrainingLoop : ITrainingLoop
             StoppedBy = _stoppedBy,
             LastCheckpoint = _checkpoints.LastCheckpoint,
             BestCheckpoint = _checkpoints.BestDirectory,
+            CheckpointFailures = _checkpoints.Failures > 0 ? _checkpoints.Failures : null,
             StepTimeSplit = timings is { Steps: > 0 } ? timings.PerStepMilliseconds() : null,
         };
         await File.WriteAllTextAsync(Path.Combine(_runDirectory, "summary.json"), summary.ToJson(), CancellationToken.None).ConfigureAwait(false);

@@ -24,4 +24,9 @@ public interface ITrainingObserver
     void OnEvaluation(EvaluationReport evaluation);
 
     void OnCheckpoint(string directory, long step, bool isBest);
+
+    /// <summary>A checkpoint could not be written; called from the background commit when it fails.</summary>
+    void OnCheckpointFailed(long step, string directory, string error)
+    {
+    }
 }

@@ -72,7 +72,7 @@ public sealed class SettingsBindingTests
     public void An_unknown_key_far_from_every_known_key_lists_the_known_keys()
     {
         Assert.Equal(
-            "checkpoint.directory = out at cluster.hocon:1: unknown key; known keys here: every-steps, keep-last, keep-best",
+            "checkpoint.directory = out at cluster.hocon:1: unknown key; known keys here: every-steps, keep-last, keep-best, on-failure",
             ErrorOf("checkpoint.directory = out\n"));
     }
 

@@ -13,6 +13,9 @@ public sealed record CheckpointSettings
     /// <summary>Also keep the checkpoint with the best validation loss, even when older than the last ones.</summary>
     public bool KeepBest { get; init; } = true;
 
+    /// <summary>A checkpoint that cannot be written (disk full, read-only, I/O error): stop the run (default) or train on and retry at the next one.</summary>
+    public CheckpointFailurePolicy OnFailure { get; init; } = CheckpointFailurePolicy.Stop;
+
     public static CheckpointSettings Bind(ConfigSection section)
     {
         ArgumentNullException.ThrowIfNull(section);
@@ -21,6 +24,7 @@ public sealed record CheckpointSettings
             EverySteps = section.GetInt("every-steps", Default.EverySteps, ValueRange.NonNegative),
             KeepLast = section.GetInt("keep-last", Default.KeepLast, ValueRange.AtLeast(1)),
             KeepBest = section.GetBoolean("keep-best", Default.KeepBest),
+            OnFailure = section.GetEnum("on-failure", Default.OnFailure, SettingNames.CheckpointFailurePolicies),
         };
     }
 
@@ -30,5 +34,6 @@ public sealed record CheckpointSettings
         writer.Write("every-steps", EverySteps);
         writer.Write("keep-last", KeepLast);
         writer.Write("keep-best", KeepBest);
+        writer.WriteName("on-failure", SettingNames.CheckpointFailurePolicies.ToName(OnFailure));
     }
 }

@@ -40,6 +40,9 @@ public static class SettingNames
     public static ConfigNames<StragglerPolicy> StragglerPolicies { get; } = new(
         (StragglerPolicy.Wait, "wait"), (StragglerPolicy.Drop, "drop"));
 
+    public static ConfigNames<CheckpointFailurePolicy> CheckpointFailurePolicies { get; } = new(
+        (CheckpointFailurePolicy.Stop, "stop"), (CheckpointFailurePolicy.Continue, "continue"));
+
     public static ConfigNames<DiscoveryMethod> DiscoveryMethods { get; } = new(
         (DiscoveryMethod.Seeds, "seeds"), (DiscoveryMethod.Config, "config"), (DiscoveryMethod.Kubernetes, "kubernetes"));
 

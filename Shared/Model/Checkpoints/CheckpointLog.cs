@@ -22,4 +22,10 @@ internal static partial class CheckpointLog
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Could not remove the partial checkpoint {Path} after a failed commit; it is removed when the store is next opened")]
     public static partial void AbandonFailed(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Checkpoint {Directory} failed verification and does not count toward checkpoint.keep-last (it is kept for inspection): {Reason}")]
+    public static partial void KeptCheckpointDamaged(ILogger logger, string directory, string reason);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "checkpoint phase {Phase} reached (step {Step}); holding here until killed (test fault)")]
+    public static partial void PhaseReached(ILogger logger, string phase, long step);
 }

@@ -13,13 +13,97 @@ namespace RnnCluster.Model.Checkpoints;
 public static class CheckpointReader
 {
     /// <summary>
-    /// Loads <paramref name="path"/>: a <c>step-NNNNNNNNN</c> checkpoint directory, or a run directory
-    /// (then its newest committed checkpoint).
+    /// Loads <paramref name="path"/>: a <c>step-NNNNNNNNN</c> checkpoint directory (damage is an error: it was
+    /// named), or a run directory: then its newest committed checkpoint that verifies, older ones taking the
+    /// place of damaged newer ones (each skipped one is in <see cref="LoadedCheckpoint.Skipped"/>).
     /// </summary>
     public static LoadedCheckpoint Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var directory = ResolveCheckpointDirectory(path);
+        var full = Path.GetFullPath(path);
+        if (!IsRunDirectory(full))
+        {
+            return LoadDirectory(ResolveCheckpointDirectory(full));
+        }
+
+        var committed = CheckpointLayout.Committed(CheckpointLayout.CheckpointsDirectory(full));
+        if (committed.Count == 0)
+        {
+            throw new CheckpointException($"run directory {full} has no committed checkpoint in {CheckpointLayout.CheckpointsDirectory(full)}.");
+        }
+
+        var skipped = new List<string>();
+        foreach (var (_, directory) in Enumerable.Reverse(committed))
+        {
+            try
+            {
+                var loaded = LoadDirectory(directory);
+                return skipped.Count == 0 ? loaded : loaded.WithSkipped([.. skipped.Select(Skipping)]);
+            }
+            catch (CheckpointException ex)
+            {
+                skipped.Add(ex.Message);
+            }
+        }
+
+        throw NoValid(full, skipped);
+    }
+
+    /// <summary>
+    /// The newest committed checkpoint of <paramref name="runDirectory"/> that verifies whole (marker, manifest,
+    /// every file's hash), or null when the run has none committed. Each newer damaged one is reported to
+    /// <paramref name="skipped"/> in one sentence naming the file.
+    /// </summary>
+    /// <exception cref="CheckpointException">The run has committed checkpoints but none verifies.</exception>
+    public static string? FindNewestValid(string runDirectory, Action<string> skipped)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(runDirectory);
+        ArgumentNullException.ThrowIfNull(skipped);
+        var full = Path.GetFullPath(runDirectory);
+        var committed = CheckpointLayout.Committed(CheckpointLayout.CheckpointsDirectory(full));
+        if (committed.Count == 0)
+        {
+            return null;
+        }
+
+        var reasons = new List<string>();
+        foreach (var (_, directory) in Enumerable.Reverse(committed))
+        {
+            try
+            {
+                Verify(directory);
+                foreach (var reason in reasons)
+                {
+                    skipped(Skipping(reason));
+                }
+
+                return directory;
+            }
+            catch (CheckpointException ex)
+            {
+                reasons.Add(ex.Message);
+            }
+        }
+
+        throw NoValid(full, reasons);
+    }
+
+    /// <summary>Proves a checkpoint whole without parsing it: committed, manifest matching its marker, a known format, every file matching its hash.</summary>
+    /// <exception cref="CheckpointException">The first thing wrong, naming the file.</exception>
+    public static CheckpointManifest Verify(string checkpointDirectory)
+    {
+        var manifest = ReadManifest(checkpointDirectory);
+        var directory = Path.GetFullPath(checkpointDirectory);
+        foreach (var (name, expected) in manifest.Files)
+        {
+            VerifyHash(Path.Combine(directory, name), expected);
+        }
+
+        return manifest;
+    }
+
+    private static LoadedCheckpoint LoadDirectory(string directory)
+    {
         var manifest = ReadVerifiedManifest(directory);
 
         // Hashes are checked before anything is parsed, so a flipped byte is reported as corruption of
@@ -42,11 +126,26 @@ public static class CheckpointReader
                 ConfigText = File.ReadAllText(Path.Combine(directory, CheckpointLayout.ConfigFile), Encoding.UTF8),
             };
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CheckpointException($"checkpoint {directory} could not be read: {ex.Message}", ex);
         }
     }
+
+    /// <summary>The warning for a damaged checkpoint passed over; the reason names the file at fault.</summary>
+    private static string Skipping(string reason) => $"{reason.TrimEnd('.')}; falling back to the previous committed checkpoint";
+
+    private static CheckpointException NoValid(string runDirectory, List<string> reasons) =>
+        new($"run directory {runDirectory} has no valid checkpoint: every committed one failed verification ({string.Join("; ", reasons.Select(r => r.TrimEnd('.')))}); delete or repair them, or start a new run in another directory.");
+
+    /// <summary>A directory that is not itself a checkpoint but holds a run's checkpoints folder.</summary>
+    private static bool IsRunDirectory(string full) =>
+        Directory.Exists(full) && !LooksLikeCheckpoint(full) && Directory.Exists(CheckpointLayout.CheckpointsDirectory(full));
+
+    private static bool LooksLikeCheckpoint(string full) =>
+        CheckpointLayout.TryParseStep(Path.GetFileName(Path.TrimEndingDirectorySeparator(full)), out _)
+            || File.Exists(Path.Combine(full, CheckpointLayout.ManifestFile))
+            || File.Exists(Path.Combine(full, CheckpointLayout.CommittedMarker));
 
     /// <summary>Reads and verifies only the manifest of a checkpoint directory (committed, marker matches, format supported).</summary>
     public static CheckpointManifest ReadManifest(string checkpointDirectory)
@@ -69,10 +168,7 @@ public static class CheckpointReader
             throw new CheckpointException($"checkpoint directory {full} does not exist.");
         }
 
-        var looksLikeCheckpoint = CheckpointLayout.TryParseStep(Path.GetFileName(Path.TrimEndingDirectorySeparator(full)), out _)
-            || File.Exists(Path.Combine(full, CheckpointLayout.ManifestFile))
-            || File.Exists(Path.Combine(full, CheckpointLayout.CommittedMarker));
-        if (looksLikeCheckpoint)
+        if (LooksLikeCheckpoint(full))
         {
             return full;
         }
@@ -185,7 +281,7 @@ public static class CheckpointReader
         {
             throw new CheckpointException($"{path} is missing: the manifest lists it.", ex);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CheckpointException($"{path} could not be read: {ex.Message}", ex);
         }

@@ -103,9 +103,9 @@ public sealed class CheckpointStore
         try
         {
             var directory = await WriteAndCommitAsync(content, cancellationToken).ConfigureAwait(false);
-            var (isBest, pruned) = AfterCommit(directory, content.ValidLoss);
+            var (isBest, pruned, corrupt) = AfterCommit(directory, content.Step, content.ValidLoss);
             CheckpointLog.Committed(_logger, directory, content.Step, isBest);
-            return new CommittedCheckpoint(directory, content.Step, isBest, pruned);
+            return new CommittedCheckpoint(directory, content.Step, isBest, pruned) { Corrupt = corrupt };
         }
         finally
         {
@@ -125,6 +125,7 @@ public sealed class CheckpointStore
         try
         {
             Directory.CreateDirectory(temp);
+            Reach(CheckpointPhase.Started, content.Step);
             var manifestHash = await WriteFilesAsync(temp, content, cancellationToken).ConfigureAwait(false);
             DurableFile.FlushDirectory(temp);
 
@@ -149,9 +150,11 @@ public sealed class CheckpointStore
 
             Directory.Move(temp, final);
             moved = true;
+            Reach(CheckpointPhase.Renamed, content.Step);
             await WriteFileAsync(Path.Combine(final, CheckpointLayout.CommittedMarker), DurableFile.Utf8(manifestHash + "\n"), CancellationToken.None).ConfigureAwait(false);
             DurableFile.FlushDirectory(final);
             DurableFile.FlushDirectory(CheckpointsDirectory);
+            Reach(CheckpointPhase.Committed, content.Step);
             return final;
         }
         catch (Exception ex)
@@ -175,10 +178,12 @@ public sealed class CheckpointStore
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { ["format"] = "pt", ["step"] = stepText };
         var files = new Dictionary<string, string>(StringComparer.Ordinal);
 
+        var holdMidway = _options.Hold?.Matches(CheckpointPhase.MidTensor, content.Step) == true;
         files[CheckpointLayout.ModelFile] = await WriteFileAsync(
             Path.Combine(directory, CheckpointLayout.ModelFile),
             (s, ct) => SafeTensors.WriteAsync(s, content.ModelTensors, metadata, ct),
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken,
+            holdMidway ? () => Reach(CheckpointPhase.MidTensor, content.Step) : null).ConfigureAwait(false);
         files[CheckpointLayout.OptimizerFile] = await WriteFileAsync(
             Path.Combine(directory, CheckpointLayout.OptimizerFile),
             (s, ct) => SafeTensors.WriteAsync(s, content.OptimizerTensors, metadata, ct),
@@ -212,14 +217,23 @@ public sealed class CheckpointStore
     private static Task<string> WriteFileAsync(string path, byte[] bytes, CancellationToken cancellationToken) =>
         WriteFileAsync(path, (s, ct) => s.WriteAsync(bytes, ct).AsTask(), cancellationToken);
 
-    /// <summary>Creates <paramref name="path"/>, lets <paramref name="write"/> fill it, fsyncs it and returns the SHA-256 of what was written.</summary>
-    private static async Task<string> WriteFileAsync(string path, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates <paramref name="path"/>, lets <paramref name="write"/> fill it, fsyncs it and returns the SHA-256 of what was written.
+    /// <paramref name="midway"/> (test-only) runs once the header and first tensor slice are on disk.
+    /// </summary>
+    private static async Task<string> WriteFileAsync(string path, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken, Action? midway = null)
     {
         var file = DurableFile.CreateNew(path);
         var hashing = new HashingWriteStream(file);
         await using (hashing.ConfigureAwait(false))
         {
-            await write(hashing, cancellationToken).ConfigureAwait(false);
+            Stream target = midway is null ? hashing : new WriteTripStream(hashing, 2, () =>
+            {
+                hashing.Flush();
+                file.Flush(flushToDisk: true);
+                midway();
+            });
+            await write(target, cancellationToken).ConfigureAwait(false);
             await hashing.FlushAsync(cancellationToken).ConfigureAwait(false);
             file.Flush(flushToDisk: true);
             return hashing.HashHex();
@@ -243,10 +257,11 @@ public sealed class CheckpointStore
     }
 
     /// <summary>Updates the best pointer and applies retention; the checkpoint is already durable, so failures here are logged, not thrown.</summary>
-    private (bool IsBest, IReadOnlyList<string> Pruned) AfterCommit(string directory, double? validLoss)
+    private (bool IsBest, IReadOnlyList<string> Pruned, IReadOnlyList<string> Corrupt) AfterCommit(string directory, long step, double? validLoss)
     {
         var isBest = validLoss is double loss && !double.IsNaN(loss) && (_bestValidLoss is not double best || loss < best);
         var pruned = new List<string>();
+        var corrupt = new List<string>();
         try
         {
             if (isBest)
@@ -262,11 +277,21 @@ public sealed class CheckpointStore
                 alwaysKeep.Add(_bestDirectory);
             }
 
-            foreach (var victim in CheckpointRetention.SelectForDeletion(CheckpointLayout.Committed(CheckpointsDirectory), _options.KeepLast, alwaysKeep))
+            // Nothing older goes while the ones kept are not proven whole: a kept checkpoint that fails
+            // verification is reported, left for inspection, and does not count toward keep-last.
+            var (victims, damaged) = CheckpointRetention.SelectForDeletion(CheckpointLayout.Committed(CheckpointsDirectory), _options.KeepLast, alwaysKeep, IsIntact);
+            corrupt.AddRange(damaged);
+            foreach (var victim in victims)
             {
                 // Un-commit first: if the deletion is interrupted, the remains are an uncommitted
                 // directory that the next open removes, never a committed one with files missing.
                 File.Delete(Path.Combine(victim, CheckpointLayout.CommittedMarker));
+                if (_options.Hold?.Matches(CheckpointPhase.Pruning, step) == true)
+                {
+                    File.Delete(Path.Combine(victim, CheckpointLayout.ModelFile));
+                    Reach(CheckpointPhase.Pruning, step);
+                }
+
                 Directory.Delete(victim, recursive: true);
                 pruned.Add(victim);
                 CheckpointLog.Pruned(_logger, victim);
@@ -282,7 +307,34 @@ public sealed class CheckpointStore
             CheckpointLog.HousekeepingFailed(_logger, directory, ex);
         }
 
-        return (isBest, pruned);
+        return (isBest, pruned, corrupt);
+    }
+
+    /// <summary>Whether a committed checkpoint still verifies whole (manifest and every file's hash); a failure is logged naming the file.</summary>
+    private bool IsIntact(string directory)
+    {
+        try
+        {
+            CheckpointReader.Verify(directory);
+            return true;
+        }
+        catch (CheckpointException ex)
+        {
+            CheckpointLog.KeptCheckpointDamaged(_logger, directory, ex.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Test-only: at the phase <see cref="CheckpointStoreOptions.Hold"/> names, says so and blocks until the process is killed.</summary>
+    private void Reach(CheckpointPhase phase, long step)
+    {
+        if (_options.Hold?.Matches(phase, step) != true)
+        {
+            return;
+        }
+
+        CheckpointLog.PhaseReached(_logger, CheckpointPhaseHold.Name(phase), step);
+        Thread.Sleep(Timeout.Infinite);
     }
 
     private List<string> RemoveUnfinished()

@@ -11,4 +11,7 @@ public sealed record CheckpointStoreOptions
 
     /// <summary>The writer's <see cref="RunFence"/> number: commits are refused once the run directory holds another; 0 = not fenced.</summary>
     public long Fence { get; init; }
+
+    /// <summary>Test-only: a commit phase where the writer stops for good (see <see cref="CheckpointPhaseHold"/>); null in every real run.</summary>
+    public CheckpointPhaseHold? Hold { get; init; }
 }

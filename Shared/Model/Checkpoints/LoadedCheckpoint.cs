@@ -18,4 +18,22 @@ public sealed class LoadedCheckpoint
     public required string VocabularyJson { get; init; }
 
     public required string ConfigText { get; init; }
+
+    /// <summary>
+    /// Loaded from a run directory: one sentence per newer committed checkpoint that failed verification
+    /// and was passed over (naming the file at fault); empty when the newest was whole.
+    /// </summary>
+    public IReadOnlyList<string> Skipped { get; private init; } = [];
+
+    internal LoadedCheckpoint WithSkipped(IReadOnlyList<string> skipped) => new()
+    {
+        Directory = Directory,
+        Manifest = Manifest,
+        ModelTensors = ModelTensors,
+        OptimizerTensors = OptimizerTensors,
+        TrainerState = TrainerState,
+        VocabularyJson = VocabularyJson,
+        ConfigText = ConfigText,
+        Skipped = skipped,
+    };
 }

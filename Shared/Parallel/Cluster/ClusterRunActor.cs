@@ -200,7 +200,10 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         var coordinator = _options.Coordinator;
         try
         {
-            var resume = _options.ResumeFrom ?? CheckpointStore.FindLatest(coordinator.RunDirectory);
+            // A standby taking over, or a coordinator restarted in place, resumes from the newest checkpoint that
+            // verifies; a damaged newer one is named in the log and passed over.
+            var logger = _logger;
+            var resume = _options.ResumeFrom ?? CheckpointReader.FindNewestValid(coordinator.RunDirectory, reason => ParallelLog.CheckpointSkipped(logger, reason));
             _loop = coordinator.CreateLoop(resume);
             _options.ResumeFrom = null;
         }

@@ -37,4 +37,11 @@ internal static partial class ParallelLog
 
     [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Fetched the run at step {Step} from a worker; {Replicas} replicas agree on checksum {Checksum:x16}")]
     public static partial void ReplicasAgree(ILogger logger, long step, int replicas, ulong checksum);
+
+    // 2190-2199: checkpoints as the coordinator sees them (apart from the ids others add after 2110).
+    [LoggerMessage(EventId = 2190, Level = LogLevel.Warning, Message = "Passed over a damaged checkpoint when resuming: {Reason}")]
+    public static partial void CheckpointSkipped(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2191, Level = LogLevel.Error, Message = "The run ends without a restart: {Reason}")]
+    public static partial void RunAborted(ILogger logger, string reason);
 }

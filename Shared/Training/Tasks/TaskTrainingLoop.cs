@@ -79,7 +79,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         _epochStartState = _dataRandom.GetState();
         _progress = new TrainerProgress { PlateauRate = settings.Training.LearningRate };
 
-        _checkpoints = CheckpointPipeline.Open(runDirectory, settings.Checkpoint, services, _logger);
+        _checkpoints = CheckpointPipeline.Open(runDirectory, settings, services, _logger);
         if (resumeFrom is not null)
         {
             try
@@ -123,6 +123,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         TrainingLog.Started(_logger, _model.ParameterCount, MasterOptions.Device.ToString(), threads, _train.BatchSize, _train.Count, _train.BatchesPerEpoch);
         _observer?.OnStart(new TrainingStart(_model.ParameterCount, _data.SourceVocabulary.Count, string.Create(CultureInfo.InvariantCulture, $"{_train.Count:N0} examples in batches of {_train.BatchSize}"), _train.BatchesPerEpoch, _totalSteps, _progress.Step, _settings.Training.Epochs, CorpusTask.Tagging, MasterOptions.Device.ToString(), threads));
         _metrics = new MetricsLog(Path.Combine(_runDirectory, "metrics.jsonl"), append: _progress.Step > 0);
+        _checkpoints.Metrics = _metrics;
         _steps.Start();
     }
 
@@ -132,6 +133,9 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         {
             throw new InvalidOperationException("the previous step has not been completed");
         }
+
+        // checkpoint.on-failure = stop: a commit that failed in the background ends the run before the next step.
+        _checkpoints.ThrowIfStopped();
 
         while (_stoppedBy == "epochs")
         {
@@ -221,7 +225,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
             await CheckpointAsync(valid?.Loss).ConfigureAwait(false);
         }
 
-        await _checkpoints.DrainAsync().ConfigureAwait(false);
+        await _checkpoints.DrainFinalAsync(_progress.Step).ConfigureAwait(false);
         var test = _stoppedBy == "interrupted" ? null : Evaluate(_test, "test", CancellationToken.None);
         var summary = new RunSummary
         {
@@ -247,6 +251,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
             StoppedBy = _stoppedBy,
             LastCheckpoint = _checkpoints.LastCheckpoint,
             BestCheckpoint = _checkpoints.BestDirectory,
+            CheckpointFailures = _checkpoints.Failures > 0 ? _checkpoints.Failures : null,
             StepTimeSplit = timings is { Steps: > 0 } ? timings.PerStepMilliseconds() : null,
         };
         await File.WriteAllTextAsync(Path.Combine(_runDirectory, "summary.json"), summary.ToJson(), CancellationToken.None).ConfigureAwait(false);
