@@ -57,6 +57,45 @@ public sealed class CheckpointRetentionTests : IDisposable
         Assert.Null(CheckpointStore.FindBest(_run.Path));
     }
 
+    [Fact]
+    public async Task A_damaged_kept_checkpoint_is_reported_does_not_count_toward_keep_last_and_the_older_valid_one_survives()
+    {
+        var store = CheckpointSamples.OpenStore(_run.Path, keepLast: 2, keepBest: false);
+        await store.CommitAsync(CheckpointSamples.Content(100), CancellationToken.None);
+        var damaged = await store.CommitAsync(CheckpointSamples.Content(200), CancellationToken.None);
+        CheckpointTampering.FlipOneByte(Path.Combine(damaged.Directory, "model.safetensors"), 40);
+
+        var third = await store.CommitAsync(CheckpointSamples.Content(300), CancellationToken.None);
+
+        // Without re-verification step 100 would go, leaving one valid checkpoint where two were promised.
+        Assert.Empty(third.Pruned);
+        Assert.Equal([damaged.Directory], third.Corrupt);
+        Assert.Equal(["step-000000100", "step-000000200", "step-000000300"], Entries(store));
+        CheckpointReader.Load(_run.Combine("checkpoints", "step-000000100"));
+
+        // Two newer valid ones exist now: the damaged one and the oldest age out together.
+        var fourth = await store.CommitAsync(CheckpointSamples.Content(400), CancellationToken.None);
+        Assert.Equal([_run.Combine("checkpoints", "step-000000100"), damaged.Directory], fourth.Pruned);
+        Assert.Empty(fourth.Corrupt);
+        Assert.Equal(["step-000000300", "step-000000400"], Entries(store));
+    }
+
+    [Fact]
+    public void A_damaged_newest_checkpoint_keeps_the_previous_valid_one_and_nothing_is_deleted_while_too_few_verify()
+    {
+        (long, string)[] committed = [(100, "a"), (200, "b"), (300, "c")];
+        var asked = new List<string>();
+
+        var (delete, damaged) = CheckpointRetention.SelectForDeletion(committed, keepLast: 1, alwaysKeep: ["c"], p => { asked.Add(p); return p != "c"; });
+        Assert.Equal(["a"], delete);
+        Assert.Equal(["c"], damaged);
+        Assert.Equal(["c", "b"], asked);
+
+        var (none, allDamaged) = CheckpointRetention.SelectForDeletion(committed, keepLast: 2, alwaysKeep: ["c"], p => p == "a");
+        Assert.Empty(none);
+        Assert.Equal(["c", "b"], allDamaged);
+    }
+
     private static string[] Entries(CheckpointStore store) =>
         [.. Directory.GetFileSystemEntries(store.CheckpointsDirectory).Select(e => Path.GetFileName(e)!).Order(StringComparer.Ordinal)];
 }

@@ -1,7 +1,7 @@
 namespace RnnCluster.Model.Checkpoints;
 
 /// <summary>Which committed checkpoints retention deletes; pure (verification is passed in), so the policy is testable without a disk.</summary>
-internal static class CheckpointRetention
+public static class CheckpointRetention
 {
     /// <param name="committed">Committed checkpoint directories, oldest step first.</param>
     /// <param name="keepLast">How many of the newest intact ones to keep.</param>
