@@ -20,6 +20,9 @@ internal static class CheckpointLayout
     public const string BestPointer = "BEST";
     public const string TempPrefix = ".tmp-";
 
+    /// <summary>Appended (with a random suffix) to a damaged committed checkpoint set aside when its step is written again.</summary>
+    public const string DamagedSuffix = ".damaged-";
+
     private const string StepPrefix = "step-";
 
     /// <summary>The files a manifest must list; readers refuse a manifest that leaves one out.</summary>

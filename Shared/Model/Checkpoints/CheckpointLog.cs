@@ -28,4 +28,7 @@ internal static partial class CheckpointLog
 
     [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "checkpoint phase {Phase} reached (step {Step}); holding here until killed (test fault)")]
     public static partial void PhaseReached(ILogger logger, string phase, long step);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Information, Message = "Checkpoint {Directory} failed verification and its step is being written again; the damaged copy is kept as {Aside}")]
+    public static partial void SetAside(ILogger logger, string directory, string aside);
 }

@@ -139,13 +139,24 @@ public sealed class CheckpointStore
 
             if (Directory.Exists(final))
             {
-                if (CheckpointLayout.IsCommitted(final))
+                if (CheckpointLayout.IsCommitted(final) && Verifies(final))
                 {
                     throw new CheckpointException($"checkpoint {final} already exists and is committed; refusing to overwrite it.");
                 }
 
-                Directory.Delete(final, recursive: true);
-                CheckpointLog.RemovedUnfinished(_logger, final);
+                if (CheckpointLayout.IsCommitted(final))
+                {
+                    // Damaged, so the run resumed from an older one and trained this step again: the new one
+                    // takes the name, the damaged one is set aside (not deleted) for whoever investigates.
+                    var aside = $"{final}{CheckpointLayout.DamagedSuffix}{RandomNumberGenerator.GetHexString(8, lowercase: true)}";
+                    Directory.Move(final, aside);
+                    CheckpointLog.SetAside(_logger, final, aside);
+                }
+                else
+                {
+                    Directory.Delete(final, recursive: true);
+                    CheckpointLog.RemovedUnfinished(_logger, final);
+                }
             }
 
             Directory.Move(temp, final);
@@ -308,6 +319,19 @@ public sealed class CheckpointStore
         }
 
         return (isBest, pruned, corrupt);
+    }
+
+    private static bool Verifies(string directory)
+    {
+        try
+        {
+            CheckpointReader.Verify(directory);
+            return true;
+        }
+        catch (CheckpointException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Whether a committed checkpoint still verifies whole (manifest and every file's hash); a failure is logged naming the file.</summary>
