@@ -48,6 +48,39 @@ public sealed class ClusterCheckpointProcessTests
         }
     }
 
+    [Fact]
+    public async Task A_coordinator_started_again_passes_over_a_corrupt_newest_checkpoint_with_one_warning_and_resumes_from_the_previous_one()
+    {
+        using var dir = new TempDirectory();
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(30, "cluster.min-workers=2", "checkpoint.every-steps=10"));
+        var (coordinator, workers) = await cluster.StartAsync(2);
+        await LocalCluster.ExpectExitAsync(coordinator, 0);
+        foreach (var worker in workers)
+        {
+            await LocalCluster.ExpectExitAsync(worker, 0);
+        }
+
+        var model = Path.Combine(cluster.RunDirectory, "checkpoints", "step-000000030", "model.safetensors");
+        var bytes = await File.ReadAllBytesAsync(model);
+        bytes[^3] ^= 0x20;
+        await File.WriteAllBytesAsync(model, bytes);
+
+        // The launcher runs the same command line again (here with a longer run): it resumes by itself.
+        var restarted = cluster.StartCoordinator("training.max-steps=50");
+        await restarted.WaitForLineAsync("coordinator listening at", Patience);
+        NodeProcess[] again = [cluster.StartWorker(), cluster.StartWorker()];
+
+        await LocalCluster.ExpectExitAsync(restarted, 0);
+        Assert.StartsWith($"warning: {model} is corrupt: SHA-256 mismatch", Assert.Single(restarted.Output.Split('\n'), l => l.StartsWith("warning:", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.EndsWith(Path.Combine("checkpoints", "step-000000020"), await restarted.WaitForLineAsync("resuming from", Patience), StringComparison.Ordinal);
+        foreach (var worker in again)
+        {
+            await LocalCluster.ExpectExitAsync(worker, 0);
+        }
+
+        Assert.Equal(50, CheckpointReader.Load(cluster.RunDirectory).TrainerState.Step);
+    }
+
     [MountFact]
     public async Task A_coordinator_that_cannot_write_its_checkpoints_ends_the_run_under_stop_and_tells_the_workers_without_a_restart()
     {

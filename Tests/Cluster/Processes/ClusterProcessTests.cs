@@ -255,6 +255,34 @@ public sealed class ClusterProcessTests
     }
 
     [Fact]
+    public async Task A_standby_taking_over_passes_over_a_corrupt_newest_checkpoint_naming_the_file_and_finishes_the_run()
+    {
+        using var dir = new TempDirectory();
+        await using var cluster = LocalCluster.WithDelayedWindows(dir, StandbyRunSteps, "cluster.min-workers=2", "checkpoint.every-steps=10");
+        // The first coordinator stops for good once step 150's marker is durable, before retention runs.
+        cluster.CoordinatorEnvironment[CheckpointPhaseHold.Variable] = "committed@150";
+        var (first, standby, workers) = await StartWithStandbyAsync(cluster, () => cluster.CoordinatorEnvironment.Remove(CheckpointPhaseHold.Variable));
+        await first.WaitForLineAsync("checkpoint phase committed reached", Patience);
+        var model = Path.Combine(cluster.RunDirectory, "checkpoints", "step-000000150", "model.safetensors");
+        var bytes = await File.ReadAllBytesAsync(model);
+        bytes[^7] ^= 0x08;
+        await File.WriteAllBytesAsync(model, bytes);
+
+        first.Kill();
+        await first.WaitForExitAsync(Patience);
+
+        var skipped = await standby.WaitForLineAsync("Passed over a damaged checkpoint", Patience);
+        Assert.Contains($"{model} is corrupt: SHA-256 mismatch", skipped, StringComparison.Ordinal);
+        await LocalCluster.ExpectExitAsync(standby, 0);
+        foreach (var worker in workers)
+        {
+            await LocalCluster.ExpectExitAsync(worker, 0);
+        }
+
+        Assert.Equal(StandbyRunSteps, CheckpointReader.Load(cluster.RunDirectory).TrainerState.Step);
+    }
+
+    [Fact]
     public async Task A_terminated_coordinator_checkpoints_and_hands_the_run_over_to_the_standby_which_finishes_it_unchanged()
     {
         using var dir = new TempDirectory();
@@ -284,7 +312,7 @@ public sealed class ClusterProcessTests
     /// A coordinator, a standby coordinator and two workers, once the first has trained 15 steps and the
     /// leader has moved every member Up (the split-brain resolver then keeps the survivors' side).
     /// </summary>
-    private static async Task<(NodeProcess First, NodeProcess Standby, NodeProcess[] Workers)> StartWithStandbyAsync(LocalCluster cluster)
+    private static async Task<(NodeProcess First, NodeProcess Standby, NodeProcess[] Workers)> StartWithStandbyAsync(LocalCluster cluster, Action? afterFirst = null)
     {
         // Four node processes and the test host share two CPU cores here. A heartbeat that a busy process
         // answers late makes a healthy member unreachable to the coordinator for a moment; if the kill lands
@@ -294,6 +322,7 @@ public sealed class ClusterProcessTests
         cluster.EveryNode.Add("cluster.acceptable-heartbeat-pause=8s");
         var first = cluster.StartCoordinator();
         await first.WaitForLineAsync("coordinator listening at", Patience);
+        afterFirst?.Invoke();
         var standby = cluster.StartStandbyCoordinator();
         await standby.WaitForLineAsync("Welcome from", Patience);
         NodeProcess[] workers = [cluster.StartWorker(), cluster.StartWorker()];
