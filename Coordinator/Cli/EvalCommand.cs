@@ -24,6 +24,11 @@ internal static class EvalCommand
         command.SetAction(async (parse, ct) =>
         {
             var loaded = CheckpointReader.Load(parse.GetValue(checkpoint)!.FullName);
+            foreach (var skipped in loaded.Skipped)
+            {
+                await console.Error.WriteLineAsync($"warning: {skipped}").ConfigureAwait(false);
+            }
+
             if (TrainedTaskModel.IsTask(loaded))
             {
                 return await EvaluateTaskAsync(console, loaded, parse.GetValue(data), parse.GetValue(json), ct).ConfigureAwait(false);

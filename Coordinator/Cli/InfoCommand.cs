@@ -18,6 +18,12 @@ internal static class InfoCommand
         command.SetAction(async (parse, ct) =>
         {
             var loaded = CheckpointReader.Load(parse.GetValue(checkpoint)!.FullName);
+            foreach (var skipped in loaded.Skipped)
+            {
+                // A run directory shows its newest checkpoint that verifies; each damaged newer one is named.
+                await console.Error.WriteLineAsync($"warning: {skipped}").ConfigureAwait(false);
+            }
+
             var m = loaded.Manifest;
             var s = loaded.TrainerState;
             var parameters = loaded.ModelTensors.Where(t => !(m.Architecture.TieWeights && t.Name == "decoder.weight")).Sum(t => t.ElementCount);

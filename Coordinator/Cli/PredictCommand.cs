@@ -20,6 +20,11 @@ internal static class PredictCommand
         command.SetAction(async (parse, ct) =>
         {
             var loaded = CheckpointReader.Load(parse.GetValue(checkpoint)!.FullName);
+            foreach (var skipped in loaded.Skipped)
+            {
+                await console.Error.WriteLineAsync($"warning: {skipped}").ConfigureAwait(false);
+            }
+
             if (!TrainedTaskModel.IsTask(loaded))
             {
                 throw new CliUsageException($"{loaded.Directory} holds a language model; predict takes an acceptor, transducer or encoder-decoder checkpoint (use 'rnncluster sample' for language models)");

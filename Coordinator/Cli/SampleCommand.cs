@@ -36,6 +36,11 @@ internal static class SampleCommand
             }
 
             using var trained = TrainedModel.Load(parse.GetValue(checkpoint)!.FullName);
+            foreach (var skipped in trained.Checkpoint.Skipped)
+            {
+                await console.Error.WriteLineAsync($"warning: {skipped}").ConfigureAwait(false);
+            }
+
             var text = parse.GetValue(prime) ?? string.Empty;
             var ids = TextGenerator.Generate(trained.Model, trained.Vocabulary, text, options);
             var separator = trained.Vocabulary.Tokenizer == TextTokenizer.Word && text.Length > 0 && !text.EndsWith('\n') ? " " : string.Empty;
