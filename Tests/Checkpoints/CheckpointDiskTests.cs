@@ -73,6 +73,26 @@ public sealed class CheckpointDiskTests
         Assert.Equal(10, CheckpointReader.Load(run).TrainerState.Step);
     }
 
+    [MountFact]
+    public async Task A_checkpoint_larger_than_the_free_space_is_announced_before_the_write_fails()
+    {
+        using var dir = new TempDirectory();
+        var checkpoints = dir.Combine("run", "checkpoints");
+        using var small = ScratchMount.Tmpfs(checkpoints, 64 * 1024);
+
+        // 128 x 128 LSTM: over half a megabyte of parameters for a 64 KiB file system.
+        var r = await CliRunner.RunAsync(["train", "--run-dir", dir.Combine("run"), "--max-steps", "3", .. Run, "--set", "model.hidden-size=128", "--set", "model.embedding-size=128"]);
+
+        Assert.True(r.ExitCode == 1, r.ToString());
+        var lines = r.Error.Split('\n');
+        var warning = Array.FindIndex(lines, l => l.Contains("Checkpoint of step 3 needs about", StringComparison.Ordinal));
+        var error = Array.FindIndex(lines, l => l.StartsWith($"error: checkpoint of step 3 could not be written to {checkpoints}", StringComparison.Ordinal));
+        Assert.True(warning >= 0 && error > warning, r.ToString());
+        Assert.Contains($"are free in {checkpoints}", lines[warning], StringComparison.Ordinal);
+        Assert.Contains("No space left on device", lines[error], StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(checkpoints));
+    }
+
     /// <summary>Bytes a tmpfs needs for one checkpoint of this run and half of another (files take whole pages there).</summary>
     private static async Task<long> RoomForOneAndAHalfAsync(TempDirectory dir)
     {

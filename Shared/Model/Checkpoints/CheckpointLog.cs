@@ -31,4 +31,7 @@ internal static partial class CheckpointLog
 
     [LoggerMessage(EventId = 3009, Level = LogLevel.Information, Message = "Checkpoint {Directory} failed verification and its step is being written again; the damaged copy is kept as {Aside}")]
     public static partial void SetAside(ILogger logger, string directory, string aside);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "Checkpoint of step {Step} needs about {Needed} bytes, but {Free} are free in {Directory}; writing it anyway, and its outcome decides")]
+    public static partial void ShortOfSpace(ILogger logger, long step, long needed, long free, string directory);
 }

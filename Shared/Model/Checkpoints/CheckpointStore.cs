@@ -122,6 +122,7 @@ public sealed class CheckpointStore
         // The suffix only has to differ from a crashed attempt's leftovers; it is not training randomness.
         var temp = Path.Combine(CheckpointsDirectory, $"{CheckpointLayout.TempPrefix}{name}-{RandomNumberGenerator.GetHexString(8, lowercase: true)}");
         var moved = false;
+        WarnIfShortOfSpace(content);
         try
         {
             Directory.CreateDirectory(temp);
@@ -319,6 +320,30 @@ public sealed class CheckpointStore
         }
 
         return (isBest, pruned, corrupt);
+    }
+
+    /// <summary>
+    /// Says so before writing when the checkpoint's bytes exceed the free space: the write is still tried
+    /// (a compressing file system may fit it), and its real failure is what the run acts on.
+    /// </summary>
+    private void WarnIfShortOfSpace(CheckpointContent content)
+    {
+        var needed = content.ModelTensors.Sum(t => (long)t.Data.Length) + content.OptimizerTensors.Sum(t => (long)t.Data.Length)
+            + content.VocabularyJson.Length + content.ConfigText.Length;
+        long free;
+        try
+        {
+            free = new DriveInfo(CheckpointsDirectory).AvailableFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return;
+        }
+
+        if (free < needed)
+        {
+            CheckpointLog.ShortOfSpace(_logger, content.Step, needed, free, CheckpointsDirectory);
+        }
     }
 
     private static bool Verifies(string directory)
