@@ -16,7 +16,9 @@ internal sealed class CheckpointPipeline(CheckpointStore store, RunDirectoryLock
 {
     private readonly Lock _gate = new();
     private CheckpointFailure? _failure;
+    // Written by the background commit, read by the training thread.
     private CheckpointFailure? _stopped;
+    private int _failureCount;
     private Task? _pending;
 
     /// <summary>
@@ -72,8 +74,6 @@ internal sealed class CheckpointPipeline(CheckpointStore store, RunDirectoryLock
             }
         }
     }
-
-    private int _failureCount;
 
     /// <summary>Starts committing <paramref name="content"/>; call <see cref="DrainAsync"/> first so commits never overlap.</summary>
     public void Start(CheckpointContent content)

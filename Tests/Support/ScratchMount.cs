@@ -67,9 +67,10 @@ internal sealed class ScratchMount : IDisposable
             Tmpfs(probe, 4096).Dispose();
             return null;
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
-            return $"root, but cannot mount here (a container without CAP_SYS_ADMIN?): {e.Message}";
+            // Win32Exception: no mount(8) on the PATH.
+            return $"root, but cannot mount here (no mount(8), or a container without CAP_SYS_ADMIN): {e.Message}";
         }
         finally
         {
