@@ -14,7 +14,7 @@ internal static partial class ClusterRunLog
     [LoggerMessage(EventId = 2302, Level = LogLevel.Warning, Message = "Data-plane link to {Peer} ended: {Why}")]
     public static partial void LinkEnded(ILogger logger, string peer, string why);
 
-    [LoggerMessage(EventId = 2310, Level = LogLevel.Information, Message = "Data-plane link to {Peer} closed: {Why}")]
+    [LoggerMessage(EventId = 2317, Level = LogLevel.Information, Message = "Data-plane link to {Peer} closed: {Why}")]
     public static partial void LinkClosed(ILogger logger, string peer, string why);
 
     [LoggerMessage(EventId = 2303, Level = LogLevel.Warning, Message = "Refused a data-plane connection from {Peer}: {Why}")]

@@ -18,7 +18,7 @@ public sealed class StepLinkSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit
 {
     private const int LinkEnded = 2302;
     private const int PeerGone = 2308;
-    private const int LinkClosed = 2310;
+    private const int LinkClosed = 2317;
 
     [Theory]
     [InlineData("goodbye", LinkClosed)]
