@@ -90,7 +90,6 @@ public sealed class MonitorServer : IAsyncDisposable
                 kestrel.ListenAnyIP(options.Port);
             }
         });
-        builder.Services.AddSingleton(loggerFactory);
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(meter.Name).AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         var app = builder.Build();
         try
