@@ -4,16 +4,18 @@ using Spectre.Console;
 
 namespace RnnCluster.Coordinator.Cli;
 
-/// <summary>Spectre.Console progress bar with step, epoch, loss, perplexity, tokens/s and ETA; evaluations print above it.</summary>
+/// <summary>Spectre.Console progress bar with step, epoch, loss, perplexity, tokens/s and ETA (and the dashboard's address when one is served); evaluations print above it.</summary>
 internal sealed class LiveTrainingView : ITrainingView
 {
     private readonly IAnsiConsole _console;
     private ProgressTask? _task;
+    private readonly string _dashboard;
     private TrainingStart? _start;
 
-    public LiveTrainingView(TextWriter output)
+    public LiveTrainingView(TextWriter output, Uri? dashboard = null)
     {
         _console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        _dashboard = dashboard is null ? string.Empty : $" | {dashboard}";
     }
 
     public async Task<RunSummary> RunAsync(Func<Task<RunSummary>> run)
@@ -60,7 +62,7 @@ internal sealed class LiveTrainingView : ITrainingView
         }
 
         _task.Value = step.Step;
-        _task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"epoch {step.Epoch + 1}/{_start.Epochs} step {step.Step}/{_start.TotalSteps} loss {step.Loss:F3} ppl {Math.Exp(step.Loss):F1} {step.TokensPerSecond:N0} tok/s"));
+        _task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"epoch {step.Epoch + 1}/{_start.Epochs} step {step.Step}/{_start.TotalSteps} loss {step.Loss:F3} ppl {Math.Exp(step.Loss):F1} {step.TokensPerSecond:N0} tok/s{_dashboard}"));
     }
 
     public void OnEvaluation(EvaluationReport evaluation)

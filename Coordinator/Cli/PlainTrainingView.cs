@@ -3,8 +3,8 @@ using RnnCluster.Training;
 
 namespace RnnCluster.Coordinator.Cli;
 
-/// <summary>One line per log interval, evaluation and checkpoint: what CI logs and pipes should see.</summary>
-internal sealed class PlainTrainingView(TextWriter output, int logEvery) : ITrainingView
+/// <summary>One line per log interval, evaluation and checkpoint: what CI logs and pipes should see; the start line names the dashboard when one is served.</summary>
+internal sealed class PlainTrainingView(TextWriter output, int logEvery, Uri? dashboard = null) : ITrainingView
 {
     private long _totalSteps;
 
@@ -18,7 +18,7 @@ internal sealed class PlainTrainingView(TextWriter output, int logEvery) : ITrai
     {
         ArgumentNullException.ThrowIfNull(start);
         _totalSteps = start.TotalSteps;
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training {start.ParameterCount:N0} parameters on {start.Device} ({start.Threads} threads): vocabulary {start.VocabularySize}, {start.DataLayout}, {start.StepsPerEpoch} steps/epoch, {start.TotalSteps} steps planned") + (start.FirstStep > 0 ? $", resuming after step {start.FirstStep}" : string.Empty));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training {start.ParameterCount:N0} parameters on {start.Device} ({start.Threads} threads): vocabulary {start.VocabularySize}, {start.DataLayout}, {start.StepsPerEpoch} steps/epoch, {start.TotalSteps} steps planned") + (start.FirstStep > 0 ? $", resuming after step {start.FirstStep}" : string.Empty) + (dashboard is null ? string.Empty : $"; dashboard {dashboard}"));
     }
 
     public void OnStep(StepReport step)

@@ -28,6 +28,7 @@ internal static class TrainCommand
         var epochs = new Option<int?>("--epochs") { Description = "number of epochs (training.epochs)" };
         var sampleLength = new Option<int>("--sample-length") { Description = "tokens to generate from the trained model at the end (0 = none)", DefaultValueFactory = _ => 40 };
         var plain = new Option<bool>("--plain") { Description = "plain log lines instead of the live progress display" };
+        var dashboard = new Option<bool>("--dashboard") { Description = "serve the live dashboard, /metrics and /status on monitor.host:monitor.port (default 127.0.0.1:8480) in any mode; --cluster serves it unless monitor.enabled = off. See docs/monitoring.md" };
         var workers = new Option<int?>("--workers") { Description = "data-parallel worker actors in this process (parallel.workers, default 2); 0 = single-replica trainer" };
         var cluster = new Option<bool>("--cluster") { Description = "be the coordinator (first seed) of a multi-process run: listen on cluster.host:cluster.port, wait for cluster.min-workers rnncluster-worker processes, train with them (they average gradients among themselves by all-reduce; cluster.gradient-exchange); resumes from --run-dir's newest checkpoint when there is one (or from the workers' copy of the run when it is newer). With cluster.seeds set it joins those nodes as a standby coordinator on the same --run-dir, and takes over when the coordinator's node fails or leaves" };
         var presets = string.Join(Environment.NewLine, BuiltinPreset.All.Select(p => $"  {p.Data}: {(p.Settings.Count == 0 ? "the defaults" : BuiltinPreset.Describe(p.Settings))} -> {p.Result}"));
@@ -36,7 +37,7 @@ internal static class TrainCommand
             "Train a model (the embedded default: a 2x200 LSTM language model on builtin:agreement)." + Environment.NewLine
             + "Built-in data brings its recommended settings (a preset); --config and --set override any of them:" + Environment.NewLine + presets)
         {
-            config, data, runDir, set, resume, maxSteps, epochs, workers, cluster, sampleLength, plain,
+            config, data, runDir, set, resume, maxSteps, epochs, workers, cluster, sampleLength, plain, dashboard,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -70,7 +71,8 @@ internal static class TrainCommand
                 parse.GetValue(resume)?.FullName,
                 parse.GetValue(sampleLength),
                 parse.GetValue(plain) || !console.IsInteractive,
-                parse.GetValue(cluster));
+                parse.GetValue(cluster),
+                parse.GetValue(dashboard));
             return await RunAsync(request, console, ct).ConfigureAwait(false);
         });
         return command;
@@ -149,24 +151,25 @@ internal static class TrainCommand
         }
 
         using var loggerFactory = CreateLoggerFactory(console, request);
-        var view = CreateView(console, request, settings);
         await console.Out.WriteLineAsync($"run directory: {runDirectory}").ConfigureAwait(false);
-        var services = new TrainerServices(TimeProvider.System, loggerFactory, view);
+        await using var monitor = await MonitorSession.StartAsync(request, settings, runDirectory, corpus.Task == CorpusTask.Tagging ? "tagging" : "language-model", loggerFactory, console, cancellationToken).ConfigureAwait(false);
+        var view = CreateView(console, request, settings, monitor?.Address);
+        var services = new TrainerServices(TimeProvider.System, loggerFactory, MonitorSession.Observer(view, monitor));
         RunSummary summary;
         if (request.Cluster)
         {
-            summary = await RunClusterAsync(new Parallel.Cluster.ClusterTrainer(settings, corpus, runDirectory, services, resumeFrom) { OnListening = Listening(console, settings), AkkaOverrides = ConfigLoader.LoadAkka(request.ConfigPath, request.Overrides) }, view, resumeFrom, console, cancellationToken).ConfigureAwait(false);
+            summary = await RunClusterAsync(new Parallel.Cluster.ClusterTrainer(settings, corpus, runDirectory, services, resumeFrom) { OnListening = Listening(console, settings), AkkaOverrides = ConfigLoader.LoadAkka(request.ConfigPath, request.Overrides), Monitor = monitor?.Monitor }, view, monitor, resumeFrom, console, cancellationToken).ConfigureAwait(false);
         }
         else if (settings.Parallel.Workers == 0)
         {
             using var trainer = new LanguageModelTrainer(settings, corpus, runDirectory, services, resumeFrom);
-            summary = await view.RunAsync(() => trainer.RunAsync(cancellationToken)).ConfigureAwait(false);
+            summary = await view.RunAsync(() => MonitorSession.TrackAsync(monitor, () => trainer.RunAsync(cancellationToken))).ConfigureAwait(false);
         }
         else
         {
             await console.Out.WriteLineAsync($"data-parallel: {settings.Parallel.Workers} worker actors x {ParallelTrainer.ThreadsPerReplica(settings)} threads").ConfigureAwait(false);
-            var trainer = new ParallelTrainer(settings, corpus, runDirectory, services, resumeFrom);
-            summary = await view.RunAsync(() => trainer.RunAsync(cancellationToken)).ConfigureAwait(false);
+            var trainer = new ParallelTrainer(settings, corpus, runDirectory, services, resumeFrom) { Monitor = monitor?.Monitor };
+            summary = await view.RunAsync(() => MonitorSession.TrackAsync(monitor, () => trainer.RunAsync(cancellationToken))).ConfigureAwait(false);
         }
 
         await WriteSummaryAsync(console.Out, summary, corpus).ConfigureAwait(false);
@@ -192,25 +195,26 @@ internal static class TrainCommand
         }
 
         using var loggerFactory = CreateLoggerFactory(console, request);
-        var view = CreateView(console, request, settings);
         await console.Out.WriteLineAsync($"run directory: {runDirectory}").ConfigureAwait(false);
         await console.Out.WriteLineAsync($"task: {data.Kind.ToName()} on {data.Source}: {data.Train.Count:N0}/{data.Valid.Count:N0}/{data.Test.Count:N0} examples, {data.SourceVocabulary.Count:N0} source tokens, {data.OutputCount:N0} outputs").ConfigureAwait(false);
-        var services = new TrainerServices(TimeProvider.System, loggerFactory, view);
+        await using var monitor = await MonitorSession.StartAsync(request, settings, runDirectory, data.Kind.ToName(), loggerFactory, console, cancellationToken).ConfigureAwait(false);
+        var view = CreateView(console, request, settings, monitor?.Address);
+        var services = new TrainerServices(TimeProvider.System, loggerFactory, MonitorSession.Observer(view, monitor));
         RunSummary summary;
         if (request.Cluster)
         {
-            summary = await RunClusterAsync(new Parallel.Cluster.ClusterTrainer(settings, data, runDirectory, services, resumeFrom) { OnListening = Listening(console, settings), AkkaOverrides = ConfigLoader.LoadAkka(request.ConfigPath, request.Overrides) }, view, resumeFrom, console, cancellationToken).ConfigureAwait(false);
+            summary = await RunClusterAsync(new Parallel.Cluster.ClusterTrainer(settings, data, runDirectory, services, resumeFrom) { OnListening = Listening(console, settings), AkkaOverrides = ConfigLoader.LoadAkka(request.ConfigPath, request.Overrides), Monitor = monitor?.Monitor }, view, monitor, resumeFrom, console, cancellationToken).ConfigureAwait(false);
         }
         else if (settings.Parallel.Workers == 0)
         {
             using var trainer = new TaskTrainer(settings, data, runDirectory, services, resumeFrom);
-            summary = await view.RunAsync(() => trainer.RunAsync(cancellationToken)).ConfigureAwait(false);
+            summary = await view.RunAsync(() => MonitorSession.TrackAsync(monitor, () => trainer.RunAsync(cancellationToken))).ConfigureAwait(false);
         }
         else
         {
             await console.Out.WriteLineAsync($"data-parallel: {settings.Parallel.Workers} worker actors x {ParallelTrainer.ThreadsPerReplica(settings)} threads").ConfigureAwait(false);
-            var trainer = new ParallelTrainer(settings, data, runDirectory, services, resumeFrom);
-            summary = await view.RunAsync(() => trainer.RunAsync(cancellationToken)).ConfigureAwait(false);
+            var trainer = new ParallelTrainer(settings, data, runDirectory, services, resumeFrom) { Monitor = monitor?.Monitor };
+            summary = await view.RunAsync(() => MonitorSession.TrackAsync(monitor, () => trainer.RunAsync(cancellationToken))).ConfigureAwait(false);
         }
 
         await console.Out.WriteLineAsync($"{StopReason(summary.StoppedBy)} after {summary.Steps} steps, {summary.Epochs} epochs, {summary.TokensTrained:N0} targets, {summary.WallSeconds:F1} s of training").ConfigureAwait(false);
@@ -232,22 +236,22 @@ internal static class TrainCommand
         return LoggerFactory.Create(b => b.AddProvider(new LineLoggerProvider(console.Error, level)).SetMinimumLevel(level));
     }
 
-    private static ITrainingView CreateView(CliConsole console, TrainRequest request, RnnClusterSettings settings) =>
-        request.Plain ? new PlainTrainingView(console.Out, settings.Training.LogEverySteps) : new LiveTrainingView(console.Out);
+    private static ITrainingView CreateView(CliConsole console, TrainRequest request, RnnClusterSettings settings, Uri? dashboard) =>
+        request.Plain ? new PlainTrainingView(console.Out, settings.Training.LogEverySteps, dashboard) : new LiveTrainingView(console.Out, dashboard);
 
     private static Action<Akka.Actor.Address> Listening(CliConsole console, RnnClusterSettings settings) =>
         address => console.Out.WriteLine(settings.Cluster.Seeds.Count == 0
             ? $"coordinator listening at {address}; waiting for {settings.Cluster.MinWorkers} worker(s): rnncluster-worker --seed {settings.Cluster.Host}:{address.Port}"
             : $"coordinator listening at {address}, joining through {string.Join(", ", settings.Cluster.Seeds)}: the oldest coordinator-eligible node trains, the others stand by and take over when it fails or leaves (workers should list every coordinator as --seed)");
 
-    private static async Task<RunSummary> RunClusterAsync(Parallel.Cluster.ClusterTrainer trainer, ITrainingView view, string? resumeFrom, CliConsole console, CancellationToken cancellationToken)
+    private static async Task<RunSummary> RunClusterAsync(Parallel.Cluster.ClusterTrainer trainer, ITrainingView view, MonitorSession? monitor, string? resumeFrom, CliConsole console, CancellationToken cancellationToken)
     {
         if (resumeFrom is not null)
         {
             await console.Out.WriteLineAsync($"resuming from {resumeFrom}").ConfigureAwait(false);
         }
 
-        return await view.RunAsync(() => trainer.RunAsync(cancellationToken)).ConfigureAwait(false);
+        return await view.RunAsync(() => MonitorSession.TrackAsync(monitor, () => trainer.RunAsync(cancellationToken))).ConfigureAwait(false);
     }
 
     private static async Task WriteSummaryAsync(TextWriter output, RunSummary s, Corpus corpus)
@@ -297,4 +301,4 @@ internal static class TrainCommand
 }
 
 /// <summary>The parsed <c>train</c> command line.</summary>
-internal sealed record TrainRequest(string? ConfigPath, IReadOnlyList<string> Overrides, string? RunDirectory, string? Resume, int SampleLength, bool Plain, bool Cluster = false);
+internal sealed record TrainRequest(string? ConfigPath, IReadOnlyList<string> Overrides, string? RunDirectory, string? Resume, int SampleLength, bool Plain, bool Cluster = false, bool Dashboard = false);

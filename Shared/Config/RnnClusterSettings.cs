@@ -24,6 +24,8 @@ public sealed record RnnClusterSettings
 
     public ClusterSettings Cluster { get; init; } = ClusterSettings.Default;
 
+    public MonitorSettings Monitor { get; init; } = MonitorSettings.Default;
+
     /// <summary>
     /// Binds a read configuration; unknown keys, wrong types and out-of-range values throw
     /// <see cref="ConfigException"/>. The <c>akka</c> section is not part of these settings (it is
@@ -42,6 +44,7 @@ public sealed record RnnClusterSettings
                 Checkpoint = section.Bind("checkpoint", CheckpointSettings.Bind),
                 Parallel = section.Bind("parallel", ParallelSettings.Bind),
                 Cluster = section.Bind("cluster", ClusterSettings.Bind),
+                Monitor = section.Bind("monitor", MonitorSettings.Bind),
             };
             if (section.TryGet(AkkaSection.Key, out var akka))
             {
@@ -63,6 +66,7 @@ public sealed record RnnClusterSettings
         writer.Section("checkpoint", Checkpoint.Write);
         writer.Section("parallel", Parallel.Write);
         writer.Section("cluster", Cluster.Write);
+        writer.Section("monitor", Monitor.Write);
         return writer.ToString();
     }
 }

@@ -210,7 +210,10 @@ public sealed class RunMonitor : ITrainingSampleObserver
         }
     }
 
-    /// <summary>The whole members table as it is now; joins, leaves and state changes become member events.</summary>
+    /// <summary>
+    /// The whole members table as it is now (a member is its role and index); joins and state changes become
+    /// member events.
+    /// </summary>
     public void MembersChanged(IReadOnlyList<MemberStatus> members)
     {
         ArgumentNullException.ThrowIfNull(members);
@@ -219,34 +222,67 @@ public sealed class RunMonitor : ITrainingSampleObserver
         {
             foreach (var member in members)
             {
-                var before = _members.Find(m => m.Address == member.Address);
-                if (before is null)
-                {
-                    AddEventLocked(new RunEvent(unix, _step, RunEventKinds.Member, $"{member.Role} {member.Address} {member.State}"));
-                }
-                else if (before.State != member.State)
-                {
-                    AddEventLocked(new RunEvent(unix, _step, RunEventKinds.Member, $"{member.Role} {member.Address}: {before.State} -> {member.State}"));
-                }
+                NoteChangeLocked(_members.Find(m => SameMember(m, member)), member, unix);
             }
 
             _members.Clear();
-            _members.AddRange(members.OrderBy(m => m.Index));
-            PublishLocked(new MembersUpdate(_members.ToArray()));
+            _members.AddRange(members);
+            SortAndPublishMembersLocked();
         }
     }
 
-    /// <summary>One member's new status (matched by address; a new address is added).</summary>
+    /// <summary>One member's new status (matched by role and index; a new one is added).</summary>
     public void MemberChanged(MemberStatus member)
     {
         ArgumentNullException.ThrowIfNull(member);
-        List<MemberStatus> members;
+        var unix = Now;
         lock (_gate)
         {
-            members = [.. _members.Where(m => m.Address != member.Address), member];
+            var at = _members.FindIndex(m => SameMember(m, member));
+            NoteChangeLocked(at < 0 ? null : _members[at], member, unix);
+            if (at < 0)
+            {
+                _members.Add(member);
+            }
+            else
+            {
+                _members[at] = member;
+            }
+
+            SortAndPublishMembersLocked();
+        }
+    }
+
+    /// <summary>
+    /// Changes the given fields of member <paramref name="index"/> of <paramref name="role"/>, adding it (joining,
+    /// incarnation 1, address <c>role-index</c> unless given) when it is new: each actor reports what it knows.
+    /// </summary>
+    public void MemberChanged(int index, string role, string? address = null, string? state = null, long? incarnation = null, double? streamShare = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(role);
+        MemberStatus current;
+        lock (_gate)
+        {
+            current = _members.Find(m => m.Index == index && m.Role == role)
+                ?? new MemberStatus(index, role, string.Create(CultureInfo.InvariantCulture, $"{role}-{index}"), MemberStates.Joining, 1, null, null);
         }
 
-        MembersChanged(members);
+        MemberChanged(current with
+        {
+            Address = address ?? current.Address,
+            State = state ?? current.State,
+            Incarnation = incarnation ?? current.Incarnation,
+            StreamShare = streamShare ?? current.StreamShare,
+        });
+    }
+
+    /// <summary>A member of <paramref name="role"/> now, or null.</summary>
+    public MemberStatus? FindMember(int index, string role)
+    {
+        lock (_gate)
+        {
+            return _members.Find(m => m.Index == index && m.Role == role);
+        }
     }
 
     /// <summary>A new generation of the run (a re-plan after members changed): <paramref name="reason"/> says why.</summary>
@@ -285,10 +321,10 @@ public sealed class RunMonitor : ITrainingSampleObserver
     }
 
     /// <summary>
-    /// The step-time split of the last interval, and each worker's mean step time (by member address; members
-    /// not named keep theirs).
+    /// The step-time split of the last interval, and each worker's mean step time (by worker index; workers not
+    /// named keep theirs).
     /// </summary>
-    public void StepTimes(StepSplit split, IReadOnlyDictionary<string, double>? workerStepMs = null)
+    public void StepTimes(StepSplit split, IReadOnlyDictionary<int, double>? workerStepMs = null)
     {
         ArgumentNullException.ThrowIfNull(split);
         lock (_gate)
@@ -302,7 +338,7 @@ public sealed class RunMonitor : ITrainingSampleObserver
 
             for (var i = 0; i < _members.Count; i++)
             {
-                if (workerStepMs.TryGetValue(_members[i].Address, out var ms))
+                if (_members[i].Role == MemberStates.Worker && workerStepMs.TryGetValue(_members[i].Index, out var ms))
                 {
                     _members[i] = _members[i] with { StepMs = ms };
                 }
@@ -335,6 +371,27 @@ public sealed class RunMonitor : ITrainingSampleObserver
         {
             return new MeterFigures(_step, _generation, new LatestFigures(_loss, _learningRate, _gradientNorm, _tokensPerSecond, _validLoss, _validPerplexity, _validBitsPerToken), _split, _lastCheckpoint?.Unix, _members.ToArray());
         }
+    }
+
+    private static bool SameMember(MemberStatus a, MemberStatus b) => a.Index == b.Index && a.Role == b.Role;
+
+    private void NoteChangeLocked(MemberStatus? before, MemberStatus member, double unix)
+    {
+        if (before is null)
+        {
+            AddEventLocked(new RunEvent(unix, _step, RunEventKinds.Member, $"{member.Role} {member.Index} ({member.Address}) {member.State}"));
+        }
+        else if (before.State != member.State)
+        {
+            AddEventLocked(new RunEvent(unix, _step, RunEventKinds.Member, $"{member.Role} {member.Index} ({member.Address}): {before.State} -> {member.State}"));
+        }
+    }
+
+    private void SortAndPublishMembersLocked()
+    {
+        // The coordinator first, then the workers by index.
+        _members.Sort(static (a, b) => (a.Role == MemberStates.Coordinator ? 0 : 1).CompareTo(b.Role == MemberStates.Coordinator ? 0 : 1) is var byRole and not 0 ? byRole : a.Index.CompareTo(b.Index));
+        PublishLocked(new MembersUpdate(_members.ToArray()));
     }
 
     private MonitorSnapshot SnapshotLocked() => new(

@@ -39,12 +39,14 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     // All-reduce mode: the step the master's parameters are current at (the start, a resume, a fetch).
     private long _masterStep = -1;
     private RemoteReplicas? _remote;
+    private readonly MonitorFeed? _feed;
 
     public CoordinatorActor(CoordinatorOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _logger = options.LoggerFactory.CreateLogger<CoordinatorActor>();
+        _feed = options.Monitor is { } monitor ? new MonitorFeed(monitor, options.Time, options.LocalWorkers) : null;
         Become(AwaitingWorkers);
     }
 
@@ -96,6 +98,11 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         var workers = Enumerable.Range(0, _options.Parallel.Workers)
             .Select(i => new WorkerOptions(i, workerModel, _options.WorkerFaults, _options.Time))
             .ToArray();
+        foreach (var worker in workers)
+        {
+            _feed?.LocalWorker(worker.Index, _options.Incarnation);
+        }
+
         var parallel = _options.Parallel;
         // A name per incarnation: after a restart the previous supervisor may still be stopping.
         Context.ActorOf(Props.Create(() => new WorkerSupervisor(workers, parallel.MaxWorkerFailures, parallel.FailureWindow)), $"workers-{_options.Incarnation}");
@@ -125,7 +132,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             }
 
             Protocol.TakeJoiners();
-            LogGeneration();
+            LogGeneration("the workers are ready");
             Loop.Start();
             BecomeIdle();
         });
@@ -139,7 +146,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         {
             Welcome(ready);
             Protocol.TakeJoiners();
-            LogGeneration();
+            LogGeneration("workers joined after every worker was gone");
             if (Protocol.OpenStep is null)
             {
                 BecomeIdle();
@@ -165,7 +172,11 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         ReceiveAsync<BeginStep>(_ => BeginStepAsync());
         Receive<WindowGradients>(Refuse);
         Receive<StepDeadlinePassed>(_ => { });
-        Receive<ShardFailed>(f => ParallelLog.WorkerFailed(_logger, f.WorkerIndex, f.Step, "Restart", f.Reason));
+        Receive<ShardFailed>(f =>
+        {
+            ParallelLog.WorkerFailed(_logger, f.WorkerIndex, f.Step, "Restart", f.Reason);
+            _feed?.Restarted(f.WorkerIndex, f.Step, f.Reason);
+        });
         Receive<WorkersReady>(Welcome);
         Receive<Terminated>(OnTerminated);
     }
@@ -200,6 +211,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             _workers[index] = worker;
             Context.Watch(worker);
             Protocol.Join(index);
+            _feed?.Joining(index);
         }
     }
 
@@ -207,7 +219,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     {
         if (Protocol.TakeJoiners())
         {
-            LogGeneration();
+            LogGeneration("workers joined");
         }
 
         if (_options.FailBeforeStep is { } failAt && Loop.Step + 1 == failAt)
@@ -370,7 +382,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
                 // One new generation (later abandonments of the old one are stale) recomputes it.
                 ParallelLog.StepAbandoned(_logger, g.WorkerIndex, g.Step, g.Generation);
                 Protocol.Regenerate();
-                LogGeneration();
+                LogGeneration($"worker {g.WorkerIndex} abandoned step {g.Step}");
                 EnsureSeed();
                 Send(Protocol.Redispatch());
                 break;
@@ -390,6 +402,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         var reduced = time.GetTimestamp();
         var timings = _options.Timings;
         var replies = closed.Replies;
+        _feed?.Replies(replies);
         var slowest = replies.Select(g => g.ComputeSeconds + g.CopySeconds).DefaultIfEmpty(0).Max();
         timings.ComputeSeconds += replies.Select(g => g.ComputeSeconds).DefaultIfEmpty(0).Max();
         timings.TransferSeconds += Math.Max(0, time.GetElapsedTime(_dispatched, reduceStarted).TotalSeconds - slowest) + replies.Select(g => g.CopySeconds).DefaultIfEmpty(0).Max();
@@ -428,11 +441,12 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             // and the master seeds a new generation before the next step.
             _masterStep = Loop.Step;
             Protocol.ForgetHolders();
-            LogGeneration();
+            LogGeneration($"rolled back to step {Loop.Step}");
         }
 
         timings.ApplySeconds += time.GetElapsedTime(reduced).TotalSeconds;
         timings.Steps++;
+        _feed?.StepDone(timings);
         BecomeIdle();
     }
 
@@ -440,6 +454,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     private void OnShardFailed(ShardFailed failed)
     {
         ParallelLog.WorkerFailed(_logger, failed.WorkerIndex, failed.Step, "Restart", failed.Reason);
+        _feed?.Restarted(failed.WorkerIndex, failed.Step, failed.Reason);
         if (_options.AllReduce)
         {
             // The restarted replica lost the run: a new generation syncs it from a peer (its peers abandon
@@ -450,7 +465,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             }
 
             Protocol.Regenerate(failed.WorkerIndex);
-            LogGeneration();
+            LogGeneration($"worker {failed.WorkerIndex} restarted");
             if (Protocol.OpenStep is not null)
             {
                 EnsureSeed();
@@ -481,6 +496,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         }
 
         ParallelLog.WorkerStopped(_logger, index, Protocol.Workers.Count);
+        _feed?.Lost(index, Protocol.Workers.Count);
         if (Protocol.Workers.Count == 0 && !_options.LocalWorkers)
         {
             Timers.Cancel(DeadlineTimer);
@@ -497,7 +513,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             return;
         }
 
-        LogGeneration();
+        LogGeneration($"worker {index} stopped");
         if (Protocol.OpenStep is not null)
         {
             // Contributions of the old generation are discarded; the survivors recompute the whole
@@ -526,6 +542,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         var missing = Protocol.Missing;
         var policy = _options.Parallel.StragglerPolicy;
         ParallelLog.Straggler(_logger, open.Step, _options.Parallel.StepDeadline, string.Join(", ", missing), SettingNames.StragglerPolicies.ToName(policy));
+        _feed?.Failure($"step {open.Step}: no reply from worker {string.Join(", ", missing)} within {_options.Parallel.StepDeadline.TotalSeconds:0.#} s ({SettingNames.StragglerPolicies.ToName(policy)})");
         // With all-reduce a missing member holds up its peers' sums too: no step closes without it.
         if (policy == StragglerPolicy.Drop && Protocol.ReceivedCount > 0 && !_options.AllReduce)
         {
@@ -549,6 +566,9 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         Become(Finished);
     }
 
-    private void LogGeneration() =>
+    private void LogGeneration(string reason)
+    {
         ParallelLog.NewGeneration(_logger, Protocol.Generation, Protocol.Workers.Count, string.Join(" ", Protocol.Plan.Select(s => $"w{s.WorkerIndex}:[{s.FirstStream},{s.FirstStream + s.StreamCount})")));
+        _feed?.Generation(Protocol.Generation, reason, Protocol.Plan, Loop.StreamCount);
+    }
 }

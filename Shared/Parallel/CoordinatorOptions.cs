@@ -36,6 +36,9 @@ public sealed class CoordinatorOptions
 
     public CancellationToken Cancellation { get; init; }
 
+    /// <summary>The run monitor the coordinator reports members, generations, failures and step times to; null = none.</summary>
+    public Monitoring.RunMonitor? Monitor { get; init; }
+
     /// <summary>
     /// True (one process): the coordinator creates <see cref="ParallelSettings.Workers"/> worker actors under
     /// its own <see cref="WorkerSupervisor"/>. False (a cluster): workers arrive as <see cref="WorkersReady"/>

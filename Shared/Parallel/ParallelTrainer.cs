@@ -47,6 +47,9 @@ public sealed class ParallelTrainer
         _resumeFrom = resumeFrom;
     }
 
+    /// <summary>The run monitor: workers are its members "local/worker-N"; null = none.</summary>
+    public Monitoring.RunMonitor? Monitor { get; init; }
+
     /// <summary>Test-only fault injection for workers.</summary>
     public WorkerFaults? WorkerFaults { get; init; }
 
@@ -75,6 +78,7 @@ public sealed class ParallelTrainer
             WorkerFaults = WorkerFaults,
             FailBeforeStep = CoordinatorFailsBeforeStep,
             Cancellation = cancellationToken,
+            Monitor = Monitor,
         };
         var system = ParallelSystem.Create("rnncluster", _services.LoggerFactory);
         try

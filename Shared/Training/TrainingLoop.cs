@@ -317,7 +317,25 @@ public sealed class TrainingLoop : ITrainingLoop
     private bool Validate(CancellationToken cancellationToken)
     {
         var result = Evaluator.Evaluate(_model, _corpus.Valid, _settings.Data.EvalBatchSize, _settings.Data.Bptt, cancellationToken);
-        return _progress.RecordValidation(result, _schedule, _settings.Training.Patience, _logger, _metrics, _observer);
+        var early = _progress.RecordValidation(result, _schedule, _settings.Training.Patience, _logger, _metrics, _observer);
+        SampleForObserver();
+        return early;
+    }
+
+    /// <summary>
+    /// A few tokens generated after a validation, for an observer that shows them (the dashboard). Seeded by
+    /// the step, so a run shows the same samples every time; nothing is generated when no observer wants them.
+    /// Generation runs without dropout and on its own generator: training is not changed by it.
+    /// </summary>
+    private void SampleForObserver()
+    {
+        if (_observer is not ITrainingSampleObserver { WantsSamples: true } sampler || _corpus.Task != CorpusTask.LanguageModel)
+        {
+            return;
+        }
+
+        var ids = TextGenerator.Generate(_model, _corpus.Vocabulary, string.Empty, new GenerationOptions { Length = 30, Temperature = 0.8, Seed = unchecked((ulong)_progress.Step) + 1 });
+        sampler.OnSample(_progress.Step, Tokenizer.Decode([.. ids], _corpus.Vocabulary).Trim());
     }
 
     private EvaluationResult Evaluate(TokenSplit split, string name, CancellationToken cancellationToken)

@@ -128,7 +128,7 @@ public sealed class MonitorServerTests
         monitor.OnEvaluation(ScriptedRun.Valid(4, 2.0));
         monitor.OnCheckpoint("/runs/test/checkpoints/step-000004", 4, isBest: false);
         monitor.GenerationStarted(2, "worker unreachable");
-        monitor.StepTimes(new StepSplit(20, 3, 1), new Dictionary<string, double> { ["local/worker-0"] = 21 });
+        monitor.StepTimes(new StepSplit(20, 3, 1), new Dictionary<int, double> { [0] = 21 });
         time.Advance(TimeSpan.FromSeconds(12));
         await using var server = await StartAsync(monitor);
         using var client = Client(server);

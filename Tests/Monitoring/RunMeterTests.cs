@@ -33,7 +33,7 @@ public sealed class RunMeterTests
         monitor.OnCheckpoint("/runs/test/checkpoints/step-000020", 20, isBest: true);
         monitor.GenerationStarted(3, "worker lost");
         monitor.MemberChanged(ScriptedRun.Worker(2, MemberStates.Lost));
-        monitor.StepTimes(new StepSplit(40, 6, 2.5), new Dictionary<string, double> { ["local/worker-1"] = 41, ["local/worker-2"] = 44 });
+        monitor.StepTimes(new StepSplit(40, 6, 2.5), new Dictionary<int, double> { [1] = 41, [2] = 44 });
         time.Advance(TimeSpan.FromSeconds(90));
 
         Assert.True(provider.ForceFlush());

@@ -150,14 +150,33 @@ public sealed class RunMonitorTests
         Assert.Equal(2, snapshot.Generation);
         Assert.Equal(
             [
-                "member:worker local/worker-1 joining",
-                "member:worker local/worker-0 up",
-                "member:worker local/worker-1: joining -> up",
-                "member:worker local/worker-1: up -> lost",
+                "member:worker 1 (local/worker-1) joining",
+                "member:worker 0 (local/worker-0) up",
+                "member:worker 1 (local/worker-1): joining -> up",
+                "member:worker 1 (local/worker-1): up -> lost",
                 "generation:generation 2: worker local/worker-1 lost",
                 "failure:step 7 retried",
             ],
             snapshot.Events.Select(e => $"{e.Kind}:{e.Text}"));
+    }
+
+    [Fact]
+    public void Each_actor_changes_only_the_member_fields_it_knows()
+    {
+        var monitor = ScriptedRun.Monitor(new ManualTimeProvider());
+        monitor.MemberChanged(0, MemberStates.Coordinator, "akka.tcp://rnncluster@10.0.0.1:2552", MemberStates.Up, incarnation: 4);
+        monitor.MemberChanged(3, MemberStates.Worker, "akka.tcp://rnncluster@10.0.0.2:2552", incarnation: 7);
+        monitor.MemberChanged(3, MemberStates.Worker, state: MemberStates.Up, streamShare: 0.25);
+        monitor.MemberChanged(3, MemberStates.Worker, state: MemberStates.Unreachable);
+
+        var members = monitor.Snapshot().Members;
+        Assert.Equal(
+            [
+                new MemberStatus(0, MemberStates.Coordinator, "akka.tcp://rnncluster@10.0.0.1:2552", MemberStates.Up, 4, null, null),
+                new MemberStatus(3, MemberStates.Worker, "akka.tcp://rnncluster@10.0.0.2:2552", MemberStates.Unreachable, 7, null, 0.25),
+            ],
+            members);
+        Assert.Equal(4, monitor.Snapshot().Events.Count);
     }
 
     [Fact]
@@ -188,7 +207,7 @@ public sealed class RunMonitorTests
     {
         var monitor = ScriptedRun.Monitor(new ManualTimeProvider());
         monitor.MembersChanged([ScriptedRun.Worker(0, MemberStates.Up), ScriptedRun.Worker(1, MemberStates.Up)]);
-        monitor.StepTimes(new StepSplit(30, 5, 2), new Dictionary<string, double> { ["local/worker-1"] = 31.5 });
+        monitor.StepTimes(new StepSplit(30, 5, 2), new Dictionary<int, double> { [1] = 31.5 });
 
         var snapshot = monitor.Snapshot();
         Assert.Equal(new StepSplit(30, 5, 2), snapshot.Split);

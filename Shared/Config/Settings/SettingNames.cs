@@ -51,4 +51,7 @@ public static class SettingNames
 
     public static ConfigNames<GradientCompressionSetting> GradientCompressions { get; } = new(
         (GradientCompressionSetting.None, "none"), (GradientCompressionSetting.BFloat16, "bf16"));
+
+    public static ConfigNames<MonitorMode> MonitorModes { get; } = new(
+        (MonitorMode.Off, "off"), (MonitorMode.Cluster, "cluster"), (MonitorMode.Always, "always"));
 }

@@ -171,7 +171,11 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         Receive<StepLink.Ended>(_ => { });
         Receive<Terminated>(t => _links.Remove(t.ActorRef));
         Receive<ClusterEvent.UnreachableMember>(OnUnreachable);
-        Receive<ClusterEvent.MemberRemoved>(m => ClusterRunLog.Removed(_logger, m.Member.Address.ToString(), m.PreviousStatus == MemberStatus.Down ? "it was downed" : "it left"));
+        Receive<ClusterEvent.MemberRemoved>(m =>
+        {
+            ClusterRunLog.Removed(_logger, m.Member.Address.ToString(), m.PreviousStatus == MemberStatus.Down ? "it was downed" : "it left");
+            WorkersOf(m.Member.Address.ToString(), m.PreviousStatus == MemberStatus.Down ? Monitoring.MemberStates.Lost : Monitoring.MemberStates.Left);
+        });
         Receive<ClusterEvent.IMemberEvent>(_ => { });
         // A reply or a late snapshot that arrives outside its state belongs to nothing in flight.
         Receive<WindowGradients>(_ => { });
@@ -229,6 +233,8 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         var replica = Training.Tasks.TaskSetup.Replica(_loop.MasterOptions);
         _replica = new WorkerAccepted { SettingsHocon = _options.SettingsHocon, Task = replica.Task, VocabularySize = replica.VocabularySize, OutputCount = replica.OutputCount, Fence = _fence };
         ClusterRunLog.SingletonStarted(_logger, Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString(), _fence);
+        // The coordinator's incarnation is its fence: each coordinator of the run takes the next one.
+        _options.Coordinator.Monitor?.MemberChanged(0, Monitoring.MemberStates.Coordinator, Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString(), Monitoring.MemberStates.Up, _fence);
         var self = Self;
         _ = Task.Run(() => AcceptAsync(self));
         Become(Gathering);
@@ -387,6 +393,7 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
             registration = new Registration(_nextIndex++, register.Node, Sender, register.HeldStep, register.HeldFence, register.HeldChecksum, register.DataPlane);
             _registrations[(register.Node, register.Incarnation)] = registration;
             ClusterRunLog.Registered(_logger, registration.Index, register.Node, register.Incarnation, register.Device, register.Threads);
+            _options.Coordinator.Monitor?.MemberChanged(registration.Index, Monitoring.MemberStates.Worker, register.Node, Monitoring.MemberStates.Joining, register.Incarnation);
         }
 
         // A repeated registration (the answer was lost) gets the same answer: registering is idempotent.
@@ -427,9 +434,28 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         }
     }
 
+    /// <summary>Tells the monitor the new state of the workers registered from <paramref name="node"/> (a gone one stays gone).</summary>
+    private void WorkersOf(string node, string state)
+    {
+        if (_options.Coordinator.Monitor is not { } monitor)
+        {
+            return;
+        }
+
+        foreach (var registration in _registrations.Values.Where(r => r.Node == node))
+        {
+            var gone = monitor.FindMember(registration.Index, Monitoring.MemberStates.Worker)?.State is Monitoring.MemberStates.Lost or Monitoring.MemberStates.Left;
+            if (!gone || state != Monitoring.MemberStates.Unreachable)
+            {
+                monitor.MemberChanged(registration.Index, Monitoring.MemberStates.Worker, state: state);
+            }
+        }
+    }
+
     private void OnUnreachable(ClusterEvent.UnreachableMember unreachable)
     {
         var address = unreachable.Member.Address.ToString();
+        WorkersOf(address, Monitoring.MemberStates.Unreachable);
         foreach (var registration in _registrations.Values)
         {
             if (registration.Node != address)

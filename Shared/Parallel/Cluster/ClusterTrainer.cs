@@ -50,6 +50,9 @@ public sealed class ClusterTrainer
     /// <summary>Called once the node listens, with its Akka address (the CLI prints how to start workers).</summary>
     public Action<Address>? OnListening { get; init; }
 
+    /// <summary>The run monitor: this node (the coordinator) and the registered workers are its members; null = none.</summary>
+    public Monitoring.RunMonitor? Monitor { get; init; }
+
     /// <summary>Extra Akka settings before ours (tests: faster failure detection).</summary>
     public Akka.Configuration.Config? AkkaOverrides { get; init; }
 
@@ -91,6 +94,7 @@ public sealed class ClusterTrainer
                     AllReduce = _settings.Cluster.GradientExchange == GradientExchange.AllReduce,
                     FetchTimeout = _settings.Cluster.TransferTimeout * 2,
                     BalanceStreams = _settings.Cluster.BalanceStreams,
+                    Monitor = Monitor,
                 },
                 DataPlane = dataPlane,
                 RunId = Path.GetFileName(Path.GetFullPath(_runDirectory)),
