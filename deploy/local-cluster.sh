@@ -629,6 +629,23 @@ cmd_start() {
 # ---------------------------------------------------------------------------------------------
 # Commands on a running cluster
 
+# print_monitor_status: the /status of each running coordinator's run monitor (monitor.enabled = cluster, the
+# default, serves one; docs/monitoring.md), found at the last "dashboard: URL" line of its log. A coordinator
+# whose port was taken (several on one host share monitor.port) logged a warning and serves none.
+print_monitor_status() {
+  local name url body
+  command -v curl >/dev/null 2>&1 || return 0
+  for name in "${coordinator_names[@]}"; do
+    rnn_node_state "$state" "$name"
+    [[ $RNN_STATE == running ]] || continue
+    url=$(sed -n 's/^dashboard: \(http:[^ ]*\)$/\1/p' "$logs/$name.log" 2>/dev/null | tail -n 1)
+    [ -n "$url" ] || continue
+    if body=$(curl -fsS --max-time 2 "${url}status" 2>/dev/null); then
+      printf '%-14s %s\n%s\n' "$name" "${url}" "$body"
+    fi
+  done
+}
+
 cmd_status() {
   local name rc active any=3 note
   printf 'run directory %s\n' "$run_dir"
@@ -656,6 +673,7 @@ cmd_status() {
     printf 'launcher       not running\n'
   fi
   if { read -r rc <"$state/exit"; } 2>/dev/null; then printf 'cluster exit status %s\n' "$rc"; fi
+  print_monitor_status
   # LSB convention: 0 while a coordinator runs, 3 when none does.
   return "$any"
 }

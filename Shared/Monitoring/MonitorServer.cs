@@ -94,7 +94,8 @@ public sealed class MonitorServer : IAsyncDisposable
         var app = builder.Build();
         try
         {
-            var routes = new MonitorRoutes(monitor, options.Assets ?? DashboardAssets.Embedded, options.Heartbeat, loggerFactory.CreateLogger<MonitorServer>());
+            // Event streams never end by themselves: they end with the server's stopping token, or stopping would wait for them.
+            var routes = new MonitorRoutes(monitor, options.Assets ?? DashboardAssets.Embedded, options.Heartbeat, loggerFactory.CreateLogger<MonitorServer>(), app.Lifetime.ApplicationStopping);
             app.UseOpenTelemetryPrometheusScrapingEndpoint("/metrics");
             app.Run(routes.AnswerAsync);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -112,7 +113,6 @@ public sealed class MonitorServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        // Event streams end with the server's shutdown token; StopAsync waits for them.
         await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         _meter.Dispose();
@@ -132,7 +132,7 @@ public sealed record MonitorServerOptions(string Host, int Port)
 }
 
 /// <summary>The answers of <see cref="MonitorServer"/>'s routes other than <c>/metrics</c>.</summary>
-internal sealed class MonitorRoutes(RunMonitor monitor, DashboardAssets assets, TimeSpan heartbeat, ILogger logger)
+internal sealed class MonitorRoutes(RunMonitor monitor, DashboardAssets assets, TimeSpan heartbeat, ILogger logger, CancellationToken stopping)
 {
     private const string Text = "text/plain; charset=utf-8";
     private const string Json = "application/json; charset=utf-8";
@@ -232,7 +232,8 @@ internal sealed class MonitorRoutes(RunMonitor monitor, DashboardAssets assets, 
             return;
         }
 
-        var cancellationToken = context.RequestAborted;
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+        var cancellationToken = ended.Token;
         var (snapshot, subscription) = monitor.Subscribe();
         using (subscription)
         {

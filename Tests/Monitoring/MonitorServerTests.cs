@@ -97,6 +97,24 @@ public sealed class MonitorServerTests
     }
 
     [Fact]
+    public async Task Stopping_the_server_ends_its_event_streams_at_once()
+    {
+        var monitor = ScriptedRun.Monitor(new ManualTimeProvider());
+        var server = await StartAsync(monitor);
+        using var client = Client(server);
+        using var timeout = new CancellationTokenSource(Patience);
+        using var events = await EventStream.OpenAsync(client, timeout.Token);
+        Assert.Equal("state", (await events.NextAsync(timeout.Token)).Name);
+
+        // Kestrel waits for open requests when it stops: a stream that ignored the stop would hold it for its whole shutdown timeout.
+        var started = TimeProvider.System.GetTimestamp();
+        await server.DisposeAsync();
+        Assert.True(TimeProvider.System.GetElapsedTime(started) < TimeSpan.FromSeconds(10), "the server stopped without waiting for the stream");
+        await Assert.ThrowsAnyAsync<Exception>(() => events.NextAsync(timeout.Token));
+        Assert.Equal(0, monitor.FollowerCount);
+    }
+
+    [Fact]
     public async Task A_quiet_event_stream_gets_a_heartbeat_comment()
     {
         var time = new ManualTimeProvider();
