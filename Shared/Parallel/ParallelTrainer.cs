@@ -80,6 +80,7 @@ public sealed class ParallelTrainer
             Cancellation = cancellationToken,
             Monitor = Monitor,
         };
+        Monitor?.MemberChanged(0, Monitoring.MemberStates.Coordinator, "local/coordinator", Monitoring.MemberStates.Up, 1);
         var system = ParallelSystem.Create("rnncluster", _services.LoggerFactory);
         try
         {

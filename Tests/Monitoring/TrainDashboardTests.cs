@@ -37,7 +37,9 @@ public sealed class TrainDashboardTests
             Assert.Equal([5L], root.GetProperty("valid").GetProperty("step").EnumerateArray().Select(e => e.GetInt64()));
             Assert.False(string.IsNullOrWhiteSpace(root.GetProperty("sample").GetString()), "a sample of generated text after the validation");
             Assert.All(root.GetProperty("train").GetProperty("loss").EnumerateArray(), l => Assert.True(l.GetDouble() > 0));
-            var workers = root.GetProperty("members").EnumerateArray().Where(m => m.GetProperty("role").GetString() == "worker").ToArray();
+            var members = root.GetProperty("members").EnumerateArray().ToArray();
+            Assert.Equal(("coordinator", "local/coordinator", "up"), (members[0].GetProperty("role").GetString(), members[0].GetProperty("address").GetString(), members[0].GetProperty("state").GetString()));
+            var workers = members.Where(m => m.GetProperty("role").GetString() == "worker").ToArray();
             Assert.Equal(["local/worker-0", "local/worker-1"], workers.Select(w => w.GetProperty("address").GetString()));
             Assert.All(workers, w => Assert.Equal("up", w.GetProperty("state").GetString()));
             Assert.Equal(1.0, workers.Sum(w => w.GetProperty("streamShare").GetDouble()), 9);
