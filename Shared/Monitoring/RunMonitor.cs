@@ -200,6 +200,10 @@ public sealed class RunMonitor : ITrainingSampleObserver
         }
     }
 
+    /// <summary>A failed checkpoint commit (from the background commit's thread) is the run's last error.</summary>
+    public void OnCheckpointFailed(long step, string directory, string error) =>
+        Error(string.Create(CultureInfo.InvariantCulture, $"checkpoint step {step} failed ({directory}): {error}"));
+
     public void OnSample(long step, string text)
     {
         ArgumentNullException.ThrowIfNull(text);

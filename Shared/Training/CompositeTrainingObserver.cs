@@ -45,6 +45,14 @@ public sealed class CompositeTrainingObserver : ITrainingSampleObserver
         }
     }
 
+    public void OnCheckpointFailed(long step, string directory, string error)
+    {
+        foreach (var observer in _observers)
+        {
+            observer.OnCheckpointFailed(step, directory, error);
+        }
+    }
+
     public void OnSample(long step, string text)
     {
         foreach (var observer in _observers)

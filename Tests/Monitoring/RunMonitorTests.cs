@@ -203,6 +203,18 @@ public sealed class RunMonitorTests
     }
 
     [Fact]
+    public void A_failed_checkpoint_is_the_last_error_through_a_composite_observer()
+    {
+        var monitor = ScriptedRun.Monitor(new ManualTimeProvider());
+        RnnCluster.Training.ITrainingObserver observer = new RnnCluster.Training.CompositeTrainingObserver(new RnnCluster.Training.CompositeTrainingObserver(), monitor);
+        observer.OnCheckpointFailed(40, "/runs/test/checkpoints/step-000040", "No space left on device");
+
+        var snapshot = monitor.Snapshot();
+        Assert.Equal("checkpoint step 40 failed (/runs/test/checkpoints/step-000040): No space left on device", snapshot.LastError);
+        Assert.Equal(RunEventKinds.Error, Assert.Single(snapshot.Events).Kind);
+    }
+
+    [Fact]
     public void Step_times_set_the_split_and_each_named_workers_step_time()
     {
         var monitor = ScriptedRun.Monitor(new ManualTimeProvider());
