@@ -3,7 +3,7 @@
 # ends with one plain line "N passed, N failed, N skipped" taken from the TRX results. Exit status: that of dotnet test.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$root/scripts/setup.sh" || exit 1
+bash "$root/scripts/setup.sh" --tests || exit 1
 results="$root/artifacts/test-results"
 rm -rf "$results"
 dotnet test "$root/RnnCluster.sln" -c Release --logger "trx;LogFileName=tests.trx" --results-directory "$results" "$@"
