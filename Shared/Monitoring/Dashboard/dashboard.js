@@ -192,8 +192,10 @@
     const stepEl = $('h-step');
     const total = model.run && model.run.totalSteps > 0 ? model.run.totalSteps : 0;
     setFigure(stepEl, number.format(model.step), total ? `of ${number.format(total)}` : '');
-    stepEl.dataset.step = String(model.step);
-    stepEl.dataset.unix = model.lastStepUnix === null ? '' : String(model.lastStepUnix);
+    // Written only when they change: a test reads the moment data-unix changes as the update's arrival.
+    const unix = model.lastStepUnix === null ? '' : String(model.lastStepUnix);
+    if (stepEl.dataset.unix !== unix) stepEl.dataset.unix = unix;
+    if (stepEl.dataset.step !== String(model.step)) stepEl.dataset.step = String(model.step);
     $('h-epoch').textContent = model.epoch ? String(model.epoch) : '—';
     $('h-generation').textContent = String(model.generation);
     $('h-loss').textContent = n ? fixed(t.loss[n - 1], 4) : '—';
