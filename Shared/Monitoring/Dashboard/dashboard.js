@@ -8,7 +8,9 @@
 (() => {
   /** Points kept per series, as the server keeps them: past this, every second point goes (the newest stays). */
   const CAPACITY = 20000;
-  /** Events listed (the newest first); all of them stay as chart markers. */
+  /** Events kept, as the server keeps them (the oldest go first); all of them are chart markers. */
+  const EVENTS_KEPT = 2000;
+  /** Events listed (the newest first). */
   const EVENTS_SHOWN = 50;
   /** Checkpoints listed (the newest first). */
   const CHECKPOINTS_SHOWN = 10;
@@ -81,7 +83,7 @@
 
   function applyEvent(e) {
     model.events.push(e);
-    if (model.events.length > 2 * CAPACITY) model.events.splice(0, model.events.length - CAPACITY);
+    if (model.events.length > EVENTS_KEPT) model.events.splice(0, model.events.length - EVENTS_KEPT);
     // The event's text is "generation N: why" (RunMonitor.GenerationStarted); the snapshot carries the number.
     const generation = e.kind === 'generation' && /^generation (\d+)/.exec(e.text);
     if (generation) model.generation = Number(generation[1]);
