@@ -24,15 +24,16 @@ public sealed partial class BrowserDashboardTests(ITestOutputHelper output)
     [Fact]
     public async Task A_cluster_runs_dashboard_draws_growing_curves_lists_both_workers_up_and_shows_a_killed_worker_as_lost()
     {
+        // The browser first: a machine without chromium fails here, before any process starts.
+        await using var browser = await BrowserSession.StartAsync();
+        var page = browser.Page;
+
         using var dir = new TempDirectory();
         // An endless run (the test ends it) whose coordinator holds each window 30 ms: steps come a few per second.
         await using var cluster = LocalCluster.WithDelayedWindows(dir, 100_000, "training.epochs=10000", "cluster.min-workers=2", "monitor.port=0");
         var (coordinator, workers) = await cluster.StartAsync(2);
         var (w1, w2) = (workers[0], workers[1]);
         var address = await DashboardAddressAsync(coordinator);
-
-        await using var browser = await BrowserSession.StartAsync();
-        var page = browser.Page;
         await page.GotoAsync(address.AbsoluteUri);
 
         // The curves: points arrive, then more points.
@@ -63,6 +64,10 @@ public sealed partial class BrowserDashboardTests(ITestOutputHelper output)
         // Training goes on without it, and the page keeps drawing.
         await WaitForPointsAsync(page, await PointsAsync(page) + 3);
         await WaitForAsync(page, "document.querySelectorAll('#events li[data-kind=generation]').length >= 2", "the survivor's new generation in the recent events");
+        // A validation: its point on the loss chart, the best checkpoint it committed, and the text sampled after it.
+        await WaitForAsync(page, "Number(document.getElementById('chart-loss').dataset.validPoints) >= 1", "a validation point");
+        await WaitForAsync(page, "document.querySelectorAll('#checkpoints tbody tr').length >= 1", "a committed checkpoint");
+        await WaitForAsync(page, "document.getElementById('sample').dataset.step !== ''", "a generated sample");
 
         var shots = Directory.CreateDirectory(Path.Combine(RepositoryRoot.Path, "artifacts", "test-results", "dashboard")).FullName;
         var screenshot = Path.Combine(shots, "cluster-run.png");
