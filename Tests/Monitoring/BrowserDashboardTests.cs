@@ -1,6 +1,9 @@
 using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
+using System.Xml.Linq;
 using Microsoft.Playwright;
+using RnnCluster.Monitoring;
 using RnnCluster.Tests.Cluster.Processes;
 using RnnCluster.Tests.Support;
 using Xunit.Abstractions;
@@ -11,7 +14,8 @@ namespace RnnCluster.Tests.Monitoring;
 /// The dashboard in a real browser (headless Debian chromium, <see cref="BrowserSession"/>) on a real cluster
 /// run: a coordinator process serving it and two worker processes. Every wait is on the page's DOM or a
 /// process's output, with a timeout. The screenshot and the measured figures (page weight, update latency)
-/// go to artifacts/test-results/dashboard/.
+/// go to artifacts/test-results/dashboard/. Beside it, a check without a browser that what the page loads is
+/// embedded, uPlot at the version build/DashboardAssets.targets pins.
 /// </summary>
 [Collection(ProcessCollection.Name)]
 public sealed partial class BrowserDashboardTests(ITestOutputHelper output)
@@ -79,6 +83,24 @@ public sealed partial class BrowserDashboardTests(ITestOutputHelper output)
         Assert.All(loaded, r => Assert.StartsWith(address.AbsoluteUri, r.Url, StringComparison.Ordinal));
         Assert.Contains(loaded, r => r.Url.EndsWith("/assets/vendor/uPlot.iife.min.js", StringComparison.Ordinal));
         await ReportFiguresAsync(shots, address, loaded, latencies, screenshot);
+    }
+
+    [Fact]
+    public void The_page_and_every_file_it_references_are_embedded_with_the_uplot_version_pinned_in_the_build()
+    {
+        var assets = DashboardAssets.Embedded;
+        var page = Encoding.UTF8.GetString(assets.Find("index.html")?.Content ?? throw new InvalidOperationException("dashboard/index.html is not embedded"));
+        var references = AssetReference().Matches(page).Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(["vendor/uPlot.min.css", "dashboard.css", "vendor/uPlot.iife.min.js", "dashboard.js"], references);
+        Assert.All(references, r => Assert.True(assets.Find(r) is { Content.Length: > 0 }, $"the page loads assets/{r}, which is not embedded"));
+        // Offline: nothing else is loaded (a src or href to another host would be a CDN).
+        Assert.DoesNotMatch(@"(src|href)=""(https?:)?//", page);
+
+        var pinned = XDocument.Load(Path.Combine(RepositoryRoot.Path, "build", "DashboardAssets.targets")).Descendants("RnnUplotVersion").Single().Value;
+        var uplot = Encoding.UTF8.GetString(assets.Find("vendor/uPlot.iife.min.js")!.Content);
+        Assert.StartsWith($"/*! https://github.com/leeoniya/uPlot (v{pinned}) */", uplot, StringComparison.Ordinal);
+        // Its license travels with it.
+        Assert.StartsWith("The MIT License", Encoding.UTF8.GetString(assets.Find("vendor/LICENSE")?.Content ?? []), StringComparison.Ordinal);
     }
 
     /// <summary>The coordinator prints <c>dashboard: http://HOST:PORT/</c> once its server listens.</summary>
@@ -178,6 +200,9 @@ public sealed partial class BrowserDashboardTests(ITestOutputHelper output)
         await await Task.WhenAny(nodes.Select(n => n.WaitForLineAsync($"is moving node [{address}] to [Up]", Patience)));
         return address;
     }
+
+    [GeneratedRegex(@"(?:src|href)=""assets/([^""]+)""")]
+    private static partial Regex AssetReference();
 
     [GeneratedRegex(@"akka\.tcp://\S+?:\d+")]
     private static partial Regex AkkaAddress();
