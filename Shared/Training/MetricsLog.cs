@@ -1,23 +1,52 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace RnnCluster.Training;
 
 /// <summary>
 /// Appends one JSON object per line to <c>metrics.jsonl</c>: a "train" line every log interval and a
-/// "valid"/"test" line per evaluation. Lines are flushed as written so a crash keeps what was logged.
+/// "valid"/"test" line per evaluation. Lines are written through to the OS as they come so a crash keeps
+/// what was logged. A line that cannot be written (a full disk, an I/O error) is dropped, never half-kept:
+/// the file is cut back to its last whole line, the first drop is logged and the return of writing too.
+/// A metrics line is never worth a run: a full disk ends it through the checkpoint policy
+/// (<c>checkpoint.on-failure</c>), not through a trainer or coordinator crash and restart.
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
-    private readonly StreamWriter _writer;
+    private readonly string _path;
+    private readonly ILogger? _logger;
+
+    // Unbuffered: a failed write leaves nothing queued that a later flush or Dispose would retry.
+    private readonly FileStream _file;
 
     // A failed checkpoint is reported from the background commit while the training thread writes steps.
     private readonly Lock _gate = new();
 
-    public MetricsLog(string path, bool append)
+    // Bytes of whole lines on disk: where a failed write is cut back to.
+    private long _length;
+    private long _dropped;
+
+    public MetricsLog(string path, bool append, ILogger? logger = null)
     {
-        _writer = new StreamWriter(path, append, new UTF8Encoding(false)) { AutoFlush = true };
+        _path = path;
+        _logger = logger;
+        _file = new FileStream(path, append ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        _length = _file.Seek(0, SeekOrigin.End);
+    }
+
+    /// <summary>Lines dropped since writing last worked (0 while it works).</summary>
+    public long DroppedLines
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _dropped;
+            }
+        }
     }
 
     public void Train(long step, int epoch, double loss, double learningRate, double gradientNorm, double tokensPerSecond, double elapsedSeconds) =>
@@ -47,7 +76,7 @@ public sealed class MetricsLog : IDisposable
     {
         lock (_gate)
         {
-            _writer.Dispose();
+            _file.Dispose();
         }
     }
 
@@ -59,9 +88,45 @@ public sealed class MetricsLog : IDisposable
 
     private void Line(string json)
     {
+        var bytes = Encoding.UTF8.GetBytes(json + "\n");
         lock (_gate)
         {
-            _writer.WriteLine(json);
+            try
+            {
+                _file.Write(bytes);
+                _length += bytes.Length;
+            }
+            catch (IOException e)
+            {
+                Drop(e);
+                return;
+            }
+
+            if (_dropped > 0)
+            {
+                TrainingLog.MetricsWritingAgain(_logger ?? NullLogger.Instance, _path, _dropped);
+                _dropped = 0;
+            }
+        }
+    }
+
+    private void Drop(IOException error)
+    {
+        _dropped++;
+        if (_dropped == 1)
+        {
+            TrainingLog.MetricsLineDropped(_logger ?? NullLogger.Instance, _path, error.Message);
+        }
+
+        try
+        {
+            // Shrinking needs no space: the part of the line that did reach the disk goes.
+            _file.SetLength(_length);
+            _file.Seek(_length, SeekOrigin.Begin);
+        }
+        catch (IOException)
+        {
+            // The next line tries again from the same whole-line length.
         }
     }
 }

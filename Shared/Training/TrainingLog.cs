@@ -23,6 +23,12 @@ internal static partial class TrainingLog
     [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Checkpoint {Directory} committed (step {Step}, best {IsBest})")]
     public static partial void CheckpointCommitted(ILogger logger, string directory, long step, bool isBest);
 
+    [LoggerMessage(EventId = 2080, Level = LogLevel.Error, Message = "{Path}: a metrics line could not be written ({Error}); lines are dropped, never half-written, until writing works again")]
+    public static partial void MetricsLineDropped(ILogger logger, string path, string error);
+
+    [LoggerMessage(EventId = 2081, Level = LogLevel.Information, Message = "{Path}: writing again after {Dropped} dropped metrics lines")]
+    public static partial void MetricsWritingAgain(ILogger logger, string path, long dropped);
+
     // 2090-2099: checkpoint outcomes as the trainer sees them (kept apart from the step events below 2090).
     [LoggerMessage(EventId = 2090, Level = LogLevel.Error, Message = "Checkpoint of step {Step} could not be written to {Directory}: {Error} (checkpoint.on-failure = {Policy}; {Failures} failed so far; the previous checkpoint is intact)")]
     public static partial void CheckpointFailed(ILogger logger, long step, string directory, string error, string policy, int failures);

@@ -131,7 +131,7 @@ public sealed class TrainingLoop : ITrainingLoop
         var threads = TorchRuntime.Threads;
         TrainingLog.Started(_logger, _model.ParameterCount, _model.Options.Device.ToString(), threads, _train.StreamCount, _train.Length, _stepsPerEpoch);
         _observer?.OnStart(new TrainingStart(_model.ParameterCount, _corpus.Vocabulary.Count, string.Create(CultureInfo.InvariantCulture, $"{_train.StreamCount} streams x {_train.Length} steps"), _stepsPerEpoch, _totalSteps, _progress.Step, _settings.Training.Epochs, _corpus.Task, _model.Options.Device.ToString(), threads));
-        _metrics = new MetricsLog(Path.Combine(_runDirectory, "metrics.jsonl"), append: _progress.Step > 0);
+        _metrics = new MetricsLog(Path.Combine(_runDirectory, "metrics.jsonl"), append: _progress.Step > 0, _logger);
         _checkpoints.Metrics = _metrics;
         _steps.Start();
     }

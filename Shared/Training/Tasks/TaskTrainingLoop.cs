@@ -122,7 +122,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         var threads = TorchRuntime.Threads;
         TrainingLog.Started(_logger, _model.ParameterCount, MasterOptions.Device.ToString(), threads, _train.BatchSize, _train.Count, _train.BatchesPerEpoch);
         _observer?.OnStart(new TrainingStart(_model.ParameterCount, _data.SourceVocabulary.Count, string.Create(CultureInfo.InvariantCulture, $"{_train.Count:N0} examples in batches of {_train.BatchSize}"), _train.BatchesPerEpoch, _totalSteps, _progress.Step, _settings.Training.Epochs, CorpusTask.Tagging, MasterOptions.Device.ToString(), threads));
-        _metrics = new MetricsLog(Path.Combine(_runDirectory, "metrics.jsonl"), append: _progress.Step > 0);
+        _metrics = new MetricsLog(Path.Combine(_runDirectory, "metrics.jsonl"), append: _progress.Step > 0, _logger);
         _checkpoints.Metrics = _metrics;
         _steps.Start();
     }
