@@ -372,7 +372,7 @@ main() {
   # --- the soak ------------------------------------------------------------------------------------
 
   cluster_args=(-w "$workers" --coordinators "$coordinators" -r "$run" -p 0 --coordinator-restarts 100000
-    --stop-timeout 60 --ready-timeout 300 --detach)
+    --stop-timeout 30 --ready-timeout 300 --detach)
   for s in "${run_sets[@]}" "cluster.acceptable-heartbeat-pause=${acceptable_pause}s"; do cluster_args+=(--set "$s"); done
   # Only the coordinators turn the test-only delay on; the workers ignore RNNCLUSTER_FAULTS.
   cluster_args+=(--coordinator-set cluster.test-faults=true)
