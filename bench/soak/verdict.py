@@ -40,7 +40,8 @@ def read_metrics(path):
             except json.JSONDecodeError as e:
                 raise SystemExit(f"{path}:{number}: not JSON ({e})")
             kind = record.get("kind")
-            if kind == "train":
+            # A skipped step (training.numerics: non-finite or a loss spike) uses up its step number too.
+            if kind in ("train", "skipped"):
                 train.append((record["step"], record))
             elif kind == "valid":
                 valid.append((record["step"], record))
@@ -244,7 +245,7 @@ def main(out):
 
     # Step throughput: a queue that grows delays every step. Compare the median tokens/s of the first and
     # last tenth of the final lineage (the coordinator's fixed window delay dominates a step).
-    ordered = [final[s]["tokensPerSecond"] for s in sorted(final)]
+    ordered = [final[s]["tokensPerSecond"] for s in sorted(final) if "tokensPerSecond" in final[s]]
     tenth = max(1, len(ordered) // 10)
     if len(ordered) >= 20:
         early, late = statistics.median(ordered[:tenth]), statistics.median(ordered[-tenth:])
@@ -262,6 +263,8 @@ def main(out):
             unstoppable = [line.split(":", 1)[1].strip() for line in f if "did not stop within" in line]
     table.add("nodes that ignored the final SIGTERM", None,
               f"{len(unstoppable)}" + (f": {'; '.join(unstoppable)}" if unstoppable else ""))
+    skipped = sum(1 for s in final if final[s].get("kind") == "skipped")
+    table.add("steps skipped by training.numerics", None, f"{skipped} in the final lineage")
     table.add("steps past parallel.step-deadline", None, f"{deadline_lines} warnings in the coordinator logs")
     return finish(out, table, details)
 

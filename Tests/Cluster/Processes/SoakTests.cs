@@ -30,12 +30,21 @@ public sealed class SoakTests
 
         var verdict = Path.Combine(output, "verdict.txt");
         var table = File.Exists(verdict) ? await File.ReadAllTextAsync(verdict) : "(no verdict.txt)";
-        Assert.True(code == 0, $"bench/soak.sh exited {code}. Verdict:\n{table}\nIts output:\n{text}\nLogs: {Path.Combine(output, "run", "logs")}");
+        Assert.True(code == 0, $"bench/soak.sh exited {code}. Verdict:\n{table}\nIts output:\n{text}\n{Tails(output)}");
 
         var faults = File.ReadAllLines(Path.Combine(output, "faults.csv")).Skip(1).Select(l => l.Split(',')[2]).ToList();
         Assert.True(faults.Contains("worker-kill") && faults.Contains("worker-pause") && faults.Contains("coordinator-kill"),
             $"the soak should inject every kind of fault, it injected [{string.Join(", ", faults)}]. Verdict:\n{table}");
         Assert.Contains("verdict: PASS", table, StringComparison.Ordinal);
+    }
+
+    /// <summary>The end of the fault log and of every node's log: the directory is gone once the test ends.</summary>
+    private static string Tails(string output)
+    {
+        var logs = Path.Combine(output, "run", "logs");
+        string[] nodes = Directory.Exists(logs) ? [.. Directory.GetFiles(logs, "*.log").Order(StringComparer.Ordinal)] : [];
+        string[] files = [Path.Combine(output, "faults.log"), .. nodes];
+        return string.Join('\n', files.Where(File.Exists).Select(f => $"--- last lines of {Path.GetFileName(f)}:\n{string.Join('\n', File.ReadLines(f).TakeLast(25))}"));
     }
 
     private static async Task<(int Code, string Output)> RunAsync(params string[] args)
