@@ -207,7 +207,10 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
             // A standby taking over, or a coordinator restarted in place, resumes from the newest checkpoint that
             // verifies; a damaged newer one is named in the log and passed over.
             var logger = _logger;
-            var resume = _options.ResumeFrom ?? CheckpointReader.FindNewestValid(coordinator.RunDirectory, reason => ParallelLog.CheckpointSkipped(logger, reason));
+            // A standby keeps the checkpoint its --resume named at start; by the time it takes over, retention may
+            // have deleted it (seen in the soak: minutes later, keep-last 3): then the newest one counts.
+            var pinned = _options.ResumeFrom is { } p && Directory.Exists(p) ? p : null;
+            var resume = pinned ?? CheckpointReader.FindNewestValid(coordinator.RunDirectory, reason => ParallelLog.CheckpointSkipped(logger, reason));
             _loop = coordinator.CreateLoop(resume);
             _options.ResumeFrom = null;
         }
