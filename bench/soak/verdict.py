@@ -148,7 +148,8 @@ def main(out):
     contiguous = sorted(final) == list(range(1, steps + 1))
     table.add("steps: lineage 1..N", contiguous and not gaps,
               f"N = {steps}; final lineage {'is' if contiguous else 'is NOT'} 1..{steps}; "
-              f"{len(gaps)} gaps{(' ' + str(gaps[:5])) if gaps else ''}")
+              f"{len(gaps)} gaps{(' ' + str(gaps[:5])) if gaps else ''}"
+              + ("" if contiguous else f"; missing {sorted(set(range(1, steps + 1)) - set(final))[:5]}, beyond N {sorted(s for s in final if s > steps)[:5]}"))
     coordinator_kills = by_kind.get("coordinator-kill", {}).get("injected", 0)
     lost = [after - resumed for after, resumed in redos]
     table.add("steps: redone only after coordinator kills", len(redos) <= coordinator_kills,
