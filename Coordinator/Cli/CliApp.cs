@@ -46,6 +46,11 @@ public static class CliApp
             var code = await parse.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
             return parse.Errors.Count > 0 ? ExitUsage : code;
         }
+        catch (Parallel.Cluster.StandbyStoppedException e)
+        {
+            await console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return ExitInterrupted;
+        }
         catch (Exception e) when (Describe(e) is { } message)
         {
             await console.Error.WriteLineAsync("error: " + message).ConfigureAwait(false);

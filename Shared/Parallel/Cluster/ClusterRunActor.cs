@@ -38,6 +38,9 @@ public sealed class ClusterRunOptions
     /// <summary>Stops the coordinator at the next step boundary, as SIGTERM does (it cancels the coordinator's token): a hand-over.</summary>
     public required Action RequestStop { get; init; }
 
+    /// <summary>Called when the run's actor starts on this node: from then on it, not the node, ends the process.</summary>
+    public Action? RunStartedHere { get; init; }
+
     /// <summary>Completed with the run's outcome (<see cref="TrainingFinished"/> or <see cref="TrainingAborted"/>).</summary>
     public required TaskCompletionSource<object> Outcome { get; init; }
 }
@@ -94,6 +97,7 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        _options.RunStartedHere?.Invoke();
         Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.MemberRemoved));
         Self.Tell(OpenRun.Instance);
     }

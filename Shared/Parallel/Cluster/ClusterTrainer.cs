@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Akka.Actor;
 using RnnCluster.Config;
@@ -77,6 +78,7 @@ public sealed class ClusterTrainer
                 secret, _services.LoggerFactory, _services.Time, RandomNumberGenerator.Create());
             await dataPlane.StartAsync(cancellationToken).ConfigureAwait(false);
             var outcome = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var runsHere = new StrongBox<bool>();
 
             var options = new ClusterRunOptions
             {
@@ -103,12 +105,24 @@ public sealed class ClusterTrainer
                 GatherTimeout = _settings.Cluster.RebuildWait,
                 Outcome = outcome,
                 RequestStop = stop.Cancel,
+                RunStartedHere = () => Volatile.Write(ref runsHere.Value, true),
                 TestSendDelay = TestFaults.SendDelay(_settings.Cluster),
             };
             // Where the run's end reaches a coordinator-eligible node that is not running it.
             system.ActorOf(Props.Create(() => new RunWatch(outcome)), ClusterRunActor.RunWatchName);
             CoordinatorSingleton.Start(system, Props.Create(() => new ClusterRunActor(options)), HandOver.Instance);
             OnListening?.Invoke(cluster.SelfAddress);
+            // A node that is not running the run (a standby) has nothing else that would end it: without these, SIGTERM
+            // and a terminated actor system (the node was downed) left the process alive for good, so its launcher
+            // never started it again (found by the soak). The running coordinator completes the outcome itself.
+            using var standbyStop = stop.Token.Register(() =>
+            {
+                if (!Volatile.Read(ref runsHere.Value))
+                {
+                    outcome.TrySetResult(StandbyStopped.Instance);
+                }
+            });
+            _ = system.WhenTerminated.ContinueWith(_ => outcome.TrySetResult(NodeTerminated.Instance), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             var result = await outcome.Task.ConfigureAwait(false);
             return result switch
             {
@@ -116,6 +130,8 @@ public sealed class ClusterTrainer
                 TrainingAborted aborted => throw new TrainingAbortedException(aborted.Reason),
                 RunFinished { Aborted: true } elsewhere => throw new TrainingAbortedException($"the run failed on another coordinator: {elsewhere.Reason}"),
                 RunFinished elsewhere => SummaryWrittenElsewhere(elsewhere),
+                StandbyStopped => throw new StandbyStoppedException("this coordinator was standing by and stopped on request; the run goes on at the coordinator that runs it"),
+                NodeTerminated => throw new TrainingAbortedException("this node's actor system stopped (the cluster downed it, or it left) while the run went on elsewhere; a downed node cannot rejoin, so start it again"),
                 var other => throw new InvalidOperationException($"unexpected outcome {other}"),
             };
         }
@@ -147,6 +163,16 @@ public sealed class ClusterTrainer
         {
             throw new TrainingAbortedException($"the run ended on another coordinator ({finished.Reason}), but its summary {path} cannot be read: {e.Message}");
         }
+    }
+
+    private sealed class StandbyStopped
+    {
+        public static readonly StandbyStopped Instance = new();
+    }
+
+    private sealed class NodeTerminated
+    {
+        public static readonly NodeTerminated Instance = new();
     }
 
     /// <summary>Completes the node's outcome with the <see cref="RunFinished"/> the running coordinator sends the others.</summary>

@@ -308,6 +308,28 @@ public sealed class ClusterProcessTests
         Assert.Equal(expected.Parameters, actual);
     }
 
+    [Fact]
+    public async Task A_terminated_standby_exits_130_at_once_and_the_run_goes_on_unchanged_at_the_coordinator()
+    {
+        using var dir = new TempDirectory();
+        await using var cluster = LocalCluster.WithDelayedWindows(dir, StandbyRunSteps, "cluster.min-workers=2");
+        var (first, standby, workers) = await StartWithStandbyAsync(cluster);
+
+        // Nothing but the stop itself ends a standby: before the fix it waited for its launcher's SIGKILL.
+        standby.Terminate();
+        await LocalCluster.ExpectExitAsync(standby, 130);
+        Assert.Contains("this coordinator was standing by and stopped on request", standby.Output, StringComparison.Ordinal);
+        await LocalCluster.ExpectExitAsync(first, 0);
+        foreach (var worker in workers)
+        {
+            await LocalCluster.ExpectExitAsync(worker, 0);
+        }
+
+        using var reference = new TempDirectory();
+        var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, $"training.max-steps={StandbyRunSteps}"), reference.Path);
+        Assert.Equal(expected.Parameters, CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray());
+    }
+
     /// <summary>
     /// A coordinator, a standby coordinator and two workers, once the first has trained 15 steps and the
     /// leader has moved every member Up (the split-brain resolver then keeps the survivors' side).
