@@ -89,13 +89,13 @@ public sealed class AcceptorModel : EncoderModel
                 var forward = layout.Last(states.narrow(2, 0, hidden)).squeeze(0);
                 return Encoder.Bidirectional ? cat([forward, states[0].narrow(1, hidden, hidden)], 1) : forward;
             case Pooling.Mean:
-                return states.masked_fill(valid.logical_not(), 0.0).sum(0L) / layout.Lengths.unsqueeze(1).to(states.dtype);
+                return states.masked_fill(valid.logical_not(), FillValues.Zero).sum(0L) / layout.Lengths.unsqueeze(1).to(states.dtype);
             case Pooling.Max:
-                return states.masked_fill(valid.logical_not(), double.NegativeInfinity).amax(0);
+                return states.masked_fill(valid.logical_not(), FillValues.NegativeInfinity).amax(0);
             default:
-                var scores = matmul(states, _query!).masked_fill(layout.Valid.logical_not(), double.NegativeInfinity);
+                var scores = matmul(states, _query!).masked_fill(layout.Valid.logical_not(), FillValues.NegativeInfinity);
                 var weights = scores.softmax(0);
-                return (weights.unsqueeze(2) * states.masked_fill(valid.logical_not(), 0.0)).sum(0L);
+                return (weights.unsqueeze(2) * states.masked_fill(valid.logical_not(), FillValues.Zero)).sum(0L);
         }
     }
 }

@@ -40,7 +40,7 @@ public abstract class EncoderModel : TorchModel
     private protected StackOutput Encode(PaddedBatch batch, SequenceLayout layout, bool train, bool wantFinals)
     {
         // Padding may hold any id: look up row 0 there instead (its outputs are masked anyway).
-        var tokens = layout.AllFull ? Ids(batch.Tokens, batch.Steps, batch.Count) : Ids(batch.Tokens, batch.Steps, batch.Count).masked_fill(layout.Valid.logical_not(), 0L);
+        var tokens = layout.AllFull ? Ids(batch.Tokens, batch.Steps, batch.Count) : Ids(batch.Tokens, batch.Steps, batch.Count).masked_fill(layout.Valid.logical_not(), FillValues.ZeroIndex);
         var embedding = Parameter(_embeddingName);
         var x = Dropout(Embed(embedding, tokens), Options.DropoutEmbedding, train);
         var rows = EncoderStack.Layers * EncoderStack.Directions;

@@ -159,7 +159,7 @@ internal sealed class RecurrentStack
             {
                 // Padding positions hold whatever the kernels computed there; zero them so no layer (nor a
                 // ReLU network's growth over the padding) can carry an Inf whose 0-gradient becomes NaN.
-                x = x.masked_fill(layout.Valid.logical_not().unsqueeze(2), 0.0);
+                x = x.masked_fill(layout.Valid.logical_not().unsqueeze(2), FillValues.Zero);
             }
 
             x = _owner.Dropout(x, l + 1 < Layers ? betweenLayers : lastDropout, train);

@@ -231,14 +231,14 @@ public sealed class Seq2SeqModel : EncoderModel
             using var stepScope = NewDisposeScope();
             var (logits, stepH, stepC) = DecoderStep(tokens.unsqueeze(0), h, c, train: false);
             var logp = logits.detach().log_softmax(1).to(ScalarType.Float64);
-            logp.masked_fill_(finished.unsqueeze(1), double.NegativeInfinity);
-            logp.select(1, eos).masked_fill_(finished, 0.0);
+            logp.masked_fill_(finished.unsqueeze(1), FillValues.NegativeInfinity);
+            logp.select(1, eos).masked_fill_(finished, FillValues.Zero);
             var candidates = (scores.unsqueeze(2) + logp.view(count, k, vocabulary)).view(count, k * vocabulary);
             var (top, index) = candidates.topk((int)k, 1);
             var chosenRows = (rowBase + index.div(vocabulary, RoundingMode.floor)).view(rows);
             var nextTokens = index.remainder(vocabulary).view(rows);
             var wasFinished = finished.index_select(0, chosenRows);
-            var emitted = nextTokens.masked_fill(wasFinished, -1);
+            var emitted = nextTokens.masked_fill(wasFinished, FillValues.NoIndex);
             history = cat([history.index_select(0, chosenRows), emitted.unsqueeze(1)], 1).MoveToOuterDisposeScope();
             finished = wasFinished.logical_or(nextTokens.eq(eos)).MoveToOuterDisposeScope();
             scores = top.MoveToOuterDisposeScope();

@@ -47,11 +47,11 @@ public sealed class TransducerModel : EncoderModel
         var encoded = Encode(batch, layout, train, wantFinals: false);
         var logits = _head.Apply(Dropout(encoded.Output, Options.DropoutOutput, train)).reshape(positions, Options.Tags);
         var valid = layout.Valid.reshape(-1);
-        Tensor? targets = tags.IsEmpty ? null : Ids(tags, batch.Steps, batch.Count).reshape(-1).masked_fill(valid.logical_not(), -1);
+        Tensor? targets = tags.IsEmpty ? null : Ids(tags, batch.Steps, batch.Count).reshape(-1).masked_fill(valid.logical_not(), FillValues.NoIndex);
         var result = Score(logits, targets, backward);
         if (!predictions.IsEmpty)
         {
-            CopyOut(logits.argmax(1).masked_fill(valid.logical_not(), -1), predictions);
+            CopyOut(logits.argmax(1).masked_fill(valid.logical_not(), FillValues.NoIndex), predictions);
         }
 
         return result;
