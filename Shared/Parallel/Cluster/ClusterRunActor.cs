@@ -26,6 +26,12 @@ public sealed class ClusterRunOptions
     /// <summary>The checkpoint the first coordinator on this node resumes from (the CLI's --resume); later ones take the newest.</summary>
     public string? ResumeFrom { get; set; }
 
+    /// <summary>
+    /// The newest committed checkpoint when <see cref="ResumeFrom"/> was chosen (null: none). When the run has
+    /// committed another since (this node stood by while another coordinator trained), the choice is stale.
+    /// </summary>
+    public string? NewestWhenResumeChosen { get; init; }
+
     /// <summary>How long a new coordinator waits for the cluster's workers to register before it picks where to resume from.</summary>
     public TimeSpan GatherTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -211,9 +217,17 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
             // A standby taking over, or a coordinator restarted in place, resumes from the newest checkpoint that
             // verifies; a damaged newer one is named in the log and passed over.
             var logger = _logger;
-            // A standby keeps the checkpoint its --resume named at start; by the time it takes over, retention may
-            // have deleted it (seen in the soak: minutes later, keep-last 3): then the newest one counts.
-            var pinned = _options.ResumeFrom is { } p && Directory.Exists(p) ? p : null;
+            // The checkpoint --resume named (a restarted coordinator's launcher passes the run directory, resolved
+            // to its newest checkpoint at start) holds only while the run has not moved on. A standby takes over
+            // minutes later: by then the other coordinator has committed newer checkpoints, and retention may
+            // have deleted the named one (both seen in the soak). Resuming from it would redo steps already
+            // trained and logged, so the newest one that verifies counts instead.
+            var pinned = _options.ResumeFrom is { } p && Directory.Exists(p) && !RunMovedOn() ? p : null;
+            if (pinned is null && _options.ResumeFrom is { } passed)
+            {
+                ClusterRunLog.ResumePassedOver(logger, passed);
+            }
+
             var resume = pinned ?? CheckpointReader.FindNewestValid(coordinator.RunDirectory, reason => ParallelLog.CheckpointSkipped(logger, reason));
             _loop = coordinator.CreateLoop(resume);
             _options.ResumeFrom = null;
@@ -252,6 +266,16 @@ public sealed class ClusterRunActor : ReceiveActor, IWithTimers
         }
 
         Timers.StartSingleTimer(GatherTimer, GatherTimeout.Instance, _options.GatherTimeout);
+    }
+
+    /// <summary>Whether the run committed a checkpoint after this node's --resume was chosen.</summary>
+    private bool RunMovedOn()
+    {
+        var newest = CheckpointStore.FindLatest(_options.Coordinator.RunDirectory);
+        return !string.Equals(
+            newest is null ? null : Path.GetFullPath(newest),
+            _options.NewestWhenResumeChosen is { } chosen ? Path.GetFullPath(chosen) : null,
+            StringComparison.Ordinal);
     }
 
     /// <summary>

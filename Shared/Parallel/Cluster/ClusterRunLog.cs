@@ -59,6 +59,9 @@ internal static partial class ClusterRunLog
     [LoggerMessage(EventId = 2316, Level = LogLevel.Error, Message = "Worker {Node} has seen coordinator fence {Seen}, this coordinator has {Fence}: it is stale and refuses to coordinate")]
     public static partial void Stale(ILogger logger, string node, long seen, long fence);
 
+    [LoggerMessage(EventId = 2318, Level = LogLevel.Information, Message = "Not resuming from {Checkpoint}, which --resume named when this node started: the run has committed newer checkpoints since (or it is gone); resuming from the newest one that verifies")]
+    public static partial void ResumePassedOver(ILogger logger, string checkpoint);
+
     [LoggerMessage(EventId = 2320, Level = LogLevel.Information, Message = "Akka.Remote TLS on with certificate {Subject} (valid until {NotAfter:u}); peer certificates checked against {Trust}")]
     public static partial void RemoteTlsEnabled(ILogger logger, string subject, DateTime notAfter, string trust);
 

@@ -25,6 +25,9 @@ public sealed class ClusterTrainer
     private readonly string _runDirectory;
     private readonly TrainerServices _services;
     private readonly string? _resumeFrom;
+    // What the run directory's newest checkpoint was when --resume was resolved: a standby that takes over
+    // later resumes from the pinned checkpoint only while this is still the newest.
+    private readonly string? _newestWhenResumeChosen;
 
     /// <summary>Trains a language model on <paramref name="corpus"/>.</summary>
     public ClusterTrainer(RnnClusterSettings settings, Corpus corpus, string runDirectory, TrainerServices services, string? resumeFrom = null)
@@ -46,6 +49,7 @@ public sealed class ClusterTrainer
         _runDirectory = runDirectory;
         _services = services;
         _resumeFrom = resumeFrom;
+        _newestWhenResumeChosen = resumeFrom is null ? null : Model.Checkpoints.CheckpointStore.FindLatest(runDirectory);
     }
 
     /// <summary>Called once the node listens, with its Akka address (the CLI prints how to start workers).</summary>
@@ -102,6 +106,7 @@ public sealed class ClusterTrainer
                 RunId = Path.GetFileName(Path.GetFullPath(_runDirectory)),
                 SettingsHocon = _settings.ToHocon(),
                 ResumeFrom = _resumeFrom,
+                NewestWhenResumeChosen = _newestWhenResumeChosen,
                 GatherTimeout = _settings.Cluster.RebuildWait,
                 Outcome = outcome,
                 RequestStop = stop.Cancel,

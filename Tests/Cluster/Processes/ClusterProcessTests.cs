@@ -330,6 +330,50 @@ public sealed class ClusterProcessTests
         Assert.Equal(expected.Parameters, CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray());
     }
 
+    [Fact]
+    public async Task A_standby_started_with_an_older_checkpoint_resumes_the_handed_over_run_from_the_newest_one_and_redoes_no_step()
+    {
+        using var dir = new TempDirectory();
+        // Without the workers' copy the standby resumes from a checkpoint, and every one is kept: the one the
+        // standby's --resume named at start is still there when it takes over (found by the soak: the standby
+        // went back to it, and redid every step the other coordinator had trained since).
+        await using var cluster = LocalCluster.WithDelayedWindows(dir, StandbyRunSteps, "cluster.min-workers=2", "checkpoint.every-steps=10", "checkpoint.keep-last=20", "cluster.rebuild-from-workers=off");
+        var first = cluster.StartCoordinator();
+        await first.WaitForLineAsync("coordinator listening at", Patience);
+        NodeProcess[] workers = [cluster.StartWorker(), cluster.StartWorker()];
+        await first.WaitForLineAsync("checkpoint step 10 committed", Patience);
+        // A coordinator started on a run directory with checkpoints resumes it: this standby's --resume is step 10.
+        var standby = cluster.StartStandbyCoordinator();
+        await standby.WaitForLineAsync("resuming from", Patience);
+        Assert.Contains("step-000000010", standby.Output, StringComparison.Ordinal);
+        await standby.WaitForLineAsync("Welcome from", Patience);
+        foreach (var node in new[] { standby, workers[0], workers[1] })
+        {
+            await WaitUntilUpAsync(node, first, standby, workers[0], workers[1]);
+        }
+
+        await first.WaitForLineAsync("checkpoint step 40 committed", Patience);
+        first.Terminate();
+        await LocalCluster.ExpectExitAsync(first, 130);
+        var stoppedAt = LastStep(first.Output);
+        Assert.Contains($"checkpoint step {stoppedAt} committed", first.Output, StringComparison.Ordinal);
+
+        await standby.WaitForLineAsync("Not resuming from", Patience);
+        await LocalCluster.ExpectExitAsync(standby, 0);
+        foreach (var worker in workers)
+        {
+            await LocalCluster.ExpectExitAsync(worker, 0);
+        }
+
+        Assert.Contains($"resuming after step {stoppedAt}", standby.Output, StringComparison.Ordinal);
+        // Every step logged once: nothing trained by the first coordinator was trained again.
+        var steps = File.ReadLines(Path.Combine(cluster.RunDirectory, "metrics.jsonl"))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+            .Where(r => r.GetProperty("kind").GetString() == "train")
+            .Select(r => r.GetProperty("step").GetInt64()).ToArray();
+        Assert.Equal(Enumerable.Range(1, StandbyRunSteps).Select(s => (long)s), steps);
+    }
+
     /// <summary>
     /// A coordinator, a standby coordinator and two workers, once the first has trained 15 steps and the
     /// leader has moved every member Up (the split-brain resolver then keeps the survivors' side).
