@@ -40,7 +40,9 @@
 #                            sets RNNCLUSTER_FAULTS and --set cluster.test-faults=true
 #       --coordinator-restarts N
 #                            restart a coordinator that exits with an error up to N times; it resumes
-#                            from the newest committed checkpoint (default 0; one budget for all)
+#                            from the newest committed checkpoint (default 0; one budget for all). With
+#                            several coordinators a restarted one joins those still running, or forms
+#                            the cluster again when none runs (all of them crashed)
 #       --stop-order coordinator-first|workers-first
 #                            order of a requested stop (default coordinator-first; the standby
 #                            coordinators before the active one, which checkpoints last)
@@ -374,6 +376,9 @@ prepare() {
         others+="${others:+, }$RNN_HOCON"
       done
       save_coordinator_cmd "${coordinator_names[k - 1]}.rejoin" "${coordinator_ports[k - 1]}" --set "cluster.seeds=[$others]"
+      # Started again when no other coordinator runs (all of them crashed): nobody is left to join
+      # through, so it forms the cluster itself, as the first one did at the start.
+      save_coordinator_cmd "${coordinator_names[k - 1]}.alone" "${coordinator_ports[k - 1]}" --set "cluster.seeds=[]"
     fi
   done
   for ((i = 1; i <= workers; i++)); do
@@ -483,10 +488,19 @@ finish() {
 }
 
 # launch_coordinator NAME [again]: starts coordinator NAME; "again" (a restart) with more than one
-# coordinator switches it to joining through the others first.
+# coordinator switches it to joining through the others when one of them runs, and to forming the
+# cluster on its own when none does (the supervisor restarts them one by one, so after a crash of
+# all of them the first forms the cluster and the next joins it).
 launch_coordinator() {
+  local other
   if [ "${2:-}" = again ] && [ -f "$state/$1.rejoin.cmd" ]; then
-    cp -f "$state/$1.rejoin.cmd" "$state/$1.cmd"
+    cp -f "$state/$1.alone.cmd" "$state/$1.cmd"
+    for other in "${coordinator_names[@]}"; do
+      if [ "$other" != "$1" ] && rnn_node_pid "$state" "$other"; then
+        cp -f "$state/$1.rejoin.cmd" "$state/$1.cmd"
+        break
+      fi
+    done
   fi
   rnn_node_launch "$state" "$1" "$logs/$1.log"
   COORDINATOR_RUNNER=$RNN_RUNNER_PID
