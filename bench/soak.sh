@@ -51,6 +51,9 @@
 #   --eval-every N               training.eval-every-steps (default 250)
 #   --loss-tolerance F           relative tolerance of the final validation loss (default 0.03)
 #   --memory-margin F            relative growth of VmRSS/VmHWM allowed (default 0.15)
+#   --throughput-floor F         the last tenth's median tokens/s must be at least F x the first
+#                                tenth's (default 0.7; the CI test, which runs beside the rest of the
+#                                suite on a loaded machine, passes a lower one)
 #   --settle-timeout S           how long a fault's recovery may take (default 240)
 #   --no-build                   use the executables already in artifacts/bin
 #   --coordinator-exe PATH, --worker-exe PATH
@@ -87,6 +90,7 @@ checkpoint_every=100
 eval_every=250
 loss_tolerance=0.03
 memory_margin=0.15
+throughput_floor=0.7
 settle_timeout=240
 build=1
 coordinator_exe=""
@@ -113,6 +117,7 @@ while [ $# -gt 0 ]; do
     --eval-every) need "$@"; eval_every=$2; shift 2 ;;
     --loss-tolerance) need "$@"; loss_tolerance=$2; shift 2 ;;
     --memory-margin) need "$@"; memory_margin=$2; shift 2 ;;
+    --throughput-floor) need "$@"; throughput_floor=$2; shift 2 ;;
     --settle-timeout) need "$@"; settle_timeout=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --coordinator-exe) need "$@"; coordinator_exe=$2; build=0; shift 2 ;;
@@ -136,6 +141,7 @@ rnn_in_range "$coordinators" 1 2 || usage_error "--coordinators must be 1 or 2"
 ((pause_s > acceptable_pause)) || usage_error "--pause-seconds ($pause_s) must exceed --acceptable-pause ($acceptable_pause): a shorter pause is no fault"
 [[ $loss_tolerance =~ ^[0-9]*\.?[0-9]+$ ]] || usage_error "--loss-tolerance must be a number, got '$loss_tolerance'"
 [[ $memory_margin =~ ^[0-9]*\.?[0-9]+$ ]] || usage_error "--memory-margin must be a number, got '$memory_margin'"
+[[ $throughput_floor =~ ^[0-9]*\.?[0-9]+$ ]] || usage_error "--throughput-floor must be a number, got '$throughput_floor'"
 if [ -z "$warmup" ]; then
   if ((minutes >= 30)); then warmup=300; else warmup=60; fi
 fi
@@ -376,6 +382,9 @@ main() {
   for s in "${run_sets[@]}" "cluster.acceptable-heartbeat-pause=${acceptable_pause}s"; do cluster_args+=(--set "$s"); done
   # Only the coordinators turn the test-only delay on; the workers ignore RNNCLUSTER_FAULTS.
   cluster_args+=(--coordinator-set cluster.test-faults=true)
+  # Each coordinator's monitor on a port of its own (its log says which): two would contend for the
+  # default one, and a soak beside other runs (the CI test beside the suite) must not take it from them.
+  cluster_args+=(--coordinator-set monitor.port=0)
   ((build)) || cluster_args+=(--no-build)
   [ -z "$coordinator_exe" ] || cluster_args+=(--coordinator-exe "$coordinator_exe")
   [ -z "$worker_exe" ] || cluster_args+=(--worker-exe "$worker_exe")
@@ -389,8 +398,8 @@ main() {
       "$minutes" "$fault_every" "$coordinator_every" "$coordinators" "$workers" "$seed"
     printf 'pause_seconds=%s acceptable_pause=%s restart_delay=%s sample_every=%s warmup=%s step_delay_ms=%s\n' \
       "$pause_s" "$acceptable_pause" "$restart_delay" "$sample_every" "$warmup" "$step_delay"
-    printf 'checkpoint_every=%s eval_every=%s loss_tolerance=%s memory_margin=%s\n' \
-      "$checkpoint_every" "$eval_every" "$loss_tolerance" "$memory_margin"
+    printf 'checkpoint_every=%s eval_every=%s loss_tolerance=%s memory_margin=%s throughput_floor=%s\n' \
+      "$checkpoint_every" "$eval_every" "$loss_tolerance" "$memory_margin" "$throughput_floor"
     printf 'settings=%s\n' "${run_sets[*]}"
   } >"$out/soak.env"
 

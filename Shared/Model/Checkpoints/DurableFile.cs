@@ -11,13 +11,19 @@ internal static partial class DurableFile
 {
     private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
 
-    /// <summary>A new file opened for writing; fails if it exists, so two writers never share a file.</summary>
+    /// <summary>
+    /// A new file opened for writing; fails if it exists, so two writers never share a file. Readers may open
+    /// it meanwhile: .NET enforces a share mode of None with a lock that makes a reader's open throw, and a
+    /// reader looking for the newest checkpoint (the run's own rollback, a standby, <c>info</c>) must see a
+    /// marker being written as what it is, incomplete, not fail (found by a test: the rollback's lookup threw
+    /// "being used by another process" while the background commit wrote the COMMITTED marker).
+    /// </summary>
     public static FileStream CreateNew(string path) =>
         new(path, new FileStreamOptions
         {
             Mode = FileMode.CreateNew,
             Access = FileAccess.Write,
-            Share = FileShare.None,
+            Share = FileShare.Read,
             BufferSize = 1 << 16,
         });
 

@@ -14,6 +14,9 @@ internal static partial class NumericsLog
     [LoggerMessage(EventId = 2051, Level = LogLevel.Warning, Message = "{InARow} bad steps in a row at step {Step} and no committed checkpoint to roll back to: skipping on")]
     public static partial void NothingToRollBackTo(ILogger logger, int inARow, long step);
 
+    [LoggerMessage(EventId = 2053, Level = LogLevel.Warning, Message = "Rolling back past a checkpoint that does not verify: {Why}")]
+    public static partial void RollbackCheckpointDamaged(ILogger logger, string why);
+
     [LoggerMessage(EventId = 2052, Level = LogLevel.Warning, Message = "Validation loss at step {Step} is {Loss}: not counted as best, for the schedule or for early stopping")]
     public static partial void NonFiniteValidation(ILogger logger, long step, double loss);
 }

@@ -28,7 +28,12 @@ internal static class Rollback
             return null;
         }
 
-        var loaded = CheckpointReader.Load(directory);
+        if (Verified(directory, logger) is not { } loaded)
+        {
+            NumericsLog.NothingToRollBackTo(logger, inARow, progress.Step);
+            return null;
+        }
+
         ensureCompatible(loaded);
         ModelTensors.ImportModel(model, loaded.ModelTensors, Path.Combine(loaded.Directory, "model.safetensors"));
         ModelTensors.ImportOptimizer(optimizer, loaded.OptimizerTensors, Path.Combine(loaded.Directory, "optimizer.safetensors"));
@@ -49,5 +54,36 @@ internal static class Rollback
         NumericsLog.RolledBack(logger, loaded.Directory, s.Step, inARow, progress.Step, range.Epoch, range.FromCursor, range.ToCursor, reason);
         metrics?.RolledBack(progress.Step, s.Step, range.Epoch, range.FromCursor, range.ToCursor, reason);
         return range;
+    }
+
+    /// <summary>
+    /// The newest checkpoint that verifies: the run's last one, or, when it was damaged on disk since it was
+    /// written, the newest older one that verifies (each damaged one named in the log); null when none does.
+    /// </summary>
+    private static LoadedCheckpoint? Verified(string directory, ILogger logger)
+    {
+        try
+        {
+            return CheckpointReader.Load(directory);
+        }
+        catch (CheckpointException)
+        {
+            // Damaged since it was written: the search below names it (once) and goes further back.
+        }
+
+        // <run>/checkpoints/step-N: the run directory is two levels up.
+        var runDirectory = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(directory)))!;
+        try
+        {
+            return CheckpointReader.FindNewestValid(runDirectory, reason => NumericsLog.RollbackCheckpointDamaged(logger, reason)) is { } older
+                ? CheckpointReader.Load(older)
+                : null;
+        }
+        catch (CheckpointException none)
+        {
+            // None verifies: nothing to roll back to (the message names every damaged file).
+            NumericsLog.RollbackCheckpointDamaged(logger, none.Message);
+            return null;
+        }
     }
 }

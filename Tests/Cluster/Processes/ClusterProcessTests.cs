@@ -336,29 +336,35 @@ public sealed class ClusterProcessTests
         using var dir = new TempDirectory();
         // Without the workers' copy the standby resumes from a checkpoint, and every one is kept: the one the
         // standby's --resume named at start is still there when it takes over (found by the soak: the standby
-        // went back to it, and redid every step the other coordinator had trained since).
-        await using var cluster = LocalCluster.WithDelayedWindows(dir, StandbyRunSteps, "cluster.min-workers=2", "checkpoint.every-steps=10", "checkpoint.keep-last=20", "cluster.rebuild-from-workers=off");
+        // went back to it, and redid every step the other coordinator had trained since). Epochs enough that
+        // the run is surely still going however late the standby starts on a loaded machine.
+        const int steps = 250;
+        await using var cluster = LocalCluster.WithDelayedWindows(dir, steps, "training.epochs=20", "cluster.min-workers=2", "checkpoint.every-steps=10", "checkpoint.keep-last=100", "cluster.rebuild-from-workers=off");
         var first = cluster.StartCoordinator();
         await first.WaitForLineAsync("coordinator listening at", Patience);
         NodeProcess[] workers = [cluster.StartWorker(), cluster.StartWorker()];
         await first.WaitForLineAsync("checkpoint step 10 committed", Patience);
-        // A coordinator started on a run directory with checkpoints resumes it: this standby's --resume is step 10.
+        // A coordinator started on a run directory with checkpoints resumes it: the standby's --resume is the
+        // newest checkpoint when it starts.
         var standby = cluster.StartStandbyCoordinator();
-        await standby.WaitForLineAsync("resuming from", Patience);
-        Assert.Contains("step-000000010", standby.Output, StringComparison.Ordinal);
+        var resuming = await standby.WaitForLineAsync("resuming from", Patience);
+        var pinned = resuming[(resuming.IndexOf("resuming from ", StringComparison.Ordinal) + "resuming from ".Length)..].Trim();
+        var pinnedStep = long.Parse(pinned[(pinned.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         await standby.WaitForLineAsync("Welcome from", Patience);
         foreach (var node in new[] { standby, workers[0], workers[1] })
         {
             await WaitUntilUpAsync(node, first, standby, workers[0], workers[1]);
         }
 
-        await first.WaitForLineAsync("checkpoint step 40 committed", Patience);
+        // The run moves on by three checkpoints at least, then hands over.
+        await first.WaitForLineAsync(l => CommittedStep(l) >= pinnedStep + 30, Patience, $"a checkpoint of step {pinnedStep + 30} or later");
         first.Terminate();
         await LocalCluster.ExpectExitAsync(first, 130);
         var stoppedAt = LastStep(first.Output);
         Assert.Contains($"checkpoint step {stoppedAt} committed", first.Output, StringComparison.Ordinal);
 
-        await standby.WaitForLineAsync("Not resuming from", Patience);
+        var passedOver = await standby.WaitForLineAsync("Not resuming from", Patience);
+        Assert.Contains(pinned, passedOver, StringComparison.Ordinal);
         await LocalCluster.ExpectExitAsync(standby, 0);
         foreach (var worker in workers)
         {
@@ -367,11 +373,15 @@ public sealed class ClusterProcessTests
 
         Assert.Contains($"resuming after step {stoppedAt}", standby.Output, StringComparison.Ordinal);
         // Every step logged once: nothing trained by the first coordinator was trained again.
-        var steps = File.ReadLines(Path.Combine(cluster.RunDirectory, "metrics.jsonl"))
+        var logged = File.ReadLines(Path.Combine(cluster.RunDirectory, "metrics.jsonl"))
             .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
             .Where(r => r.GetProperty("kind").GetString() == "train")
             .Select(r => r.GetProperty("step").GetInt64()).ToArray();
-        Assert.Equal(Enumerable.Range(1, StandbyRunSteps).Select(s => (long)s), steps);
+        Assert.Equal(Enumerable.Range(1, steps).Select(s => (long)s), logged);
+
+        static long CommittedStep(string line) =>
+            System.Text.RegularExpressions.Regex.Match(line, @"^checkpoint step (\d+) committed") is { Success: true } m
+                ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
     }
 
     /// <summary>

@@ -10,25 +10,27 @@ namespace RnnCluster.Tests.Cluster.Processes;
 /// exactly that many steps, the losses before the first fault bit-identical to an unfailed run, the
 /// final validation loss within tolerance of it, memory, threads and fds flat per process.
 /// </summary>
-[Collection(ProcessCollection.Name)]
+/// <remarks>
+/// Its own collection, which runs beside the rest of the suite from the start (<see cref="SoakFirst"/>):
+/// it spends its six minutes mostly waiting, and run alone it would make the suite six minutes longer.
+/// </remarks>
+[Collection(SoakCollection.Name)]
 public sealed class SoakTests
 {
-    /// <summary>Five minutes of faults, cluster start and stop, the reference run and the verdict.</summary>
-    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(8);
+    /// <summary>Five minutes of faults, cluster start and stop, the reference run and the verdict, on a loaded machine.</summary>
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(10);
 
-    // Skipped, with the reason, until the soak's open finding is understood (issue #11 stays open for it;
-    // docs/soak.md, "Findings"): the lineage check failed once after the closing SIGTERM hand-over. (Its other
-    // finding, a standby that never exited, is fixed; the soak has not run since.)
-    // Run it by hand: bash bench/soak.sh --minutes 5 --coordinators 2 (or remove the Skip).
-    [Fact(Skip = "issue #11 open: the lineage check failed once after the closing SIGTERM hand-over, cause not yet understood (docs/soak.md, Findings)")]
+    [Fact]
     public async Task Five_minutes_of_worker_kills_worker_pauses_and_coordinator_kills_lose_no_step_and_leave_memory_flat()
     {
         using var dir = new TempDirectory();
         var output = dir.Combine("soak");
-        // Seed 5 draws a kill first, then a pause: both kinds land within the five minutes.
+        // Seed 5 draws a kill first, then a pause: both kinds land within the five minutes. The rest of the suite
+        // loads the machine unevenly meanwhile, so the step-rate check (a queue that grows slows every step) allows
+        // the last tenth of the steps to run at 40% of the first tenth's rate, not the full soak's 70%.
         var (code, text) = await RunAsync(
             "--minutes", "5", "--fault-every", "45", "--coordinators", "2", "--coordinator-fault-every", "120",
-            "--seed", "5", "--sample-every", "15", "--warmup", "45", "--out", output,
+            "--seed", "5", "--sample-every", "15", "--warmup", "45", "--throughput-floor", "0.4", "--out", output,
             "--coordinator-exe", Path.Combine(AppContext.BaseDirectory, "rnncluster.dll"),
             "--worker-exe", Path.Combine(AppContext.BaseDirectory, "rnncluster-worker.dll"));
 
@@ -77,4 +79,11 @@ public sealed class SoakTests
 
         return (process.ExitCode, await stdout + await stderr);
     }
+}
+
+/// <summary>The soak's own collection: parallel with the others (it is not a <see cref="ProcessCollection"/> member).</summary>
+[CollectionDefinition(Name)]
+public sealed class SoakCollection
+{
+    public const string Name = "soak";
 }

@@ -77,6 +77,39 @@ public sealed class NumericalPolicyTests
     }
 
     [Fact]
+    public async Task A_rollback_whose_checkpoint_was_damaged_since_it_was_written_goes_back_to_the_newest_one_that_verifies_naming_the_file()
+    {
+        using var dir = new TempDirectory();
+        // As above, but step 4's checkpoint is damaged on disk before the streak ends: the rollback at step 8
+        // takes step 2's (cursor 20) instead, and the windows [20, 80) are skipped. Before, it threw and ended the run.
+        var settings = NumericsRuns.Settings(0, "checkpoint.every-steps=2", "checkpoint.keep-last=5", "training.numerics.max-consecutive-skips=3");
+        var model = dir.Combine("checkpoints", "step-000000004", "model.safetensors");
+        var run = await NumericsRuns.RunAsync(settings, NumericsRuns.Corpus([(0, 55), (0, 65), (0, 75)]), dir.Path, NumericsRuns.NaNEmbedding, step =>
+        {
+            if (step != 7)
+            {
+                return;
+            }
+
+            // Checkpoints commit in the background: wait for step 4's marker, then flip a byte of its model.
+            Conditions.AwaitAsync(() => CheckpointStore.FindLatest(dir.Path) is { } latest && latest.EndsWith("step-000000004", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "step 4's checkpoint committed").GetAwaiter().GetResult();
+            var bytes = File.ReadAllBytes(model);
+            bytes[^5] ^= 0x10;
+            File.WriteAllBytes(model, bytes);
+        });
+
+        Assert.Equal(10, run.Summary.Steps);
+        var rollback = Assert.Single(run.Lines("rollback"));
+        Assert.Equal((8, 2, 20, 80), (rollback.GetProperty("step").GetInt64(), rollback.GetProperty("checkpointStep").GetInt64(), rollback.GetProperty("fromCursor").GetInt64(), rollback.GetProperty("toCursor").GetInt64()));
+        var damaged = Assert.Single(run.Events(2053));
+        Assert.Contains(model, damaged.Message, StringComparison.Ordinal);
+        Assert.Contains("step-000000002", Assert.Single(run.Events(RolledBack)).Message, StringComparison.Ordinal);
+        // Trained: windows [0, 20) before step 2's checkpoint and [80, 100) after the rollback.
+        Assert.Equal(4 * TargetsPerWindow, run.Summary.TokensTrained);
+        Assert.Equal([new SkippedRange(3, 8, 0, 20, 80, "non-finite")], CheckpointReader.Load(dir.Path).TrainerState.SkippedRanges);
+    }
+
+    [Fact]
     public async Task In_process_workers_make_the_same_skip_and_rollback_decisions_as_one_replica_and_end_at_the_same_parameters()
     {
         using var dir = new TempDirectory();

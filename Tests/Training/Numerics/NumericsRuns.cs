@@ -58,11 +58,12 @@ internal static class NumericsRuns
     /// <summary>Sets x's decoder bias so low that predicting x costs about 10^4 nats.</summary>
     public static void SpikingBias(TorchModel model) => Fill(model, "decoder.bias", Poison, -1e4f);
 
-    public static async Task<NumericsOutcome> RunAsync(RnnClusterSettings settings, Corpus corpus, string runDirectory, Action<TorchModel> poison)
+    /// <param name="afterStep">Called on the training thread after each step's report (a test's fault).</param>
+    public static async Task<NumericsOutcome> RunAsync(RnnClusterSettings settings, Corpus corpus, string runDirectory, Action<TorchModel> poison, Action<long>? afterStep = null)
     {
         var logs = new CapturingLoggerProvider();
         using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
-        var observer = new ParameterRecorder();
+        var observer = new ParameterRecorder { AfterStep = afterStep };
         var services = new TrainerServices(TimeProvider.System, loggerFactory, observer)
         {
             PrepareMaster = model =>
@@ -124,6 +125,8 @@ internal sealed class ParameterRecorder : ITrainingObserver
 {
     public TorchModel? Master { get; set; }
 
+    public Action<long>? AfterStep { get; init; }
+
     public Dictionary<long, StepReport> Reports { get; } = [];
 
     public Dictionary<long, float[]> ParametersAfter { get; } = [];
@@ -137,6 +140,7 @@ internal sealed class ParameterRecorder : ITrainingObserver
         ArgumentNullException.ThrowIfNull(step);
         Reports[step.Step] = step;
         ParametersAfter[step.Step] = Master!.ParameterSpan.ToArray();
+        AfterStep?.Invoke(step.Step);
     }
 
     public void OnEvaluation(EvaluationReport evaluation)
