@@ -11,34 +11,23 @@ namespace RnnCluster.Tests.Cluster.Processes;
 /// final validation loss within tolerance of it, memory, threads and fds flat per process.
 /// </summary>
 /// <remarks>
-/// Its own collection, which runs beside the rest of the suite from the start (<see cref="SoakFirst"/>):
-/// it spends its six minutes mostly waiting, and run alone it would make the suite six minutes longer.
+/// The soak runs in the background (<see cref="SoakRun"/>): under <c>scripts/test.sh</c> it starts with the
+/// process tests and runs beside them, which it spends its six minutes mostly waiting for; run after them, it
+/// would make the suite six minutes longer. A focused run starts it when this test runs.
 /// </remarks>
-[Collection(SoakCollection.Name)]
-public sealed class SoakTests
+[Collection(ProcessCollection.Name)]
+public sealed class SoakTests(SoakRun soak)
 {
-    /// <summary>Five minutes of faults, cluster start and stop, the reference run and the verdict, on a loaded machine.</summary>
-    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(10);
-
     [Fact]
     public async Task Five_minutes_of_worker_kills_worker_pauses_and_coordinator_kills_lose_no_step_and_leave_memory_flat()
     {
-        using var dir = new TempDirectory();
-        var output = dir.Combine("soak");
-        // Seed 5 draws a kill first, then a pause: both kinds land within the five minutes. The rest of the suite
-        // loads the machine unevenly meanwhile, so the step-rate check (a queue that grows slows every step) allows
-        // the last tenth of the steps to run at 40% of the first tenth's rate, not the full soak's 70%.
-        var (code, text) = await RunAsync(
-            "--minutes", "5", "--fault-every", "45", "--coordinators", "2", "--coordinator-fault-every", "120",
-            "--seed", "5", "--sample-every", "15", "--warmup", "45", "--throughput-floor", "0.4", "--out", output,
-            "--coordinator-exe", Path.Combine(AppContext.BaseDirectory, "rnncluster.dll"),
-            "--worker-exe", Path.Combine(AppContext.BaseDirectory, "rnncluster-worker.dll"));
+        var (code, text) = await soak.ResultAsync();
 
-        var verdict = Path.Combine(output, "verdict.txt");
+        var verdict = Path.Combine(soak.Output, "verdict.txt");
         var table = File.Exists(verdict) ? await File.ReadAllTextAsync(verdict) : "(no verdict.txt)";
-        Assert.True(code == 0, $"bench/soak.sh exited {code}. Verdict:\n{table}\nIts output:\n{text}\n{Tails(output)}");
+        Assert.True(code == 0, $"bench/soak.sh exited {code}. Verdict:\n{table}\nIts output:\n{text}\n{Tails(soak.Output)}");
 
-        var faults = File.ReadAllLines(Path.Combine(output, "faults.csv")).Skip(1).Select(l => l.Split(',')[2]).ToList();
+        var faults = File.ReadAllLines(Path.Combine(soak.Output, "faults.csv")).Skip(1).Select(l => l.Split(',')[2]).ToList();
         Assert.True(faults.Contains("worker-kill") && faults.Contains("worker-pause") && faults.Contains("coordinator-kill"),
             $"the soak should inject every kind of fault, it injected [{string.Join(", ", faults)}]. Verdict:\n{table}");
         Assert.Contains("verdict: PASS", table, StringComparison.Ordinal);
@@ -52,9 +41,64 @@ public sealed class SoakTests
         string[] files = [Path.Combine(output, "faults.log"), .. nodes];
         return string.Join('\n', files.Where(File.Exists).Select(f => $"--- last lines of {Path.GetFileName(f)}:\n{string.Join('\n', File.ReadLines(f).TakeLast(25))}"));
     }
+}
 
-    private static async Task<(int Code, string Output)> RunAsync(params string[] args)
+/// <summary>
+/// The short soak as a fixture of the process tests' collection. With <see cref="StartEarlyVariable"/> = 1
+/// (<c>scripts/test.sh</c> sets it) it starts when the collection does; otherwise when <see cref="SoakTests"/>
+/// asks for its result, so a focused run of other process tests never starts it.
+/// </summary>
+public sealed class SoakRun : IDisposable
+{
+    public const string StartEarlyVariable = "RNNCLUSTER_TEST_SOAK_EARLY";
+
+    /// <summary>Five minutes of faults, cluster start and stop, the reference run and the verdict, beside other tests.</summary>
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(10);
+
+    private readonly TempDirectory _directory = new();
+    private readonly Lazy<Task<(int Code, string Output)>> _run;
+    private Process? _process;
+
+    public SoakRun()
     {
+        _run = new(StartAsync);
+        if (Environment.GetEnvironmentVariable(StartEarlyVariable) == "1")
+        {
+            _ = _run.Value;
+        }
+    }
+
+    /// <summary>The soak's output directory (faults.csv, verdict.txt, run/logs).</summary>
+    public string Output => _directory.Combine("soak");
+
+    /// <summary>The script's exit status and output, once it has ended.</summary>
+    public Task<(int Code, string Output)> ResultAsync() => _run.Value;
+
+    public void Dispose()
+    {
+        // The run was cut short (the test host is stopping): SIGTERM, and the script stops its cluster.
+        if (_process is { HasExited: false } process)
+        {
+            Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])?.WaitForExit();
+            process.WaitForExit(TimeSpan.FromMinutes(3));
+        }
+
+        _process?.Dispose();
+        _directory.Dispose();
+    }
+
+    private async Task<(int Code, string Output)> StartAsync()
+    {
+        // Seed 5 draws a kill first, then a pause: both kinds land within the five minutes. The process tests load
+        // the machine unevenly meanwhile, so the step-rate check (a queue that grows slows every step) allows the
+        // last tenth of the steps to run at 40% of the first tenth's rate, not the full soak's 70%.
+        string[] args =
+        [
+            "--minutes", "5", "--fault-every", "45", "--coordinators", "2", "--coordinator-fault-every", "120",
+            "--seed", "5", "--sample-every", "15", "--warmup", "45", "--throughput-floor", "0.4", "--out", Output,
+            "--coordinator-exe", Path.Combine(AppContext.BaseDirectory, "rnncluster.dll"),
+            "--worker-exe", Path.Combine(AppContext.BaseDirectory, "rnncluster-worker.dll"),
+        ];
         var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(RepositoryRoot.Path, "bench", "soak.sh"));
         foreach (var a in args)
@@ -62,28 +106,21 @@ public sealed class SoakTests
             info.ArgumentList.Add(a);
         }
 
-        using var process = Process.Start(info)!;
+        var process = Process.Start(info)!;
+        _process = process;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         try
         {
-            await process.WaitForExitAsync().WaitAsync(Limit);
+            await process.WaitForExitAsync().WaitAsync(Limit).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            // SIGTERM: the script stops its cluster on the way out.
             Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])?.WaitForExit();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-            throw new TimeoutException($"bench/soak.sh ran past {Limit.TotalMinutes} minutes:\n{await stdout}{await stderr}");
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3)).ConfigureAwait(false);
+            throw new TimeoutException($"bench/soak.sh ran past {Limit.TotalMinutes} minutes:\n{await stdout.ConfigureAwait(false)}{await stderr.ConfigureAwait(false)}");
         }
 
-        return (process.ExitCode, await stdout + await stderr);
+        return (process.ExitCode, await stdout.ConfigureAwait(false) + await stderr.ConfigureAwait(false));
     }
-}
-
-/// <summary>The soak's own collection: parallel with the others (it is not a <see cref="ProcessCollection"/> member).</summary>
-[CollectionDefinition(Name)]
-public sealed class SoakCollection
-{
-    public const string Name = "soak";
 }
