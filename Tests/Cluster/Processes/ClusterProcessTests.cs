@@ -334,12 +334,12 @@ public sealed class ClusterProcessTests
     public async Task A_standby_started_with_an_older_checkpoint_resumes_the_handed_over_run_from_the_newest_one_and_redoes_no_step()
     {
         using var dir = new TempDirectory();
-        // Without the workers' copy the standby resumes from a checkpoint, and every one is kept: the one the
-        // standby's --resume named at start is still there when it takes over (found by the soak: the standby
-        // went back to it, and redid every step the other coordinator had trained since). Epochs enough that
-        // the run is surely still going however late the standby starts on a loaded machine.
+        // Every checkpoint is kept: the one the standby's --resume named at start is still there when it takes over
+        // (found by the soak: the standby went back to it, and redid every step the other coordinator had trained
+        // since, unless the workers held a newer copy). Epochs enough that the run is surely still going however late
+        // the standby starts on a loaded machine.
         const int steps = 250;
-        await using var cluster = LocalCluster.WithDelayedWindows(dir, steps, "training.epochs=20", "cluster.min-workers=2", "checkpoint.every-steps=10", "checkpoint.keep-last=100", "cluster.rebuild-from-workers=off");
+        await using var cluster = LocalCluster.WithDelayedWindows(dir, steps, "training.epochs=20", "cluster.min-workers=2", "checkpoint.every-steps=10", "checkpoint.keep-last=100");
         var first = cluster.StartCoordinator();
         await first.WaitForLineAsync("coordinator listening at", Patience);
         NodeProcess[] workers = [cluster.StartWorker(), cluster.StartWorker()];
@@ -371,7 +371,8 @@ public sealed class ClusterProcessTests
         }
 
         // The hand-over's checkpoint (its step the last the first coordinator trained) is where the standby went on.
-        Assert.Contains($"resuming after step {stoppedAt}", standby.Output, StringComparison.Ordinal);
+        Assert.True(standby.Output.Contains($"resuming after step {stoppedAt}", StringComparison.Ordinal),
+            $"the first coordinator stopped after step {stoppedAt}; its output ends:\n{string.Join('\n', first.Output.Split('\n').Where(l => !l.StartsWith("info:", StringComparison.Ordinal)).TakeLast(30))}\nthe standby's:\n{string.Join('\n', standby.Output.Split('\n').Where(l => !l.StartsWith("info:", StringComparison.Ordinal)).Take(40))}");
         // Every step logged once: nothing trained by the first coordinator was trained again.
         var logged = File.ReadLines(Path.Combine(cluster.RunDirectory, "metrics.jsonl"))
             .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
