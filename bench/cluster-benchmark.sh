@@ -4,7 +4,8 @@
 #     dropout 0.2) trained with 2 worker actors in one process, against the same run as 1 coordinator +
 #     2 rnncluster-worker processes on 127.0.0.1, once per gradient exchange of BENCH_EXCHANGES, all in
 #     the same run: tokens/s, ms per step, the ratio to the in-process step and summary.json's
-#     stepTimeSplit side by side, and how much remoting adds (goal for all-reduce: <= +10%); plus the
+#     stepTimeSplit side by side, and how much remoting adds (goal for all-reduce: <= +10%); the all-reduce
+#     rows' transfer split into waiting for the slower worker's backward (stepTimeSplit.peerWait) and the rest; plus the
 #     CPU time per step of each process, which (unlike wall time) other load on a shared machine hardly
 #     changes;
 #   - bytes per step per worker: the lo transmit counter of /proc/net/dev over the timed steps / steps /

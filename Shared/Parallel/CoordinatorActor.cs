@@ -405,7 +405,9 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         _feed?.Replies(replies);
         var slowest = replies.Select(g => g.ComputeSeconds + g.CopySeconds).DefaultIfEmpty(0).Max();
         timings.ComputeSeconds += replies.Select(g => g.ComputeSeconds).DefaultIfEmpty(0).Max();
-        timings.TransferSeconds += Math.Max(0, time.GetElapsedTime(_dispatched, reduceStarted).TotalSeconds - slowest) + replies.Select(g => g.CopySeconds).DefaultIfEmpty(0).Max();
+        var longestCopy = replies.MaxBy(g => g.CopySeconds);
+        timings.TransferSeconds += Math.Max(0, time.GetElapsedTime(_dispatched, reduceStarted).TotalSeconds - slowest) + (longestCopy?.CopySeconds ?? 0);
+        timings.PeerWaitSeconds += longestCopy?.PeerWaitSeconds ?? 0;
         timings.AveragingSeconds += time.GetElapsedTime(reduceStarted, reduced).TotalSeconds;
         if (_options.AllReduce)
         {

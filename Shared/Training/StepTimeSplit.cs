@@ -5,6 +5,9 @@ namespace RnnCluster.Training;
 /// dispatch), compute (the slowest worker's forward/backward), gradient transfer (the slowest
 /// worker's copy out plus waiting beyond the slowest compute: messaging and scheduling), averaging
 /// (the ordered sum into the master) and apply (clip, optimizer step, logging, checkpoint copies).
+/// With an all-reduce among the workers, peer wait is the part of transfer that the worker with the
+/// longest transfer spent waiting for the other members to finish their backward (their compute, which
+/// a faster worker sees as transfer); transfer less peer wait is the all-reduce's own exposed time.
 /// </summary>
 public sealed class StepTimeSplit
 {
@@ -15,6 +18,9 @@ public sealed class StepTimeSplit
     public double ComputeSeconds { get; set; }
 
     public double TransferSeconds { get; set; }
+
+    /// <summary>The part of <see cref="TransferSeconds"/> spent waiting for a slower peer's compute (all-reduce; 0 otherwise).</summary>
+    public double PeerWaitSeconds { get; set; }
 
     public double AveragingSeconds { get; set; }
 
@@ -28,6 +34,7 @@ public sealed class StepTimeSplit
             ["broadcast"] = Ms(BroadcastSeconds),
             ["compute"] = Ms(ComputeSeconds),
             ["transfer"] = Ms(TransferSeconds),
+            ["peerWait"] = Ms(PeerWaitSeconds),
             ["averaging"] = Ms(AveragingSeconds),
             ["apply"] = Ms(ApplySeconds),
         };

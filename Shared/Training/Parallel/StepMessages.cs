@@ -56,7 +56,9 @@ public sealed record SnapshotCopy(RunSnapshot Snapshot, float[] Parameters);
 /// loss sum, and the streams' final states (so the coordinator always holds every stream's state).
 /// After an all-reduce among the workers <see cref="Gradients"/> is empty and <see cref="Norm"/> is the
 /// reduced gradient's norm (every replica holds the same); <see cref="Abandoned"/>: the all-reduce failed
-/// and nothing of the step is pending.
+/// and nothing of the step is pending. <see cref="CopySeconds"/> runs from the end of this worker's backward
+/// to the end of its exchange; in an all-reduce <see cref="PeerWaitSeconds"/> is its first part: until every
+/// member had finished its backward (the other workers' remaining compute, not communication).
 /// </summary>
 public sealed record WindowGradients(
     long Step,
@@ -70,7 +72,8 @@ public sealed record WindowGradients(
     double ComputeSeconds = 0,
     double CopySeconds = 0,
     double Norm = 0,
-    bool Abandoned = false);
+    bool Abandoned = false,
+    double PeerWaitSeconds = 0);
 
 /// <summary>
 /// What a step command adds when the workers average gradients among themselves

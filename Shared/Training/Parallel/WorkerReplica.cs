@@ -277,11 +277,15 @@ public sealed class WorkerReplica : IDisposable
     {
         var time = _options.Time;
         var computed = time.GetTimestamp();
+        long everyoneComputed;
         try
         {
             // Token counts summed as floats: exact while a step has fewer than 2^24 targets (far more than a batch holds).
+            // Every member sends its count when its backward is done, so this call ends once the slowest member's
+            // backward has: the time until then is waiting for a peer's compute, not communication.
             float[] counts = [count];
             group.AllReduce(counts, step, CountSegment);
+            everyoneComputed = time.GetTimestamp();
             var total = (long)counts[0];
             alsoReduce?.Invoke();
             if (inFlight.Count > 0)
@@ -305,7 +309,8 @@ public sealed class WorkerReplica : IDisposable
 
         return new WindowGradients(
             step, generation, attempt, _options.Index, lossSum, count, [], finalState,
-            time.GetElapsedTime(started, computed).TotalSeconds, time.GetElapsedTime(computed).TotalSeconds, _pendingNorm);
+            time.GetElapsedTime(started, computed).TotalSeconds, time.GetElapsedTime(computed).TotalSeconds, _pendingNorm,
+            PeerWaitSeconds: time.GetElapsedTime(computed, everyoneComputed).TotalSeconds);
     }
 
     /// <summary>

@@ -42,6 +42,10 @@ public sealed class AllReduceProcessTests
         // Each fetch compared the copy's checksum with the other replica's.
         Assert.Contains("2 replicas agree on checksum", coordinator.Output, StringComparison.Ordinal);
         Assert.Equal(expected.Summary.ValidLoss, ValidLoss(cluster));
+        // The workers' transfer splits into waiting for the slower peer's backward and the all-reduce after it.
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(cluster.RunDirectory, "summary.json")));
+        var split = summary.RootElement.GetProperty("stepTimeSplit");
+        Assert.InRange(split.GetProperty("peerWait").GetDouble(), 0, split.GetProperty("transfer").GetDouble());
     }
 
     [Fact]

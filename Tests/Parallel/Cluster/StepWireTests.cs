@@ -64,6 +64,18 @@ public sealed class StepWireTests
         Assert.True(StepWire.FromWireBatch(StepWire.ToWire(batch with { ReportNonFinite = true })).ReportNonFinite);
     }
 
+    [Fact]
+    public void An_all_reduce_reply_carries_its_wait_for_the_slowest_peer_apart_from_its_transfer()
+    {
+        var reply = new Step.WindowGradients(9, 2, 0, 1, 12.5, 6, [], [0.5f], ComputeSeconds: 0.1, CopySeconds: 0.04, Norm: 0.7, PeerWaitSeconds: 0.03);
+
+        var decoded = StepWire.FromWireGradients(StepWire.ToWire(reply));
+
+        Assert.Equal(0.03, decoded.PeerWaitSeconds);
+        Assert.Equal(0.04, decoded.CopySeconds);
+        Assert.Equal(0.03, Wire.WindowGradients.Parser.ParseFrom(StepWire.ToWire(reply)).PeerWaitSeconds);
+    }
+
     /// <summary>The bytes are plain protobuf of the schema: generated code reads them, and reads them the same.</summary>
     [Fact]
     public void Step_message_bytes_parse_with_generated_code()
