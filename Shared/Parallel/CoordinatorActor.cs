@@ -418,7 +418,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         var rollbacksBefore = Loop.Rollbacks;
         try
         {
-            await Loop.CompleteStepAsync(closed.Step, closed.LossSum, closed.Tokens, _options.Cancellation).ConfigureAwait(true);
+            await Loop.CompleteStepAsync(closed.Step, closed.LossSum, closed.Tokens).ConfigureAwait(true);
         }
         catch (TrainingAbortedException e)
         {

@@ -34,7 +34,11 @@ public interface ITrainingLoop : IDisposable
     /// <summary>The next step, or null when the run is over.</summary>
     ValueTask<ITrainingStep?> NextStepAsync(CancellationToken cancellationToken);
 
-    ValueTask CompleteStepAsync(ITrainingStep step, double lossSum, long count, CancellationToken cancellationToken);
+    /// <summary>
+    /// Applies the step and does what follows it (log, validation, checkpoint). Takes no cancellation: a
+    /// step once trained is completed whole, and a stop request is seen by <see cref="NextStepAsync"/>.
+    /// </summary>
+    ValueTask CompleteStepAsync(ITrainingStep step, double lossSum, long count);
 
     Task<RunSummary> FinishAsync(StepTimeSplit? timings = null);
 

@@ -35,7 +35,7 @@ public sealed class LanguageModelTrainer : IDisposable
                 model.ZeroGradients();
                 return model.ForwardBackward<float>(w.Inputs, w.Targets, w.Length, w.Streams, w.State, w.NextState, train: true, backward: true);
             }).ConfigureAwait(false);
-            await _loop.CompleteStepAsync(w, r.LossSum, r.Tokens, cancellationToken).ConfigureAwait(false);
+            await _loop.CompleteStepAsync(w, r.LossSum, r.Tokens).ConfigureAwait(false);
         }
 
         return await _loop.FinishAsync().ConfigureAwait(false);

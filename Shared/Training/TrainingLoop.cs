@@ -160,7 +160,7 @@ public sealed class TrainingLoop : ITrainingLoop
 
             if (_progress.Cursor >= _train.Length)
             {
-                await EndEpochAsync(cancellationToken).ConfigureAwait(false);
+                await EndEpochAsync().ConfigureAwait(false);
                 continue;
             }
 
@@ -183,8 +183,8 @@ public sealed class TrainingLoop : ITrainingLoop
     async ValueTask<ITrainingStep?> ITrainingLoop.NextStepAsync(CancellationToken cancellationToken) =>
         await NextWindowAsync(cancellationToken).ConfigureAwait(false);
 
-    ValueTask ITrainingLoop.CompleteStepAsync(ITrainingStep step, double lossSum, long count, CancellationToken cancellationToken) =>
-        CompleteStepAsync((TrainingWindow)step, lossSum, count, cancellationToken);
+    ValueTask ITrainingLoop.CompleteStepAsync(ITrainingStep step, double lossSum, long count) =>
+        CompleteStepAsync((TrainingWindow)step, lossSum, count);
 
     /// <summary>
     /// Applies the step of <paramref name="window"/>: the master's gradient buffer holds the SUM of
@@ -192,7 +192,7 @@ public sealed class TrainingLoop : ITrainingLoop
     /// stream's final state. Averages, clips, steps (a non-finite norm skips the update and is logged),
     /// then logs, evaluates and checkpoints as configured.
     /// </summary>
-    public async ValueTask CompleteStepAsync(TrainingWindow window, double lossSum, long tokens, CancellationToken cancellationToken)
+    public async ValueTask CompleteStepAsync(TrainingWindow window, double lossSum, long tokens)
     {
         ArgumentNullException.ThrowIfNull(window);
         if (!ReferenceEquals(window, _open))
@@ -223,7 +223,7 @@ public sealed class TrainingLoop : ITrainingLoop
         var step = outcome.Number;
         _stoppedBy = await _steps.AfterStepAsync(
             step, _settings.Checkpoint, endsEpoch: _progress.Cursor >= _train.Length, _stoppedBy,
-            () => Validate(cancellationToken), CheckpointAsync, () => _progress.LastValidLoss).ConfigureAwait(false);
+            Validate, CheckpointAsync, () => _progress.LastValidLoss).ConfigureAwait(false);
     }
 
     /// <summary>Final validation, test evaluation, final checkpoint (also after an interruption) and summary.json.</summary>
@@ -293,14 +293,14 @@ public sealed class TrainingLoop : ITrainingLoop
         _model.Dispose();
     }
 
-    private async Task EndEpochAsync(CancellationToken cancellationToken)
+    private async Task EndEpochAsync()
     {
         // Epoch end: streams restart from zeros (as word_language_model re-initialises hidden per epoch).
         _progress.Epoch++;
         _progress.Cursor = 0;
         Array.Clear(_state);
         await _steps.EnsureCurrentAsync(_progress.Step).ConfigureAwait(false);
-        var early = Validate(cancellationToken);
+        var early = Validate();
         if (_checkpoints.LastStep != _progress.Step)
         {
             // (Equal after resuming from a checkpoint written at this very step: it exists already.)
@@ -314,9 +314,15 @@ public sealed class TrainingLoop : ITrainingLoop
     }
 
     /// <summary>Evaluates the validation split, updates best/plateau/patience; true when patience ran out.</summary>
-    private bool Validate(CancellationToken cancellationToken)
+    /// <remarks>
+    /// Never cancelled by a stop request: a validation is bounded work, and one cut short would leave the
+    /// step it belongs to half done (its best/plateau bookkeeping and the epoch end's checkpoint missing),
+    /// so the run would fail instead of stopping, or resume different from the unstopped run. The stop is
+    /// seen before the next step; a second Ctrl-C still ends the process at once.
+    /// </remarks>
+    private bool Validate()
     {
-        var result = Evaluator.Evaluate(_model, _corpus.Valid, _settings.Data.EvalBatchSize, _settings.Data.Bptt, cancellationToken);
+        var result = Evaluator.Evaluate(_model, _corpus.Valid, _settings.Data.EvalBatchSize, _settings.Data.Bptt, CancellationToken.None);
         var early = _progress.RecordValidation(result, _schedule, _settings.Training.Patience, _logger, _metrics, _observer);
         SampleForObserver();
         return early;

@@ -29,7 +29,7 @@ public sealed class AllReduceProtocolTests
         Assert.Equal(0.25, closed.Norm);
         // Both replicas reduced the seeded step: they hold the run now.
         Assert.False(protocol.NeedsSeed);
-        await run.Loop.CompleteStepAsync(closed.Step, closed.LossSum, closed.Tokens, CancellationToken.None);
+        await run.Loop.CompleteStepAsync(closed.Step, closed.LossSum, closed.Tokens);
         protocol.Commit = new StepCommit(1, 0.5);
 
         var second = Open(protocol, await NextAsync(run));
@@ -108,7 +108,7 @@ public sealed class AllReduceProtocolTests
     private static async Task CompleteAsync(SpecLoop run, StepProtocol protocol, List<ComputeWindow> commands)
     {
         var closed = CloseWith(protocol, commands);
-        await run.Loop.CompleteStepAsync(closed.Step, closed.LossSum, closed.Tokens, CancellationToken.None);
+        await run.Loop.CompleteStepAsync(closed.Step, closed.LossSum, closed.Tokens);
         protocol.Commit = new StepCommit(closed.Step.Step, 0.5);
     }
 

@@ -90,11 +90,54 @@ public sealed class DeterminismAndResumeTests
         Assert.Equal(reference.Losses.Skip(5), resumed.Losses);
     }
 
-    private sealed class LossRecorder(int? cancelAfter) : ITrainingObserver, IDisposable
+    [Fact]
+    public async Task A_stop_requested_during_an_epochs_last_step_finishes_the_epoch_end_and_the_resume_continues_exactly()
+    {
+        // Found in a cluster: SIGTERM during the last step of an epoch reached the epoch end's validation, which
+        // threw on the cancelled token; the coordinator was restarted from an older checkpoint and the steps
+        // trained since were lost. A plateau schedule makes that validation matter to every later step.
+        using var dir = new TempDirectory();
+        var settings = ConfigLoader.Load(null, ["model.layers=1", "model.hidden-size=16", "model.embedding-size=16", "data.builtin.sentences=300", "data.bptt=10", "data.batch-size=8", "runtime.threads=1", "training.epochs=3", "training.optimizer=adam", "training.learning-rate=0.01", "training.schedule=plateau"]);
+        var corpus = CorpusLoader.Load(settings.Data.Path, TrainingSetup.Corpus(settings.Data));
+
+        using var reference = new LossRecorder(cancelAfter: null);
+        using (var trainer = new LanguageModelTrainer(settings, corpus, dir.Combine("reference"), new TrainerServices(TimeProvider.System, NullLoggerFactory.Instance, reference)))
+        {
+            await trainer.RunAsync(CancellationToken.None);
+        }
+
+        var epochEnd = reference.Validations[0].Step;
+        using var interrupted = new LossRecorder(cancelAfter: epochEnd);
+        RunSummary stopped;
+        using (var trainer = new LanguageModelTrainer(settings, corpus, dir.Combine("run"), new TrainerServices(TimeProvider.System, NullLoggerFactory.Instance, interrupted)))
+        {
+            stopped = await trainer.RunAsync(interrupted.Token);
+        }
+
+        Assert.Equal("interrupted", stopped.StoppedBy);
+        Assert.Equal(epochEnd, stopped.Steps);
+        // The epoch end ran as in the reference: its validation and its checkpoint.
+        Assert.Equal(reference.Validations[0], interrupted.Validations.Single());
+        Assert.Equal(epochEnd, CheckpointReader.Load(dir.Combine("run")).TrainerState.Step);
+
+        using var resumed = new LossRecorder(cancelAfter: null);
+        using (var trainer = new LanguageModelTrainer(settings, corpus, dir.Combine("run"), new TrainerServices(TimeProvider.System, NullLoggerFactory.Instance, resumed), resumeFrom: dir.Combine("run")))
+        {
+            await trainer.RunAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(reference.Losses, interrupted.Losses.Concat(resumed.Losses));
+        Assert.Equal(reference.Validations, interrupted.Validations.Concat(resumed.Validations));
+    }
+
+    private sealed class LossRecorder(long? cancelAfter) : ITrainingObserver, IDisposable
     {
         private readonly CancellationTokenSource _cancel = new();
 
         public List<double> Losses { get; } = [];
+
+        /// <summary>Each validation as (step, loss).</summary>
+        public List<(long Step, double Loss)> Validations { get; } = [];
 
         public CancellationToken Token => _cancel.Token;
 
@@ -113,6 +156,10 @@ public sealed class DeterminismAndResumeTests
 
         public void OnEvaluation(EvaluationReport evaluation)
         {
+            if (evaluation.Split == "valid")
+            {
+                Validations.Add((evaluation.Step, evaluation.Result.Loss));
+            }
         }
 
         public void OnCheckpoint(string directory, long step, bool isBest)

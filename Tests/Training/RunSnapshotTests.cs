@@ -155,6 +155,6 @@ public sealed class RunSnapshotTests
         };
         Assert.Equal(ReplyVerdict.StepComplete, protocol.Accept(reply));
         var closed = protocol.Close(loop.Master.GradientSpan);
-        await loop.CompleteStepAsync(closed.Step, closed.LossSum, closed.Tokens, CancellationToken.None);
+        await loop.CompleteStepAsync(closed.Step, closed.LossSum, closed.Tokens);
     }
 }

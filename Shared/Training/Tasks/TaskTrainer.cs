@@ -39,7 +39,7 @@ public sealed class TaskTrainer : IDisposable
                 model.ZeroGradients();
                 return TaskShard.From(step.Batch).Compute(model, train: true, backward: true);
             }).ConfigureAwait(false);
-            await _loop.CompleteStepAsync(step, r.LossSum, r.Count, cancellationToken).ConfigureAwait(false);
+            await _loop.CompleteStepAsync(step, r.LossSum, r.Count).ConfigureAwait(false);
         }
 
         return await _loop.FinishAsync().ConfigureAwait(false);

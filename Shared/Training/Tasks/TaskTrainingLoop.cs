@@ -153,7 +153,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
 
             if (_progress.Cursor >= _epochBatches.Count)
             {
-                await EndEpochAsync(cancellationToken).ConfigureAwait(false);
+                await EndEpochAsync().ConfigureAwait(false);
                 continue;
             }
 
@@ -171,7 +171,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         return null;
     }
 
-    public async ValueTask CompleteStepAsync(ITrainingStep step, double lossSum, long count, CancellationToken cancellationToken)
+    public async ValueTask CompleteStepAsync(ITrainingStep step, double lossSum, long count)
     {
         ArgumentNullException.ThrowIfNull(step);
         if (!ReferenceEquals(step, _open))
@@ -200,7 +200,7 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         var number = outcome.Number;
         _stoppedBy = await _steps.AfterStepAsync(
             number, _settings.Checkpoint, endsEpoch: _progress.Cursor >= _epochBatches.Count, _stoppedBy,
-            () => Validate(cancellationToken), CheckpointAsync, () => _progress.LastValidLoss).ConfigureAwait(false);
+            Validate, CheckpointAsync, () => _progress.LastValidLoss).ConfigureAwait(false);
     }
 
     public async Task<RunSummary> FinishAsync(StepTimeSplit? timings = null)
@@ -269,14 +269,14 @@ public sealed class TaskTrainingLoop : ITrainingLoop
     private static Dictionary<string, double>? Named(EvaluationResult? result) =>
         result?.Scores is { } scores && scores.Named() is { Count: > 0 } named ? named.ToDictionary(n => n.Name, n => n.Value) : null;
 
-    private async Task EndEpochAsync(CancellationToken cancellationToken)
+    private async Task EndEpochAsync()
     {
         _progress.Epoch++;
         _progress.Cursor = 0;
         _epochStartState = _dataRandom.GetState();
         _epochBatches = [];
         await _steps.EnsureCurrentAsync(_progress.Step).ConfigureAwait(false);
-        var early = Validate(cancellationToken);
+        var early = Validate();
         if (_checkpoints.LastStep != _progress.Step)
         {
             // (Equal after resuming from a checkpoint written at this very step: it exists already.)
@@ -289,9 +289,16 @@ public sealed class TaskTrainingLoop : ITrainingLoop
         }
     }
 
-    private bool Validate(CancellationToken cancellationToken)
+    /// <summary>Evaluates the validation split, updates best/plateau/patience; true when patience ran out.</summary>
+    /// <remarks>
+    /// Never cancelled by a stop request: a validation is bounded work, and one cut short would leave the
+    /// step it belongs to half done (its best/plateau bookkeeping and the epoch end's checkpoint missing),
+    /// so the run would fail instead of stopping, or resume different from the unstopped run. The stop is
+    /// seen before the next step; a second Ctrl-C still ends the process at once.
+    /// </remarks>
+    private bool Validate()
     {
-        var result = TaskEvaluator.Evaluate(_model, _valid, _settings.Model.BeamWidth, cancellationToken);
+        var result = TaskEvaluator.Evaluate(_model, _valid, _settings.Model.BeamWidth, CancellationToken.None);
         return _progress.RecordValidation(result, _schedule, _settings.Training.Patience, _logger, _metrics, _observer);
     }
 
