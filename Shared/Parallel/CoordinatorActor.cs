@@ -310,36 +310,97 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     /// <summary>
     /// All-reduce mode: the parameters and optimizer state after <paramref name="step"/> from a worker that
     /// holds them (it applies the step's commit first). Asked, not told: the coordinator is inside its step
-    /// completion and takes no message until this returns.
+    /// completion and takes no message until this returns. Holders are asked in turn: one whose link ends
+    /// while it is asked (its node was killed) or that sends no copy of this step passes the fetch to the
+    /// next at once. Before, the coordinator waited out the fetch timeout on a dead holder and was then
+    /// restarted from an older checkpoint, though a live worker held the run (seen in CI: a kill at an epoch end).
     /// </summary>
     private async Task<ReplicaCopy> FetchAsync(long step, TimeSpan timeout)
     {
-        if (Protocol.Holder is not { } holder || !_workers.TryGetValue(holder, out var worker))
+        var holders = Protocol.Holders.Where(_workers.ContainsKey).Order().ToList();
+        if (holders.Count == 0)
         {
             throw new InvalidOperationException($"no worker holds the run at step {step} to fetch it from");
         }
 
         var commit = new StepCommit(step, Loop.LastLearningRate);
-        // One worker sends its copy; every other holder only the checksum of its own: they must agree.
-        var others = Protocol.Holders.Where(w => w != holder && _workers.ContainsKey(w)).ToArray();
-        var checks = others.Select(w => _workers[w].Ask<ReplicaCopy>(new FetchReplica(step, commit, ChecksumOnly: true), timeout)).ToArray();
-        var copy = await worker.Ask<ReplicaCopy>(new FetchReplica(step, commit), timeout).ConfigureAwait(true);
-        if (copy.Step == step && ReplicaCopy.Hash(copy.Parameters, copy.OptimizerState, copy.OptimizerSteps) != copy.Checksum)
+        using var done = new CancellationTokenSource();
+        try
         {
-            throw new InvalidOperationException($"the copy of the run worker {holder} sent at step {step} does not match its checksum; resuming from the newest checkpoint");
+            return await FetchFromAsync(holders, step, commit, timeout, done.Token).ConfigureAwait(true);
+        }
+        finally
+        {
+            // Ends the death watches of the holders still asked.
+            await done.CancelAsync().ConfigureAwait(true);
+        }
+    }
+
+    private async Task<ReplicaCopy> FetchFromAsync(List<int> holders, long step, StepCommit commit, TimeSpan timeout, CancellationToken done)
+    {
+        // One worker sends its copy; every other holder only the checksum of its own: they must agree.
+        var checks = holders.Skip(1).ToDictionary(w => w, w => AskUnlessGoneAsync(_workers[w], new FetchReplica(step, commit, ChecksumOnly: true), timeout, done));
+        ReplicaCopy? copy = null;
+        var from = -1;
+        foreach (var holder in holders)
+        {
+            var reply = await AskUnlessGoneAsync(_workers[holder], new FetchReplica(step, commit), timeout, done).ConfigureAwait(true);
+            if (reply is { } r && r.Step == step)
+            {
+                (copy, from) = (r, holder);
+                break;
+            }
+
+            ParallelLog.FetchPassedOn(_logger, step, holder, reply is null ? "its link ended while it was asked" : $"it sent a copy of step {reply.Step}");
+            checks.Remove(holder);
         }
 
-        foreach (var (other, check) in others.Zip(await Task.WhenAll(checks).ConfigureAwait(true)))
+        if (copy is null)
         {
-            if (check.Step == step && check.Checksum != copy.Checksum)
+            throw new InvalidOperationException($"no worker that held the run at step {step} sent it (every one is gone or failed); resuming from the newest checkpoint");
+        }
+
+        if (ReplicaCopy.Hash(copy.Parameters, copy.OptimizerState, copy.OptimizerSteps) != copy.Checksum)
+        {
+            throw new InvalidOperationException($"the copy of the run worker {from} sent at step {step} does not match its checksum; resuming from the newest checkpoint");
+        }
+
+        var agreeing = 1;
+        foreach (var (other, check) in checks.Where(c => c.Key != from))
+        {
+            // A holder gone meanwhile has nothing to disagree with.
+            if (await check.ConfigureAwait(true) is not { } c || c.Step != step)
             {
-                throw new InvalidOperationException($"the replicas disagree at step {step}: worker {holder} holds {copy.Checksum:x16}, worker {other} {check.Checksum:x16}; resuming from the newest checkpoint");
+                continue;
             }
+
+            if (c.Checksum != copy.Checksum)
+            {
+                throw new InvalidOperationException($"the replicas disagree at step {step}: worker {from} holds {copy.Checksum:x16}, worker {other} {c.Checksum:x16}; resuming from the newest checkpoint");
+            }
+
+            agreeing++;
         }
 
         _masterStep = copy.Step;
-        ParallelLog.ReplicasAgree(_logger, step, others.Length + 1, copy.Checksum);
+        ParallelLog.ReplicasAgree(_logger, step, agreeing, copy.Checksum);
         return copy;
+    }
+
+    /// <summary>The worker's answer, or null when its link (or actor) stops before it answers; a timeout still throws.</summary>
+    private static async Task<ReplicaCopy?> AskUnlessGoneAsync(IActorRef worker, FetchReplica request, TimeSpan timeout, CancellationToken done)
+    {
+        var answer = worker.Ask<ReplicaCopy>(request, timeout);
+        var gone = worker.WatchAsync(done);
+        var first = await Task.WhenAny(answer, gone).ConfigureAwait(true);
+        if (first == answer || answer.IsCompleted || !await gone.ConfigureAwait(true))
+        {
+            return await answer.ConfigureAwait(true);
+        }
+
+        // Gone: the answer can no longer come; observe its timeout so it is not an unobserved exception.
+        _ = answer.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return null;
     }
 
     /// <summary>The master's parameters into the commands' array, unless it is the master's own.</summary>

@@ -38,6 +38,9 @@ internal static partial class ParallelLog
     [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Fetched the run at step {Step} from a worker; {Replicas} replicas agree on checksum {Checksum:x16}")]
     public static partial void ReplicasAgree(ILogger logger, long step, int replicas, ulong checksum);
 
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Warning, Message = "Fetching the run at step {Step}: worker {Worker} sent no copy ({Why}); asking the next worker that holds it")]
+    public static partial void FetchPassedOn(ILogger logger, long step, int worker, string why);
+
     // 2190-2199: checkpoints as the coordinator sees them (apart from the ids others add after 2110).
     [LoggerMessage(EventId = 2190, Level = LogLevel.Warning, Message = "Passed over a damaged checkpoint when resuming: {Reason}")]
     public static partial void CheckpointSkipped(ILogger logger, string reason);
