@@ -6,9 +6,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh" --tests || exit 1
 results="$root/artifacts/test-results"
 rm -rf "$results"
-# While SoakTests is skipped (soak finding 5, docs/soak.md), nothing starts the short soak. Once it runs again,
-# RNNCLUSTER_TEST_SOAK_EARLY=1 here starts it with the process tests so it runs beside them.
-dotnet test "$root/RnnCluster.sln" -c Release --logger "trx;LogFileName=tests.trx" --results-directory "$results" "$@"
+# The short soak starts with the process tests and runs beside them (Tests/Cluster/Processes/SoakTests.cs).
+RNNCLUSTER_TEST_SOAK_EARLY=1 dotnet test "$root/RnnCluster.sln" -c Release --logger "trx;LogFileName=tests.trx" --results-directory "$results" "$@"
 status=$?
 trx="$results/tests.trx"
 if [ -f "$trx" ]; then

@@ -311,9 +311,10 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     /// All-reduce mode: the parameters and optimizer state after <paramref name="step"/> from a worker that
     /// holds them (it applies the step's commit first). Asked, not told: the coordinator is inside its step
     /// completion and takes no message until this returns. Holders are asked in turn: one whose link ends
-    /// while it is asked (its node was killed) or that sends no copy of this step passes the fetch to the
-    /// next at once. Before, the coordinator waited out the fetch timeout on a dead holder and was then
-    /// restarted from an older checkpoint, though a live worker held the run (seen in CI: a kill at an epoch end).
+    /// while it is asked (its node was killed), that does not answer in time (paused) or that sends no copy of
+    /// this step passes the fetch to the next. Before, the coordinator waited out the fetch timeout on a dead
+    /// holder and was then restarted from an older checkpoint, though a live worker held the run (seen in CI:
+    /// a kill at an epoch end).
     /// </summary>
     private async Task<ReplicaCopy> FetchAsync(long step, TimeSpan timeout)
     {
@@ -344,14 +345,14 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         var from = -1;
         foreach (var holder in holders)
         {
-            var reply = await AskUnlessGoneAsync(_workers[holder], new FetchReplica(step, commit), timeout, done).ConfigureAwait(true);
+            var (reply, why) = await AskUnlessGoneAsync(_workers[holder], new FetchReplica(step, commit), timeout, done).ConfigureAwait(true);
             if (reply is { } r && r.Step == step)
             {
                 (copy, from) = (r, holder);
                 break;
             }
 
-            ParallelLog.FetchPassedOn(_logger, step, holder, reply is null ? "its link ended while it was asked" : $"it sent a copy of step {reply.Step}");
+            ParallelLog.FetchPassedOn(_logger, step, holder, reply is null ? why : $"it sent a copy of step {reply.Step}");
             checks.Remove(holder);
         }
 
@@ -368,8 +369,8 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         var agreeing = 1;
         foreach (var (other, check) in checks.Where(c => c.Key != from))
         {
-            // A holder gone meanwhile has nothing to disagree with.
-            if (await check.ConfigureAwait(true) is not { } c || c.Step != step)
+            // A holder gone or silent meanwhile has nothing to disagree with.
+            if ((await check.ConfigureAwait(true)).Copy is not { } c || c.Step != step)
             {
                 continue;
             }
@@ -387,20 +388,30 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         return copy;
     }
 
-    /// <summary>The worker's answer, or null when its link (or actor) stops before it answers; a timeout still throws.</summary>
-    private static async Task<ReplicaCopy?> AskUnlessGoneAsync(IActorRef worker, FetchReplica request, TimeSpan timeout, CancellationToken done)
+    /// <summary>
+    /// The worker's answer, or why there is none: its link (or actor) stopped before it answered, or it did not
+    /// answer within <paramref name="timeout"/> (a paused node).
+    /// </summary>
+    private static async Task<(ReplicaCopy? Copy, string Why)> AskUnlessGoneAsync(IActorRef worker, FetchReplica request, TimeSpan timeout, CancellationToken done)
     {
         var answer = worker.Ask<ReplicaCopy>(request, timeout);
         var gone = worker.WatchAsync(done);
         var first = await Task.WhenAny(answer, gone).ConfigureAwait(true);
         if (first == answer || answer.IsCompleted || !await gone.ConfigureAwait(true))
         {
-            return await answer.ConfigureAwait(true);
+            try
+            {
+                return (await answer.ConfigureAwait(true), "");
+            }
+            catch (AskTimeoutException)
+            {
+                return (null, $"no answer within {timeout.TotalSeconds:0.#} s");
+            }
         }
 
         // Gone: the answer can no longer come; observe its timeout so it is not an unobserved exception.
         _ = answer.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        return null;
+        return (null, "its link ended while it was asked");
     }
 
     /// <summary>The master's parameters into the commands' array, unless it is the master's own.</summary>
