@@ -62,7 +62,7 @@ public abstract class EncoderModel : TorchModel
             Backward(loss);
         }
 
-        return new BatchResult(loss.ToDouble(), targets.ne(-1).sum().item<long>(), logits.argmax(1).eq(targets).sum().item<long>());
+        return new BatchResult(FillValues.ValueOf(loss), targets.ne(FillValues.NoIndex).sum().item<long>(), logits.argmax(1).eq(targets).sum().item<long>());
     }
 
     /// <summary>Registers a classifier head from the encoder's features to <paramref name="classes"/> (<c>head.0</c>, <c>head.2</c>).</summary>

@@ -101,9 +101,13 @@ public sealed class Optimizer : IDisposable
         var g = model.FlatGrad;
         var o = Options;
         StepCount++;
+        // Every scalar argument under using: a temporary one may be freed by the GC while libtorch reads it (FillValues).
+        using var weightDecay = o.WeightDecay.ToScalar();
         if (o.Algorithm == OptimizerAlgorithm.Sgd)
         {
-            var d = o.WeightDecay != 0.0 ? g.add(p, o.WeightDecay) : g;
+            using var momentum = o.Momentum.ToScalar();
+            using var step = (-learningRate).ToScalar();
+            var d = o.WeightDecay != 0.0 ? g.add(p, weightDecay) : g;
             if (o.Momentum > 0.0)
             {
                 var buffer = _states[0];
@@ -115,13 +119,13 @@ public sealed class Optimizer : IDisposable
                 }
                 else
                 {
-                    buffer.mul_(o.Momentum).add_(d);
+                    buffer.mul_(momentum).add_(d);
                 }
 
-                d = o.Nesterov ? d.add(buffer, o.Momentum) : buffer;
+                d = o.Nesterov ? d.add(buffer, momentum) : buffer;
             }
 
-            p.add_(d, -learningRate);
+            p.add_(d, step);
             return;
         }
 
@@ -130,19 +134,27 @@ public sealed class Optimizer : IDisposable
         var grad = g;
         if (o.Algorithm == OptimizerAlgorithm.AdamW)
         {
-            p.mul_(1.0 - (learningRate * o.WeightDecay));
+            using var decay = (1.0 - (learningRate * o.WeightDecay)).ToScalar();
+            p.mul_(decay);
         }
         else if (o.WeightDecay != 0.0)
         {
-            grad = g.add(p, o.WeightDecay);
+            grad = g.add(p, weightDecay);
         }
 
-        m.mul_(o.Beta1).add_(grad, 1.0 - o.Beta1);
-        v.mul_(o.Beta2).addcmul_(grad, grad, 1.0 - o.Beta2);
+        using var beta1 = o.Beta1.ToScalar();
+        using var rest1 = (1.0 - o.Beta1).ToScalar();
+        using var beta2 = o.Beta2.ToScalar();
+        using var rest2 = (1.0 - o.Beta2).ToScalar();
+        m.mul_(beta1).add_(grad, rest1);
+        v.mul_(beta2).addcmul_(grad, grad, rest2);
         var bias1 = 1.0 - Math.Pow(o.Beta1, StepCount);
         var bias2 = 1.0 - Math.Pow(o.Beta2, StepCount);
-        var denominator = (v.sqrt() / Math.Sqrt(bias2)).add_(o.Epsilon);
-        p.addcdiv_(m, denominator, -learningRate / bias1);
+        using var biasRoot = Math.Sqrt(bias2).ToScalar();
+        using var epsilon = o.Epsilon.ToScalar();
+        using var stepSize = (-learningRate / bias1).ToScalar();
+        var denominator = v.sqrt().div_(biasRoot).add_(epsilon);
+        p.addcdiv_(m, denominator, stepSize);
     }
 
     public void ReadState<T>(int index, Span<T> destination)

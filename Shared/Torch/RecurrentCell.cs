@@ -92,7 +92,7 @@ internal sealed class RecurrentCell : IDisposable
         foreach (var (own, _, _) in _lowPrecision)
         {
             using var grad = own.grad;
-            grad?.fill_(0);
+            grad?.fill_(FillValues.Zero);
         }
     }
 
@@ -106,7 +106,7 @@ internal sealed class RecurrentCell : IDisposable
             if (grad is not null)
             {
                 masterGrad.add_(grad);
-                grad.fill_(0);
+                grad.fill_(FillValues.Zero);
             }
         }
     }

@@ -88,7 +88,7 @@ public sealed class RnnModel : TorchModel
             StateOut(finalState, stateOut);
         }
 
-        return new WindowResult(loss.ToDouble(), y.ne(-1).sum().item<long>(), correct);
+        return new WindowResult(FillValues.ValueOf(loss), y.ne(FillValues.NoIndex).sum().item<long>(), correct);
     }
 
     /// <summary>Logits <c>[streams, vocab]</c> of the last step of a window (no dropout), for sampling and beam search.</summary>

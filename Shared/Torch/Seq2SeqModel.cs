@@ -216,14 +216,18 @@ public sealed class Seq2SeqModel : EncoderModel
         long count = startH.shape[1], k = beamWidth, rows = count * k, vocabulary = Options.TargetVocabularySize;
         var h = startH.repeat_interleave(k, 1);
         var c = startC?.repeat_interleave(k, 1);
-        var tokens = full(rows, bos, ScalarType.Int64, Device);
+        using var bosValue = bos.ToScalar();
+        using var eosValue = eos.ToScalar();
+        using var beam = k.ToScalar();
+        using var vocabularyValue = vocabulary.ToScalar();
+        var tokens = full(rows, bosValue, ScalarType.Int64, Device);
 
         // Only slot 0 is live at first, so the first step fills the beam with K different tokens, not K copies.
-        var scores = full([count, k], double.NegativeInfinity, ScalarType.Float64, Device);
-        scores.select(1, 0).fill_(0);
+        var scores = full([count, k], FillValues.NegativeInfinity, ScalarType.Float64, Device);
+        scores.select(1, 0).fill_(FillValues.Zero);
         var finished = zeros(rows, ScalarType.Bool, Device);
         var history = empty([rows, 0], ScalarType.Int64, Device);
-        var rowBase = (arange(count, ScalarType.Int64, Device) * k).unsqueeze(1);
+        var rowBase = arange(count, ScalarType.Int64, Device).mul(beam).unsqueeze(1);
         for (var step = 0; step < maxLength; step++)
         {
             // One scope per emitted token, keeping only what the next step reads (detached: the forward
@@ -235,12 +239,12 @@ public sealed class Seq2SeqModel : EncoderModel
             logp.select(1, eos).masked_fill_(finished, FillValues.Zero);
             var candidates = (scores.unsqueeze(2) + logp.view(count, k, vocabulary)).view(count, k * vocabulary);
             var (top, index) = candidates.topk((int)k, 1);
-            var chosenRows = (rowBase + index.div(vocabulary, RoundingMode.floor)).view(rows);
-            var nextTokens = index.remainder(vocabulary).view(rows);
+            var chosenRows = (rowBase + index.div(vocabularyValue, RoundingMode.floor)).view(rows);
+            var nextTokens = index.remainder(vocabularyValue).view(rows);
             var wasFinished = finished.index_select(0, chosenRows);
             var emitted = nextTokens.masked_fill(wasFinished, FillValues.NoIndex);
             history = cat([history.index_select(0, chosenRows), emitted.unsqueeze(1)], 1).MoveToOuterDisposeScope();
-            finished = wasFinished.logical_or(nextTokens.eq(eos)).MoveToOuterDisposeScope();
+            finished = wasFinished.logical_or(nextTokens.eq(eosValue)).MoveToOuterDisposeScope();
             scores = top.MoveToOuterDisposeScope();
             tokens = nextTokens.MoveToOuterDisposeScope();
             h = stepH.detach().index_select(1, chosenRows).MoveToOuterDisposeScope();
@@ -253,9 +257,9 @@ public sealed class Seq2SeqModel : EncoderModel
 
         var best = scores.argmax(1);
         var chosen = history.index_select(0, rowBase.squeeze(1) + best);
-        var output = full([count, maxLength], -1L, ScalarType.Int64, Device);
+        var output = full([count, maxLength], FillValues.NoIndex, ScalarType.Int64, Device);
         output.narrow(1, 0, chosen.shape[1]).copy_(chosen);
-        return new Decoded(output, chosen.ne(-1).sum(1), scores.gather(1, best.unsqueeze(1)).squeeze(1));
+        return new Decoded(output, chosen.ne(FillValues.NoIndex).sum(1), scores.gather(1, best.unsqueeze(1)).squeeze(1));
     }
 
     /// <summary>Tokens <c>[B, max]</c> (-1 after each end), lengths <c>[B]</c> and total log-probabilities <c>[B]</c>.</summary>

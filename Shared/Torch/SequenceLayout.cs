@@ -61,7 +61,7 @@ internal sealed class SequenceLayout
         {
             // index[t, b] = length_b - 1 - t inside the sequence, t itself in the padding.
             var t = arange(Steps, ScalarType.Int64, _device).unsqueeze(1);
-            var mirrored = Lengths.unsqueeze(0) - 1 - t;
+            var mirrored = Lengths.unsqueeze(0).sub(FillValues.OneIndex).sub(t);
             _reverse = where(Valid, mirrored, t.expand(Steps, Count));
         }
 
@@ -71,7 +71,7 @@ internal sealed class SequenceLayout
     /// <summary>Each sequence's row at its last valid position: <c>[Steps, Count, F]</c> → <c>[1, Count, F]</c>.</summary>
     public Tensor Last(Tensor x)
     {
-        var index = (Lengths - 1).view(1, Count, 1).expand(1, Count, x.shape[2]);
+        var index = Lengths.sub(FillValues.OneIndex).view(1, Count, 1).expand(1, Count, x.shape[2]);
         return x.gather(0, index);
     }
 

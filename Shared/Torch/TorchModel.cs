@@ -163,7 +163,7 @@ public abstract class TorchModel : IDisposable
     // fill_, not zero_: TorchSharp 0.107's zero_ returns a new handle each call (a leaked tensor per step).
     public void ZeroGradients()
     {
-        FlatGrad.fill_(0);
+        FlatGrad.fill_(FillValues.Zero);
         foreach (var stack in _stacks)
         {
             stack.ClearLowPrecisionGradients();
@@ -185,7 +185,7 @@ public abstract class TorchModel : IDisposable
         }
 
         using var scope = NewDisposeScope();
-        var norm = FlatGrad.norm().ToDouble() * scale;
+        var norm = FillValues.ValueOf(FlatGrad.norm()) * scale;
 
         // Same rule as torch.nn.utils.clip_grad_norm_ on the scaled gradient: multiply by
         // max/(norm+1e-6) only when that shrinks it. One pass applies scale and clip together.
@@ -201,7 +201,8 @@ public abstract class TorchModel : IDisposable
 
         if (factor != 1.0)
         {
-            FlatGrad.mul_(factor);
+            using var by = factor.ToScalar();
+            FlatGrad.mul_(by);
         }
 
         return norm;
@@ -473,7 +474,8 @@ public abstract class TorchModel : IDisposable
 
         // The generator is a CPU one (TorchSharp 0.107 cannot make a CUDA generator), so masks are drawn
         // on the CPU and moved: the same masks on every device.
-        using var mask = empty(x.shape, x.dtype).bernoulli_(1.0 - p, Generator).div_(1.0 - p);
+        using var keep = (1.0 - p).ToScalar();
+        using var mask = empty(x.shape, x.dtype).bernoulli_(1.0 - p, Generator).div_(keep);
         return Device.type == DeviceType.CPU ? x * mask : x * mask.to(Device);
     }
 
@@ -580,17 +582,18 @@ public abstract class TorchModel : IDisposable
             }
             else
             {
-                slice.fill_(0);
+                slice.fill_(FillValues.Zero);
             }
 
             var hidden = e.Shape[0] / 4;
             if (e.Init.Forget == ForgetSlice.InputBias)
             {
-                slice.narrow(0, hidden, hidden).fill_(forgetBias);
+                using var bias = forgetBias.ToScalar();
+                slice.narrow(0, hidden, hidden).fill_(bias);
             }
             else if (e.Init.Forget == ForgetSlice.HiddenBias)
             {
-                slice.narrow(0, hidden, hidden).fill_(0);
+                slice.narrow(0, hidden, hidden).fill_(FillValues.Zero);
             }
         }
 

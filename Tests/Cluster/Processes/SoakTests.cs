@@ -16,6 +16,7 @@ namespace RnnCluster.Tests.Cluster.Processes;
 /// would make the suite six minutes longer. A focused run starts it when this test runs.
 /// </remarks>
 [Collection(ProcessCollection.Name)]
+[RunsLastInCollection]
 public sealed class SoakTests(SoakRun soak)
 {
     [Fact]
@@ -25,28 +26,12 @@ public sealed class SoakTests(SoakRun soak)
 
         var verdict = Path.Combine(soak.Output, "verdict.txt");
         var table = File.Exists(verdict) ? await File.ReadAllTextAsync(verdict) : "(no verdict.txt)";
-        Assert.True(code == 0, $"bench/soak.sh exited {code}. Verdict:\n{table}\nIts output:\n{text}\n{Tails(soak.Output)}");
+        Assert.True(code == 0, $"bench/soak.sh exited {code}. Verdict:\n{table}\nIts output:\n{text}\n{SoakRun.Tails(soak.Output)}\n{SoakRun.Keep(soak.Output)}");
 
         var faults = File.ReadAllLines(Path.Combine(soak.Output, "faults.csv")).Skip(1).Select(l => l.Split(',')[2]).ToList();
         Assert.True(faults.Contains("worker-kill") && faults.Contains("worker-pause") && faults.Contains("coordinator-kill"),
             $"the soak should inject every kind of fault, it injected [{string.Join(", ", faults)}]. Verdict:\n{table}");
         Assert.Contains("verdict: PASS", table, StringComparison.Ordinal);
-    }
-
-    /// <summary>The end of the fault log and of every node's log: the directory is gone once the test ends.</summary>
-    private static string Tails(string output)
-    {
-        var logs = Path.Combine(output, "run", "logs");
-        string[] nodes = Directory.Exists(logs) ? [.. Directory.GetFiles(logs, "*.log").Order(StringComparer.Ordinal)] : [];
-        string[] files = [Path.Combine(output, "faults.log"), .. nodes];
-        var tails = files.Where(File.Exists).Select(f => $"--- last lines of {Path.GetFileName(f)}:\n{string.Join('\n', File.ReadLines(f).TakeLast(25))}");
-        // An error mid-run (a coordinator restarted by its supervisor) is far from a log's end: each with what follows it.
-        var errors = nodes.Select(f => (File: f, Lines: File.ReadAllLines(f)))
-            .SelectMany(n => n.Lines.Select((l, i) => (n.File, n.Lines, Index: i, Line: l)))
-            .Where(l => l.Line.StartsWith("error:", StringComparison.Ordinal) || l.Line.Contains("[ERROR]", StringComparison.Ordinal))
-            .Take(10)
-            .Select(l => $"--- {Path.GetFileName(l.File)} line {l.Index + 1}:\n{string.Join('\n', l.Lines.Skip(l.Index).Take(8))}");
-        return string.Join('\n', tails.Concat(errors));
     }
 }
 
@@ -125,9 +110,51 @@ public sealed class SoakRun : IDisposable
         {
             Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])?.WaitForExit();
             await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3)).ConfigureAwait(false);
-            throw new TimeoutException($"bench/soak.sh ran past {Limit.TotalMinutes} minutes:\n{await stdout.ConfigureAwait(false)}{await stderr.ConfigureAwait(false)}");
+            throw new TimeoutException($"bench/soak.sh ran past {Limit.TotalMinutes} minutes:\n{await stdout.ConfigureAwait(false)}{await stderr.ConfigureAwait(false)}\n{Tails(Output)}\n{Keep(Output)}");
         }
 
         return (process.ExitCode, await stdout.ConfigureAwait(false) + await stderr.ConfigureAwait(false));
+    }
+
+    /// <summary>The end of the fault log and of every node's log: the directory is gone once the test ends.</summary>
+    public static string Tails(string output)
+    {
+        var logs = Path.Combine(output, "run", "logs");
+        string[] nodes = Directory.Exists(logs) ? [.. Directory.GetFiles(logs, "*.log").Order(StringComparer.Ordinal)] : [];
+        string[] files = [Path.Combine(output, "faults.log"), .. nodes];
+        var tails = files.Where(File.Exists).Select(f => $"--- last lines of {Path.GetFileName(f)}:\n{string.Join('\n', File.ReadLines(f).TakeLast(25))}");
+        // An error mid-run (a coordinator restarted by its supervisor) is far from a log's end: each with what follows it.
+        var errors = nodes.Select(f => (File: f, Lines: File.ReadAllLines(f)))
+            .SelectMany(n => n.Lines.Select((l, i) => (n.File, n.Lines, Index: i, Line: l)))
+            .Where(l => l.Line.StartsWith("error:", StringComparison.Ordinal) || l.Line.Contains("[ERROR]", StringComparison.Ordinal))
+            .Take(10)
+            .Select(l => $"--- {Path.GetFileName(l.File)} line {l.Index + 1}:\n{string.Join('\n', l.Lines.Skip(l.Index).Take(8))}");
+        return string.Join('\n', tails.Concat(errors));
+    }
+
+    /// <summary>Copies the soak's output (logs, faults, verdict) under artifacts/test-results, where it outlives the test's directory.</summary>
+    public static string Keep(string output)
+    {
+        var kept = Path.Combine(RepositoryRoot.Path, "artifacts", "test-results", "soak");
+        try
+        {
+            if (Directory.Exists(kept))
+            {
+                Directory.Delete(kept, recursive: true);
+            }
+
+            foreach (var file in Directory.EnumerateFiles(output, "*", SearchOption.AllDirectories).Where(f => !f.Contains("/checkpoints/", StringComparison.Ordinal)))
+            {
+                var target = Path.Combine(kept, Path.GetRelativePath(output, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+
+            return $"the soak's logs are kept in {kept}";
+        }
+        catch (IOException e)
+        {
+            return $"the soak's logs could not be kept in {kept}: {e.Message}";
+        }
     }
 }
