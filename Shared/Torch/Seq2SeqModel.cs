@@ -220,6 +220,7 @@ public sealed class Seq2SeqModel : EncoderModel
         using var eosValue = eos.ToScalar();
         using var beam = k.ToScalar();
         using var vocabularyValue = vocabulary.ToScalar();
+        using var countValue = count.ToScalar();
         var tokens = full(rows, bosValue, ScalarType.Int64, Device);
 
         // Only slot 0 is live at first, so the first step fills the beam with K different tokens, not K copies.
@@ -227,7 +228,7 @@ public sealed class Seq2SeqModel : EncoderModel
         scores.select(1, 0).fill_(FillValues.Zero);
         var finished = zeros(rows, ScalarType.Bool, Device);
         var history = empty([rows, 0], ScalarType.Int64, Device);
-        var rowBase = arange(count, ScalarType.Int64, Device).mul(beam).unsqueeze(1);
+        var rowBase = arange(countValue, ScalarType.Int64, Device).mul(beam).unsqueeze(1);
         for (var step = 0; step < maxLength; step++)
         {
             // One scope per emitted token, keeping only what the next step reads (detached: the forward

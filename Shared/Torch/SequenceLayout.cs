@@ -39,7 +39,7 @@ internal sealed class SequenceLayout
     public Tensor Lengths => _deviceLengths ??= HostLengths.to(_device);
 
     /// <summary><c>[Steps, Count]</c> bool, true at valid positions.</summary>
-    public Tensor Valid => _valid ??= arange(Steps, ScalarType.Int64, _device).unsqueeze(1).lt(Lengths.unsqueeze(0));
+    public Tensor Valid => _valid ??= StepIndex().lt(Lengths.unsqueeze(0));
 
     /// <summary>A layout where every one of <paramref name="count"/> sequences has all <paramref name="steps"/> rows.</summary>
     public static SequenceLayout Full(int steps, int count, Device device) => new(Enumerable.Repeat(steps, count).ToArray(), steps, device);
@@ -60,7 +60,7 @@ internal sealed class SequenceLayout
         if (_reverse is null)
         {
             // index[t, b] = length_b - 1 - t inside the sequence, t itself in the padding.
-            var t = arange(Steps, ScalarType.Int64, _device).unsqueeze(1);
+            var t = StepIndex();
             var mirrored = Lengths.unsqueeze(0).sub(FillValues.OneIndex).sub(t);
             _reverse = where(Valid, mirrored, t.expand(Steps, Count));
         }
@@ -96,5 +96,12 @@ internal sealed class SequenceLayout
         {
             throw new TorchArgumentException($"{what} out of range [{low}, {high}): min {min}, max {max}");
         }
+    }
+
+    /// <summary><c>[Steps, 1]</c>: 0, 1, … (the count as a scalar kept alive through the call, see <see cref="FillValues"/>).</summary>
+    private Tensor StepIndex()
+    {
+        using var steps = ((long)Steps).ToScalar();
+        return arange(steps, ScalarType.Int64, _device).unsqueeze(1);
     }
 }
