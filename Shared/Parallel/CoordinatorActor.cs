@@ -345,6 +345,14 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         var from = -1;
         foreach (var holder in holders)
         {
+            // One fetch at a time per link (it hands a copy to its latest asker): a holder asked for its checksum
+            // answers that first. One silent or gone by then is passed over too.
+            if (checks.Remove(holder, out var pending) && await pending.ConfigureAwait(true) is { Copy: null } silent)
+            {
+                ParallelLog.FetchPassedOn(_logger, step, holder, silent.Why);
+                continue;
+            }
+
             var (reply, why) = await AskUnlessGoneAsync(_workers[holder], new FetchReplica(step, commit), timeout, done).ConfigureAwait(true);
             if (reply is { } r && r.Step == step)
             {
@@ -353,7 +361,6 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             }
 
             ParallelLog.FetchPassedOn(_logger, step, holder, reply is null ? why : $"it sent a copy of step {reply.Step}");
-            checks.Remove(holder);
         }
 
         if (copy is null)
@@ -367,7 +374,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         }
 
         var agreeing = 1;
-        foreach (var (other, check) in checks.Where(c => c.Key != from))
+        foreach (var (other, check) in checks)
         {
             // A holder gone or silent meanwhile has nothing to disagree with.
             if ((await check.ConfigureAwait(true)).Copy is not { } c || c.Step != step)

@@ -92,17 +92,20 @@ public sealed class ClusterProcessTests
     public async Task A_worker_killed_while_it_sends_the_run_to_a_checkpoint_passes_the_fetch_to_the_other_and_nothing_is_lost()
     {
         using var dir = new TempDirectory();
-        const int steps = 30;
-        // Worker 0 (the first registered: the one a fetch asks first) holds each message 4 s before sending it,
-        // its copy of the run for the step-5 checkpoint too; it is killed while it holds that copy. Seen in CI
-        // (a kill at an epoch end): the coordinator waited out the 60 s fetch timeout on the dead worker and was
-        // restarted from an older checkpoint, though the other worker held the run.
+        const int steps = 10;
+        // Both workers hold each message 4 s before sending it. For the step-5 checkpoint worker 0 (the first
+        // registered: the one a fetch asks first) holds its copy of the run, worker 1 the checksum of its own;
+        // worker 0 is killed meanwhile. Seen in CI (a kill at an epoch end): the coordinator waited out the 60 s
+        // fetch timeout on the dead worker and was restarted from an older checkpoint, though the other worker
+        // held the run. Worker 1 then has two fetches in flight on one link, which hands each reply to its
+        // latest asker: the copy must not be taken from its checksum reply.
         await using var cluster = LocalCluster.WithDelayedWindows(dir, steps, "cluster.min-workers=2", "checkpoint.every-steps=5");
         var coordinator = cluster.StartCoordinator();
         await coordinator.WaitForLineAsync("coordinator listening at", Patience);
-        var w0 = cluster.StartWorker(new Dictionary<string, string> { ["RNNCLUSTER_FAULTS"] = "delay=4s" }, "cluster.test-faults=true");
+        var slow = new Dictionary<string, string> { ["RNNCLUSTER_FAULTS"] = "delay=4s" };
+        var w0 = cluster.StartWorker(slow, "cluster.test-faults=true");
         await coordinator.WaitForLineAsync("Registered worker 0", Patience);
-        var w1 = cluster.StartWorker();
+        var w1 = cluster.StartWorker(slow, "cluster.test-faults=true");
 
         await w0.WaitForLineAsync("holding ReplicaCopy", Patience);
         w0.Kill();
