@@ -26,16 +26,16 @@ public sealed class AllReduceOptions
     public TimeSpan TransferTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// The longest <see cref="GradientGroup.FormAsync"/> waits for every member's connection (members may
-    /// learn of a new generation at different times, so this is longer than the transfer timeout).
-    /// </summary>
-    /// <summary>
     /// One connection per pair, dialled by the higher rank and used both ways (half the connections; the
     /// dialler's sends are masked as every WebSocket client's are). Off (the default): each member dials
     /// every other and sends only on the connections it accepted, so bulk data is never masked.
     /// </summary>
     public bool OneConnectionPerPair { get; init; }
 
+    /// <summary>
+    /// The longest <see cref="GradientGroup.FormAsync"/> waits for every member's connection (members may
+    /// learn of a new generation at different times, so this is longer than the transfer timeout).
+    /// </summary>
     public TimeSpan FormTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     public AllReduceOptions Validate()

@@ -1,0 +1,139 @@
+using System.Globalization;
+using RnnCluster.Bench.ScalingModel;
+
+// Issue #10's model of N nodes: measure a worker's compute profile and the data plane's per-bucket costs
+// here, then predict the step and scaling efficiency of N nodes on a given link. See NodeModel for what is
+// modelled; bench/scaling-model.sh runs it and docs/all-reduce-performance.md reads its output.
+var help = args.Contains("--help");
+var options = help ? null : Arguments.Parse(args);
+if (options is null)
+{
+    Console.Error.WriteLine("""
+        usage: ScalingModel [--streams 10] [--bptt 35] [--vocabulary 10000] [--passes 20] [--members 2,3]
+                            [--buckets 16384,65536,262144,1048576,4194304] [--nodes 2,4,8,16,32] [--gbit 25]
+                            [--latency-us 20] [--coordinator-ms 2.1] [--bucket-floats 1048576] [--dense]
+        --streams is one worker's share of the batch (the 2-worker benchmark's 20 streams / 2);
+        --coordinator-ms is the coordinator's part of a 2-worker step (broadcast + averaging + apply in
+        bench/cluster-benchmark.sh's all-reduce row).
+        """);
+    return help ? 0 : 2;
+}
+
+Console.WriteLine($"Measuring one worker's compute: 2x200 LSTM LM, vocabulary {options.Vocabulary}, {options.Streams} streams x bptt {options.Bptt}, 1 thread, {options.Passes} passes");
+var compute = ComputeProfile.Measure(options.Vocabulary, options.Streams, options.Bptt, options.Passes, seed: 1);
+Console.WriteLine($"  {compute.Parameters:N0} parameters ({compute.Parameters * 4 / 1e6:F2} MB fp32)");
+Console.WriteLine($"  forward + backward {compute.ForwardBackwardMs:F1} ms (untapped {compute.UntappedMs:F1}), scale + clip {compute.ClipMs:F1} ms, SGD step {compute.OptimizerMs:F1} ms: a replica alone {compute.LocalMs:F1} ms per step");
+Console.WriteLine($"  {"segment",-10} {"floats",10} {"ready before backward returns (ms)",36}");
+foreach (var s in compute.Segments)
+{
+    Console.WriteLine($"  {s.Name,-10} {s.Floats,10} {s.LeadMs,36:F2}");
+}
+
+Console.WriteLine();
+Console.WriteLine("Measuring the data plane's per-bucket costs: lone all-reduces on loopback, every member in this process");
+Console.WriteLine($"  {"members",7} {"floats",9} {"MB",7} {"repeats",7} {"wall ms",9} {"CPU ms",9} {"CPU/member ms",13}");
+var fits = new List<BucketCosts>();
+foreach (var members in options.Members)
+{
+    using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+    var costs = await BucketCosts.MeasureAsync(members, options.Buckets, bytesPerPoint: 400L << 20, limit.Token);
+    foreach (var p in costs.Points)
+    {
+        Console.WriteLine($"  {p.Members,7} {p.Floats,9} {p.Floats * 4 / 1e6,7:F2} {p.Repeats,7} {p.WallMs,9:F3} {p.CpuMs,9:F3} {p.CpuMs / p.Members,13:F3}");
+    }
+
+    Console.WriteLine($"  W={members}: CPU per message {costs.MessageCpuMs * 1e3:F1} us, per byte sent (received and summed) {costs.ByteCpuNs:F3} ns ({8 / costs.ByteCpuNs:F1} Gbit/s of one core), a {BucketCosts.SmallFloats}-float all-reduce {costs.SmallWallMs * 1e3:F0} us wall");
+    fits.Add(costs);
+}
+
+// The worse of the fits, parameter by parameter: the data plane's CPU cost per member should not depend on W.
+var used = new BucketCosts(0, [], fits.Max(f => f.MessageCpuMs), fits.Max(f => f.ByteCpuNs), fits.Max(f => f.SmallWallMs));
+Console.WriteLine($"  model uses (the worse of each): {used.MessageCpuMs * 1e3:F1} us per message, {used.ByteCpuNs:F3} ns per byte, {used.SmallWallMs * 1e3:F0} us per small all-reduce (2 hops)");
+
+Console.WriteLine();
+var embedding = options.Dense ? "dense embedding" : "sparse embedding rows (uniform random tokens)";
+var link = new Link(options.Gbit, options.LatencyUs, options.CoordinatorMs);
+Console.WriteLine($"Predicted: {options.Gbit:G} Gbit/s, {options.LatencyUs:G} us one-way network latency, buckets of {options.BucketFloats:N0} floats, {embedding}, coordinator {options.CoordinatorMs:G} ms per 2-worker step");
+Console.WriteLine("  efficiency = one replica alone / a node's step, each node computing the same window (weak scaling);");
+Console.WriteLine("  'coordinator fixed' keeps its 2-worker time per step, 'per worker' grows it with N");
+Print(options.Nodes.Select(n => NodeModel.Predict(compute, used, link, n, options.BucketFloats, !options.Dense)));
+
+Console.WriteLine();
+Console.WriteLine($"At 8 nodes ({options.Gbit:G} Gbit/s), by bucket size and by the cores the data plane may use:");
+Console.WriteLine($"  {"bucket floats",13} {"cores",5} {"comm ms",8} {"exposed ms",10} {"hidden",7} {"efficiency",10}");
+foreach (var (bucket, cores) in new[] { (65536, 1), (262144, 1), (1048576, 1), (4194304, 1), (options.BucketFloats, 2), (options.BucketFloats, 4), (options.BucketFloats, 7) })
+{
+    var p = NodeModel.Predict(compute, used, link with { DataPlaneCores = cores }, 8, bucket, !options.Dense);
+    Console.WriteLine($"  {bucket,13:N0} {cores,5} {p.CommunicationMs,8:F2} {p.ExposedMs,10:F2} {p.Hidden,7:P0} {p.Efficiency,10:P1}");
+}
+
+Console.WriteLine();
+Console.WriteLine("Check against this machine: 2 nodes on loopback (no wire limit, no network latency), the same model");
+var loopback = NodeModel.Predict(compute, used, new Link(double.PositiveInfinity, 0, options.CoordinatorMs), 2, options.BucketFloats, !options.Dense);
+Print([loopback]);
+Console.WriteLine($"  predicted all-reduce exposed after backward + reply and command: {loopback.ExposedMs + loopback.ControlMs:F1} ms (bench/cluster-benchmark.sh reports the measured figure as transfer - peer wait)");
+return 0;
+
+static void Print(IEnumerable<Prediction> predictions)
+{
+    Console.WriteLine($"  {"nodes",5} {"MB/step/worker",14} {"comm ms",8} {"exposed ms",10} {"hidden",7} {"hops ms",8} {"step ms",8} {"efficiency",10} {"(coordinator per worker)",25}");
+    foreach (var p in predictions)
+    {
+        Console.WriteLine($"  {p.Nodes,5} {p.BytesPerWorker / 1e6,14:F2} {p.CommunicationMs,8:F2} {p.ExposedMs,10:F2} {p.Hidden,7:P0} {p.ControlMs,8:F2} {p.StepMs,8:F1} {p.Efficiency,10:P1} {$"{p.StepLinearMs:F1} ms, {p.EfficiencyLinear:P1}",25}");
+    }
+}
+
+internal sealed record Arguments(
+    int Streams, int Bptt, int Vocabulary, int Passes, IReadOnlyList<int> Members, IReadOnlyList<int> Buckets, IReadOnlyList<int> Nodes,
+    double Gbit, double LatencyUs, double CoordinatorMs, int BucketFloats, bool Dense)
+{
+    /// <summary>The options, or null (after saying which) when one is unknown or malformed.</summary>
+    public static Arguments? Parse(string[] args)
+    {
+        var option = "";
+        try
+        {
+            return TryParse(args, ref option);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+        {
+            Console.Error.WriteLine($"ScalingModel: {option}: {e.Message}");
+            return null;
+        }
+    }
+
+    private static Arguments? TryParse(string[] args, ref string option)
+    {
+        var a = new Arguments(10, 35, 10000, 20, [2, 3], [16384, 65536, 262144, 1048576, 4194304], [2, 4, 8, 16, 32], 25, 20, 2.1, 1 << 20, false);
+        for (var i = 0; i < args.Length; i++)
+        {
+            option = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException("needs a value");
+            static int[] Ints(string s) => [.. s.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))];
+            static double Number(string s) => double.Parse(s, CultureInfo.InvariantCulture);
+            a = args[i] switch
+            {
+                "--streams" => a with { Streams = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--bptt" => a with { Bptt = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--vocabulary" => a with { Vocabulary = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--passes" => a with { Passes = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--members" => a with { Members = Ints(Next()) },
+                "--buckets" => a with { Buckets = Ints(Next()) },
+                "--nodes" => a with { Nodes = Ints(Next()) },
+                "--gbit" => a with { Gbit = Number(Next()) },
+                "--latency-us" => a with { LatencyUs = Number(Next()) },
+                "--coordinator-ms" => a with { CoordinatorMs = Number(Next()) },
+                "--bucket-floats" => a with { BucketFloats = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--dense" => a with { Dense = true },
+                _ => null,
+            };
+            if (a is null)
+            {
+                Console.Error.WriteLine($"ScalingModel: unknown option {args[i]}");
+                return null;
+            }
+        }
+
+        return a.Members.All(m => m >= 2) && a.Buckets.Count >= 2 && a.Nodes.All(n => n >= 2) ? a : null;
+    }
+}
