@@ -36,15 +36,16 @@ public sealed class ChunkWriter
     /// carries the payload's checksum. The frames wrap slices of <paramref name="payload"/> without
     /// copying (gradient buffers are megabytes), so the caller must not change it until they are written.
     /// </summary>
-    public IReadOnlyList<Frame> Split(ReadOnlyMemory<byte> payload) => Split(ReadOnlyMemory<byte>.Empty, payload);
+    public IReadOnlyList<Frame> Split(ReadOnlyMemory<byte> payload) => [.. Split(ReadOnlyMemory<byte>.Empty, payload).Select(c => c.ToFrame())];
 
     /// <summary>
-    /// Chunks the concatenation of <paramref name="header"/> and <paramref name="body"/>. Chunks that lie
-    /// inside one of them wrap it without copying; only a chunk straddling the two is copied. The
-    /// tensor connections chunk their <c>Frame { tensor }</c> this way (header bytes, then floats), so
-    /// the floats are never serialized into one array.
+    /// Chunks the concatenation of <paramref name="header"/> and <paramref name="body"/>, without copying
+    /// either: each chunk names the one or two slices it carries, and a chunk straddling the two is
+    /// written from both (<see cref="OutgoingChunk.WriteTo"/>). The tensor connections chunk their
+    /// <c>Frame { tensor }</c> this way (header bytes, then floats), so the floats are never copied
+    /// before the send buffer.
     /// </summary>
-    internal Frame[] Split(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> body)
+    internal OutgoingChunk[] Split(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> body)
     {
         var transferId = (ulong)Interlocked.Increment(ref _lastTransferId);
         var total = (long)header.Length + body.Length;
@@ -56,46 +57,43 @@ public sealed class ChunkWriter
         var length = (int)total;
         var count = length == 0 ? 1 : (length + MaxChunkDataBytes - 1) / MaxChunkDataBytes;
         var hash = PayloadDigest.Compute(header.Span, body.Span);
-        var frames = new Frame[count];
+        var chunks = new OutgoingChunk[count];
         for (var i = 0; i < count; i++)
         {
             var offset = i * MaxChunkDataBytes;
             var size = Math.Min(MaxChunkDataBytes, length - offset);
-            var chunk = new Chunk
+            var head = new Chunk
             {
                 TransferId = transferId,
                 Index = (uint)i,
                 Count = (uint)count,
                 TotalLength = (ulong)length,
-                Data = Slice(header, body, offset, size),
             };
             if (i == count - 1)
             {
-                chunk.Digest = UnsafeByteOperations.UnsafeWrap(hash);
+                head.Digest = UnsafeByteOperations.UnsafeWrap(hash);
             }
 
-            frames[i] = new Frame { Chunk = chunk };
+            var (first, second) = Slices(header, body, offset, size);
+            chunks[i] = new OutgoingChunk(head, first, second);
         }
 
-        return frames;
+        return chunks;
     }
 
-    private static ByteString Slice(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> body, int offset, int size)
+    private static (ReadOnlyMemory<byte> First, ReadOnlyMemory<byte> Second) Slices(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> body, int offset, int size)
     {
         if (offset >= header.Length)
         {
-            return UnsafeByteOperations.UnsafeWrap(body.Slice(offset - header.Length, size));
+            return (body.Slice(offset - header.Length, size), ReadOnlyMemory<byte>.Empty);
         }
 
         if (offset + size <= header.Length)
         {
-            return UnsafeByteOperations.UnsafeWrap(header.Slice(offset, size));
+            return (header.Slice(offset, size), ReadOnlyMemory<byte>.Empty);
         }
 
-        var joined = new byte[size];
         var fromHeader = header.Length - offset;
-        header.Span[offset..].CopyTo(joined);
-        body.Span[..(size - fromHeader)].CopyTo(joined.AsSpan(fromHeader));
-        return UnsafeByteOperations.UnsafeWrap(joined);
+        return (header[offset..], body[..(size - fromHeader)]);
     }
 }

@@ -124,8 +124,8 @@ public sealed class TensorConnection : IAsyncDisposable
         {
             ThrowIfEnded();
             cancellationToken.ThrowIfCancellationRequested();
-            var frames = TensorWire.Split(_chunks, header.ToWire(), FloatBytes.Of(payload));
-            var progress = new Outgoing(frames.Length);
+            var chunks = TensorWire.Split(_chunks, header.ToWire(), FloatBytes.Of(payload));
+            var progress = new Outgoing(chunks.Length);
 
             // A stall or a cancellation records the end first and then aborts the socket (through
             // _ending), so the reader, which sees the abort, never gets to call it a lost connection.
@@ -133,9 +133,9 @@ public sealed class TensorConnection : IAsyncDisposable
             using var cancel = cancellationToken.Register(() => Cancelled(header.Kind, progress));
             try
             {
-                foreach (var frame in frames)
+                foreach (var chunk in chunks)
                 {
-                    await _socket.SendAsync(frame, _ending.Token).ConfigureAwait(false);
+                    await _socket.SendAsync(chunk, _ending.Token).ConfigureAwait(false);
                     progress.Wrote();
                 }
 

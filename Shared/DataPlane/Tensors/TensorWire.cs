@@ -8,17 +8,17 @@ namespace RnnCluster.DataPlane.Tensors;
 /// <summary>
 /// A tensor on the wire: a serialized <c>Frame { tensor { header, data } }</c>, always chunked (so always
 /// under the XxHash128 checksum) and reassembled by the same <see cref="ChunkAssembler"/> as every
-/// chunked payload. The few bytes in front of the floats are written apart and the floats are wrapped
-/// where they lie, so a tensor is never serialized into one array.
+/// chunked payload. The few bytes in front of the floats are written apart and the floats stay where
+/// they lie until each chunk is written into the send buffer, so a tensor is never serialized into one array.
 /// </summary>
 internal static class TensorWire
 {
     /// <summary>Largest serialized header accepted; <see cref="TensorHeader.Validate"/>'s limits keep a valid one far below.</summary>
     public const int MaxHeaderBytes = 8 * 1024;
 
-    /// <summary>The chunk frames of one tensor; they wrap <paramref name="data"/>, which must not change until they are written.</summary>
+    /// <summary>The chunks of one tensor; they point into <paramref name="data"/>, which must not change until they are written.</summary>
     /// <exception cref="ArgumentException">The header serializes to more than <see cref="MaxHeaderBytes"/>.</exception>
-    public static Frame[] Split(ChunkWriter writer, Wire.TensorHeader header, ReadOnlyMemory<byte> data)
+    public static OutgoingChunk[] Split(ChunkWriter writer, Wire.TensorHeader header, ReadOnlyMemory<byte> data)
     {
         var headerSize = header.CalculateSize();
         if (headerSize > MaxHeaderBytes)

@@ -110,6 +110,27 @@ internal sealed class FrameSocket : IDisposable
         }
     }
 
+    /// <summary>Sends one chunk frame, written from where its data lies straight into the send buffer.</summary>
+    public async ValueTask SendAsync(OutgoingChunk chunk, CancellationToken cancellationToken)
+    {
+        var size = chunk.SerializedSize;
+        if (size > _maxFrameBytes)
+        {
+            throw new InvalidOperationException($"A {size}-byte frame exceeds {nameof(FrameLimits.MaxFrameBytes)} = {_maxFrameBytes}.");
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            chunk.WriteTo(buffer.AsSpan(0, size));
+            await _socket.SendAsync(buffer.AsMemory(0, size), WebSocketMessageType.Binary, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>Sends this side's close message if the socket still can; never throws (the connection is ending anyway).</summary>
     public async ValueTask TryCloseOutputAsync(WebSocketCloseStatus status, string reason, CancellationToken cancellationToken)
     {

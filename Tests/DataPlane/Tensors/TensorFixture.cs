@@ -186,7 +186,10 @@ internal sealed class RawPeer : IDisposable
     }
 
     /// <summary>The next frame the server sends (during the handshake only: a tensor connection sends chunks).</summary>
-    public async Task<Frame> ReceiveAsync()
+    public async Task<Frame> ReceiveAsync() => Frame.Parser.ParseFrom(await ReceiveBytesAsync());
+
+    /// <summary>The next message the server sends, as the bytes that travelled (at most 64 KiB).</summary>
+    public async Task<byte[]> ReceiveBytesAsync()
     {
         using var cts = new CancellationTokenSource(TensorFixture.WaitLimit);
         var buffer = new byte[64 * 1024];
@@ -199,7 +202,7 @@ internal sealed class RawPeer : IDisposable
         }
         while (!result.EndOfMessage);
         Assert.Equal(WebSocketMessageType.Binary, result.MessageType);
-        return Frame.Parser.ParseFrom(buffer, 0, length);
+        return buffer[..length];
     }
 
     /// <summary>Reads (discarding) until the server closes; its close status, or null when it dropped the connection without one.</summary>
