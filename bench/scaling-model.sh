@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Issue #10's model of N nodes: predicted step time and scaling efficiency of the all-reduce cluster on a
-# real network, from costs measured on this machine (bench/scaling-model, ~30 s on 2 cores):
+# real network, from costs measured on this machine (bench/scaling-model, ~40 s on 2 cores):
 #   1. one worker's compute profile: forward + backward of its window of the benchmark LM (2x200 LSTM,
 #      vocabulary 10k, untied; one intra-op thread), the scale-and-clip pass and SGD step every replica
 #      runs, and when backward's gradient taps report each segment (what an all-reduce can overlap);
-#   2. the data plane's per-bucket costs: lone all-reduces of single buckets of 16K-4M floats among W = 2
-#      and 3 members on loopback, fitted into CPU per message and CPU per byte sent;
+#   2. the data plane's per-bucket costs: lone all-reduces of single buckets of 1K-4M floats among W = 2
+#      and 3 members on loopback, as CPU per message by message size (interpolated between the sizes);
 #   3. the model (bench/scaling-model/NodeModel.cs says what it includes): N = 2 ... 32 nodes on the given
 #      link, the 8-node figure by bucket size and data-plane cores, and 2 nodes on loopback as a check
 #      against bench/cluster-benchmark.sh's measured "all-reduce's own exposed time".

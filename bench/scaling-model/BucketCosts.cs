@@ -9,21 +9,68 @@ using RnnCluster.DataPlane.Tensors;
 namespace RnnCluster.Bench.ScalingModel;
 
 /// <summary>One measured point: a lone all-reduce of one bucket among <see cref="Members"/> members in this process.</summary>
-internal sealed record BucketPoint(int Members, int Floats, int Repeats, double WallMs, double CpuMs);
+internal sealed record BucketPoint(int Members, int Floats, int Repeats, double WallMs, double CpuMs)
+{
+    /// <summary>Bytes of each message: a bucket's shard.</summary>
+    public double MessageBytes => 4.0 * Floats / Members;
+
+    /// <summary>
+    /// CPU per message: each of the W members sends W-1 messages per phase (reduce-scatter, all-gather),
+    /// so an all-reduce is 2 W (W-1) messages; each one's cost covers its sending, its receipt and its sum.
+    /// </summary>
+    public double MessageCpuMs => CpuMs / (2.0 * Members * (Members - 1));
+}
+
+/// <summary>What the model needs of the data plane: CPU per message by its size, and the latency of a small all-reduce.</summary>
+internal interface IMessageCosts
+{
+    /// <summary>Wall time of a small all-reduce on loopback (two one-way hops of our software).</summary>
+    double SmallWallMs { get; }
+
+    double MessageCpuMs(double bytes);
+}
 
 /// <summary>
-/// The data plane's own costs, fitted from all-reduces of single buckets on loopback, every member in
-/// this process (so the process's CPU time is the members' together). Over W members a bucket of b floats
-/// makes each member send W-1 messages per phase (reduce-scatter, all-gather) of b/W floats. A small
-/// all-reduce (<see cref="SmallFloats"/>) gives the CPU per message, <see cref="MessageCpuMs"/> = its CPU /
-/// (2 W (W-1)); the CPU of the larger buckets beyond it, fitted as K b, gives the CPU per byte sent (its
-/// receipt and its sum included), <see cref="ByteCpuNs"/> = K / (8 (W-1)). (A straight-line fit of all the
-/// points would put part of the large buckets' cost in the intercept and overstate the per-message cost.)
+/// The data plane's own costs, measured with lone all-reduces of single buckets on loopback, every member
+/// in this process (so the process's CPU time is the members' together): the CPU per message at each
+/// measured message size (<see cref="BucketPoint.MessageCpuMs"/>), interpolated linearly in between and
+/// extended past the largest along its last two points. No fitted formula: per message, the cost is not
+/// one fixed part plus one per byte (a message that fits one chunk costs less per byte than one of many).
 /// </summary>
-internal sealed record BucketCosts(int Members, IReadOnlyList<BucketPoint> Points, double MessageCpuMs, double ByteCpuNs, double SmallWallMs)
+internal sealed record BucketCosts(int Members, IReadOnlyList<BucketPoint> Points, double SmallWallMs) : IMessageCosts
 {
     /// <summary>Floats of the small all-reduce: a few KB, so that its cost is the messages', not the bytes'.</summary>
     public const int SmallFloats = 1024;
+
+    public double MessageCpuMs(double bytes) => Interpolate(Points, bytes);
+
+    /// <summary>CPU per byte sent (received and summed) of the largest messages measured, in ns.</summary>
+    public double LargeByteCpuNs
+    {
+        get
+        {
+            var (a, b) = (Points[^2], Points[^1]);
+            return (b.MessageCpuMs - a.MessageCpuMs) / (b.MessageBytes - a.MessageBytes) * 1e6;
+        }
+    }
+
+    private static double Interpolate(IReadOnlyList<BucketPoint> points, double bytes)
+    {
+        if (bytes <= points[0].MessageBytes)
+        {
+            return points[0].MessageCpuMs;
+        }
+
+        var i = 1;
+        while (i < points.Count - 1 && points[i].MessageBytes < bytes)
+        {
+            i++;
+        }
+
+        var (a, b) = (points[i - 1], points[i]);
+        var slope = (b.MessageCpuMs - a.MessageCpuMs) / (b.MessageBytes - a.MessageBytes);
+        return Math.Max(a.MessageCpuMs, a.MessageCpuMs + (slope * (bytes - a.MessageBytes)));
+    }
 
     private static readonly ClusterSecret Secret = ClusterSecret.FromBytes(Encoding.UTF8.GetBytes("scaling-model-benchmark-secret-0123456789"), "benchmark");
 
@@ -74,18 +121,15 @@ internal sealed record BucketCosts(int Members, IReadOnlyList<BucketPoint> Point
             }
 
             var small = await Run(SmallFloats, 400);
-            var points = new List<BucketPoint>();
-            foreach (var floats in bucketFloats)
+            var points = new List<BucketPoint> { new(members, SmallFloats, 400, small.Wall, small.Cpu) };
+            foreach (var floats in bucketFloats.Order())
             {
                 var repeats = (int)Math.Clamp(bytesPerPoint / (4L * floats), 5, 2000);
                 var (wall, cpu) = await Run(floats, repeats);
                 points.Add(new BucketPoint(members, floats, repeats, wall, cpu));
             }
 
-            var k = Stats.ThroughOrigin([.. points.Select(p => (double)(p.Floats - SmallFloats))], [.. points.Select(p => p.CpuMs - small.Cpu)]);
-            var messageCpuMs = small.Cpu / (2.0 * members * (members - 1));
-            var byteCpuNs = k * 1e6 / (8.0 * (members - 1));
-            return new BucketCosts(members, points, messageCpuMs, byteCpuNs, small.Wall);
+            return new BucketCosts(members, points, small.Wall);
         }
         finally
         {
@@ -105,4 +149,12 @@ internal sealed record BucketCosts(int Members, IReadOnlyList<BucketPoint> Point
             }
         }
     }
+}
+
+/// <summary>The worse of several measurements at every message size: the data plane's cost per member should not depend on W.</summary>
+internal sealed class WorstCosts(IReadOnlyList<BucketCosts> measured) : IMessageCosts
+{
+    public double SmallWallMs => measured.Max(m => m.SmallWallMs);
+
+    public double MessageCpuMs(double bytes) => measured.Max(m => m.MessageCpuMs(bytes));
 }

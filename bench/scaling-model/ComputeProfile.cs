@@ -104,8 +104,4 @@ internal static class Stats
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
-
-    /// <summary>Least squares y = k x.</summary>
-    public static double ThroughOrigin(IReadOnlyList<double> x, IReadOnlyList<double> y) =>
-        x.Zip(y).Sum(p => p.First * p.Second) / x.Sum(v => v * v);
 }

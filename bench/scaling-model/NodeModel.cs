@@ -37,8 +37,8 @@ internal sealed record Prediction(
 /// <item>after backward: the token count, then (untied, sparse mode) the 0/1 row marks over the
 /// vocabulary and the rows any member looked up;</item>
 /// <item>one network carries it all, first come first served (a node's NIC; conservative: transfers do not
-/// share it at once); a phase takes the longer of its wire time and its CPU (our stack's per-message and
-/// per-byte costs, measured here), plus the network latency;</item>
+/// share it at once); a phase takes the longer of its wire time and its CPU (N-1 messages of a bucket's
+/// shard, at the CPU per message measured here for that size), plus the network latency;</item>
 /// <item>each step then needs the reply to the coordinator and its next command (two one-way hops of a small
 /// message) and the coordinator's own part of the chain.</item>
 /// </list>
@@ -48,14 +48,14 @@ internal sealed record Prediction(
 /// </summary>
 internal static class NodeModel
 {
-    public static Prediction Predict(ComputeProfile compute, BucketCosts costs, Link link, int nodes, int bucketFloats, bool sparseEmbedding)
+    public static Prediction Predict(ComputeProfile compute, IMessageCosts costs, Link link, int nodes, int bucketFloats, bool sparseEmbedding)
     {
         var n = nodes;
         double PhaseMs(double floats)
         {
-            var bytes = (n - 1) * 4.0 * floats / n;
-            var wire = double.IsPositiveInfinity(link.Gbit) ? 0 : bytes * 8 / (link.Gbit * 1e9) * 1e3;
-            var cpu = (((n - 1) * costs.MessageCpuMs) + (bytes * costs.ByteCpuNs * 1e-6)) / Math.Min(link.DataPlaneCores, n - 1);
+            var message = 4.0 * floats / n;
+            var wire = double.IsPositiveInfinity(link.Gbit) ? 0 : (n - 1) * message * 8 / (link.Gbit * 1e9) * 1e3;
+            var cpu = (n - 1) * costs.MessageCpuMs(message) / Math.Min(link.DataPlaneCores, n - 1);
             return Math.Max(wire, cpu) + (link.LatencyUs / 1e3);
         }
 

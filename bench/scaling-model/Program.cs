@@ -12,6 +12,7 @@ if (options is null)
         usage: ScalingModel [--streams 10] [--bptt 35] [--vocabulary 10000] [--passes 20] [--members 2,3]
                             [--buckets 16384,65536,262144,1048576,4194304] [--nodes 2,4,8,16,32] [--gbit 25]
                             [--latency-us 20] [--coordinator-ms 2.1] [--bucket-floats 1048576] [--dense]
+                            [--megabytes-per-point 400]
         --streams is one worker's share of the batch (the 2-worker benchmark's 20 streams / 2);
         --coordinator-ms is the coordinator's part of a 2-worker step (broadcast + averaging + apply in
         bench/cluster-benchmark.sh's all-reduce row).
@@ -30,25 +31,26 @@ foreach (var s in compute.Segments)
 }
 
 Console.WriteLine();
-Console.WriteLine("Measuring the data plane's per-bucket costs: lone all-reduces on loopback, every member in this process");
-Console.WriteLine($"  {"members",7} {"floats",9} {"MB",7} {"repeats",7} {"wall ms",9} {"CPU ms",9} {"CPU/member ms",13}");
-var fits = new List<BucketCosts>();
+Console.WriteLine("Measuring the data plane's costs: lone all-reduces of one bucket on loopback, every member in this process");
+Console.WriteLine("  (an all-reduce among W is 2 W (W-1) messages of a shard, 4 x floats / W bytes; each message's CPU covers sending, receipt and sum)");
+Console.WriteLine($"  {"members",7} {"floats",9} {"repeats",7} {"wall ms",9} {"CPU ms",9} {"message KB",10} {"CPU/message us",14} {"Gbit/s of a core",16}");
+var measured = new List<BucketCosts>();
 foreach (var members in options.Members)
 {
     using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-    var costs = await BucketCosts.MeasureAsync(members, options.Buckets, bytesPerPoint: 400L << 20, limit.Token);
+    var costs = await BucketCosts.MeasureAsync(members, options.Buckets, bytesPerPoint: (long)options.MegabytesPerPoint << 20, limit.Token);
     foreach (var p in costs.Points)
     {
-        Console.WriteLine($"  {p.Members,7} {p.Floats,9} {p.Floats * 4 / 1e6,7:F2} {p.Repeats,7} {p.WallMs,9:F3} {p.CpuMs,9:F3} {p.CpuMs / p.Members,13:F3}");
+        Console.WriteLine($"  {p.Members,7} {p.Floats,9} {p.Repeats,7} {p.WallMs,9:F3} {p.CpuMs,9:F3} {p.MessageBytes / 1024,10:F1} {p.MessageCpuMs * 1e3,14:F1} {p.MessageBytes * 8 / (p.MessageCpuMs * 1e6),16:F2}");
     }
 
-    Console.WriteLine($"  W={members}: CPU per message {costs.MessageCpuMs * 1e3:F1} us, per byte sent (received and summed) {costs.ByteCpuNs:F3} ns ({8 / costs.ByteCpuNs:F1} Gbit/s of one core), a {BucketCosts.SmallFloats}-float all-reduce {costs.SmallWallMs * 1e3:F0} us wall");
-    fits.Add(costs);
+    Console.WriteLine($"  W={members}: largest messages {costs.LargeByteCpuNs:F3} ns of CPU per byte ({8 / costs.LargeByteCpuNs:F1} Gbit/s of one core)");
+    measured.Add(costs);
 }
 
-// The worse of the fits, parameter by parameter: the data plane's CPU cost per member should not depend on W.
-var used = new BucketCosts(0, [], fits.Max(f => f.MessageCpuMs), fits.Max(f => f.ByteCpuNs), fits.Max(f => f.SmallWallMs));
-Console.WriteLine($"  model uses (the worse of each): {used.MessageCpuMs * 1e3:F1} us per message, {used.ByteCpuNs:F3} ns per byte, {used.SmallWallMs * 1e3:F0} us per small all-reduce (2 hops)");
+// The worse measurement at every message size: the data plane's CPU per member should not depend on W.
+var used = new WorstCosts(measured);
+Console.WriteLine($"  the model takes the worse of the W = {string.Join(", ", options.Members)} figures at each message size; at 8 nodes a {options.BucketFloats:N0}-float bucket's message is {4.0 * options.BucketFloats / 8 / 1024:F0} KB: {used.MessageCpuMs(4.0 * options.BucketFloats / 8) * 1e3:F0} us");
 
 Console.WriteLine();
 var embedding = options.Dense ? "dense embedding" : "sparse embedding rows (uniform random tokens)";
@@ -85,7 +87,7 @@ static void Print(IEnumerable<Prediction> predictions)
 
 internal sealed record Arguments(
     int Streams, int Bptt, int Vocabulary, int Passes, IReadOnlyList<int> Members, IReadOnlyList<int> Buckets, IReadOnlyList<int> Nodes,
-    double Gbit, double LatencyUs, double CoordinatorMs, int BucketFloats, bool Dense)
+    double Gbit, double LatencyUs, double CoordinatorMs, int BucketFloats, bool Dense, int MegabytesPerPoint)
 {
     /// <summary>The options, or null (after saying which) when one is unknown or malformed.</summary>
     public static Arguments? Parse(string[] args)
@@ -104,7 +106,7 @@ internal sealed record Arguments(
 
     private static Arguments? TryParse(string[] args, ref string option)
     {
-        var a = new Arguments(10, 35, 10000, 20, [2, 3], [16384, 65536, 262144, 1048576, 4194304], [2, 4, 8, 16, 32], 25, 20, 2.1, 1 << 20, false);
+        var a = new Arguments(10, 35, 10000, 20, [2, 3], [16384, 65536, 262144, 1048576, 4194304], [2, 4, 8, 16, 32], 25, 20, 2.1, 1 << 20, false, 400);
         for (var i = 0; i < args.Length; i++)
         {
             option = args[i];
@@ -125,6 +127,7 @@ internal sealed record Arguments(
                 "--coordinator-ms" => a with { CoordinatorMs = Number(Next()) },
                 "--bucket-floats" => a with { BucketFloats = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--dense" => a with { Dense = true },
+                "--megabytes-per-point" => a with { MegabytesPerPoint = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 _ => null,
             };
             if (a is null)
@@ -134,6 +137,6 @@ internal sealed record Arguments(
             }
         }
 
-        return a.Members.All(m => m >= 2) && a.Buckets.Count >= 2 && a.Nodes.All(n => n >= 2) ? a : null;
+        return a.Members.All(m => m >= 2) && a.Buckets.Count >= 2 && a.Nodes.All(n => n >= 2) && a.MegabytesPerPoint > 0 ? a : null;
     }
 }
