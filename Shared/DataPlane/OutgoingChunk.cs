@@ -42,14 +42,14 @@ internal readonly record struct OutgoingChunk(Chunk Head, ReadOnlyMemory<byte> F
 
         var at = 0;
         destination[at++] = FrameChunkTag;
-        at += WriteVarint(destination[at..], ChunkSize);
+        at += ProtoFields.WriteVarint(destination[at..], (uint)ChunkSize);
         var headSize = Head.CalculateSize();
         Head.WriteTo(destination.Slice(at, headSize));
         at += headSize;
         if (DataLength > 0)
         {
             destination[at++] = ChunkDataTag;
-            at += WriteVarint(destination[at..], DataLength);
+            at += ProtoFields.WriteVarint(destination[at..], (uint)DataLength);
             First.Span.CopyTo(destination[at..]);
             Second.Span.CopyTo(destination[(at + First.Length)..]);
         }
@@ -72,19 +72,5 @@ internal readonly record struct OutgoingChunk(Chunk Head, ReadOnlyMemory<byte> F
         }
 
         return new Frame { Chunk = chunk };
-    }
-
-    private static int WriteVarint(Span<byte> destination, int value)
-    {
-        var v = (uint)value;
-        var n = 0;
-        while (v >= 0x80)
-        {
-            destination[n++] = (byte)(v | 0x80);
-            v >>= 7;
-        }
-
-        destination[n++] = (byte)v;
-        return n;
     }
 }

@@ -180,7 +180,8 @@ internal static class ProtoFields
         throw new FormatException($"Malformed protobuf varint before offset {position}.");
     }
 
-    private static int WriteVarint(Span<byte> output, uint value)
+    /// <summary>Writes <paramref name="value"/> as a protobuf varint; returns the bytes written (at most 5).</summary>
+    internal static int WriteVarint(Span<byte> output, uint value)
     {
         var i = 0;
         while (value >= 0x80)

@@ -64,7 +64,12 @@ public sealed partial class BrowserDashboardTests(ITestOutputHelper output)
         var lost = await page.GetAttributeAsync("#members tbody tr[data-role=worker][data-state=lost]", "data-address");
         Assert.Equal(w2Address, lost);
         Assert.Equal(1, await page.Locator("#members tbody tr[data-role=worker][data-state=up]").CountAsync());
-        Assert.Contains("⚠", await page.Locator("#members tbody tr[data-state=lost] .state").EvaluateAsync<string>("e => getComputedStyle(e, '::before').content"), StringComparison.Ordinal);
+        // Read in one evaluation: the table's rows are rebuilt on every members update, so an element found
+        // first and styled after may already be detached (its computed style then reads as empty).
+        await WaitForAsync(
+            page,
+            "(() => { const e = document.querySelector('#members tbody tr[data-state=lost] .state'); return e !== null && getComputedStyle(e, '::before').content.includes('⚠'); })()",
+            "the lost worker's state marked ⚠");
         // Training goes on without it, and the page keeps drawing.
         await WaitForPointsAsync(page, await PointsAsync(page) + 3);
         await WaitForAsync(page, "document.querySelectorAll('#events li[data-kind=generation]').length >= 2", "the survivor's new generation in the recent events");

@@ -14,6 +14,9 @@ namespace RnnCluster.DataPlane.Transport;
 /// </summary>
 internal sealed class FrameSocket : IDisposable
 {
+    /// <summary>Serializes <paramref name="frame"/> into exactly <paramref name="destination"/>.</summary>
+    private delegate void FrameWriter<in T>(T frame, Span<byte> destination);
+
     private readonly WebSocket _socket;
     private readonly int _maxFrameBytes;
     private byte[]? _receiveBuffer;
@@ -89,9 +92,15 @@ internal sealed class FrameSocket : IDisposable
         return frame;
     }
 
-    public async ValueTask SendAsync(Frame frame, CancellationToken cancellationToken)
+    public ValueTask SendAsync(Frame frame, CancellationToken cancellationToken) =>
+        SendAsync(frame, frame.CalculateSize(), static (f, destination) => f.WriteTo(destination), cancellationToken);
+
+    /// <summary>Sends one chunk frame, written from where its data lies straight into the send buffer.</summary>
+    public ValueTask SendAsync(OutgoingChunk chunk, CancellationToken cancellationToken) =>
+        SendAsync(chunk, chunk.SerializedSize, static (c, destination) => c.WriteTo(destination), cancellationToken);
+
+    private async ValueTask SendAsync<T>(T frame, int size, FrameWriter<T> write, CancellationToken cancellationToken)
     {
-        var size = frame.CalculateSize();
         if (size > _maxFrameBytes)
         {
             // Our own bug (the sender chunks anything larger); the peer would close on it anyway.
@@ -101,28 +110,7 @@ internal sealed class FrameSocket : IDisposable
         var buffer = ArrayPool<byte>.Shared.Rent(size);
         try
         {
-            frame.WriteTo(buffer.AsSpan(0, size));
-            await _socket.SendAsync(buffer.AsMemory(0, size), WebSocketMessageType.Binary, endOfMessage: true, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    /// <summary>Sends one chunk frame, written from where its data lies straight into the send buffer.</summary>
-    public async ValueTask SendAsync(OutgoingChunk chunk, CancellationToken cancellationToken)
-    {
-        var size = chunk.SerializedSize;
-        if (size > _maxFrameBytes)
-        {
-            throw new InvalidOperationException($"A {size}-byte frame exceeds {nameof(FrameLimits.MaxFrameBytes)} = {_maxFrameBytes}.");
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(size);
-        try
-        {
-            chunk.WriteTo(buffer.AsSpan(0, size));
+            write(frame, buffer.AsSpan(0, size));
             await _socket.SendAsync(buffer.AsMemory(0, size), WebSocketMessageType.Binary, endOfMessage: true, cancellationToken).ConfigureAwait(false);
         }
         finally

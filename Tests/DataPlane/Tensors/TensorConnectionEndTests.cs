@@ -73,9 +73,8 @@ public sealed class TensorConnectionEndTests(ITestOutputHelper output)
     {
         var (server, logs) = await StartAsync("server");
         await using var _s = server;
-        using var raw = await RawPeer.ConnectAsync(server);
-        using var accepting = new CancellationTokenSource(WaitLimit);
-        var atServer = await server.AcceptAsync(accepting.Token);
+        var (raw, atServer) = await RawPeer.ConnectAcceptedAsync(server);
+        using var _r = raw;
 
         var clock = Stopwatch.StartNew();
         if (how == "reset")
@@ -104,9 +103,8 @@ public sealed class TensorConnectionEndTests(ITestOutputHelper output)
         var limits = FrameLimits.Default with { MaxFrameBytes = 4096 };
         var (server, _) = await StartAsync("server", o => o with { Limits = limits });
         await using var _s = server;
-        using var raw = await RawPeer.ConnectAsync(server);
-        using var accepting = new CancellationTokenSource(WaitLimit);
-        var atServer = await server.AcceptAsync(accepting.Token);
+        var (raw, atServer) = await RawPeer.ConnectAcceptedAsync(server);
+        using var _r = raw;
         var frames = TensorFrames(limits, WireHeader(step: 1), Floats(5000, seed: 1));
 
         await raw.SendAsync(frames[0]);
@@ -179,9 +177,8 @@ public sealed class TensorConnectionEndTests(ITestOutputHelper output)
         var limits = FrameLimits.Default with { MaxFrameBytes = 4096 };
         var (server, logs) = await StartAsync("server", o => o with { Limits = limits, TransferTimeout = TimeSpan.FromMilliseconds(500) });
         await using var _s = server;
-        using var raw = await RawPeer.ConnectAsync(server);
-        using var accepting = new CancellationTokenSource(WaitLimit);
-        var atServer = await server.AcceptAsync(accepting.Token);
+        var (raw, atServer) = await RawPeer.ConnectAcceptedAsync(server);
+        using var _r = raw;
         var frames = TensorFrames(limits, WireHeader(step: 1), Floats(5000, seed: 1));
 
         await raw.SendAsync(frames[0]);

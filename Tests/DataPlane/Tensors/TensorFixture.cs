@@ -177,6 +177,14 @@ internal sealed class RawPeer : IDisposable
         return peer;
     }
 
+    /// <summary>A raw peer connected to <paramref name="server"/>, and the connection the server accepted from it.</summary>
+    public static async Task<(RawPeer Raw, TensorConnection AtServer)> ConnectAcceptedAsync(TensorTransport server)
+    {
+        var raw = await ConnectAsync(server);
+        using var accepting = new CancellationTokenSource(TensorFixture.WaitLimit);
+        return (raw, await server.AcceptAsync(accepting.Token));
+    }
+
     public Task SendAsync(Frame frame) => SendAsync(frame.ToByteArray());
 
     public async Task SendAsync(byte[] bytes)

@@ -26,9 +26,8 @@ public sealed class TensorTransferTests(ITestOutputHelper output)
         var limits = FrameLimits.Default with { MaxFrameBytes = 4096 };
         var (server, _) = await StartAsync("server", o => o with { Limits = limits });
         await using var _s = server;
-        using var raw = await RawPeer.ConnectAsync(server);
-        using var accepting = new CancellationTokenSource(WaitLimit);
-        var atServer = await server.AcceptAsync(accepting.Token);
+        var (raw, atServer) = await RawPeer.ConnectAcceptedAsync(server);
+        using var _r = raw;
         var header = Header(step: 5);
         var wireHeader = new RnnCluster.DataPlane.Protocol.TensorHeader
         {
