@@ -114,10 +114,15 @@ internal sealed record BucketCosts(int Members, IReadOnlyList<BucketPoint> Point
                 return (wall, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / repeats);
             }
 
-            // Warm-up: JIT, pooled buffers, socket windows.
-            foreach (var floats in bucketFloats)
+            // Warm-up, half a second per size: the tiered JIT (a first measurement of 16K floats ran the
+            // checksum's quick-jitted code and cost twice the second), pooled buffers, socket windows.
+            foreach (var floats in bucketFloats.Prepend(SmallFloats))
             {
-                await Run(floats, 3);
+                var warming = Stopwatch.StartNew();
+                while (warming.Elapsed < TimeSpan.FromSeconds(0.5))
+                {
+                    await Run(floats, 3);
+                }
             }
 
             var small = await Run(SmallFloats, 400);
