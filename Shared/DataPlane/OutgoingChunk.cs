@@ -20,9 +20,7 @@ internal readonly record struct OutgoingChunk(Chunk Head, ReadOnlyMemory<byte> F
     public int DataLength => First.Length + Second.Length;
 
     /// <summary>The bytes <see cref="WriteTo"/> writes.</summary>
-    public int SerializedSize => 1 + CodedOutputStream.ComputeLengthSize(ChunkSize) + ChunkSize;
-
-    private int ChunkSize => Head.CalculateSize() + (DataLength == 0 ? 0 : 1 + CodedOutputStream.ComputeLengthSize(DataLength) + DataLength);
+    public int SerializedSize => FrameSize(ChunkSize(Head.CalculateSize()));
 
     /// <summary>
     /// Writes the serialized frame, byte for byte what generated code writes for it: data is the chunk's
@@ -30,20 +28,21 @@ internal readonly record struct OutgoingChunk(Chunk Head, ReadOnlyMemory<byte> F
     /// </summary>
     public void WriteTo(Span<byte> destination)
     {
-        if (destination.Length != SerializedSize)
-        {
-            throw new ArgumentException($"A {SerializedSize}-byte chunk frame needs exactly that many bytes, not {destination.Length}.", nameof(destination));
-        }
-
         if (!Head.Data.IsEmpty)
         {
             throw new InvalidOperationException("An outgoing chunk carries its data in its parts, not in its head.");
         }
 
+        var headSize = Head.CalculateSize();
+        var chunkSize = ChunkSize(headSize);
+        if (destination.Length != FrameSize(chunkSize))
+        {
+            throw new ArgumentException($"A {FrameSize(chunkSize)}-byte chunk frame needs exactly that many bytes, not {destination.Length}.", nameof(destination));
+        }
+
         var at = 0;
         destination[at++] = FrameChunkTag;
-        at += ProtoFields.WriteVarint(destination[at..], (uint)ChunkSize);
-        var headSize = Head.CalculateSize();
+        at += ProtoFields.WriteVarint(destination[at..], (uint)chunkSize);
         Head.WriteTo(destination.Slice(at, headSize));
         at += headSize;
         if (DataLength > 0)
@@ -55,22 +54,18 @@ internal readonly record struct OutgoingChunk(Chunk Head, ReadOnlyMemory<byte> F
         }
     }
 
-    /// <summary>The frame as a message: wraps the data where it lies when it is in one part, joins a copy of it otherwise.</summary>
+    /// <summary>The frame as a message, wrapping the data where it lies; only for a chunk in one part (a payload without a separate header).</summary>
     public Frame ToFrame()
     {
-        var chunk = new Chunk(Head);
-        if (Second.IsEmpty)
+        if (!Second.IsEmpty)
         {
-            chunk.Data = UnsafeByteOperations.UnsafeWrap(First);
-        }
-        else
-        {
-            var joined = new byte[DataLength];
-            First.Span.CopyTo(joined);
-            Second.Span.CopyTo(joined.AsSpan(First.Length));
-            chunk.Data = UnsafeByteOperations.UnsafeWrap(joined);
+            throw new InvalidOperationException("A chunk in two parts is written with WriteTo, not made into a message.");
         }
 
-        return new Frame { Chunk = chunk };
+        return new Frame { Chunk = new Chunk(Head) { Data = UnsafeByteOperations.UnsafeWrap(First) } };
     }
+
+    private static int FrameSize(int chunkSize) => 1 + CodedOutputStream.ComputeLengthSize(chunkSize) + chunkSize;
+
+    private int ChunkSize(int headSize) => headSize + (DataLength == 0 ? 0 : 1 + CodedOutputStream.ComputeLengthSize(DataLength) + DataLength);
 }

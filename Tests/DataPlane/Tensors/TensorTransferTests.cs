@@ -47,8 +47,7 @@ public sealed class TensorTransferTests(ITestOutputHelper output)
                 var travelled = await raw.ReceiveBytesAsync();
 
                 // Transfer ids count per connection; the fixture's writer starts again at 1 each time.
-                var actual = ByteString.CopyFrom(travelled);
-                var parsed = RnnCluster.DataPlane.Protocol.Frame.Parser.ParseFrom(actual);
+                var parsed = RnnCluster.DataPlane.Protocol.Frame.Parser.ParseFrom(travelled);
                 var reference = RnnCluster.DataPlane.Protocol.Frame.Parser.ParseFrom(frame);
                 reference.Chunk.TransferId = parsed.Chunk.TransferId;
                 Assert.Equal(reference.ToByteArray(), travelled);
