@@ -37,7 +37,7 @@ internal interface IMessageCosts
 /// extended past the largest along its last two points. No fitted formula: per message, the cost is not
 /// one fixed part plus one per byte (a message that fits one chunk costs less per byte than one of many).
 /// </summary>
-internal sealed record BucketCosts(int Members, IReadOnlyList<BucketPoint> Points, double SmallWallMs) : IMessageCosts
+internal sealed record BucketCosts(IReadOnlyList<BucketPoint> Points, double SmallWallMs) : IMessageCosts
 {
     /// <summary>Floats of the small all-reduce: a few KB, so that its cost is the messages', not the bytes'.</summary>
     public const int SmallFloats = 1024;
@@ -134,7 +134,7 @@ internal sealed record BucketCosts(int Members, IReadOnlyList<BucketPoint> Point
                 points.Add(new BucketPoint(members, floats, repeats, wall, cpu));
             }
 
-            return new BucketCosts(members, points, small.Wall);
+            return new BucketCosts(points, small.Wall);
         }
         finally
         {

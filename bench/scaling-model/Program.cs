@@ -137,6 +137,18 @@ internal sealed record Arguments(
             }
         }
 
-        return a.Members.All(m => m >= 2) && a.Buckets.Count >= 2 && a.Nodes.All(n => n >= 2) && a.MegabytesPerPoint > 0 ? a : null;
+        var problem =
+            !a.Members.All(m => m >= 2) ? "--members: every group needs at least 2 members"
+            : a.Buckets.Count == 0 || !a.Buckets.All(b => b > BucketCosts.SmallFloats) ? $"--buckets: sizes above the {BucketCosts.SmallFloats}-float small all-reduce"
+            : !a.Nodes.All(n => n >= 2) ? "--nodes: at least 2 each"
+            : a.MegabytesPerPoint <= 0 ? "--megabytes-per-point: positive"
+            : null;
+        if (problem is not null)
+        {
+            Console.Error.WriteLine($"ScalingModel: {problem}");
+            return null;
+        }
+
+        return a;
     }
 }
