@@ -352,7 +352,7 @@ prepare() {
 
   # Every coordinator shares the run directory: whichever runs the singleton trains and checkpoints
   # there, and one that takes over resumes from it.
-  local k seed seeds_all="" others
+  local k seed seeds_all="" every
   for ((k = 1; k <= coordinators; k++)); do
     seeds_all+="${seeds_all:+ }$host:${coordinator_ports[k - 1]}"
   done
@@ -368,14 +368,19 @@ prepare() {
     save_coordinator_cmd "${coordinator_names[k - 1]}" "${coordinator_ports[k - 1]}" "${seed_sets[@]}"
     if ((coordinators > 1)); then
       # Started again after a crash, any of them (the first too) must join the cluster the others
-      # still hold: on its own it would form a second cluster training the same run directory.
-      others=""
+      # still hold: on its own it would form a second cluster training the same run directory. Every
+      # coordinator gets the same seeds, all of them, the first coordinator first: Akka lets only the
+      # first seed form a cluster, and only when no other seed answers that it holds one. So when the
+      # others are alive the restarted node joins them, and when the node it was started beside turns
+      # out to be dying too (both killed at once), the first coordinator forms the cluster again and
+      # the rest join it: a choice made here from who runs now could go stale and leave each waiting
+      # for the other.
+      every=""
       for ((i = 1; i <= coordinators; i++)); do
-        ((i == k)) && continue
         rnn_hocon_string "$host:${coordinator_ports[i - 1]}"
-        others+="${others:+, }$RNN_HOCON"
+        every+="${every:+, }$RNN_HOCON"
       done
-      save_coordinator_cmd "${coordinator_names[k - 1]}.rejoin" "${coordinator_ports[k - 1]}" --set "cluster.seeds=[$others]"
+      save_coordinator_cmd "${coordinator_names[k - 1]}.rejoin" "${coordinator_ports[k - 1]}" --set "cluster.seeds=[$every]"
       # Started again when no other coordinator runs (all of them crashed): nobody is left to join
       # through, so it forms the cluster itself, as the first one did at the start.
       save_coordinator_cmd "${coordinator_names[k - 1]}.alone" "${coordinator_ports[k - 1]}" --set "cluster.seeds=[]"
@@ -488,9 +493,8 @@ finish() {
 }
 
 # launch_coordinator NAME [again]: starts coordinator NAME; "again" (a restart) with more than one
-# coordinator switches it to joining through the others when one of them runs, and to forming the
-# cluster on its own when none does (the supervisor restarts them one by one, so after a crash of
-# all of them the first forms the cluster and the next joins it).
+# coordinator switches it to the common seeds (all coordinators, the first first) when another one
+# runs, and to forming the cluster on its own when none does.
 launch_coordinator() {
   local other
   if [ "${2:-}" = again ] && [ -f "$state/$1.rejoin.cmd" ]; then

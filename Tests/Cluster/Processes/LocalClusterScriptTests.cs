@@ -69,17 +69,23 @@ public sealed class LocalClusterScriptTests
                 Assert.Equal(Steps, body.RootElement.GetProperty("totalSteps").GetInt64());
             }
 
-            // Both at once: before, each was started again with only the other as its seed, and neither
-            // could form a cluster (soak finding 3).
-            foreach (var node in new[] { "coordinator", "coordinator-2" })
-            {
-                var (killed, killOutput) = await RunAsync(["kill", node, "-r", run]);
-                Assert.True(killed == 0, $"kill {node} exited {killed}:\n{killOutput}");
-            }
+            // Both, the second once the first is being started again beside it: that restart joins through
+            // the second, which then dies too. Before, each restarted one had only the other as its seed and
+            // neither could form a cluster (soak finding 3, and again when the first restart saw the second
+            // still running).
+            var (killedFirst, killFirstOutput) = await RunAsync(["kill", "coordinator", "-r", run]);
+            Assert.True(killedFirst == 0, $"kill coordinator exited {killedFirst}:\n{killFirstOutput}");
+            // Its second life listens and joins through the seeds (its first one formed the cluster, with none).
+            await Conditions.AwaitAsync(
+                () => File.ReadAllText(coordinatorLog).Contains("joining through", StringComparison.Ordinal),
+                Patience,
+                "the restarted coordinator joining through its seeds");
+            var (killedSecond, killSecondOutput) = await RunAsync(["kill", "coordinator-2", "-r", run]);
+            Assert.True(killedSecond == 0, $"kill coordinator-2 exited {killedSecond}:\n{killSecondOutput}");
 
             var (waited, waitOutput) = await RunAsync(["wait", "--timeout", "240", "-r", run]);
             var launcher = await File.ReadAllTextAsync(Path.Combine(run, "logs", "launcher.log"));
-            Assert.True(waited == 0, $"wait exited {waited}:\n{waitOutput}\nlauncher.log:\n{launcher}");
+            Assert.True(waited == 0, $"wait exited {waited}:\n{waitOutput}\nlauncher.log:\n{launcher}\n{LogTails(run, "coordinator", "coordinator-2")}");
             Assert.Contains("coordinator exited with status 137: restarting it", launcher, StringComparison.Ordinal);
             Assert.Contains("coordinator-2 exited with status 137: restarting it", launcher, StringComparison.Ordinal);
 
@@ -91,6 +97,21 @@ public sealed class LocalClusterScriptTests
             // Whatever happened above, no node outlives the test.
             await RunAsync(["stop", "-r", run]);
         }
+    }
+
+    /// <summary>The last lines of each node's log (all its lives), for a failure message.</summary>
+    private static string LogTails(string run, params string[] nodes)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var node in nodes)
+        {
+            var log = Path.Combine(run, "logs", $"{node}.log");
+            var lines = File.Exists(log) ? File.ReadAllLines(log) : [];
+            text.Append(CultureInfo.InvariantCulture, $"{node}.log, last {Math.Min(40, lines.Length)} of {lines.Length} lines:\n");
+            text.AppendJoin('\n', lines.TakeLast(40)).Append('\n');
+        }
+
+        return text.ToString();
     }
 
     /// <summary>The highest "step N/" a coordinator's log (all its lives) holds so far.</summary>
