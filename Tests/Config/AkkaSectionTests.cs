@@ -111,6 +111,46 @@ public sealed class AkkaSectionTests
         Assert.Equal(TimeSpan.FromSeconds(10), config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
     }
 
+    /// <summary>Akka's 10 ms tick woke two threads 100 times a second; a node's tick is a twentieth of its heartbeat, 10-50 ms.</summary>
+    [Theory]
+    [InlineData(1000, 50)]
+    [InlineData(5000, 50)]
+    [InlineData(600, 30)]
+    [InlineData(100, 10)]
+    [InlineData(10, 10)]
+    public void A_cluster_nodes_scheduler_ticks_at_a_twentieth_of_its_heartbeat_within_10_to_50_ms(int heartbeatMs, int tickMs)
+    {
+        var settings = ClusterSettings.Default with { HeartbeatInterval = TimeSpan.FromMilliseconds(heartbeatMs) };
+
+        var config = RnnCluster.Parallel.Cluster.ClusterSystem.Config(settings, RnnCluster.Parallel.Cluster.ClusterSystem.WorkerRole);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(tickMs), config.GetTimeSpan("akka.scheduler.tick-duration"));
+    }
+
+    [Fact]
+    public async Task An_in_process_actor_system_ticks_every_50_ms()
+    {
+        var system = RnnCluster.Parallel.ParallelSystem.Create("tick", Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        try
+        {
+            Assert.Equal(TimeSpan.FromMilliseconds(50), system.Settings.Config.GetTimeSpan("akka.scheduler.tick-duration"));
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
+    public void The_akka_section_sets_the_scheduler_tick_over_the_one_derived_from_the_heartbeat()
+    {
+        var akka = ConfigLoader.LoadAkka(null, ["akka.scheduler.tick-duration=20ms"], Env.Empty);
+
+        var config = RnnCluster.Parallel.Cluster.ClusterSystem.Config(ClusterSettings.Default, RnnCluster.Parallel.Cluster.ClusterSystem.WorkerRole, akka);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(20), config.GetTimeSpan("akka.scheduler.tick-duration"));
+    }
+
     /// <summary>Shutdown noise is off; what could be a real failure (dead letters while running, association errors) is still logged.</summary>
     [Fact]
     public void A_cluster_node_quiets_shutdown_noise_but_not_what_may_be_a_failure()
