@@ -23,7 +23,9 @@
 #     lost, BENCH_FAILOVER_TRIALS times per signal (goals: crash <= 20 s with 0 lost; SIGTERM <= 5 s).
 # Threads: in one process runtime.threads = BENCH_THREADS (2 replicas x BENCH_THREADS/2); across
 # processes each worker gets BENCH_THREADS/2 and the coordinator the rest (at least 1); OPENBLAS_NUM_THREADS=1.
-#   BENCH_STEPS (default 150; metrics every 50 steps, or every BENCH_STEPS/3 below 150), BENCH_THREADS (default nproc), BENCH_REPEATS (alternating
+#   BENCH_STEPS (default 350; metrics every 50 steps, or every BENCH_STEPS/3 below 150), BENCH_WARMUP_STEPS (steps before the timed
+#   window, a multiple of the metrics interval; default 150 from 350 steps up, else one interval: the .NET runtimes' tiered JIT
+#   still compiles for ~150 steps, three processes' worth in a cluster), BENCH_THREADS (default nproc), BENCH_REPEATS (alternating
 #   rounds of in-process + one cluster run per exchange, default 1), BENCH_EXCHANGES (the cluster runs' cluster.gradient-exchange, in order:
 #   any of all-reduce, coordinator (the old parameter-server path) and all-reduce+bf16 (cluster.gradient-compression=bf16); default
 #   "all-reduce coordinator all-reduce+bf16"), BENCH_BF16_LOSS_STEPS (default 0 = skip; e.g. 300: the bf16 validation-loss runs),
@@ -35,13 +37,14 @@
 #   and cores, printed beside ours with ratios; 0 skips it; only: the DDP reference alone, no build and
 #   none of our runs), BENCH_DDP_STEPS (timed steps per DDP configuration, default 20)
 # Output: the tables on stdout; node logs, run directories, results.json and ddp.json under bench/out/cluster/.
-# Duration: 1 + (number of exchanges) runs of BENCH_STEPS steps and the recovery runs (measured 6-9 minutes on the shared 2-core
-# machine at load averages of 10-14; BENCH_RECOVERY_TRIALS=0 for a quick step-time comparison); the DDP
+# Duration: 1 + (number of exchanges) runs of BENCH_STEPS steps (~70 s each at 350 steps on the 2-core machine) and the
+# recovery runs (BENCH_RECOVERY_TRIALS=0 for a quick step-time comparison: ~2.5 minutes for one all-reduce round); the DDP
 # reference adds ~30 s.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/bench/out/cluster"
-steps=${BENCH_STEPS:-150}
+steps=${BENCH_STEPS:-350}
+warmup=${BENCH_WARMUP_STEPS:-}
 threads=${BENCH_THREADS:-$(nproc)}
 repeats=${BENCH_REPEATS:-1}
 exchanges=${BENCH_EXCHANGES:-all-reduce coordinator all-reduce+bf16}
@@ -56,6 +59,7 @@ ddp_steps=${BENCH_DDP_STEPS:-20}
 ddp_python=/usr/bin/python3
 
 die() { echo "cluster-benchmark: $*" >&2; exit 1; }
+[[ -z $warmup || $warmup =~ ^[1-9][0-9]*$ ]] || die "BENCH_WARMUP_STEPS must be a positive integer, got '$warmup'"
 for name in steps threads repeats kill_after ddp_steps; do
   [[ ${!name} =~ ^[1-9][0-9]*$ ]] || die "$name must be a positive integer, got '${!name}'"
 done
@@ -78,7 +82,7 @@ mkdir -p "$out/logs"
 command="bash bench/cluster-benchmark.sh"
 for name in $(compgen -e | sort -r); do
   case $name in
-    BENCH_STEPS|BENCH_THREADS|BENCH_REPEATS|BENCH_EXCHANGES|BENCH_BF16_LOSS_STEPS|BENCH_BF16_LOSS_SEEDS|BENCH_RECOVERY_TRIALS|BENCH_FAILOVER_TRIALS|BENCH_KILL_AFTER|BENCH_DDP|BENCH_DDP_STEPS|RNNCLUSTER_SET) ;;
+    BENCH_STEPS|BENCH_WARMUP_STEPS|BENCH_THREADS|BENCH_REPEATS|BENCH_EXCHANGES|BENCH_BF16_LOSS_STEPS|BENCH_BF16_LOSS_SEEDS|BENCH_RECOVERY_TRIALS|BENCH_FAILOVER_TRIALS|BENCH_KILL_AFTER|BENCH_DDP|BENCH_DDP_STEPS|RNNCLUSTER_SET) ;;
     DOTNET_CLI_*|DOTNET_NOLOGO|DOTNET_ROOT*|DOTNET_GENERATE_ASPNET_CERTIFICATE|DOTNET_SKIP_FIRST_TIME_EXPERIENCE) continue ;;
     DOTNET_*) ;;
     *) continue ;;
@@ -139,7 +143,7 @@ fi
 
 rm -f "$out/results.json" "$out/ddp.json"  # figures of an earlier run must not pass for this one's
 run_child python3 "$root/bench/cluster/cluster_bench.py" --bin "$bin" --corpus "$corpus" --out "$out" --root "$root" \
-  --steps "$steps" --threads "$threads" --repeats "$repeats" --exchanges "$exchanges" --bf16-loss-steps "$loss_steps" --bf16-loss-seeds "$loss_seeds" --recovery-trials "$trials" --failover-trials "$failovers" --kill-after "$kill_after" \
+  --steps "$steps" ${warmup:+--warmup "$warmup"} --threads "$threads" --repeats "$repeats" --exchanges "$exchanges" --bf16-loss-steps "$loss_steps" --bf16-loss-seeds "$loss_seeds" --recovery-trials "$trials" --failover-trials "$failovers" --kill-after "$kill_after" \
   --command "$command" || exit $?
 if [[ $ddp == 1 ]]; then
   [[ -f $out/results.json ]] || die "$out/results.json was not written: no figures of ours to put beside DDP's"

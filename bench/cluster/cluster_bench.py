@@ -5,12 +5,13 @@
    with 2 worker actors, and as 1 coordinator + 2 rnncluster-worker processes on 127.0.0.1, once per
    gradient exchange of --exchanges (all-reduce, the default; coordinator, the old parameter-server
    path; all-reduce+bf16, cluster.gradient-compression=bf16), alternating in that order --repeats
-   times; tokens/s from each run's metrics.jsonl (mean of the log intervals after the first, the first
-   being warm-up), the step split from summary.json's stepTimeSplit (ms per step over the whole run),
-   and the CPU time each process used per timed step (/proc/PID/stat), which other load on a shared
-   machine hardly changes.
+   times; tokens/s from each run's metrics.jsonl (mean of the log intervals after --warmup steps: 150
+   by default, while the runtimes' tiered JIT still compiles, three processes' worth in a cluster), the
+   step split from summary.json's stepTimeSplit (ms per step over the whole run), and the CPU time each
+   process used per timed step (/proc/PID/stat), which other load on a shared machine hardly changes;
+   a cluster's CPU per step during the warm-up is printed apart.
 2. Bytes per step per worker: the delta of lo's transmit counter in /proc/net/dev (as bench/ddp/ddp_lm.py
-   reads it) between the first and the last "step N/" line of each cluster run, divided by the steps
+   reads it) between the warm-up's last and the run's last "step N/" line of each cluster run, divided by the steps
    between them and by the 2 workers, beside the expectation: 2(W-1)/W x the fp32 model for all-reduce,
    half that with bf16, 2 x the model for coordinator. Loopback counters are machine-wide, so the
    in-process run's loopback rate (none of it ours) is printed as background.
@@ -282,7 +283,7 @@ class Bench:
         node = self.start(name, argv)
         try:
             # Loopback traffic while nothing of ours uses it: the background the cluster figure carries.
-            node.wait_for(lambda l: l.startswith(f"step {self.args.log_every}/"), self.args.timeout, "its first step line")
+            node.wait_for(lambda l: l.startswith(f"step {self.args.warmup}/"), self.args.timeout, "the warm-up's last step line")
             t1, b1, c1 = time.monotonic(), lo_tx(), node.cpu_seconds()
             node.wait_for(lambda l: l.startswith(f"step {self.args.steps}/"), self.args.timeout, "its last step line")
             t2, b2, c2 = time.monotonic(), lo_tx(), node.cpu_seconds()
@@ -292,19 +293,21 @@ class Bench:
         finally:
             stop([node])
             node.close_log()
-        result = self.read_run(run_dir, node)
+        result = self.read_run(run_dir, node, self.args.warmup)
         result["backgroundLoopbackBytesPerSecond"] = (b2 - b1) / (t2 - t1)
-        result["cpuMsPerStep"] = {"process": 1000 * (c2 - c1) / (self.args.steps - self.args.log_every)}
+        result["cpuMsPerStep"] = {"process": 1000 * (c2 - c1) / (self.args.steps - self.args.warmup)}
         return result
 
     # --- 1 + 2. step time and bytes, across processes ---
-    def cluster(self, i, exchange, steps=None, every=None, name=None, extra=()):
+    def cluster(self, i, exchange, steps=None, every=None, warmup=None, name=None, extra=()):
         """One cluster run with the given gradient exchange (a key of EXCHANGES): ms per step, CPU per step
-        of every process and loopback bytes per step over the steps after the first log interval."""
+        of every process and loopback bytes per step over the steps after the warm-up (the first log
+        interval, or --warmup steps in the timed runs)."""
         name = name or f"cluster-{exchange.replace('+', '-')}-{i}"
         run_dir = self.fresh_run_dir(name)
         port = free_port()
         steps, every = steps or self.args.steps, every or self.args.log_every
+        warmup = warmup or (self.args.warmup if steps == self.args.steps else every)
         print(f"running {name} (cluster.gradient-exchange {exchange}; coordinator on 127.0.0.1:{port}) ...", file=sys.stderr)
         argv = self.coordinator_argv(run_dir, steps, port, every) + sets(EXCHANGES[exchange]["settings"] + list(extra))
         coordinator = self.start(name + "-coordinator", argv)
@@ -313,7 +316,9 @@ class Bench:
             coordinator.wait_for(lambda l: "coordinator listening at" in l, self.args.timeout, "'coordinator listening at'")
             nodes += [self.start(f"{name}-worker-{k}", self.worker_argv(port)) for k in range(1, WORKERS + 1)]
             start_bytes = lo_tx()
-            _, t1, _ = coordinator.wait_for(lambda l: l.startswith(f"step {every}/"), self.args.timeout, f"'step {every}/'")
+            coordinator.wait_for(lambda l: l.startswith(f"step {every}/"), self.args.timeout, f"'step {every}/'")
+            c0 = [n.cpu_seconds() for n in nodes]
+            _, t1, _ = coordinator.wait_for(lambda l: l.startswith(f"step {warmup}/"), self.args.timeout, f"'step {warmup}/'")
             b1, c1 = lo_tx(), [n.cpu_seconds() for n in nodes]
             _, t2, _ = coordinator.wait_for(lambda l: l.startswith(f"step {steps}/"), self.args.timeout, f"'step {steps}/'")
             b2, c2 = lo_tx(), [n.cpu_seconds() for n in nodes]
@@ -338,13 +343,16 @@ class Bench:
             stop(nodes)
             for node in nodes:
                 node.close_log()
-        result = self.read_run(run_dir, coordinator)
+        result = self.read_run(run_dir, coordinator, warmup)
         result["exchange"] = exchange
-        result["loopbackBytesPerStep"] = (b2 - b1) / (steps - every)
-        result["loopbackBytesPerStepPerWorker"] = (b2 - b1) / (steps - every) / WORKERS
+        result["loopbackBytesPerStep"] = (b2 - b1) / (steps - warmup)
+        result["loopbackBytesPerStepPerWorker"] = (b2 - b1) / (steps - warmup) / WORKERS
         result["loopbackBytesPerStepWholeRun"] = (end_bytes - start_bytes) / steps
         result["loopbackWindowSeconds"] = t2 - t1
-        result["cpuMsPerStep"] = {k: 1000 * (b - a) / (steps - every) for k, a, b in zip(("coordinator", "worker 1", "worker 2"), c1, c2)}
+        result["cpuMsPerStep"] = {k: 1000 * (b - a) / (steps - warmup) for k, a, b in zip(("coordinator", "worker 1", "worker 2"), c1, c2)}
+        if warmup > every:
+            # The runtimes' warm-up (tiered JIT of Akka, Kestrel and the data plane in three processes), kept apart.
+            result["cpuMsPerStepWarmup"] = {k: 1000 * (b - a) / (warmup - every) for k, a, b in zip(("coordinator", "worker 1", "worker 2"), c0, c1)}
         result["generations"] = len(generations)
         return result
 
@@ -362,7 +370,7 @@ class Bench:
                                                                     extra=[f"runtime.seed={seed}"]), seed=seed)
         return runs
 
-    def read_run(self, run_dir, node):
+    def read_run(self, run_dir, node, warmup):
         metrics = os.path.join(run_dir, "metrics.jsonl")
         summary_path = os.path.join(run_dir, "summary.json")
         try:
@@ -370,9 +378,9 @@ class Bench:
             summary = json.load(open(summary_path))
         except (OSError, ValueError) as e:
             raise BenchFailure(f"{node.name}: unreadable run output ({e})", node)
-        train = [l for l in lines if l.get("kind") == "train"][1:]  # the first interval is warm-up
+        train = [l for l in lines if l.get("kind") == "train" and l["step"] > warmup]
         if not train:
-            raise BenchFailure(f"{metrics}: no timed interval after the first (BENCH_STEPS too small?)", node)
+            raise BenchFailure(f"{metrics}: no timed interval after the {warmup}-step warm-up (BENCH_STEPS too small?)", node)
         split = summary.get("stepTimeSplit")
         if not split:
             raise BenchFailure(f"{summary_path} has no stepTimeSplit", node)
@@ -518,7 +526,7 @@ def mean(values):
 
 def report(args, bench, inproc, clusters, trials, load_before, load_after):
     """clusters: {exchange: [runs]}, in the order they ran."""
-    steps, every = args.steps, args.log_every
+    steps, every, warmup = args.steps, args.log_every, args.warmup
     first = next(iter(clusters.values()))[0]
     params, vocab = first["parameters"], first["vocabulary"]
     model = 4 * params
@@ -526,7 +534,8 @@ def report(args, bench, inproc, clusters, trials, load_before, load_after):
     p()
     p(f"command: {args.command}")
     p(f"2x200 LSTM LM, vocabulary {vocab:,}, {params:,} parameters ({model / 1e6:.2f} MB fp32), batch 20, bptt 35, dropout 0.2, "
-      f"SGD lr 20, clip 0.25; {steps} steps, {args.repeats} run(s) each, alternating; OPENBLAS_NUM_THREADS=1")
+      f"SGD lr 20, clip 0.25; {steps} steps, timed after a {warmup}-step warm-up, {args.repeats} run(s) each, alternating; "
+      f"OPENBLAS_NUM_THREADS=1")
     p(f"threads ({args.threads} cores): in-process runtime.threads={args.threads} = 2 worker actors x {bench.per_worker}; "
       f"cluster: 2 worker processes x runtime.threads={bench.per_worker}, coordinator runtime.threads={bench.coordinator_threads} "
       f"(it computes no windows)")
@@ -536,7 +545,7 @@ def report(args, bench, inproc, clusters, trials, load_before, load_after):
         # the cores than one: wall-clock comparisons shift with the load, CPU time per step does not.
         p(f"note: load average above {args.threads} cores: other work shared them; compare the CPU time per step rather than wall times")
     p()
-    p(f"Step time: tokens/s = mean of the {every}-step intervals after the first; ms per step = 700 tokens / tokens/s;")
+    p(f"Step time: tokens/s = mean of the {every}-step intervals after step {warmup}; ms per step = 700 tokens / tokens/s;")
     p("split = summary.json stepTimeSplit (ms per step, whole run); messaging = broadcast + transfer + averaging, share of the split.")
     p("all-reduce rows: transfer = the workers' all-reduce (count + gradients, average, clip) + the command/reply round trip")
     p("beyond the slowest worker; broadcast = the commands (no parameters); averaging = closing the step (no gradients);")
@@ -573,7 +582,7 @@ def report(args, bench, inproc, clusters, trials, load_before, load_after):
         p(f"all-reduce vs coordinator (before/after): {ms_of['coordinator']:.1f} -> {ms_of['all-reduce']:.1f} ms/step "
           f"({100 * (ms_of['all-reduce'] / ms_of['coordinator'] - 1):+.1f}%)")
     p()
-    p(f"CPU time per step, steps {every + 1}-{steps} (user + system from /proc/PID/stat, all processes; unlike the wall times above")
+    p(f"CPU time per step, steps {warmup + 1}-{steps} (user + system from /proc/PID/stat, all processes; unlike the wall times above")
     p("it hardly depends on other load on the machine)")
     p(f"{'run':<32} {'coordinator':>11} {'worker 1':>8} {'worker 2':>8} {'total':>8} {'vs in-proc':>10}")
     cpu_in = mean([r["cpuMsPerStep"]["process"] for r in inproc])
@@ -584,9 +593,15 @@ def report(args, bench, inproc, clusters, trials, load_before, load_after):
         figures["exchanges"][name].update(cpuMsPerStep=total, cpuOverheadMsPerStep=total - cpu_in)
         p(f"{'cluster ' + name:<32} {per['coordinator']:>11.0f} {per['worker 1']:>8.0f} {per['worker 2']:>8.0f} {total:>8.0f} "
           f"{total - cpu_in:>+7.0f} ms ({100 * (total / cpu_in - 1):+.0f}%)")
+    for name, runs in clusters.items():
+        if all("cpuMsPerStepWarmup" in r for r in runs):
+            per = {k: mean([r["cpuMsPerStepWarmup"][k] for r in runs]) for k in ("coordinator", "worker 1", "worker 2")}
+            figures["exchanges"][name].update(cpuMsPerStepWarmup=sum(per.values()))
+            p(f"{'  warm-up, steps ' + str(every + 1) + '-' + str(warmup):<32} {per['coordinator']:>11.0f} {per['worker 1']:>8.0f} "
+              f"{per['worker 2']:>8.0f} {sum(per.values()):>8.0f}   (cluster {name}; the runtimes' JIT is still compiling)")
     p()
     background = mean([r["backgroundLoopbackBytesPerSecond"] for r in inproc])
-    p(f"Bytes per step per worker, steps {every + 1}-{steps}: the lo transmit counter of {NET_DEV} (machine-wide: anyone's traffic")
+    p(f"Bytes per step per worker, steps {warmup + 1}-{steps}: the lo transmit counter of {NET_DEV} (machine-wide: anyone's traffic")
     p(f"counts; every byte any of our processes sent, so both directions, each once) / steps / {WORKERS} workers, as bench/ddp/ddp_lm.py counts;")
     p(f"model = 4 B x {params:,} parameters = {model / 1e6:.2f} MB")
     p(f"{'run':<32} {'MB/step/worker':>14} {'x model':>8} {'expected MB':>11} {'measured/exp':>12}  expected per worker")
@@ -611,7 +626,7 @@ def report(args, bench, inproc, clusters, trials, load_before, load_after):
           f"{2 * 2 * model / 1e6:.2f} MB/step  (2 x 2 x 4 B x {params:,} parameters)")
     window = mean([r["loopbackWindowSeconds"] for name, runs in clusters.items() for r in runs])
     p(f"background loopback traffic during the in-process run: {background / 1e3:.1f} kB/s "
-      f"(~{background * window / (steps - every) / 1e3:.1f} kB/step over a cluster run's timed window)")
+      f"(~{background * window / (steps - warmup) / 1e3:.1f} kB/step over a cluster run's timed window)")
     figures["overheadPercent"] = next(iter(figures["exchanges"].values()))["overheadPercent"]
     if not trials:
         return figures
@@ -692,7 +707,11 @@ def main():
     ap.add_argument("--corpus", required=True, help="corpus folder (train.txt, valid.txt, test.txt)")
     ap.add_argument("--out", required=True, help="folder for logs, run directories and results.json")
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    ap.add_argument("--steps", type=int, default=150)
+    ap.add_argument("--steps", type=int, default=350)
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="steps before the timed window, a multiple of --log-every (default 150 when --steps is 350 or more, "
+                         "else one interval): the runtimes' tiered JIT still compiles for ~150 steps, three processes' worth "
+                         "in a cluster; a training run of thousands of steps sees the steady state")
     ap.add_argument("--log-every", type=int, default=None,
                     help="steps per metrics interval (default 50, or a third of --steps when that is smaller)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
@@ -716,8 +735,12 @@ def main():
     if args.log_every is None:
         # The first interval is warm-up: a short run still needs two timed ones after it.
         args.log_every = max(1, min(50, args.steps // 3))
-    if args.steps < 2 * args.log_every:
-        ap.error(f"--steps {args.steps} leaves no timed interval after the {args.log_every}-step warm-up")
+    if args.warmup is None:
+        args.warmup = 150 if args.steps >= 350 and 150 % args.log_every == 0 else args.log_every
+    if args.warmup < args.log_every or args.warmup % args.log_every:
+        ap.error(f"--warmup {args.warmup}: a multiple of the {args.log_every}-step metrics interval, at least one")
+    if args.steps < args.warmup + args.log_every:
+        ap.error(f"--steps {args.steps} leaves no timed interval after the {args.warmup}-step warm-up")
     args.corpus = os.path.abspath(args.corpus)
     args.exchanges = [e for e in re.split(r"[\s,]+", args.exchanges) if e]
     unknown = [e for e in args.exchanges if e not in EXCHANGES]
