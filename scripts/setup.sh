@@ -2,6 +2,9 @@
 # Installs what RnnCluster still needs from Debian 12, only where it is missing:
 #   python3-torch   PyTorch (1.13) for the cross-checks: the PyTorch interop tests load our checkpoints
 #                   into plain PyTorch modules, and bench/ compares against it.
+#   libopenblas0    the BLAS PyTorch's matrix products call: libtorch1.13 only recommends it, and without it
+#                   (recommends are not installed here) PyTorch runs on the reference BLAS, 22x slower on a
+#                   700x200x10000 product (700 vs 31 ms), which made the DDP reference of bench/ 20x slower.
 #   fonts-dejavu-core the text of `rnncluster report`'s charts: Skia (no fontconfig) reads /usr/share/fonts.
 #   npm             only where no `npm` command exists (a Node.js from elsewhere brings its own): the
 #                   build fetches the dashboard's chart library with it (build/DashboardAssets.targets).
@@ -11,7 +14,7 @@
 # (build/TorchSharpNative.targets). The .NET 10 SDK must already be on PATH (it is not a Debian package).
 set -euo pipefail
 
-packages=(python3-torch fonts-dejavu-core)
+packages=(python3-torch libopenblas0 fonts-dejavu-core)
 if [ "${1:-}" = "--tests" ]; then packages+=(chromium); fi
 missing=()
 for p in "${packages[@]}"; do

@@ -63,11 +63,39 @@ def fail(message):
     sys.exit(1)
 
 
+# The BLAS Debian's libtorch calls through libblas.so.3: OpenBLAS where libopenblas0 is installed, else the
+# reference BLAS, 22x slower on this LM's output layer (libtorch only recommends OpenBLAS).
+BLAS_LINK = "/usr/lib/x86_64-linux-gnu/libblas.so.3"
+PACKAGES = ["python3-torch", "libopenblas0"]
+
+
+def apt_install(packages):
+    """apt-get install PACKAGES (apt-get update only if the plain install fails), or fail naming them."""
+    if shutil.which("apt-get") is None:
+        fail(f"{' and '.join(packages)} missing and there is no apt-get to install them")
+    print(f"ddp-benchmark: apt-get install -y {' '.join(packages)} ...", file=sys.stderr)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    install = ["apt-get", "install", "-y", "--no-install-recommends"] + packages
+    if subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode != 0:
+        print("ddp-benchmark: install failed; apt-get update, then again ...", file=sys.stderr)
+        if subprocess.run(["apt-get", "update"], env=env, stdout=subprocess.DEVNULL).returncode != 0 \
+                or subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode != 0:
+            fail(f"apt-get install -y {' '.join(packages)} failed")
+
+
+def openblas_in_use():
+    return "openblas" in os.path.realpath(BLAS_LINK)
+
+
 def ensure_torch():
-    """Import torch; if the system python lacks it, install Debian's python3-torch (apt-get update only
-    if the plain install fails); if this is another python, re-run under /usr/bin/python3."""
+    """Import torch; if the system python lacks it, install Debian's python3-torch and OpenBLAS; if this
+    is another python, re-run under /usr/bin/python3. A torch without OpenBLAS gets it (then a re-run, so
+    libtorch loads it)."""
     try:
         import torch  # noqa: F401
+        if os.path.exists(BLAS_LINK) and not openblas_in_use():
+            apt_install(["libopenblas0"])
+            os.execv(sys.executable, [sys.executable] + sys.argv)
         return
     except ImportError:
         pass
@@ -75,16 +103,7 @@ def ensure_torch():
         probe = subprocess.run([SYSTEM_PYTHON, "-c", "import torch"], capture_output=True)
         if probe.returncode == 0:
             os.execv(SYSTEM_PYTHON, [SYSTEM_PYTHON] + sys.argv)
-    if shutil.which("apt-get") is None:
-        fail("torch is missing and there is no apt-get to install python3-torch")
-    print("ddp-benchmark: torch missing: apt-get install -y python3-torch ...", file=sys.stderr)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    install = ["apt-get", "install", "-y", "python3-torch"]
-    if subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode != 0:
-        print("ddp-benchmark: install failed; apt-get update, then again ...", file=sys.stderr)
-        if subprocess.run(["apt-get", "update"], env=env, stdout=subprocess.DEVNULL).returncode != 0 \
-                or subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode != 0:
-            fail("apt-get install -y python3-torch failed")
+    apt_install(PACKAGES)
     os.execv(SYSTEM_PYTHON, [SYSTEM_PYTHON] + sys.argv)
 
 
@@ -403,8 +422,9 @@ def main():
     # time is as large as a lone all-reduce or larger, nothing measurable was hidden (the rest is DDP's
     # bucket copies and compute and communication competing for the cores), and no fraction is claimed.
     hidden = 1 - exposed / allreduce if 0 <= exposed < allreduce else None
+    blas = os.path.realpath(BLAS_LINK) if os.path.exists(BLAS_LINK) else "unknown"
     figures = {
-        "implementation": "pytorch-ddp", "torch": torch.__version__, "command": args.command,
+        "implementation": "pytorch-ddp", "torch": torch.__version__, "blas": blas, "command": args.command,
         "parameters": params, "modelBytes": model_bytes, "vocabulary": args.vocab, "workers": WORKERS, "threads": args.threads,
         "steps": args.steps, "warmup": args.warmup, "loadBefore": load_before, "loadAfter": load_after,
         "oneProcess": one, "oneProcessThreads": one_t, "ddp": ddp, "noSync": nosync, "ranks": ranks,
@@ -419,7 +439,7 @@ def main():
     p(f"PyTorch {torch.__version__} DDP reference: {args.layers}x{args.hidden_size} LSTM LM, vocabulary {args.vocab:,}, embedding "
       f"{args.embedding_size}, {params:,} parameters ({model_bytes / 1e6:.2f} MB fp32), batch {args.batch}, bptt {args.bptt}, "
       f"dropout {args.dropout}, SGD lr {args.lr:g}, clip {args.clip}; random tokens, seed {args.seed}")
-    p(f"{args.warmup} warm-up + {args.steps} timed steps per row; gloo on 127.0.0.1; load average before {load_before}, after {load_after}")
+    p(f"{args.warmup} warm-up + {args.steps} timed steps per row; gloo on 127.0.0.1; BLAS {blas}; load average before {load_before}, after {load_after}")
     if max(float(load_before.split()[0]), float(load_after.split()[0])) > (os.cpu_count() or 1):
         p(f"note: load average above {os.cpu_count()} cores: other work shared them; compare the CPU time per step rather than wall times")
     p()
