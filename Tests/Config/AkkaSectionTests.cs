@@ -17,6 +17,15 @@ public sealed class AkkaSectionTests
     }
 
     [Fact]
+    public void A_scheduler_tick_below_what_akka_accepts_is_refused_with_its_line()
+    {
+        Assert.Equal(
+            "akka.scheduler.tick-duration = 5ms at cluster.hocon:2: must be at least 10ms (Akka.NET refuses less)",
+            ErrorOf("akka {\n  scheduler.tick-duration = 5ms\n}\n"));
+        Assert.StartsWith("akka.scheduler.tick-duration = soon at cluster.hocon:1: expected a duration", ErrorOf("akka.scheduler.tick-duration = soon\n"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_misspelled_akka_section_is_refused_with_the_section_it_resembles()
     {
         Assert.Equal(

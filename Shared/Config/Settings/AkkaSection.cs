@@ -38,6 +38,15 @@ public static class AkkaSection
         ["akka.remote.dot-netty.tcp.ssl"] = "cluster.tls",
     };
 
+    /// <summary>
+    /// Values Akka.NET refuses only when it creates the system (with an exception, after the node has
+    /// started its dashboard), checked here so the file and line are named: the scheduler's tick.
+    /// </summary>
+    private static readonly Dictionary<string, TimeSpan> MinimumDurations = new(StringComparer.Ordinal)
+    {
+        ["akka.scheduler.tick-duration"] = TimeSpan.FromMilliseconds(10),
+    };
+
     private static readonly Lazy<AkkaConfig> Reference = new(LoadReference);
 
     /// <summary>
@@ -74,6 +83,20 @@ public static class AkkaSection
         }
     }
 
+    private static string? BelowMinimum(ConfigNode value, TimeSpan minimum)
+    {
+        try
+        {
+            return HoconConversions.ToDuration(value, value.Path) >= minimum
+                ? null
+                : ConfigException.ForValue(value.Path, value, $"must be at least {HoconWriter.FormatDuration(minimum)} (Akka.NET refuses less)").Message;
+        }
+        catch (ConfigException e)
+        {
+            return e.Message;
+        }
+    }
+
     private static void Check(ConfigNode user, AkkaHoconValue? reference, List<string> problems)
     {
         if (UserDefinedMaps.Contains(user.Path, StringComparer.Ordinal))
@@ -98,6 +121,10 @@ public static class AkkaSection
                 if (child.IsObject && referenceChild.IsObject())
                 {
                     Check(child, referenceChild, problems);
+                }
+                else if (MinimumDurations.TryGetValue(child.Path, out var minimum) && BelowMinimum(child, minimum) is { } refusal)
+                {
+                    problems.Add(refusal);
                 }
             }
             else if (!IsDispatcher(child))

@@ -37,7 +37,8 @@ public sealed class ClusterNodeHost : IAsyncDisposable
 
     /// <summary>Builds and starts the host; the node has not joined anything yet (<see cref="ClusterJoin"/> does that).</summary>
     /// <param name="extra">Akka settings laid over ours (tests; the <c>akka</c> section of cluster.hocon).</param>
-    /// <exception cref="ConfigException">A <c>cluster.tls</c> file is missing, unreadable or invalid.</exception>
+    /// <exception cref="ConfigException">A <c>cluster.tls</c> file is missing, unreadable or invalid, or Akka.NET
+    /// refused a value of the <c>akka</c> section when it created the system (the message names the key).</exception>
     public static async Task<ClusterNodeHost> StartAsync(ClusterSettings settings, string role, ILoggerFactory loggerFactory, AkkaConfig? extra, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -74,9 +75,17 @@ public sealed class ClusterNodeHost : IAsyncDisposable
                 }
             });
             host = builder.Build();
-            await host.StartAsync(cancellationToken).ConfigureAwait(false);
-            // Throws what creating the system threw, if it failed (the hosted service only logged it).
-            var system = host.Services.GetRequiredService<ActorSystem>();
+            ActorSystem system;
+            try
+            {
+                await host.StartAsync(cancellationToken).ConfigureAwait(false);
+                // Throws what creating the system threw, if it failed and the start did not (the hosted service only logged it).
+                system = host.Services.GetRequiredService<ActorSystem>();
+            }
+            catch (Exception e) when (RefusedSetting(e) is { } refusal)
+            {
+                throw new ConfigException($"akka: Akka.NET refused a setting: {refusal}", e);
+            }
             if (tls is not null)
             {
                 var certificate = tls;
@@ -119,6 +128,27 @@ public sealed class ClusterNodeHost : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         _host.Dispose();
+    }
+
+    /// <summary>
+    /// What Akka.NET said when a value it reads at system creation was out of its range (our key check
+    /// accepts any value of a known key: <c>akka.scheduler.tick-duration = 5ms</c>, say), found under the
+    /// invocation and aggregate wrappers; null for anything else, which stays a bug with its stack trace.
+    /// </summary>
+    internal static string? RefusedSetting(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            switch (inner)
+            {
+                case Akka.Configuration.ConfigurationException:
+                    return inner.Message;
+                case ArgumentException { ParamName: { } name } when name.StartsWith("akka.", StringComparison.Ordinal):
+                    return inner.Message.ReplaceLineEndings(" ");
+            }
+        }
+
+        return null;
     }
 
     private static async Task StopQuietlyAsync(IHost host)

@@ -77,6 +77,20 @@ public sealed class ClusterNodeHostSpecs(ITestOutputHelper output) : Akka.TestKi
         Assert.Equal(MemberStatus.Exiting, removed.PreviousStatus);
     }
 
+    [Fact]
+    public async Task An_akka_value_that_akka_refuses_at_start_is_a_config_error_naming_the_key()
+    {
+        var settings = ClusterNodes.Settings() with { Management = new ManagementSettings { Port = FreePort() } };
+        var extra = AkkaConfigurationFactory.ParseString("akka.scheduler.tick-duration = 5ms").WithFallback(Fast);
+
+        var error = await Assert.ThrowsAsync<ConfigException>(
+            () => ClusterNodeHost.StartAsync(settings, ClusterSystem.WorkerRole, _loggers, extra, CancellationToken.None).WaitAsync(Patience));
+
+        Assert.StartsWith("akka: Akka.NET refused a setting: ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("akka.scheduler.tick-duration", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n", error.Message, StringComparison.Ordinal);
+    }
+
     private static async Task<(HttpStatusCode Status, string Text)> GetAsync(HttpClient http, string path)
     {
         using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
