@@ -35,8 +35,9 @@ public static class ParallelSystem
           # really missing is reported by the worker itself: it exits 3 naming its seeds after
           # cluster.join-timeout (WorkerNode).
           cluster.singleton-proxy.log-singleton-identification-failure = off
-          # Every timer of ours is a second or longer; Akka's 10 ms tick wakes two threads 100 times a
-          # second for nothing (a cluster node derives its tick from the heartbeat: ClusterSystem).
+          # Our timers are step deadlines (60 s by default) and retries of a second or more, which may
+          # fire one tick late; Akka's 10 ms tick woke two threads 100 times a second for them (a
+          # cluster node derives its tick from the heartbeat: ClusterSystem).
           scheduler.tick-duration = 50ms
         }
         rnncluster.coordinator-dispatcher {
