@@ -38,13 +38,16 @@ public static class AkkaSection
         ["akka.remote.dot-netty.tcp.ssl"] = "cluster.tls",
     };
 
+    /// <summary>The finest <c>akka.scheduler.tick-duration</c> Akka.NET accepts (declared before the map that reads it: static initializers run in order).</summary>
+    public static TimeSpan MinimumSchedulerTick { get; } = TimeSpan.FromMilliseconds(10);
+
     /// <summary>
     /// Values Akka.NET refuses only when it creates the system (with an exception, after the node has
     /// started its dashboard), checked here so the file and line are named: the scheduler's tick.
     /// </summary>
     private static readonly Dictionary<string, TimeSpan> MinimumDurations = new(StringComparer.Ordinal)
     {
-        ["akka.scheduler.tick-duration"] = TimeSpan.FromMilliseconds(10),
+        ["akka.scheduler.tick-duration"] = MinimumSchedulerTick,
     };
 
     private static readonly Lazy<AkkaConfig> Reference = new(LoadReference);

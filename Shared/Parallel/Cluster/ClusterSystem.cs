@@ -108,7 +108,7 @@ public static class ClusterSystem
     /// (the singleton hand-over retry) or longer, most of them a heartbeat or more.
     /// </summary>
     public static TimeSpan SchedulerTick(TimeSpan heartbeatInterval) =>
-        TimeSpan.FromMilliseconds(Math.Clamp(Math.Floor(heartbeatInterval.TotalMilliseconds / 20), 10, 50));
+        TimeSpan.FromMilliseconds(Math.Clamp(Math.Floor(heartbeatInterval.TotalMilliseconds / 20), AkkaSection.MinimumSchedulerTick.TotalMilliseconds, 50));
 
     private static bool IsTls(ClusterSettings settings) => NodeSetup.TlsFiles(settings) is not null;
 
