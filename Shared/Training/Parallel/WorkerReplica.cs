@@ -41,6 +41,11 @@ public sealed class WorkerReplica : IDisposable
     private long _pending = -1;
     private double _pendingNorm = double.NaN;
     private long _appliedStep = -1;
+    // ReduceRows' buffers, kept across steps: fresh ones were a 40 KB array and one of up to 560 KB per
+    // step, the larger on the large-object heap, whose pages faulted in on the compute thread each time.
+    private float[] _rowMarks = [];
+    private int[] _touchedRows = [];
+    private float[] _packedRows = [];
 
     public WorkerReplica(WorkerOptions options)
     {
@@ -322,26 +327,47 @@ public sealed class WorkerReplica : IDisposable
     private void ReduceRows(IGradientExchange group, long step, GradientSegment embedding, int width, long[] inputs)
     {
         var rows = (int)(embedding.Count / width);
-        var marks = new float[rows];
+        var marks = Reuse(ref _rowMarks, rows);
+        marks.Clear();
         foreach (var id in inputs)
         {
-            marks[id] = 1;
+            marks[(int)id] = 1;
         }
 
-        group.AllReduce(marks, step, RowMarksSegment);
-        var touched = Enumerable.Range(0, rows).Where(r => marks[r] > 0).ToArray();
-        var packed = new float[touched.Length * width];
+        group.AllReduce(_rowMarks.AsMemory(0, rows), step, RowMarksSegment);
+        var touched = Reuse(ref _touchedRows, rows);
+        var count = 0;
+        for (var r = 0; r < rows; r++)
+        {
+            if (marks[r] > 0)
+            {
+                touched[count++] = r;
+            }
+        }
+
+        var packed = Reuse(ref _packedRows, count * width);
         var gradients = (_replica.GradientArray ?? throw new InvalidOperationException("row-wise reduction needs host gradients")).AsSpan((int)embedding.Offset, (int)embedding.Count);
-        for (var i = 0; i < touched.Length; i++)
+        for (var i = 0; i < count; i++)
         {
-            gradients.Slice(touched[i] * width, width).CopyTo(packed.AsSpan(i * width, width));
+            gradients.Slice(touched[i] * width, width).CopyTo(packed.Slice(i * width, width));
         }
 
-        group.AllReduce(packed, step, EmbeddingRowsSegment);
-        for (var i = 0; i < touched.Length; i++)
+        group.AllReduce(_packedRows.AsMemory(0, count * width), step, EmbeddingRowsSegment);
+        for (var i = 0; i < count; i++)
         {
-            packed.AsSpan(i * width, width).CopyTo(gradients.Slice(touched[i] * width, width));
+            packed.Slice(i * width, width).CopyTo(gradients.Slice(touched[i] * width, width));
         }
+    }
+
+    /// <summary>The first <paramref name="length"/> elements of <paramref name="buffer"/>, grown (never shrunk) to hold them.</summary>
+    private static Span<T> Reuse<T>(ref T[] buffer, int length)
+    {
+        if (buffer.Length < length)
+        {
+            buffer = new T[length];
+        }
+
+        return buffer.AsSpan(0, length);
     }
 
     /// <summary>The whole gradient in one reduction: in place on a host float32 replica, else through a host copy.</summary>
