@@ -23,10 +23,38 @@ internal readonly record struct OutgoingChunk(Chunk Head, ReadOnlyMemory<byte> F
     public int SerializedSize => FrameSize(ChunkSize(Head.CalculateSize()));
 
     /// <summary>
+    /// Bytes of the serialized frame that <see cref="WriteLeadTo"/> writes: everything before <see cref="Bulk"/>.
+    /// </summary>
+    public int LeadSize => SerializedSize - Bulk.Length;
+
+    /// <summary>
+    /// The data's part that lies in the payload's floats: <see cref="Second"/> when the chunk straddles
+    /// the tensor's header bytes and its floats, else <see cref="First"/>. A socket can send it from where
+    /// it lies, after <see cref="WriteLeadTo"/>'s bytes.
+    /// </summary>
+    public ReadOnlyMemory<byte> Bulk => Second.IsEmpty ? First : Second;
+
+    /// <summary>
     /// Writes the serialized frame, byte for byte what generated code writes for it: data is the chunk's
     /// highest field, so it comes last, and an empty data field is left out.
     /// </summary>
     public void WriteTo(Span<byte> destination)
+    {
+        if (destination.Length != SerializedSize)
+        {
+            throw new ArgumentException($"A {SerializedSize}-byte chunk frame needs exactly that many bytes, not {destination.Length}.", nameof(destination));
+        }
+
+        var at = WriteLeadTo(destination[..LeadSize]);
+        Bulk.Span.CopyTo(destination[at..]);
+    }
+
+    /// <summary>
+    /// Writes the frame's bytes before <see cref="Bulk"/> (the frame and chunk fields, the data field's tag
+    /// and length, and the header part of a straddling chunk's data) into exactly <see cref="LeadSize"/>
+    /// bytes; returns how many it wrote.
+    /// </summary>
+    public int WriteLeadTo(Span<byte> destination)
     {
         if (!Head.Data.IsEmpty)
         {
@@ -35,9 +63,10 @@ internal readonly record struct OutgoingChunk(Chunk Head, ReadOnlyMemory<byte> F
 
         var headSize = Head.CalculateSize();
         var chunkSize = ChunkSize(headSize);
-        if (destination.Length != FrameSize(chunkSize))
+        var leadSize = FrameSize(chunkSize) - Bulk.Length;
+        if (destination.Length != leadSize)
         {
-            throw new ArgumentException($"A {FrameSize(chunkSize)}-byte chunk frame needs exactly that many bytes, not {destination.Length}.", nameof(destination));
+            throw new ArgumentException($"A chunk frame's {leadSize} leading bytes need exactly that many, not {destination.Length}.", nameof(destination));
         }
 
         var at = 0;
@@ -49,9 +78,14 @@ internal readonly record struct OutgoingChunk(Chunk Head, ReadOnlyMemory<byte> F
         {
             destination[at++] = ChunkDataTag;
             at += ProtoFields.WriteVarint(destination[at..], (uint)DataLength);
-            First.Span.CopyTo(destination[at..]);
-            Second.Span.CopyTo(destination[(at + First.Length)..]);
+            if (!Second.IsEmpty)
+            {
+                First.Span.CopyTo(destination[at..]);
+                at += First.Length;
+            }
         }
+
+        return at;
     }
 
     /// <summary>The frame as a message, wrapping the data where it lies; only for a chunk in one part (a payload without a separate header).</summary>

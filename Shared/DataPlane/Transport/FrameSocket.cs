@@ -17,8 +17,12 @@ internal sealed class FrameSocket : IDisposable
     /// <summary>Serializes <paramref name="frame"/> into exactly <paramref name="destination"/>.</summary>
     private delegate void FrameWriter<in T>(T frame, Span<byte> destination);
 
+    /// <summary>Chunks with at least this many bytes of floats go out as two fragments (see <see cref="SendAsync(OutgoingChunk, CancellationToken)"/>).</summary>
+    internal const int FragmentedChunkBytes = 64 * 1024;
+
     private readonly WebSocket _socket;
     private readonly int _maxFrameBytes;
+    private readonly byte[] _overflowProbe = new byte[1];
     private byte[]? _receiveBuffer;
 
     public FrameSocket(WebSocket socket, int maxFrameBytes)
@@ -26,8 +30,10 @@ internal sealed class FrameSocket : IDisposable
         _socket = socket;
         _maxFrameBytes = maxFrameBytes;
 
-        // One byte more than a frame may hold: filling it is how an oversized frame is detected.
-        _receiveBuffer = ArrayPool<byte>.Shared.Rent(maxFrameBytes + 1);
+        // Exactly a frame's limit: a buffer one byte larger would round up to the pool's next size, twice
+        // the memory per connection (2 MiB at the default 1 MiB limit). ReceiveAsync tells a frame of
+        // exactly the limit from a larger one by one more read.
+        _receiveBuffer = ArrayPool<byte>.Shared.Rent(maxFrameBytes);
     }
 
     public WebSocketState State => _socket.State;
@@ -50,7 +56,9 @@ internal sealed class FrameSocket : IDisposable
         var length = 0;
         while (true)
         {
-            var result = await _socket.ReceiveAsync(buffer.AsMemory(length, _maxFrameBytes + 1 - length), cancellationToken).ConfigureAwait(false);
+            // With the buffer full, the message may still end in an empty fragment: any byte more is over the limit.
+            var full = length == _maxFrameBytes;
+            var result = await _socket.ReceiveAsync(full ? _overflowProbe.AsMemory() : buffer.AsMemory(length, _maxFrameBytes - length), cancellationToken).ConfigureAwait(false);
             if (result.MessageType == WebSocketMessageType.Close)
             {
                 return null;
@@ -61,13 +69,13 @@ internal sealed class FrameSocket : IDisposable
                 throw new ProtocolViolationException("sent a text message; frames are binary", WebSocketCloseStatus.InvalidMessageType);
             }
 
-            length += result.Count;
-            if (length > _maxFrameBytes)
+            if (full && result.Count > 0)
             {
                 throw new ProtocolViolationException(
                     $"sent a frame over {nameof(FrameLimits.MaxFrameBytes)} = {_maxFrameBytes} bytes", WebSocketCloseStatus.MessageTooBig);
             }
 
+            length += result.Count;
             if (result.EndOfMessage)
             {
                 break;
@@ -95,17 +103,41 @@ internal sealed class FrameSocket : IDisposable
     public ValueTask SendAsync(Frame frame, CancellationToken cancellationToken) =>
         SendAsync(frame, frame.CalculateSize(), static (f, destination) => f.WriteTo(destination), cancellationToken);
 
-    /// <summary>Sends one chunk frame, written from where its data lies straight into the send buffer.</summary>
-    public ValueTask SendAsync(OutgoingChunk chunk, CancellationToken cancellationToken) =>
-        SendAsync(chunk, chunk.SerializedSize, static (c, destination) => c.WriteTo(destination), cancellationToken);
+    /// <summary>
+    /// Sends one chunk frame. A small one is written into one buffer and sent as one WebSocket frame; a
+    /// large one as two fragments of the same message: its leading bytes from a small buffer, then its
+    /// floats from where they lie (<see cref="OutgoingChunk.Bulk"/>). The WebSocket copies every payload
+    /// into its own send buffer anyway, so joining them into ours first was a second copy of every
+    /// gradient byte sent. The receiver reads a message, fragments or not, into one frame.
+    /// </summary>
+    public async ValueTask SendAsync(OutgoingChunk chunk, CancellationToken cancellationToken)
+    {
+        if (chunk.Bulk.Length < FragmentedChunkBytes)
+        {
+            await SendAsync(chunk, chunk.SerializedSize, static (c, destination) => c.WriteTo(destination), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        ThrowIfOversized(chunk.SerializedSize);
+
+        var leadSize = chunk.LeadSize;
+        var lead = ArrayPool<byte>.Shared.Rent(leadSize);
+        try
+        {
+            chunk.WriteLeadTo(lead.AsSpan(0, leadSize));
+            await _socket.SendAsync(lead.AsMemory(0, leadSize), WebSocketMessageType.Binary, endOfMessage: false, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(lead);
+        }
+
+        await _socket.SendAsync(chunk.Bulk, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+    }
 
     private async ValueTask SendAsync<T>(T frame, int size, FrameWriter<T> write, CancellationToken cancellationToken)
     {
-        if (size > _maxFrameBytes)
-        {
-            // Our own bug (the sender chunks anything larger); the peer would close on it anyway.
-            throw new InvalidOperationException($"A {size}-byte frame exceeds {nameof(FrameLimits.MaxFrameBytes)} = {_maxFrameBytes}.");
-        }
+        ThrowIfOversized(size);
 
         var buffer = ArrayPool<byte>.Shared.Rent(size);
         try
@@ -116,6 +148,15 @@ internal sealed class FrameSocket : IDisposable
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void ThrowIfOversized(int size)
+    {
+        if (size > _maxFrameBytes)
+        {
+            // Our own bug (the sender chunks anything larger); the peer would close on it anyway.
+            throw new InvalidOperationException($"A {size}-byte frame exceeds {nameof(FrameLimits.MaxFrameBytes)} = {_maxFrameBytes}.");
         }
     }
 

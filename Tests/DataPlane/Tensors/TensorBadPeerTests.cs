@@ -16,7 +16,7 @@ public sealed class TensorBadPeerTests
 {
     private static readonly FrameLimits Limits = FrameLimits.Default with { MaxFrameBytes = 4096 };
 
-    public static TheoryData<string> BadInputs => new() { "oversized frame", "truncated frame", "unchunked tensor", "corrupted chunk", "truncated chunk", "chunked handshake", "header without kind", "data before header", "over the in-flight limit" };
+    public static TheoryData<string> BadInputs => new() { "oversized frame", "oversized frame in fragments", "unchunked tensor of exactly the limit, in fragments", "truncated frame", "unchunked tensor", "corrupted chunk", "truncated chunk", "chunked handshake", "header without kind", "data before header", "over the in-flight limit" };
 
     [Theory]
     [MemberData(nameof(BadInputs))]
@@ -103,6 +103,21 @@ public sealed class TensorBadPeerTests
         Assert.Contains("HTTP 404", refused.End.Detail, StringComparison.Ordinal);
     }
 
+    /// <summary>An unchunked tensor frame whose serialized size is exactly <paramref name="bytes"/>.</summary>
+    private static Frame FrameOfExactly(int bytes)
+    {
+        for (var data = 0; data < bytes; data++)
+        {
+            var frame = new Frame { Tensor = new Tensor { Header = WireHeader(step: 4), Data = ByteString.CopyFrom(new byte[data]) } };
+            if (frame.CalculateSize() == bytes)
+            {
+                return frame;
+            }
+        }
+
+        throw new InvalidOperationException($"no tensor frame serializes to exactly {bytes} bytes");
+    }
+
     /// <summary>Sends the bad input; returns the close code the server must answer with and the text its reason must contain.</summary>
     private static async Task<(WebSocketCloseStatus, string)> SendBadAsync(RawPeer raw, string input)
     {
@@ -112,6 +127,15 @@ public sealed class TensorBadPeerTests
             case "oversized frame":
                 await raw.SendAsync(new byte[Limits.MaxFrameBytes + 1]);
                 return (WebSocketCloseStatus.MessageTooBig, "MaxFrameBytes");
+            case "oversized frame in fragments":
+                // The limit's worth, then one byte more in a fragment of its own: over the limit however it is cut.
+                await raw.SendFragmentsAsync(new byte[Limits.MaxFrameBytes], [], [0]);
+                return (WebSocketCloseStatus.MessageTooBig, "MaxFrameBytes");
+            case "unchunked tensor of exactly the limit, in fragments":
+                // Exactly MaxFrameBytes, its last fragment empty: read whole and parsed (and refused as
+                // unchunked), not taken for an oversized frame.
+                await raw.SendFragmentsAsync([.. FrameOfExactly(Limits.MaxFrameBytes).ToByteArray()], []);
+                return (WebSocketCloseStatus.PolicyViolation, "sent a Tensor frame");
             case "truncated frame":
                 await raw.SendAsync(frames[0].ToByteArray()[..^10]);
                 return (WebSocketCloseStatus.ProtocolError, "that are not a Frame");

@@ -193,14 +193,24 @@ internal sealed class RawPeer : IDisposable
         await Socket.SendAsync(bytes, WebSocketMessageType.Binary, endOfMessage: true, cts.Token);
     }
 
+    /// <summary>One message in several WebSocket frames, one per part (a part may be empty).</summary>
+    public async Task SendFragmentsAsync(params byte[][] parts)
+    {
+        using var cts = new CancellationTokenSource(TensorFixture.WaitLimit);
+        for (var i = 0; i < parts.Length; i++)
+        {
+            await Socket.SendAsync(parts[i], WebSocketMessageType.Binary, endOfMessage: i == parts.Length - 1, cts.Token);
+        }
+    }
+
     /// <summary>The next frame the server sends (during the handshake only: a tensor connection sends chunks).</summary>
     public async Task<Frame> ReceiveAsync() => Frame.Parser.ParseFrom(await ReceiveBytesAsync());
 
-    /// <summary>The next message the server sends, as the bytes that travelled (at most 64 KiB).</summary>
+    /// <summary>The next message the server sends, whole however many WebSocket frames carried it, as the bytes that travelled (at most 1 MiB).</summary>
     public async Task<byte[]> ReceiveBytesAsync()
     {
         using var cts = new CancellationTokenSource(TensorFixture.WaitLimit);
-        var buffer = new byte[64 * 1024];
+        var buffer = new byte[1024 * 1024];
         var length = 0;
         ValueWebSocketReceiveResult result;
         do

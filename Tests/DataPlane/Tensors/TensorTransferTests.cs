@@ -19,11 +19,16 @@ public sealed class TensorTransferTests(ITestOutputHelper output)
     /// A sender writes each chunk straight from where its bytes lie (the header's few bytes, then the floats),
     /// the first chunk from both. What travels must be byte for byte what generated code writes for the
     /// whole serialized tensor, chunked: peers of every version read it, and the checksum covers the same bytes.
+    /// With 4 KiB frames every chunk goes out as one WebSocket frame; with 256 KiB frames a chunk carrying
+    /// 64 KiB of floats or more goes out as two fragments (its leading bytes, then the floats from where
+    /// they lie), and the message must still be the same bytes.
     /// </summary>
-    [Fact]
-    public async Task A_tensors_chunks_travel_byte_for_byte_as_generated_code_writes_them()
+    [Theory]
+    [InlineData(4096)]
+    [InlineData(256 * 1024)]
+    public async Task A_tensors_chunks_travel_byte_for_byte_as_generated_code_writes_them(int maxFrameBytes)
     {
-        var limits = FrameLimits.Default with { MaxFrameBytes = 4096 };
+        var limits = FrameLimits.Default with { MaxFrameBytes = maxFrameBytes };
         var (server, _) = await StartAsync("server", o => o with { Limits = limits });
         await using var _s = server;
         var (raw, atServer) = await RawPeer.ConnectAcceptedAsync(server);
@@ -37,7 +42,7 @@ public sealed class TensorTransferTests(ITestOutputHelper output)
 
         // Sizes around the chunk edges: one chunk, a header-and-floats chunk straddling into a second, several.
         var chunkData = new ChunkWriter(limits).MaxChunkDataBytes;
-        foreach (var floats in new[] { 0, 1, 900, (chunkData / 4) - 8, chunkData / 4, 3000 })
+        foreach (var floats in new[] { 0, 1, 900, (chunkData / 4) - 8, chunkData / 4, 3000, (3 * chunkData / 4) + 5 })
         {
             var data = Floats(floats, seed: floats);
             var expected = TensorFrames(limits, wireHeader, data).Select(f => f.ToByteArray()).ToList();
