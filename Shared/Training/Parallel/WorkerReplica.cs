@@ -331,7 +331,7 @@ public sealed class WorkerReplica : IDisposable
         marks.Clear();
         foreach (var id in inputs)
         {
-            marks[(int)id] = 1;
+            marks[checked((int)id)] = 1;
         }
 
         group.AllReduce(_rowMarks.AsMemory(0, rows), step, RowMarksSegment);
