@@ -75,23 +75,21 @@ internal static class ProtoFields
         }
 
         found.Clear();
-        ArrayBufferWriter<byte>? rest = null;
+
+        // WriteWithFloats puts the taken fields after all others, so the parser usually gets the bytes
+        // before the first of them as they lie. Only a writer that puts other fields after one (generated
+        // code, in field-number order) costs a copy of everything else (CopyAllBut).
+        var firstTaken = -1;
+        var interleaved = false;
         var position = 0;
-        var copiedUpTo = 0;
         while (position < bytes.Length)
         {
             var tagStart = position;
-            var tag = ReadVarint(bytes, ref position);
-            var field = (int)(tag >> 3);
-            if (field == 0 || tag > uint.MaxValue)
-            {
-                throw new FormatException($"Invalid protobuf tag {tag} at offset {tagStart}.");
-            }
-
-            var wireType = (WireFormat.WireType)(tag & 7);
+            var (field, wireType) = ReadTag(bytes, ref position);
             var slot = wireType == WireFormat.WireType.LengthDelimited ? fields.IndexOf(field) : -1;
             if (slot < 0)
             {
+                interleaved |= firstTaken >= 0;
                 Skip(bytes, ref position, wireType);
                 continue;
             }
@@ -99,20 +97,54 @@ internal static class ProtoFields
             var length = ReadLength(bytes, ref position);
             found[slot] = (position, length);
             position += length;
+            if (firstTaken < 0)
+            {
+                firstTaken = tagStart;
+            }
+        }
+
+        return parser.ParseFrom(interleaved ? CopyAllBut(bytes, fields) : firstTaken < 0 ? bytes : bytes[..firstTaken]);
+    }
+
+    /// <summary>The bytes of every field but the length-delimited ones numbered in <paramref name="fields"/>, in order.</summary>
+    private static ReadOnlySpan<byte> CopyAllBut(ReadOnlySpan<byte> bytes, ReadOnlySpan<int> fields)
+    {
+        var rest = new ArrayBufferWriter<byte>(bytes.Length);
+        var position = 0;
+        var copiedUpTo = 0;
+        while (position < bytes.Length)
+        {
+            var tagStart = position;
+            var (field, wireType) = ReadTag(bytes, ref position);
+            if (wireType != WireFormat.WireType.LengthDelimited || fields.IndexOf(field) < 0)
+            {
+                Skip(bytes, ref position, wireType);
+                continue;
+            }
+
+            var length = ReadLength(bytes, ref position);
+            position += length;
 
             // Hand the parser everything but this field: copy what lies between the fields we take.
-            rest ??= new ArrayBufferWriter<byte>();
             rest.Write(bytes[copiedUpTo..tagStart]);
             copiedUpTo = position;
         }
 
-        if (rest is null)
+        rest.Write(bytes[copiedUpTo..]);
+        return rest.WrittenSpan;
+    }
+
+    private static (int Field, WireFormat.WireType WireType) ReadTag(ReadOnlySpan<byte> bytes, ref int position)
+    {
+        var tagStart = position;
+        var tag = ReadVarint(bytes, ref position);
+        var field = (int)(tag >> 3);
+        if (field == 0 || tag > uint.MaxValue)
         {
-            return parser.ParseFrom(bytes);
+            throw new FormatException($"Invalid protobuf tag {tag} at offset {tagStart}.");
         }
 
-        rest.Write(bytes[copiedUpTo..]);
-        return parser.ParseFrom(rest.WrittenSpan);
+        return (field, (WireFormat.WireType)(tag & 7));
     }
 
     private static void Skip(ReadOnlySpan<byte> bytes, ref int position, WireFormat.WireType wireType)

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Google.Protobuf;
 using RnnCluster.DataPlane;
 using RnnCluster.Training;
@@ -220,8 +221,19 @@ public static class StepWire
             throw new FormatException($"RunSnapshot: {s.OptimizerState.Length} optimizer bytes are not whole floats");
         }
 
-        return new Training.Parallel.RunSnapshot(s.Step, s.Fence, s.TrainerState.ToByteArray(), LittleEndianFloats.ToArray(s.OptimizerState.Span), s.OptimizerSteps, s.Checksum);
+        return new Training.Parallel.RunSnapshot(s.Step, s.Fence, ParsedBytes(s.TrainerState), LittleEndianFloats.ToArray(s.OptimizerState.Span), s.OptimizerSteps, s.Checksum);
     }
+
+    /// <summary>
+    /// A bytes field's contents as an array of their own. The parser reads each bytes field into a fresh
+    /// array that its ByteString wraps, and the message is dropped after decoding, so that array is taken
+    /// as it is: the trainer state is ~100 KB per step command, and a copy was another large-object-heap
+    /// array per step. Any other ByteString is copied.
+    /// </summary>
+    private static byte[] ParsedBytes(ByteString bytes) =>
+        MemoryMarshal.TryGetArray(bytes.Memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : bytes.ToByteArray();
 
     /// <summary>A float field found by <see cref="ProtoFields.ParseExcept"/>, decoded straight from the message bytes.</summary>
     private static float[] Floats(ByteString bytes, (int Offset, int Length) field) =>

@@ -52,6 +52,41 @@ public sealed class StepWireTests
         Assert.Null(StepWire.FromWireWindow(StepWire.ToWire(window with { Snapshot = null })).Snapshot);
     }
 
+    /// <summary>
+    /// Our writer puts the float fields last, and the reader then hands the parser the bytes before them
+    /// as they lie. Generated code writes fields in number order, the floats (9, 10) before the snapshot
+    /// and the rest: the reader must take them out and read the same window, snapshot included.
+    /// </summary>
+    [Fact]
+    public void A_window_in_generated_codes_field_order_reads_as_ours_does()
+    {
+        var state = Floats(33, 7);
+        var parameters = Floats(1_001, 8);
+        var trainerState = "{\"step\": 41, \"streamState\": \"AAAA\"}"u8.ToArray();
+        var snapshot = new Step.RunSnapshot(41, 3, trainerState, [], 0, 0xfeedface);
+        var window = new Step.ComputeWindow(42, 2, 1, 3, 2, 2, [1, 2, 3, 4], [2, 3, 4, 5], state, parameters, snapshot) { ReportNonFinite = true };
+        var generated = new Wire.ComputeWindow
+        {
+            Step = 42, Generation = 2, Attempt = 1, FirstStream = 3, StreamCount = 2, Length = 2,
+            Inputs = { 1, 2, 3, 4 }, Targets = { 2, 3, 4, 5 },
+            State = LittleEndianFloats.ToByteString(state), Parameters = LittleEndianFloats.ToByteString(parameters),
+            Snapshot = new Wire.RunSnapshot { Step = 41, Fence = 3, TrainerState = ByteString.CopyFrom(trainerState), Checksum = 0xfeedface },
+            ReportNonFinite = true,
+        }.ToByteString();
+
+        foreach (var bytes in new[] { StepWire.ToWire(window), generated })
+        {
+            var back = StepWire.FromWireWindow(bytes);
+            Assert.Equal((42L, 2, 1, 3, 2, 2, true), (back.Step, back.Generation, back.Attempt, back.FirstStream, back.StreamCount, back.Length, back.ReportNonFinite));
+            Assert.Equal(window.Inputs, back.Inputs);
+            Assert.Equal(window.Targets, back.Targets);
+            Assert.Equal(state, back.State);
+            Assert.Equal(parameters, back.Parameters);
+            Assert.Equal(trainerState, back.Snapshot!.TrainerState);
+            Assert.Equal((41L, 3L, 0xfeedfaceUL), (back.Snapshot.Step, back.Snapshot.Fence, back.Snapshot.Checksum));
+        }
+    }
+
     [Fact]
     public void A_command_that_asks_for_a_non_finite_gradient_to_be_reported_says_so_on_the_wire()
     {
