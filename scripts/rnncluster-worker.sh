@@ -7,4 +7,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh"
 out="$root/artifacts/bin/rnncluster-worker"
 dotnet build "$root/Worker/RnnCluster.Worker.csproj" -c Release -o "$out" -nologo -v quiet -clp:ErrorsOnly >&2
+# Keeps the JIT's background thread alive, as deploy/rnncluster-node does (see there).
+export DOTNET_TC_BackgroundWorkerTimeoutMs="${DOTNET_TC_BackgroundWorkerTimeoutMs:-7FFFFFFF}"
 exec dotnet "$out/rnncluster-worker.dll" "$@"
