@@ -53,6 +53,18 @@ var used = new WorstCosts(measured);
 Console.WriteLine($"  the model takes the worse of the W = {string.Join(", ", options.Members)} figures at each message size; at 8 nodes a {options.BucketFloats:N0}-float bucket's message is {4.0 * options.BucketFloats / 8 / 1024:F0} KB: {used.MessageCpuMs(4.0 * options.BucketFloats / 8) * 1e3:F0} us");
 
 Console.WriteLine();
+Console.WriteLine("The floor: the same W=2 all-reduces over one plain TCP connection, read on a thread of each member's own into its buffer");
+Console.WriteLine("  (no framing, checksum, authentication or async machinery: bench/scaling-model/SocketFloor.cs)");
+var floor = SocketFloor.Measure(options.Buckets, bytesPerPoint: (long)options.MegabytesPerPoint << 20);
+var ours = measured.FirstOrDefault(m => m.Points[0].Members == 2);
+Console.WriteLine($"  {"floats",9} {"message KB",10} {"ours CPU/message us",19} {"floor CPU/message us",20} {"ours / floor",12} {"floor wall ms",13}");
+foreach (var p in floor.Points)
+{
+    var mine = ours?.Points.FirstOrDefault(o => o.Floats == p.Floats);
+    Console.WriteLine($"  {p.Floats,9} {p.MessageBytes / 1024,10:F1} {(mine is null ? "-" : (mine.MessageCpuMs * 1e3).ToString("F1", CultureInfo.InvariantCulture)),19} {p.MessageCpuMs * 1e3,20:F1} {(mine is null ? "-" : (mine.MessageCpuMs / p.MessageCpuMs).ToString("F2", CultureInfo.InvariantCulture)),12} {p.WallMs,13:F3}");
+}
+
+Console.WriteLine();
 var embedding = options.Dense ? "dense embedding" : "sparse embedding rows (uniform random tokens)";
 var link = new Link(options.Gbit, options.LatencyUs, options.CoordinatorMs);
 Console.WriteLine($"Predicted: {options.Gbit:G} Gbit/s, {options.LatencyUs:G} us one-way network latency, buckets of {options.BucketFloats:N0} floats, {embedding}, coordinator {options.CoordinatorMs:G} ms per 2-worker step");
@@ -68,6 +80,10 @@ foreach (var (bucket, cores) in new[] { (65536, 1), (262144, 1), (1048576, 1), (
     var p = NodeModel.Predict(compute, used, link with { DataPlaneCores = cores }, 8, bucket, !options.Dense);
     Console.WriteLine($"  {bucket,13:N0} {cores,5} {p.CommunicationMs,8:F2} {p.ExposedMs,10:F2} {p.Hidden,7:P0} {p.Efficiency,10:P1}");
 }
+
+Console.WriteLine();
+Console.WriteLine($"The same prediction ({options.Gbit:G} Gbit/s) on a data plane that cost what the floor costs:");
+Print(options.Nodes.Select(n => NodeModel.Predict(compute, floor, link, n, options.BucketFloats, !options.Dense)));
 
 Console.WriteLine();
 Console.WriteLine("Check against this machine: 2 nodes on loopback (no wire limit, no network latency), the same model");
