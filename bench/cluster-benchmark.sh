@@ -35,7 +35,8 @@
 #   RNN_BENCH_BIN (a folder holding rnncluster.dll and rnncluster-worker.dll: skip the Release build)
 #   BENCH_DDP (default 1: after our runs, the PyTorch DDP reference, bench/ddp/ddp_lm.py, on the same model
 #   and cores, printed beside ours with ratios; 0 skips it; only: the DDP reference alone, no build and
-#   none of our runs), BENCH_DDP_STEPS (timed steps per DDP configuration, default 20)
+#   none of our runs), BENCH_DDP_STEPS (timed steps per DDP configuration, default 60: its step times here are bimodal,
+#   e.g. 152-160 and 220-420 ms within one 20-step row, and more steps steady the median)
 # Output: the tables on stdout; node logs, run directories, results.json and ddp.json under bench/out/cluster/.
 # Duration: 1 + (number of exchanges) runs of BENCH_STEPS steps (~70 s each at 350 steps on the 2-core machine) and the
 # recovery runs (BENCH_RECOVERY_TRIALS=0 for a quick step-time comparison: ~2.5 minutes for one all-reduce round); the DDP
@@ -54,7 +55,7 @@ trials=${BENCH_RECOVERY_TRIALS:-3}
 failovers=${BENCH_FAILOVER_TRIALS:-1}
 kill_after=${BENCH_KILL_AFTER:-30}
 ddp=${BENCH_DDP:-1}
-ddp_steps=${BENCH_DDP_STEPS:-20}
+ddp_steps=${BENCH_DDP_STEPS:-60}
 # Debian's python3-torch; the python3 on PATH may be another one without torch.
 ddp_python=/usr/bin/python3
 

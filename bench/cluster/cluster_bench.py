@@ -9,7 +9,9 @@
    by default, while the runtimes' tiered JIT still compiles, three processes' worth in a cluster), the
    step split from summary.json's stepTimeSplit (ms per step over the whole run), and the CPU time each
    process used per timed step (/proc/PID/stat), which other load on a shared machine hardly changes;
-   a cluster's CPU per step during the warm-up is printed apart.
+   a cluster's CPU per step during the warm-up is printed apart. Each round also trains one replica
+   (--workers 0) on one worker's threads with the whole batch: the 1-process of issue #10's scaling
+   efficiency, 2-process tokens/s / (2 x 1-process tokens/s), which bench/ddp/ddp_lm.py prints beside DDP's.
 2. Bytes per step per worker: the delta of lo's transmit counter in /proc/net/dev (as bench/ddp/ddp_lm.py
    reads it) between the warm-up's last and the run's last "step N/" line of each cluster run, divided by the steps
    between them and by the 2 workers, beside the expectation: 2(W-1)/W x the fp32 model for all-reduce,
@@ -272,13 +274,17 @@ class Bench:
         return path
 
     # --- 1. step time, in one process ---
-    def in_process(self, i):
-        name = f"inprocess-{i}"
+    def in_process(self, i, workers=2):
+        """One process: 2 worker actors on all the threads (the in-process row), or (workers=0) the
+        single-replica trainer on one worker's threads, the whole batch: the "1-process" of issue #10's
+        scaling efficiency, 2-process tokens/s / (2 x 1-process tokens/s), as DDP's 1-thread row is for DDP."""
+        name = f"inprocess-{i}" if workers else f"single-{i}"
+        threads = self.args.threads if workers else self.per_worker
         run_dir = self.fresh_run_dir(name)
         argv = ["dotnet", os.path.join(self.bin, "rnncluster.dll"), "train", "--data", self.args.corpus,
                 "--run-dir", run_dir, "--plain", "--sample-length", "0", "--max-steps", str(self.args.steps),
-                "--workers", "2"] + sets(MODEL_SETTINGS + [f"training.log-every-steps={self.args.log_every}",
-                                                          f"runtime.threads={self.args.threads}"])
+                "--workers", str(workers)] + sets(MODEL_SETTINGS + [f"training.log-every-steps={self.args.log_every}",
+                                                                   f"runtime.threads={threads}"])
         print(f"running {name} ...", file=sys.stderr)
         node = self.start(name, argv)
         try:
@@ -293,7 +299,7 @@ class Bench:
         finally:
             stop([node])
             node.close_log()
-        result = self.read_run(run_dir, node, self.args.warmup)
+        result = self.read_run(run_dir, node, self.args.warmup, split_expected=workers > 0)
         result["backgroundLoopbackBytesPerSecond"] = (b2 - b1) / (t2 - t1)
         result["cpuMsPerStep"] = {"process": 1000 * (c2 - c1) / (self.args.steps - self.args.warmup)}
         return result
@@ -370,7 +376,7 @@ class Bench:
                                                                     extra=[f"runtime.seed={seed}"]), seed=seed)
         return runs
 
-    def read_run(self, run_dir, node, warmup):
+    def read_run(self, run_dir, node, warmup, split_expected=True):
         metrics = os.path.join(run_dir, "metrics.jsonl")
         summary_path = os.path.join(run_dir, "summary.json")
         try:
@@ -381,8 +387,9 @@ class Bench:
         train = [l for l in lines if l.get("kind") == "train" and l["step"] > warmup]
         if not train:
             raise BenchFailure(f"{metrics}: no timed interval after the {warmup}-step warm-up (BENCH_STEPS too small?)", node)
+        # The single-replica trainer has no split: no workers, nothing exchanged.
         split = summary.get("stepTimeSplit")
-        if not split:
+        if not split and split_expected:
             raise BenchFailure(f"{summary_path} has no stepTimeSplit", node)
         params = None
         for _, _, text in node.lines:
@@ -524,8 +531,9 @@ def mean(values):
     return sum(values) / len(values)
 
 
-def report(args, bench, inproc, clusters, trials, load_before, load_after):
-    """clusters: {exchange: [runs]}, in the order they ran."""
+def report(args, bench, inproc, single, clusters, trials, load_before, load_after):
+    """single: the single-replica runs (one process, one worker's threads, the whole batch);
+    clusters: {exchange: [runs]}, in the order they ran."""
     steps, every, warmup = args.steps, args.log_every, args.warmup
     first = next(iter(clusters.values()))[0]
     params, vocab = first["parameters"], first["vocabulary"]
@@ -551,22 +559,35 @@ def report(args, bench, inproc, clusters, trials, load_before, load_after):
     p("beyond the slowest worker; broadcast = the commands (no parameters); averaging = closing the step (no gradients);")
     p("the line under the table splits that transfer: waiting for the slower worker to finish its backward, and the rest")
     p(f"{'run':<32} {'tokens/s':>8} {'ms/step':>8} {'vs in-proc':>10} {'compute':>8} {'transfer':>8} {'averaging':>9} {'broadcast':>9} {'apply':>6} {'messaging':>9}  runs (ms/step)")
-    groups = [("in process (--workers 2)", "in-process", inproc)] + [(f"cluster {name}", name, runs) for name, runs in clusters.items()]
+    groups = [("in process (--workers 2)", "in-process", inproc), (f"one replica ({bench.per_worker} thread)", "single", single)] + [
+        (f"cluster {name}", name, runs) for name, runs in clusters.items()]
     ms_of, figures = {}, {"exchanges": {}}
     for label, key, group in groups:
         ms = mean([r["msPerStep"] for r in group])
         tps = 1000 * TOKENS_PER_STEP / ms
         ms_of[key] = ms
+        ratio = "" if key in ("in-process", "single") else f"{100 * (ms / ms_of['in-process'] - 1):+.1f}%"
+        runs = ", ".join(f"{r['msPerStep']:.0f}" for r in group)
+        if key == "single":
+            p(f"{label:<32} {tps:>8.0f} {ms:>8.1f} {ratio:>10} {'(the single-replica trainer: nothing exchanged, no split)':<66}  {runs}")
+            continue
         split = {k: mean([r["split"][k] for r in group]) for k in ("compute", "transfer", "averaging", "broadcast", "apply")}
         messaging = split["broadcast"] + split["transfer"] + split["averaging"]
         share = 100 * messaging / sum(split.values())
-        ratio = "" if key == "in-process" else f"{100 * (ms / ms_of['in-process'] - 1):+.1f}%"
-        runs = ", ".join(f"{r['msPerStep']:.0f}" for r in group)
         p(f"{label:<32} {tps:>8.0f} {ms:>8.1f} {ratio:>10} {split['compute']:>8.1f} {split['transfer']:>8.1f} {split['averaging']:>9.1f} "
           f"{split['broadcast']:>9.1f} {split['apply']:>6.1f} {share:>8.1f}%  {runs}")
     for name in clusters:
         overhead = 100 * (ms_of[name] / ms_of["in-process"] - 1)
         figures["exchanges"][name] = {"msPerStep": ms_of[name], "overheadPercent": overhead}
+    # Issue #10's scaling efficiency: 2-process tokens/s / (2 x 1-process tokens/s), the 1-process being one
+    # replica on one worker's threads with the whole batch (DDP's counterpart: its one process with 1 thread).
+    figures["singleReplicaMsPerStep"] = ms_of["single"]
+    for name in clusters:
+        figures["exchanges"][name]["scalingEfficiency"] = ms_of["single"] / (WORKERS * ms_of[name])
+    p(f"scaling efficiency, {WORKERS}-process tokens/s / ({WORKERS} x 1-process tokens/s), 1 process = one replica ({bench.per_worker} "
+      f"thread, whole batch, {ms_of['single']:.1f} ms/step): "
+      + ", ".join(f"cluster {name} {100 * figures['exchanges'][name]['scalingEfficiency']:.1f}%" for name in clusters)
+      + f"; in process (--workers 2) {100 * ms_of['single'] / (WORKERS * ms_of['in-process']):.1f}%")
     if "all-reduce" in clusters:
         overhead = figures["exchanges"]["all-reduce"]["overheadPercent"]
         p(f"cluster all-reduce / in process = {ms_of['all-reduce'] / ms_of['in-process']:.2f} ({overhead:+.1f}%); goal <= +10%: "
@@ -587,6 +608,9 @@ def report(args, bench, inproc, clusters, trials, load_before, load_after):
     p(f"{'run':<32} {'coordinator':>11} {'worker 1':>8} {'worker 2':>8} {'total':>8} {'vs in-proc':>10}")
     cpu_in = mean([r["cpuMsPerStep"]["process"] for r in inproc])
     p(f"{'in process (--workers 2)':<32} {'':>11} {'':>8} {'':>8} {cpu_in:>8.0f} {'':>10}   (one process: coordinator and both workers)")
+    cpu_single = mean([r["cpuMsPerStep"]["process"] for r in single])
+    figures["singleReplicaCpuMsPerStep"] = cpu_single
+    p(f"{'one replica (' + str(bench.per_worker) + ' thread)':<32} {'':>11} {'':>8} {'':>8} {cpu_single:>8.0f} {'':>10}   (the whole batch)")
     for name, runs in clusters.items():
         per = {k: mean([r["cpuMsPerStep"][k] for r in runs]) for k in ("coordinator", "worker 1", "worker 2")}
         total = sum(per.values())
@@ -765,10 +789,11 @@ def main():
     bench.detector = detector_defaults(args.root)
     load_before = loadavg()
     try:
-        inproc, clusters, trials = [], {e: [] for e in args.exchanges}, []
+        inproc, single, clusters, trials = [], [], {e: [] for e in args.exchanges}, []
         # Alternating, so a noisy shared machine hits every configuration alike.
         for i in range(1, args.repeats + 1):
             inproc.append(bench.in_process(i))
+            single.append(bench.in_process(i, workers=0))
             for exchange in args.exchanges:
                 clusters[exchange].append(bench.cluster(i, exchange))
         loss_runs = bench.bf16_loss() if args.bf16_loss_steps else {}
@@ -780,12 +805,12 @@ def main():
         for i in range(1, args.failover_trials + 1):
             failovers.append(bench.failover(i, signal.SIGTERM))
         load_after = loadavg()
-        figures = report(args, bench, inproc, clusters, trials, load_before, load_after)
+        figures = report(args, bench, inproc, single, clusters, trials, load_before, load_after)
         figures.update(report_failover(args, failovers))
         figures.update(report_bf16_loss(args, loss_runs))
         with open(os.path.join(bench.out, "results.json"), "w") as f:
             # "cluster": the first exchange's runs (what bench/ddp/ddp_lm.py read before there were several).
-            json.dump({"command": args.command, "inProcess": inproc, "cluster": clusters[args.exchanges[0]],
+            json.dump({"command": args.command, "inProcess": inproc, "singleReplica": single, "cluster": clusters[args.exchanges[0]],
                        "clusters": [{"exchange": e, "runs": runs} for e, runs in clusters.items()],
                        "bf16LossRuns": loss_runs, "recovery": trials, "failover": failovers,
                        "loadBefore": load_before, "loadAfter": load_after, **figures}, f, indent=2)

@@ -316,12 +316,16 @@ def compare(ours_path, figures):
         groups = [(g["exchange"], g["runs"]) for g in ours["clusters"]] if "clusters" in ours else [("cluster", ours["cluster"])]
         in_ms = statistics.mean(r["msPerStep"] for r in inproc)
         in_cpu = statistics.mean(r["cpuMsPerStep"]["process"] for r in inproc)
+        # One replica, 1 thread, the whole batch (results.json of this benchmark from issue #10's stop 24 on).
+        single = ours.get("singleReplica") or []
+        single_ms = statistics.mean(r["msPerStep"] for r in single) if single else None
         cols = []
         for name, runs in groups:
             cl_ms = statistics.mean(r["msPerStep"] for r in runs)
             cl_cpu = statistics.mean(sum(r["cpuMsPerStep"].values()) for r in runs)
             bytes_worker = statistics.mean(r["loopbackBytesPerStep"] for r in runs) / WORKERS  # 2 worker processes
-            cols.append({"exchange": name, "msPerStep": cl_ms, "factor": cl_ms / in_ms, "extraCpu": cl_cpu - in_cpu, "bytesWorker": bytes_worker})
+            cols.append({"exchange": name, "msPerStep": cl_ms, "factor": cl_ms / in_ms, "extraCpu": cl_cpu - in_cpu, "bytesWorker": bytes_worker,
+                         "efficiency": single_ms / (WORKERS * cl_ms) if single_ms else None})
     except (OSError, ValueError, KeyError, TypeError, statistics.StatisticsError) as e:
         fail(f"{ours_path}: cannot read our cluster figures ({e})")
     d = figures
@@ -344,6 +348,14 @@ def compare(ours_path, figures):
     p(f"{'  as overhead %':<40}" + "".join(f" {100 * (c['factor'] - 1):>+{width - 1}.1f}%" for c in cols) + f" {100 * (ddp_factor - 1):>+9.1f}%")
     p(f"{'  (/DDP)':<40}" + "".join(f" {c['factor'] / ddp_factor:>{width}.2f}" for c in cols))
     p(f"{'  DDP vs one process, 1 thread':<40}" + "".join(f" {'':>{width}}" for c in cols) + f" {100 * (ddp_factor_1 - 1):>+9.1f}%")
+    # Issue #10's measure: 2-process tokens/s / (2 x 1-process tokens/s); both systems' 1-process is one
+    # replica on 1 thread with the whole batch, so tokens per step are equal and it is t(1 process) / (2 x t(2 processes)).
+    ddp_eff = d["oneProcess"]["msPerStep"] / (WORKERS * d["ddp"]["msPerStep"])
+    if single_ms:
+        p(f"{'scaling efficiency (1 thread -> 2 procs)':<40}" + "".join(f" {100 * c['efficiency']:>{width - 1}.1f}%" for c in cols)
+          + f" {100 * ddp_eff:>9.1f}%")
+        p(f"{'  1 process, 1 thread, ms/step':<40}" + "".join(f" {single_ms:>{width}.1f}" for c in cols) + f" {d['oneProcess']['msPerStep']:>10.1f}")
+        p(f"{'  goal: ours >= DDP':<40}" + "".join(f" {('met' if c['efficiency'] >= ddp_eff else 'missed'):>{width}}" for c in cols))
     p(f"{'extra CPU ms per step':<40}" + "".join(f" {c['extraCpu']:>+{width}.0f}" for c in cols) + f" {ddp_cpu:>+10.0f}")
     if ddp_cpu > 0:
         p(f"{'  (/DDP)':<40}" + "".join(f" {c['extraCpu'] / ddp_cpu:>{width}.2f}" for c in cols))
@@ -354,14 +366,16 @@ def compare(ours_path, figures):
       + f"; DDP: step {d['oneProcessThreads']['msPerStep']:.1f} -> {d['ddp']['msPerStep']:.1f} ms "
       f"(one process, 1 thread: {d['oneProcess']['msPerStep']:.1f} ms)")
     first = cols[0]
-    return {"oursSlowdown": first["factor"], "ddpSlowdown": ddp_factor, "slowdownRatio": first["factor"] / ddp_factor,
+    return {"oursScalingEfficiency": first["efficiency"], "ddpScalingEfficiency": ddp_eff,
+            "oursSingleReplicaMsPerStep": single_ms,
+            "oursSlowdown": first["factor"], "ddpSlowdown": ddp_factor, "slowdownRatio": first["factor"] / ddp_factor,
             "oursOverheadPercent": 100 * (first["factor"] - 1), "ddpOverheadPercent": 100 * (ddp_factor - 1),
             "oursExtraCpuMsPerStep": first["extraCpu"], "ddpExtraCpuMsPerStep": ddp_cpu,
             "oursBytesPerStepPerWorker": first["bytesWorker"], "ddpBytesPerStepPerWorker": ddp_bytes,
             "bytesRatio": first["bytesWorker"] / ddp_bytes,
             "byExchange": {c["exchange"]: {"overheadPercent": 100 * (c["factor"] - 1), "extraCpuMsPerStep": c["extraCpu"],
                                            "bytesPerStepPerWorker": c["bytesWorker"], "slowdownRatio": c["factor"] / ddp_factor,
-                                           "bytesRatio": c["bytesWorker"] / ddp_bytes} for c in cols}}
+                                           "bytesRatio": c["bytesWorker"] / ddp_bytes, "scalingEfficiency": c["efficiency"]} for c in cols}}
 
 
 def main():
