@@ -229,6 +229,8 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         }
 
         // The snapshot is the run after the last step, before the next one moves the data cursor.
+        // Broadcast time counts it with the dispatch (the split's "snapshot and dispatch"), not the next window.
+        var snapshotStarted = _options.Time.GetTimestamp();
         RunSnapshot? snapshot = null;
         if (_options.AllReduce)
         {
@@ -241,6 +243,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             snapshot = Loop.Snapshot(_parameters);
         }
 
+        var snapshotSeconds = _options.Time.GetElapsedTime(snapshotStarted).TotalSeconds;
         ITrainingStep? step;
         RunSummary summary;
         try
@@ -268,7 +271,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             EnsureSeed();
             Send(Protocol.Open(step, [], snapshot));
             _dispatched = _options.Time.GetTimestamp();
-            _options.Timings.BroadcastSeconds += _options.Time.GetElapsedTime(started, _dispatched).TotalSeconds;
+            _options.Timings.BroadcastSeconds += snapshotSeconds + _options.Time.GetElapsedTime(started, _dispatched).TotalSeconds;
             Become(StepOpen);
             return;
         }
@@ -280,7 +283,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
 
         Send(Protocol.Open(step, _parameters, snapshot));
         _dispatched = _options.Time.GetTimestamp();
-        _options.Timings.BroadcastSeconds += _options.Time.GetElapsedTime(started, _dispatched).TotalSeconds;
+        _options.Timings.BroadcastSeconds += snapshotSeconds + _options.Time.GetElapsedTime(started, _dispatched).TotalSeconds;
         Become(StepOpen);
     }
 
