@@ -302,6 +302,7 @@ class Bench:
         result = self.read_run(run_dir, node, self.args.warmup, split_expected=workers > 0)
         result["backgroundLoopbackBytesPerSecond"] = (b2 - b1) / (t2 - t1)
         result["cpuMsPerStep"] = {"process": 1000 * (c2 - c1) / (self.args.steps - self.args.warmup)}
+        result["threads"] = threads
         return result
 
     # --- 1 + 2. step time and bytes, across processes ---
