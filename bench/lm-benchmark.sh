@@ -44,10 +44,13 @@
 #   RNN_BENCH_CLI        an existing rnncluster.dll to use instead of building a Release copy
 #   RNN_BENCH_LOOP       an existing TorchSharpLoop.dll to use instead of building one
 #   BENCH_PYTHON         python with torch (default /usr/bin/python3)
+#   BENCH_REF_MALLOC     ours (default): every implementation runs with the glibc malloc settings ours sets for
+#                        itself (bench/same-malloc.sh says why); default: glibc's own for the references
 # Output: the tables on stdout; logs, runs, peak.json and results.jsonl under bench/out/lm/.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$root/bench/same-malloc.sh"  # the glibc malloc settings every implementation runs with
 lm="$root/bench/lm"
 out="$root/bench/out/lm"
 steps=${BENCH_STEPS:-300}
@@ -235,6 +238,7 @@ if (( ! skip_big )); then
     done
 fi
 
+echo "glibc malloc: $ref_malloc_text"
 "$python" - "$results" "$steps" "$log_every" "$big_steps" "$big_log_every" "$threads" "$skip_ours" "$bf16" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
