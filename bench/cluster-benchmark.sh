@@ -36,9 +36,9 @@
 #   BENCH_DDP (default 1: after our runs, the PyTorch DDP reference, bench/ddp/ddp_lm.py, on the same model
 #   and cores, printed beside ours with ratios; 0 skips it; only: the DDP reference alone, no build and
 #   none of our runs), BENCH_DDP_STEPS (timed steps per DDP configuration, default 60: its step times here are bimodal,
-#   e.g. 152-160 and 220-420 ms within one 20-step row, and more steps steady the median), BENCH_DDP_MALLOC
-#   (ours, the default: the reference runs with the glibc malloc settings our processes set for themselves,
-#   which made its step times steady; default: glibc's own)
+#   e.g. 152-160 and 220-420 ms within one 20-step row, and more steps steady the median), BENCH_REF_MALLOC
+#   (ours, the default: the DDP reference runs with the glibc malloc settings our processes set for
+#   themselves, which made its step times steady, bench/same-malloc.sh; default: glibc's own)
 # Output: the tables on stdout; node logs, run directories, results.json and ddp.json under bench/out/cluster/.
 # Duration: 1 + (number of exchanges) runs of BENCH_STEPS steps (~70 s each at 350 steps on the 2-core machine) and the
 # recovery runs (BENCH_RECOVERY_TRIALS=0 for a quick step-time comparison: ~2.5 minutes for one all-reduce round); the DDP
@@ -58,7 +58,6 @@ failovers=${BENCH_FAILOVER_TRIALS:-1}
 kill_after=${BENCH_KILL_AFTER:-30}
 ddp=${BENCH_DDP:-1}
 ddp_steps=${BENCH_DDP_STEPS:-60}
-ddp_malloc=${BENCH_DDP_MALLOC:-ours}
 # Debian's python3-torch; the python3 on PATH may be another one without torch.
 ddp_python=/usr/bin/python3
 
@@ -77,7 +76,7 @@ done
 [[ -n ${exchanges// /} ]] || die "BENCH_EXCHANGES is empty: name at least one of all-reduce, coordinator, all-reduce+bf16"
 grep -q '^ *lo:' /proc/net/dev 2>/dev/null || die "no lo line in /proc/net/dev: bytes per step need Linux loopback counters"
 [[ $ddp == 0 || $ddp == 1 || $ddp == only ]] || die "BENCH_DDP must be 0, 1 or only, got '$ddp'"
-[[ $ddp_malloc == ours || $ddp_malloc == default ]] || die "BENCH_DDP_MALLOC must be ours or default, got '$ddp_malloc'"
+source "$root/bench/same-malloc.sh"  # ref_tunables: the glibc malloc settings the DDP reference runs with
 [[ $ddp == 0 || -x $ddp_python ]] || die "$ddp_python does not exist: the DDP reference needs Debian's python3 (BENCH_DDP=0 skips it)"
 mkdir -p "$out/logs"
 
@@ -87,7 +86,7 @@ mkdir -p "$out/logs"
 command="bash bench/cluster-benchmark.sh"
 for name in $(compgen -e | sort -r); do
   case $name in
-    BENCH_STEPS|BENCH_WARMUP_STEPS|BENCH_THREADS|BENCH_REPEATS|BENCH_EXCHANGES|BENCH_BF16_LOSS_STEPS|BENCH_BF16_LOSS_SEEDS|BENCH_RECOVERY_TRIALS|BENCH_FAILOVER_TRIALS|BENCH_KILL_AFTER|BENCH_DDP|BENCH_DDP_STEPS|BENCH_DDP_MALLOC|RNNCLUSTER_SET) ;;
+    BENCH_STEPS|BENCH_WARMUP_STEPS|BENCH_THREADS|BENCH_REPEATS|BENCH_EXCHANGES|BENCH_BF16_LOSS_STEPS|BENCH_BF16_LOSS_SEEDS|BENCH_RECOVERY_TRIALS|BENCH_FAILOVER_TRIALS|BENCH_KILL_AFTER|BENCH_DDP|BENCH_DDP_STEPS|BENCH_REF_MALLOC|RNNCLUSTER_SET) ;;
     DOTNET_CLI_*|DOTNET_NOLOGO|DOTNET_ROOT*|DOTNET_GENERATE_ASPNET_CERTIFICATE|DOTNET_SKIP_FIRST_TIME_EXPERIENCE) continue ;;
     DOTNET_*) ;;
     *) continue ;;
@@ -117,7 +116,7 @@ run_ddp() {
   local ours=()
   [[ $# -gt 0 ]] && ours=(--ours "$1")
   echo "running the PyTorch DDP reference (BENCH_DDP=0 skips it) ..." >&2
-  run_child "$ddp_python" "$root/bench/ddp/ddp_lm.py" --steps "$ddp_steps" --threads "$threads" --malloc "$ddp_malloc" "${ours[@]}" \
+  run_child env GLIBC_TUNABLES="$ref_tunables" "$ddp_python" "$root/bench/ddp/ddp_lm.py" --steps "$ddp_steps" --threads "$threads" "${ours[@]}" \
     --json "$out/ddp.json" --command "$command" || die "the PyTorch DDP reference failed (BENCH_DDP=0 skips it)"
 }
 if [[ $ddp == only ]]; then

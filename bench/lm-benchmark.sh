@@ -44,13 +44,13 @@
 #   RNN_BENCH_CLI        an existing rnncluster.dll to use instead of building a Release copy
 #   RNN_BENCH_LOOP       an existing TorchSharpLoop.dll to use instead of building one
 #   BENCH_PYTHON         python with torch (default /usr/bin/python3)
-#   BENCH_REF_MALLOC     ours (default): every implementation runs with the glibc malloc settings ours sets for
-#                        itself (bench/same-malloc.sh says why); default: glibc's own for the references
+#   BENCH_REF_MALLOC     ours (default): the plain loop and PyTorch run with the glibc malloc settings ours sets
+#                        for itself (bench/same-malloc.sh says why); default: glibc's own for them
 # Output: the tables on stdout; logs, runs, peak.json and results.jsonl under bench/out/lm/.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-source "$root/bench/same-malloc.sh"  # the glibc malloc settings every implementation runs with
+source "$root/bench/same-malloc.sh"  # ref_tunables: the glibc malloc settings the references run with
 lm="$root/bench/lm"
 out="$root/bench/out/lm"
 steps=${BENCH_STEPS:-300}
@@ -161,14 +161,14 @@ EOF
 
 run_loop() {  # $1 = run name, $2 = size, $3 = fp32 | bf16
     model_args "$2"
-    dotnet "$loop" --data "$corpus" --layers "$layers" --emsize "$emsize" --hidden "$hidden" --batch "$batch" \
+    GLIBC_TUNABLES=$ref_tunables dotnet "$loop" --data "$corpus" --layers "$layers" --emsize "$emsize" --hidden "$hidden" --batch "$batch" \
         --bptt "$bptt" --steps "$n" --log-every "$every" --threads "$threads" --precision "$3" \
         2> "$out/logs/$1.log" | tail -n 1
 }
 
 run_pytorch() {  # $1 = run name, $2 = size
     model_args "$2"
-    OPENBLAS_NUM_THREADS=$threads "$python" "$lm/pytorch_lm.py" --data "$corpus" --steps "$n" --log-every "$every" \
+    GLIBC_TUNABLES=$ref_tunables OPENBLAS_NUM_THREADS=$threads "$python" "$lm/pytorch_lm.py" --data "$corpus" --steps "$n" --log-every "$every" \
         --threads "$threads" --layers "$layers" --embedding-size "$emsize" --hidden-size "$hidden" \
         --batch-size "$batch" --bptt "$bptt" --dropout 0 2> "$out/logs/$1.log" | tail -n 1
 }

@@ -23,13 +23,13 @@
 #   RNNCLUSTER_DATA      data directory (default ~/.cache/rnncluster/datasets)
 #   RNN_BENCH_CLI        an existing rnncluster.dll to use instead of building a Release copy
 #   BENCH_PYTHON         python with torch (default /usr/bin/python3)
-#   BENCH_REF_MALLOC     ours (default): every implementation runs with the glibc malloc settings ours sets for
-#                        itself (bench/same-malloc.sh says why); default: glibc's own for the references
+#   BENCH_REF_MALLOC     ours (default): PyTorch (and ours with it) runs with the glibc malloc settings ours sets
+#                        for itself (bench/same-malloc.sh says why); default: glibc's own
 # Output: the table on stdout; logs, runs and results.json under bench/out/tasks/.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-source "$root/bench/same-malloc.sh"  # the glibc malloc settings every implementation runs with
+source "$root/bench/same-malloc.sh"  # ref_tunables: the glibc malloc settings the references run with
 out="$root/bench/out/tasks"
 python=${BENCH_PYTHON:-/usr/bin/python3}
 threads=${BENCH_THREADS:-$(nproc)}
@@ -54,7 +54,8 @@ else
 fi
 
 echo "glibc malloc: $ref_malloc_text"
-RNNCLUSTER_DATA=$data_dir "$python" "$root/bench/tasks/run_tasks_benchmark.py" --cli "$cli" --out "$out" \
+# Ours runs under the same GLIBC_TUNABLES here (the runner starts both): TorchRuntime defers to them, same values.
+GLIBC_TUNABLES=$ref_tunables RNNCLUSTER_DATA=$data_dir "$python" "$root/bench/tasks/run_tasks_benchmark.py" --cli "$cli" --out "$out" \
     --data-dir "$data_dir" --threads "$threads" --only "${BENCH_ONLY:-spam-assassin,cmudict,moby-dick}" \
     --poolings "${BENCH_POOLINGS:-last,mean,max,attention}" --spam-epochs "${BENCH_SPAM_EPOCHS:-1}" --spam-steps "${BENCH_SPAM_STEPS:-146}" \
     --cmudict-steps "${BENCH_CMUDICT_STEPS:-600}" --moby-steps "${BENCH_MOBY_STEPS:-600}" | tee "$out/table.md"

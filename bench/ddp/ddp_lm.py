@@ -2,7 +2,7 @@
 """PyTorch DistributedDataParallel reference for bench/cluster-benchmark.sh: what DDP's data-parallel
 step costs on this machine, for the same LM as our cluster benchmark, over loopback.
 
-    /usr/bin/python3 bench/ddp/ddp_lm.py [--steps 60] [--warmup 3] [--malloc ours|default] [--ours bench/out/cluster/results.json]
+    [GLIBC_TUNABLES=...] /usr/bin/python3 bench/ddp/ddp_lm.py [--steps 60] [--warmup 3] [--ours bench/out/cluster/results.json]
 
 Model and step: bench/lm/pytorch_lm.py's RNNModel (embedding -> dropout -> 2x200 LSTM -> dropout ->
 linear decoder, our initialisation) with the cluster benchmark's settings: vocabulary 9990 (with --ours: ours, and the parameter
@@ -57,33 +57,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 
-# glibc malloc as our processes run it (Shared/Torch/TorchRuntime.cs sets the same three with mallopt when
-# libtorch loads): blocks up to 32 MiB from the arenas, a 64 MiB top pad, trimming only beyond 256 MiB. With
-# glibc's adaptive defaults a step's large tensors (the logits and their gradients, tens of MB) are mapped
-# and unmapped again, and every page zero-filled on first touch: PyTorch's one-process step here was
-# bimodal (145-160 and 210-355 ms) with them, a steady 150 ms with these. --malloc default keeps glibc's.
-OUR_MALLOC = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=67108864:glibc.malloc.trim_threshold=268435456"
-
-
 def malloc_setting():
-    """What the reference's glibc malloc runs with: 'ours', 'default' or 'caller' (the caller's own GLIBC_TUNABLES malloc settings)."""
-    tunables = os.environ.get("GLIBC_TUNABLES", "")
-    if OUR_MALLOC in tunables:
-        return "ours"
-    return "caller" if "glibc.malloc." in tunables else "default"
-
-
-def ensure_malloc():
-    """Unless --malloc default or the caller set malloc tunables: re-run with ours (glibc reads them at start,
-    and the DDP workers inherit them)."""
-    argv = sys.argv[1:]
-    wanted = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--malloc"),
-                  next((a.split("=", 1)[1] for a in argv if a.startswith("--malloc=")), "ours"))
-    if wanted != "ours" or malloc_setting() != "default":
-        return
-    tunables = os.environ.get("GLIBC_TUNABLES", "")
-    os.environ["GLIBC_TUNABLES"] = f"{tunables}:{OUR_MALLOC}" if tunables else OUR_MALLOC
-    os.execv(sys.executable, [sys.executable] + sys.argv)
+    """The glibc malloc tunables this reference runs with (bench/cluster-benchmark.sh gives it ours through
+    GLIBC_TUNABLES, bench/same-malloc.sh says why), or None for glibc's adaptive defaults."""
+    tunables = [t for t in os.environ.get("GLIBC_TUNABLES", "").split(":") if t.startswith("glibc.malloc.")]
+    return ":".join(tunables) or None
 
 
 def fail(message):
@@ -135,7 +113,6 @@ def ensure_torch():
     os.execv(SYSTEM_PYTHON, [SYSTEM_PYTHON] + sys.argv)
 
 
-ensure_malloc()
 ensure_torch()
 
 import torch  # noqa: E402
@@ -427,9 +404,6 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--allreduce-repeats", type=int, default=5, help="lone all-reduces timed after the DDP loops (default 5)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds the DDP workers may take (default 300)")
-    ap.add_argument("--malloc", choices=("ours", "default"), default="ours",
-                    help="glibc malloc settings of the reference: ours (default; what our processes run with) or glibc's "
-                         "default; a GLIBC_TUNABLES with malloc settings of the caller's own wins over both")
     ap.add_argument("--ours", help="results.json of bench/cluster-benchmark.sh: print our figures beside DDP's")
     ap.add_argument("--json", help="also write the JSON line's object here")
     ap.add_argument("--command", default="/usr/bin/python3 bench/ddp/ddp_lm.py", help="the command line to print")
@@ -487,10 +461,8 @@ def main():
     p(f"PyTorch {torch.__version__} DDP reference: {args.layers}x{args.hidden_size} LSTM LM, vocabulary {args.vocab:,}, embedding "
       f"{args.embedding_size}, {params:,} parameters ({model_bytes / 1e6:.2f} MB fp32), batch {args.batch}, bptt {args.bptt}, "
       f"dropout {args.dropout}, SGD lr {args.lr:g}, clip {args.clip}; random tokens, seed {args.seed}")
-    malloc = {"ours": "ours (mmap threshold 32 MiB, top pad 64 MiB, trim threshold 256 MiB, as our processes run)",
-              "default": "glibc's defaults (--malloc default)", "caller": "the caller's GLIBC_TUNABLES"}[figures["malloc"]]
     p(f"{args.warmup} warm-up + {args.steps} timed steps per row; gloo on 127.0.0.1; BLAS {blas}; load average before {load_before}, after {load_after}")
-    p(f"glibc malloc: {malloc}")
+    p(f"glibc malloc: {figures['malloc'] or 'the adaptive defaults (no malloc settings in GLIBC_TUNABLES; bench/cluster-benchmark.sh sets ours)'}")
     if max(float(load_before.split()[0]), float(load_after.split()[0])) > (os.cpu_count() or 1):
         p(f"note: load average above {os.cpu_count()} cores: other work shared them; compare the CPU time per step rather than wall times")
     p()
