@@ -35,7 +35,7 @@
 #   RNN_BENCH_BIN (a folder holding rnncluster.dll and rnncluster-worker.dll: skip the Release build)
 #   BENCH_DDP (default 1: after our runs, the PyTorch DDP reference, bench/ddp/ddp_lm.py, on the same model
 #   and cores, printed beside ours with ratios; 0 skips it; only: the DDP reference alone, no build and
-#   none of our runs), BENCH_DDP_STEPS (timed steps per DDP configuration, default 60: its step times here are bimodal,
+#   none of our runs), BENCH_DDP_STEPS (timed steps per DDP configuration, default 60: on glibc's default malloc its step times here are bimodal,
 #   e.g. 152-160 and 220-420 ms within one 20-step row, and more steps steady the median), BENCH_REF_MALLOC
 #   (ours, the default: the DDP reference runs with the glibc malloc settings our processes set for
 #   themselves, which made its step times steady, bench/same-malloc.sh; default: glibc's own)
