@@ -17,6 +17,9 @@ public sealed class RnnModel : TorchModel
     private readonly Tensor _decoderWeight;
     private readonly Tensor _decoderBias;
 
+    /// <summary>The decoder's report blocks as row boundaries; <c>[0, V]</c> when it is reported whole.</summary>
+    private readonly long[] _decoderRows;
+
     public RnnModel(ModelOptions options)
         : base(options)
     {
@@ -36,6 +39,7 @@ public sealed class RnnModel : TorchModel
         _decoderWeight = a.TieWeights ? _embedding : Parameter("decoder.weight");
         _decoderBias = Parameter("decoder.bias");
         StateSizePerStream = (a.Cell == CellKind.Lstm ? 2 : 1) * a.Layers * a.HiddenSize;
+        _decoderRows = a.TieWeights || ComputeType != DType ? [0, a.VocabularySize] : BlockBoundaries(a.VocabularySize, DecoderBlockCount);
         SetGradientSegments(ReadyOrder(a));
     }
 
@@ -134,21 +138,46 @@ public sealed class RnnModel : TorchModel
         Func<Tensor, int, Tensor>? tapLayer = taps is null || _rnn.IsLowPrecision ? null : (t, l) => taps.Tap(t, LayerSegment(l));
         var output = _rnn.Run(x, layout, state[0], lstm ? state[1] : null, train, Options.DropoutBetweenLayers, Options.DropoutOutput, wantFinals: false, tapLayer);
         var top = output.Output.reshape(steps * streams, Architecture.HiddenSize);
-        if (taps is not null)
+        Tensor logits;
+        if (taps is not null && DecoderInBlocks)
         {
-            top = taps.Tap(top, DecoderSegment);
+            var (_, weightGrad) = Views("decoder.weight");
+            var (_, biasGrad) = Views("decoder.bias");
+            logits = ReportingDecoder.apply(top, new DecoderBlocks(_decoderWeight, _decoderBias, weightGrad, biasGrad, _decoderRows, taps, DecoderSegment));
+        }
+        else
+        {
+            if (taps is not null)
+            {
+                top = taps.Tap(top, DecoderSegment);
+            }
+
+            logits = Linear(top, _decoderWeight, _decoderBias);
         }
 
-        var logits = Linear(top, _decoderWeight, _decoderBias);
         var final = lstm ? stack([output.H, output.C!], 0) : output.H.unsqueeze(0);
         return (logits, final.detach());
     }
 
-    /// <summary>Index of the decoder's segment in <see cref="TorchModel.GradientSegments"/>: reported first.</summary>
+    /// <summary>Index of the decoder's (first) segment in <see cref="TorchModel.GradientSegments"/>: reported first.</summary>
     private const int DecoderSegment = 0;
 
-    /// <summary>Layers are reported top-down after the decoder.</summary>
-    private int LayerSegment(int layer) => 1 + (Architecture.Layers - 1 - layer);
+    /// <summary>
+    /// How many blocks of vocabulary rows an untied full-precision decoder reports its gradients in (see
+    /// <see cref="ReportingDecoder"/>). More blocks start the all-reduce sooner and cost more messages:
+    /// measured on the benchmark LM with <c>bench/scaling-model.sh</c> (docs/all-reduce-performance.md).
+    /// </summary>
+    public const int DecoderBlockCount = 4;
+
+    /// <summary>
+    /// An untied decoder in the model's own type is reported in blocks by <see cref="ReportingDecoder"/>; a
+    /// tied one (its weight is the embedding's, final only when backward returns) or a bf16 one as one
+    /// segment by the tap at its input.
+    /// </summary>
+    private bool DecoderInBlocks => _decoderRows.Length > 2;
+
+    /// <summary>Layers are reported top-down after the decoder's segments.</summary>
+    private int LayerSegment(int layer) => _decoderRows.Length - 1 + (Architecture.Layers - 1 - layer);
 
     /// <summary>
     /// Segments in the order their gradients become final in backward: the decoder (its weight and bias, which
@@ -159,7 +188,22 @@ public sealed class RnnModel : TorchModel
     private GradientSegment[] ReadyOrder(ModelArchitecture a)
     {
         var decoder = Slice(a.TieWeights ? "decoder.bias" : "decoder.weight").Offset;
-        var order = new List<GradientSegment> { new("decoder", decoder, ParameterCount - decoder) };
+        var order = new List<GradientSegment>();
+        if (_decoderRows.Length > 2)
+        {
+            // Blocks of weight rows; the bias (which ends the layout) goes with the last block.
+            for (var k = 0; k < _decoderRows.Length - 1; k++)
+            {
+                var offset = decoder + (_decoderRows[k] * a.HiddenSize);
+                var end = k == _decoderRows.Length - 2 ? ParameterCount : decoder + (_decoderRows[k + 1] * a.HiddenSize);
+                order.Add(new GradientSegment($"decoder.{k}", offset, end - offset));
+            }
+        }
+        else
+        {
+            order.Add(new GradientSegment("decoder", decoder, ParameterCount - decoder));
+        }
+
         for (var l = a.Layers - 1; l >= 0; l--)
         {
             var first = Slice($"rnn.weight_ih_l{l}");
@@ -170,6 +214,19 @@ public sealed class RnnModel : TorchModel
         var embedding = Slice("encoder.weight");
         order.Add(new GradientSegment("encoder", embedding.Offset, embedding.Count));
         return [.. order];
+    }
+
+    /// <summary><paramref name="blocks"/> (at most one per row) near-equal blocks of <paramref name="rows"/>, as boundaries.</summary>
+    private static long[] BlockBoundaries(long rows, int blocks)
+    {
+        var n = (int)Math.Min(blocks, rows);
+        var bounds = new long[n + 1];
+        for (var k = 0; k <= n; k++)
+        {
+            bounds[k] = rows * k / n;
+        }
+
+        return bounds;
     }
 
     /// <summary>Host state is stream-major <c>[B, K, L, H]</c>; the kernels want <c>[K, L, B, H]</c>.</summary>

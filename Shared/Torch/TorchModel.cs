@@ -70,8 +70,8 @@ public abstract class TorchModel : IDisposable
 
     /// <summary>
     /// The ranges a <see cref="GradientSink"/> is told about, in the order they are reported: the ones whose
-    /// gradients become final during backward first (a language model's decoder, then its recurrent layers
-    /// top-down), then the rest. They tile the gradient buffer exactly once. A model without layer taps has
+    /// gradients become final during backward first (a language model's decoder, in blocks of rows when
+    /// untied, then its recurrent layers top-down), then the rest. They tile the gradient buffer exactly once. A model without layer taps has
     /// one segment, the whole buffer, reported when backward returns.
     /// </summary>
     public IReadOnlyList<GradientSegment> GradientSegments => _gradientSegments ??= [new GradientSegment("all", 0, ParameterCount)];

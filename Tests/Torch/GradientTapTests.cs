@@ -35,8 +35,14 @@ public sealed class GradientTapTests
         Window(model, salt: 1);
 
         var reports = sink.Reports;
-        Assert.Equal("decoder", reports[0].Segment.Name);
+        Assert.StartsWith("decoder", reports[0].Segment.Name, StringComparison.Ordinal);
         Assert.True(reports[0].DuringBackward);
+
+        // An untied full-precision decoder is reported in blocks of rows while its backward runs; a tied
+        // or bf16 one whole, by the tap at its input.
+        var decoder = reports.Where(r => r.Segment.Name.StartsWith("decoder", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(variant is Variant.Lstm or Variant.Gru ? RnnModel.DecoderBlockCount : 1, decoder.Length);
+        Assert.All(decoder, r => Assert.True(r.DuringBackward));
         Assert.Equal(model.GradientSegments.Select(s => s.Name), reports.Select(r => r.Segment.Name));
         long next = 0;
         foreach (var r in reports.OrderBy(r => r.Segment.Offset))
@@ -108,6 +114,34 @@ public sealed class GradientTapTests
         Assert.Equal(statePlain, stateTapped);
     }
 
+    /// <summary>
+    /// The benchmark LM's shapes (vocabulary 10,000, 2x200, a worker's 35 x 10 window), where the matrix
+    /// products run their blocked kernels: the decoder reported in blocks still gives libtorch's bits.
+    /// </summary>
+    [Fact]
+    public void The_blocked_decoder_gives_libtorchs_bits_at_the_benchmark_LMs_size()
+    {
+        var arch = new ModelArchitecture(CellKind.Lstm, 2, EmbeddingSize: 200, HiddenSize: 200, VocabularySize: 10_000, TieWeights: false);
+        var options = new ModelOptions(arch) { Seed = 3, InitRange = 0.1, DropoutEmbedding = 0.2, DropoutBetweenLayers = 0.2, DropoutOutput = 0.2 };
+        using var plain = new RnnModel(options);
+        using var blocked = new RnnModel(options);
+        var sink = new RecordingSink(blocked);
+        blocked.GradientSink = sink;
+        const int steps = 35;
+        const int streams = 10;
+        var inputs = TinyModels.Ids(steps, streams, arch.VocabularySize, 1);
+        var targets = TinyModels.Ids(steps, streams, arch.VocabularySize, 2);
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var a = plain.ForwardBackward<float>(inputs, targets, steps, streams, [], [], train: true, backward: true);
+            var b = blocked.ForwardBackward<float>(inputs, targets, steps, streams, [], [], train: true, backward: true);
+            Assert.Equal(a.LossSum, b.LossSum);
+        }
+
+        Assert.Equal(RnnModel.DecoderBlockCount, sink.Reports.Count(r => r.Segment.Name.StartsWith("decoder.", StringComparison.Ordinal) && r.DuringBackward) / 2);
+        Assert.True(plain.GradientSpan.SequenceEqual(blocked.GradientSpan), "the blocked decoder's gradients differ from libtorch's linear backward");
+    }
+
     [Fact]
     public void The_decoder_is_reported_before_backward_returns()
     {
@@ -127,7 +161,10 @@ public sealed class GradientTapTests
 
         Assert.Equal(
         [
-            "decoder:during:embedding-pending",
+            "decoder.0:during:embedding-pending",
+            "decoder.1:during:embedding-pending",
+            "decoder.2:during:embedding-pending",
+            "decoder.3:during:embedding-pending",
             "rnn.layer1:during:embedding-pending",
             "rnn.layer0:during:embedding-pending",
             "encoder:after:embedding-done",
@@ -175,8 +212,14 @@ public sealed class GradientTapTests
     {
         using var model = new RnnModel(Options(Variant.Lstm));
         var segments = model.GradientSegments;
-        Assert.Equal(["decoder", "rnn.layer1", "rnn.layer0", "encoder"], segments.Select(s => s.Name));
+        Assert.Equal(["decoder.0", "decoder.1", "decoder.2", "decoder.3", "rnn.layer1", "rnn.layer0", "encoder"], segments.Select(s => s.Name));
         Assert.Equal(0, segments[^1].Offset);
+
+        // Blocks of whole vocabulary rows (11 rows: 2, 3, 3, 3), the bias with the last one.
+        var weight = model.Layout.Single(s => s.Name == "decoder.weight");
+        var hidden = model.Architecture.HiddenSize;
+        Assert.Equal([weight.Offset, weight.Offset + (2 * hidden), weight.Offset + (5 * hidden), weight.Offset + (8 * hidden)], segments.Take(4).Select(s => s.Offset));
+        Assert.Equal(model.ParameterCount, segments[3].Offset + segments[3].Count);
     }
 
     private static ModelOptions Options(Variant variant)

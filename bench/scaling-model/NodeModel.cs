@@ -34,8 +34,9 @@ internal sealed record Prediction(
 /// <item>each gradient segment is all-reduced from the moment its tap fires (the untapped ones, and in
 /// dense mode the embedding, when backward returns), bucket by bucket, each bucket a reduce-scatter
 /// then an all-gather among the N members (direct mesh: N-1 messages per member per phase);</item>
-/// <item>after backward: the token count, then (untied, sparse mode) the 0/1 row marks over the
-/// vocabulary and the rows any member looked up;</item>
+/// <item>(untied, sparse mode) the 0/1 row marks over the vocabulary, from the start of forward (the
+/// inputs say which rows a step looks up);</item>
+/// <item>after backward: the token count, then (sparse mode) the rows any member looked up;</item>
 /// <item>one network carries it all, first come first served (a node's NIC; conservative: transfers do not
 /// share it at once); a phase takes the longer of its wire time and its CPU (N-1 messages of a bucket's
 /// shard, at the CPU per message measured here for that size), plus the network latency;</item>
@@ -87,6 +88,11 @@ internal static class NodeModel
             floatsSent += 2.0 * (n - 1) * floats / n;
         }
 
+        if (sparseEmbedding)
+        {
+            Queue(-compute.ForwardBackwardMs, compute.Vocabulary); // the row marks, sent before forward
+        }
+
         foreach (var segment in compute.Segments.OrderBy(s => -s.LeadMs))
         {
             if (sparseEmbedding && segment.Name == "encoder")
@@ -103,7 +109,6 @@ internal static class NodeModel
             // Rows any of the N windows looked up, for uniformly random tokens (as the profile's windows).
             var lookups = (double)n * compute.Streams * compute.Bptt;
             var touched = compute.Vocabulary * (1 - Math.Pow(1 - (1.0 / compute.Vocabulary), lookups));
-            Queue(0, compute.Vocabulary);
             Queue(0, (long)Math.Round(touched) * compute.EmbeddingWidth);
         }
 

@@ -86,8 +86,13 @@ public sealed class WorkerReplica : IDisposable
             // Untied, the embedding's gradient is zero outside the rows this step looked up: only those travel.
             // A replica whose gradients are not a host float32 array (a GPU, bf16) reduces a host copy, whole.
             var onHost = replica.GradientArray is not null;
-            var overlap = new ReduceWhenReady(group, replica.GradientArray ?? [], w.Step, sparseEmbedding: !replica.Architecture.TieWeights);
+            var sparseEmbedding = onHost && !replica.Architecture.TieWeights;
+            var overlap = new ReduceWhenReady(group, replica.GradientArray ?? [], w.Step, sparseEmbedding);
             replica.GradientSink = _options.OverlapBackward && onHost ? overlap : null;
+
+            // Which rows this step looks up is known before forward: their marks travel now, beside the
+            // compute, instead of after backward where every message lengthens the step.
+            var marks = sparseEmbedding ? StartRowMarks(group, w.Step, replica.Architecture.VocabularySize, w.Inputs) : null;
             (double LossSum, long Tokens) computed;
             try
             {
@@ -111,7 +116,7 @@ public sealed class WorkerReplica : IDisposable
             var width = replica.Architecture.EmbeddingSize;
             var exchanged = Exchange(
                 group, w.Step, w.Generation, w.Attempt, computed.LossSum, computed.Tokens, states, started, overlap.Pending,
-                embedding is null ? null : () => ReduceRows(group, w.Step, embedding, width, w.Inputs));
+                embedding is null || marks is null ? null : () => ReduceRows(group, w.Step, embedding, width, marks));
             _last = (w.Step, w.Generation, w.FirstStream, exchanged);
             return (exchanged, null);
         }
@@ -318,15 +323,9 @@ public sealed class WorkerReplica : IDisposable
             PeerWaitSeconds: time.GetElapsedTime(computed, everyoneComputed).TotalSeconds);
     }
 
-    /// <summary>
-    /// The embedding's gradient, row by row, for the rows any member looked up this step (the union, from
-    /// an all-reduced 0/1 mark per vocabulary row): packed in row order, reduced, and written back. Every
-    /// other row is zero on every member, and the packed sums are those of the dense buffer, so the result
-    /// is the same bytes as reducing the whole embedding.
-    /// </summary>
-    private void ReduceRows(IGradientExchange group, long step, GradientSegment embedding, int width, long[] inputs)
+    /// <summary>Starts the all-reduce of a 0/1 mark per vocabulary row for the rows <paramref name="inputs"/> look up.</summary>
+    private Task StartRowMarks(IGradientExchange group, long step, int rows, long[] inputs)
     {
-        var rows = (int)(embedding.Count / width);
         var marks = Reuse(ref _rowMarks, rows);
         marks.Clear();
         foreach (var id in inputs)
@@ -334,7 +333,20 @@ public sealed class WorkerReplica : IDisposable
             marks[checked((int)id)] = 1;
         }
 
-        group.AllReduce(_rowMarks.AsMemory(0, rows), step, RowMarksSegment);
+        return group.AllReduceAsync(_rowMarks.AsMemory(0, rows), step, RowMarksSegment);
+    }
+
+    /// <summary>
+    /// The embedding's gradient, row by row, for the rows any member looked up this step (the union, from
+    /// the all-reduced 0/1 marks <paramref name="marking"/> brings in): packed in row order, reduced, and
+    /// written back. Every other row is zero on every member, and the packed sums are those of the dense
+    /// buffer, so the result is the same bytes as reducing the whole embedding.
+    /// </summary>
+    private void ReduceRows(IGradientExchange group, long step, GradientSegment embedding, int width, Task marking)
+    {
+        var rows = (int)(embedding.Count / width);
+        marking.GetAwaiter().GetResult(); // an abandonment surfaces as itself, as from the synchronous calls
+        var marks = _rowMarks.AsSpan(0, rows);
         var touched = Reuse(ref _touchedRows, rows);
         var count = 0;
         for (var r = 0; r < rows; r++)

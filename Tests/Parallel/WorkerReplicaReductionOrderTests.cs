@@ -1,0 +1,87 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using RnnCluster.Data;
+using RnnCluster.Tests.Support;
+using RnnCluster.Torch;
+using RnnCluster.Training;
+using RnnCluster.Training.Parallel;
+
+namespace RnnCluster.Tests.Parallel;
+
+/// <summary>
+/// The order in which an all-reducing language-model worker puts a step's reductions on the wire: the
+/// embedding's row marks before forward (the inputs say which rows the step looks up), the decoder's
+/// blocks and the recurrent layers while backward runs, and after backward only the token count and the
+/// looked-up rows.
+/// </summary>
+public sealed class WorkerReplicaReductionOrderTests
+{
+    private const int CountSegment = 1;
+    private const int RowMarksSegment = 1000;
+    private const int EmbeddingRowsSegment = 1001;
+
+    [Fact]
+    public async Task Row_marks_go_before_forward_and_only_the_count_and_rows_after_backward()
+    {
+        using var dir = new TempDirectory();
+        var settings = ParallelRuns.Settings(1);
+        var corpus = CorpusLoader.Load(settings.Data.Path, TrainingSetup.Corpus(settings.Data));
+        using var run = new TrainingLoop(settings, corpus, dir.Combine("run"), new TrainerServices(TimeProvider.System, NullLoggerFactory.Instance));
+        ITrainingLoop loop = run;
+        var options = new WorkerOptions(0, loop.MasterOptions, null, TimeProvider.System)
+        {
+            Optimizer = TrainingSetup.Optimizer(settings.Training),
+            ClipNorm = settings.Training.ClipNorm,
+        };
+        using var replica = new WorkerReplica(options);
+        loop.Start();
+        var step = await loop.NextStepAsync(CancellationToken.None) ?? throw new InvalidOperationException("the run ended");
+        var protocol = new StepProtocol(loop.StreamCount);
+        protocol.Join(0);
+        protocol.TakeJoiners();
+        var window = (ComputeWindow)protocol.Open(step, loop.Master.ParameterSpan.ToArray()).Single().Command;
+        var group = new RecordingGroup();
+
+        var (reply, _) = replica.Compute(window with { Exchange = new ExchangeCommand(0, ["this node"], null, -1, [], 0), Group = group });
+
+        Assert.False(reply.Abandoned);
+
+        // Every segment the model reports during backward (the decoder's blocks, then each layer), all but the
+        // embedding, which goes row-wise after backward.
+        var tapped = loop.Master.GradientSegments.Count - 1;
+        Assert.Equal(
+            [
+                $"async {RowMarksSegment}",
+                .. Enumerable.Range(2, tapped).Select(s => $"async {s}"),
+                $"sync {CountSegment}",
+                $"sync {EmbeddingRowsSegment}",
+            ],
+            group.Calls.Select(c => c.Name));
+
+        // The marks are 1 for exactly the rows the window's inputs look up.
+        var marks = group.Calls[0].Values;
+        var looked = window.Inputs.Select(id => (int)id).ToHashSet();
+        Assert.Equal(((RnnModel)loop.Master).Architecture.VocabularySize, marks.Length);
+        Assert.All(Enumerable.Range(0, marks.Length), r => Assert.Equal(looked.Contains(r) ? 1f : 0f, marks[r]));
+        Assert.Equal(looked.Count * settings.Model.EmbeddingSize, group.Calls[^1].Values.Length);
+    }
+
+    /// <summary>A group of one that records each reduction as it is started (a copy of what it was given).</summary>
+    private sealed class RecordingGroup : IGradientExchange
+    {
+        public List<(string Name, float[] Values)> Calls { get; } = [];
+
+        public int Rank => 0;
+
+        public int Size => 1;
+
+        public void AllReduce(Memory<float> values, long step, int segment) => Calls.Add(($"sync {segment}", values.ToArray()));
+
+        public Task AllReduceAsync(Memory<float> values, long step, int segment)
+        {
+            Calls.Add(($"async {segment}", values.ToArray()));
+            return Task.CompletedTask;
+        }
+
+        public float[][] AllGather(float[] mine, long step) => [mine];
+    }
+}
