@@ -24,6 +24,9 @@ internal static class FillValues
 
     public static readonly Scalar OneIndex = 1L.ToScalar();
 
+    /// <summary>The alpha of a plain in-place sum, <c>a.add_(b, One)</c>: <c>add_(b)</c> alone makes a temporary one.</summary>
+    public static readonly Scalar One = 1.0.ToScalar();
+
     /// <summary>The value of a one-element tensor, read from its data: no temporary <see cref="Scalar"/>.</summary>
     public static double ValueOf(Tensor value)
     {

@@ -80,9 +80,20 @@ public abstract record TorchModelOptions
 /// <summary>Everything it takes to build a language model: architecture plus dropout, initialisation, seed and placement.</summary>
 public sealed record ModelOptions(ModelArchitecture Architecture) : TorchModelOptions
 {
+    /// <summary>The default of <see cref="DecoderGradientBlocks"/> (and of <c>cluster.decoder-gradient-blocks</c>).</summary>
+    public const int DefaultDecoderGradientBlocks = 4;
+
+    /// <summary>
+    /// When a gradient sink is set: how many blocks of vocabulary rows an untied full-precision decoder
+    /// reports its gradients in while its own backward runs (<see cref="ReportingDecoder"/>); 1 reports it
+    /// whole once its backward has returned. The gradients are the same bits either way.
+    /// </summary>
+    public int DecoderGradientBlocks { get; init; } = DefaultDecoderGradientBlocks;
+
     internal override void Validate()
     {
         base.Validate();
+        Require(DecoderGradientBlocks >= 1, $"decoder gradient blocks must be >= 1, got {DecoderGradientBlocks}");
         var a = Architecture;
         if (a.TieWeights && a.EmbeddingSize != a.HiddenSize)
         {

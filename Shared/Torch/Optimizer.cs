@@ -119,7 +119,7 @@ public sealed class Optimizer : IDisposable
                 }
                 else
                 {
-                    buffer.mul_(momentum).add_(d);
+                    buffer.mul_(momentum).add_(d, FillValues.One);
                 }
 
                 d = o.Nesterov ? d.add(buffer, momentum) : buffer;

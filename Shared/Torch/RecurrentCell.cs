@@ -105,7 +105,7 @@ internal sealed class RecurrentCell : IDisposable
             using var grad = own.grad;
             if (grad is not null)
             {
-                masterGrad.add_(grad);
+                masterGrad.add_(grad, FillValues.One);
                 grad.fill_(FillValues.Zero);
             }
         }

@@ -48,8 +48,10 @@ internal sealed class ReportingDecoder : autograd.SingleTensorFunction<Reporting
         var x = ctx.get_saved_variables()[0];
         var g = grad_output;
 
+        // Every sum passes FillValues.One as its alpha: add_(t) alone would make a temporary scalar that
+        // the GC may free while libtorch reads it (it did, in a cluster worker whose data plane allocates).
         // Libtorch reduces the expanded bias's gradient with keepdim and views it back: the same kernel.
-        plan.BiasGrad.add_(g.sum([0], keepdim: true).view(plan.BiasGrad.shape));
+        plan.BiasGrad.add_(g.sum([0], keepdim: true).view(plan.BiasGrad.shape), FillValues.One);
         for (var k = 0; k < plan.Rows.Length - 1; k++)
         {
             var first = plan.Rows[k];
@@ -57,7 +59,7 @@ internal sealed class ReportingDecoder : autograd.SingleTensorFunction<Reporting
 
             // g^T x as libtorch's backward of x W^T computes it for a row-major W (the transposed product,
             // then transposed back), one block of rows of it.
-            plan.WeightGrad.narrow(0, first, count).add_(g.narrow(1, first, count).t().mm(x));
+            plan.WeightGrad.narrow(0, first, count).add_(g.narrow(1, first, count).t().mm(x), FillValues.One);
             plan.Pass.Fire(plan.FirstSegment + k);
         }
 

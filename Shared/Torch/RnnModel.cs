@@ -39,7 +39,7 @@ public sealed class RnnModel : TorchModel
         _decoderWeight = a.TieWeights ? _embedding : Parameter("decoder.weight");
         _decoderBias = Parameter("decoder.bias");
         StateSizePerStream = (a.Cell == CellKind.Lstm ? 2 : 1) * a.Layers * a.HiddenSize;
-        _decoderRows = a.TieWeights || ComputeType != DType ? [0, a.VocabularySize] : BlockBoundaries(a.VocabularySize, DecoderBlockCount);
+        _decoderRows = a.TieWeights || ComputeType != DType ? [0, a.VocabularySize] : BlockBoundaries(a.VocabularySize, options.DecoderGradientBlocks);
         SetGradientSegments(ReadyOrder(a));
     }
 
@@ -161,13 +161,6 @@ public sealed class RnnModel : TorchModel
 
     /// <summary>Index of the decoder's (first) segment in <see cref="TorchModel.GradientSegments"/>: reported first.</summary>
     private const int DecoderSegment = 0;
-
-    /// <summary>
-    /// How many blocks of vocabulary rows an untied full-precision decoder reports its gradients in (see
-    /// <see cref="ReportingDecoder"/>). More blocks start the all-reduce sooner and cost more messages:
-    /// measured on the benchmark LM with <c>bench/scaling-model.sh</c> (docs/all-reduce-performance.md).
-    /// </summary>
-    public const int DecoderBlockCount = 4;
 
     /// <summary>
     /// An untied decoder in the model's own type is reported in blocks by <see cref="ReportingDecoder"/>; a

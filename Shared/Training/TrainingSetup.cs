@@ -45,6 +45,7 @@ public static class TrainingSetup
             Seed = unchecked((ulong)settings.Runtime.Seed),
             Device = device,
             Compute = settings.Runtime.Precision,
+            DecoderGradientBlocks = settings.Cluster.DecoderGradientBlocks,
         };
     }
 

@@ -41,7 +41,7 @@ public sealed class GradientTapTests
         // An untied full-precision decoder is reported in blocks of rows while its backward runs; a tied
         // or bf16 one whole, by the tap at its input.
         var decoder = reports.Where(r => r.Segment.Name.StartsWith("decoder", StringComparison.Ordinal)).ToArray();
-        Assert.Equal(variant is Variant.Lstm or Variant.Gru ? RnnModel.DecoderBlockCount : 1, decoder.Length);
+        Assert.Equal(variant is Variant.Lstm or Variant.Gru ? ModelOptions.DefaultDecoderGradientBlocks : 1, decoder.Length);
         Assert.All(decoder, r => Assert.True(r.DuringBackward));
         Assert.Equal(model.GradientSegments.Select(s => s.Name), reports.Select(r => r.Segment.Name));
         long next = 0;
@@ -138,7 +138,7 @@ public sealed class GradientTapTests
             Assert.Equal(a.LossSum, b.LossSum);
         }
 
-        Assert.Equal(RnnModel.DecoderBlockCount, sink.Reports.Count(r => r.Segment.Name.StartsWith("decoder.", StringComparison.Ordinal) && r.DuringBackward) / 2);
+        Assert.Equal(ModelOptions.DefaultDecoderGradientBlocks, sink.Reports.Count(r => r.Segment.Name.StartsWith("decoder.", StringComparison.Ordinal) && r.DuringBackward) / 2);
         Assert.True(plain.GradientSpan.SequenceEqual(blocked.GradientSpan), "the blocked decoder's gradients differ from libtorch's linear backward");
     }
 
@@ -220,6 +220,20 @@ public sealed class GradientTapTests
         var hidden = model.Architecture.HiddenSize;
         Assert.Equal([weight.Offset, weight.Offset + (2 * hidden), weight.Offset + (5 * hidden), weight.Offset + (8 * hidden)], segments.Take(4).Select(s => s.Offset));
         Assert.Equal(model.ParameterCount, segments[3].Offset + segments[3].Count);
+    }
+
+    [Fact]
+    public void One_decoder_block_reports_the_decoder_whole_from_the_tap_at_its_input()
+    {
+        using var model = new RnnModel(Options(Variant.Lstm) with { DecoderGradientBlocks = 1 });
+        Assert.Equal(["decoder", "rnn.layer1", "rnn.layer0", "encoder"], model.GradientSegments.Select(s => s.Name));
+        var sink = new RecordingSink(model);
+        model.GradientSink = sink;
+
+        Window(model, salt: 1);
+
+        Assert.Equal("decoder", sink.Reports[0].Segment.Name);
+        Assert.True(sink.Reports[0].DuringBackward);
     }
 
     private static ModelOptions Options(Variant variant)

@@ -72,6 +72,9 @@ public sealed record ClusterSettings
     /// <summary>All-reduce: each layer's gradients start their all-reduce as soon as backward has finished them.</summary>
     public bool OverlapBackward { get; init; } = true;
 
+    /// <summary>All-reduce with overlap: blocks of vocabulary rows an untied LM decoder reports its gradients in during its backward (1 = whole, after it).</summary>
+    public int DecoderGradientBlocks { get; init; } = 4;
+
     /// <summary>All-reduce: how long a peer may send nothing before the step is abandoned and re-planned.</summary>
     public TimeSpan TransferTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -118,6 +121,7 @@ public sealed record ClusterSettings
             AllReduceBucketSize = section.GetSize("all-reduce-bucket-size", Default.AllReduceBucketSize, 1024),
             TransferTimeout = section.GetDuration("transfer-timeout", Default.TransferTimeout, TimeSpan.FromMilliseconds(100)),
             OverlapBackward = section.GetBoolean("overlap-backward", Default.OverlapBackward),
+            DecoderGradientBlocks = section.GetInt("decoder-gradient-blocks", Default.DecoderGradientBlocks, ValueRange.AtLeast(1)),
             BalanceStreams = section.GetBoolean("balance-streams", Default.BalanceStreams),
         };
         var discovery = section.Bind("discovery", DiscoverySettings.Bind);
@@ -190,6 +194,7 @@ public sealed record ClusterSettings
         writer.WriteSize("all-reduce-bucket-size", AllReduceBucketSize);
         writer.WriteDuration("transfer-timeout", TransferTimeout);
         writer.Write("overlap-backward", OverlapBackward);
+        writer.Write("decoder-gradient-blocks", DecoderGradientBlocks);
         writer.Write("balance-streams", BalanceStreams);
         writer.Write("rebuild-from-workers", RebuildFromWorkers);
         writer.WriteDuration("rebuild-wait", RebuildWait);
@@ -207,7 +212,7 @@ public sealed record ClusterSettings
         && DownUnreachableAfter == other.DownUnreachableAfter && ChunkSize == other.ChunkSize && TestFaults == other.TestFaults
         && RebuildFromWorkers == other.RebuildFromWorkers && RebuildWait == other.RebuildWait
         && GradientExchange == other.GradientExchange && GradientCompression == other.GradientCompression
-        && AllReduceBucketSize == other.AllReduceBucketSize && TransferTimeout == other.TransferTimeout && OverlapBackward == other.OverlapBackward && BalanceStreams == other.BalanceStreams
+        && AllReduceBucketSize == other.AllReduceBucketSize && TransferTimeout == other.TransferTimeout && OverlapBackward == other.OverlapBackward && DecoderGradientBlocks == other.DecoderGradientBlocks && BalanceStreams == other.BalanceStreams
         && Discovery.Equals(other.Discovery) && Management == other.Management;
 
     public override int GetHashCode() => HashCode.Combine(Host, Port, Seeds.Count, MinWorkers);
