@@ -1,8 +1,4 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using RnnCluster.Data;
-using RnnCluster.Tests.Support;
 using RnnCluster.Torch;
-using RnnCluster.Training;
 using RnnCluster.Training.Parallel;
 
 namespace RnnCluster.Tests.Parallel;
@@ -22,32 +18,16 @@ public sealed class WorkerReplicaReductionOrderTests
     [Fact]
     public async Task Row_marks_go_before_forward_and_only_the_count_and_rows_after_backward()
     {
-        using var dir = new TempDirectory();
-        var settings = ParallelRuns.Settings(1);
-        var corpus = CorpusLoader.Load(settings.Data.Path, TrainingSetup.Corpus(settings.Data));
-        using var run = new TrainingLoop(settings, corpus, dir.Combine("run"), new TrainerServices(TimeProvider.System, NullLoggerFactory.Instance));
-        ITrainingLoop loop = run;
-        var options = new WorkerOptions(0, loop.MasterOptions, null, TimeProvider.System)
-        {
-            Optimizer = TrainingSetup.Optimizer(settings.Training),
-            ClipNorm = settings.Training.ClipNorm,
-        };
-        using var replica = new WorkerReplica(options);
-        loop.Start();
-        var step = await loop.NextStepAsync(CancellationToken.None) ?? throw new InvalidOperationException("the run ended");
-        var protocol = new StepProtocol(loop.StreamCount);
-        protocol.Join(0);
-        protocol.TakeJoiners();
-        var window = (ComputeWindow)protocol.Open(step, loop.Master.ParameterSpan.ToArray()).Single().Command;
+        using var first = await FirstWindow.StartAsync(TimeProvider.System);
         var group = new RecordingGroup();
 
-        var (reply, _) = replica.Compute(window with { Exchange = new ExchangeCommand(0, ["this node"], null, -1, [], 0), Group = group });
+        var (reply, _) = first.Replica.Compute(first.In(group));
 
         Assert.False(reply.Abandoned);
 
         // Every segment the model reports during backward (the decoder's blocks, then each layer), all but the
         // embedding, which goes row-wise after backward.
-        var tapped = loop.Master.GradientSegments.Count - 1;
+        var tapped = first.Loop.Master.GradientSegments.Count - 1;
         Assert.Equal(
             [
                 $"async {RowMarksSegment}",
@@ -59,10 +39,11 @@ public sealed class WorkerReplicaReductionOrderTests
 
         // The marks are 1 for exactly the rows the window's inputs look up.
         var marks = group.Calls[0].Values;
-        var looked = window.Inputs.Select(id => (int)id).ToHashSet();
-        Assert.Equal(((RnnModel)loop.Master).Architecture.VocabularySize, marks.Length);
+        var looked = first.Window.Inputs.Select(id => (int)id).ToHashSet();
+        var model = (RnnModel)first.Loop.Master;
+        Assert.Equal(model.Architecture.VocabularySize, marks.Length);
         Assert.All(Enumerable.Range(0, marks.Length), r => Assert.Equal(looked.Contains(r) ? 1f : 0f, marks[r]));
-        Assert.Equal(looked.Count * settings.Model.EmbeddingSize, group.Calls[^1].Values.Length);
+        Assert.Equal(looked.Count * model.Architecture.EmbeddingSize, group.Calls[^1].Values.Length);
     }
 
     /// <summary>A group of one that records each reduction as it is started (a copy of what it was given).</summary>

@@ -1,7 +1,4 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using RnnCluster.Data;
 using RnnCluster.Tests.Support;
-using RnnCluster.Training;
 using RnnCluster.Training.Parallel;
 
 namespace RnnCluster.Tests.Parallel;
@@ -19,29 +16,13 @@ public sealed class WorkerReplicaTransferSplitTests
     [Fact]
     public async Task A_worker_reports_the_wait_for_its_slowest_peer_apart_from_the_reductions_after_it()
     {
-        using var dir = new TempDirectory();
-        var settings = ParallelRuns.Settings(1);
-        var corpus = CorpusLoader.Load(settings.Data.Path, TrainingSetup.Corpus(settings.Data));
-        using var run = new TrainingLoop(settings, corpus, dir.Combine("run"), new TrainerServices(TimeProvider.System, NullLoggerFactory.Instance));
-        ITrainingLoop loop = run;
         var clock = new ManualTimeProvider();
-        var options = new WorkerOptions(0, loop.MasterOptions, null, clock)
-        {
-            Optimizer = TrainingSetup.Optimizer(settings.Training),
-            ClipNorm = settings.Training.ClipNorm,
-        };
-        using var replica = new WorkerReplica(options);
-        loop.Start();
-        var step = await loop.NextStepAsync(CancellationToken.None) ?? throw new InvalidOperationException("the run ended");
-        var protocol = new StepProtocol(loop.StreamCount);
-        protocol.Join(0);
-        protocol.TakeJoiners();
-        var window = (ComputeWindow)protocol.Open(step, loop.Master.ParameterSpan.ToArray()).Single().Command;
+        using var first = await FirstWindow.StartAsync(clock);
         var group = new LaggingPeerGroup(clock);
 
         // The command seeds the replica (it carries the parameters) and names a group of one whose count
         // reduction ends PeerLag after backward, as if a peer were still computing.
-        var (reply, _) = replica.Compute(window with { Exchange = new ExchangeCommand(0, ["this node"], null, -1, [], 0), Group = group });
+        var (reply, _) = first.Replica.Compute(first.In(group));
 
         Assert.False(reply.Abandoned);
         Assert.True(group.LaterReductions > 0, "the embedding rows are reduced after the count");
