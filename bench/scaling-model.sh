@@ -12,7 +12,7 @@
 # Not a timed test: figures move with the machine's load; the prediction is as good as its inputs.
 #
 # Usage: bench/scaling-model.sh [ScalingModel options: --gbit 25 --latency-us 20 --nodes 2,4,8,16,32
-#        --bucket-floats 1048576 --streams 10 --coordinator-ms 2.1 --dense ...; --help lists them]
+#        --bucket-floats 1048576 --streams 10 --coordinator-ms 2.1 --dense --decoder-blocks 4 ...; --help lists them]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="$root/bench/out/scaling-model"

@@ -81,12 +81,12 @@ public abstract record TorchModelOptions
 public sealed record ModelOptions(ModelArchitecture Architecture) : TorchModelOptions
 {
     /// <summary>The default of <see cref="DecoderGradientBlocks"/> (and of <c>cluster.decoder-gradient-blocks</c>).</summary>
-    public const int DefaultDecoderGradientBlocks = 4;
+    public const int DefaultDecoderGradientBlocks = 1;
 
     /// <summary>
     /// When a gradient sink is set: how many blocks of vocabulary rows an untied full-precision decoder
-    /// reports its gradients in while its own backward runs (<see cref="ReportingDecoder"/>); 1 reports it
-    /// whole once its backward has returned. The gradients are the same bits either way.
+    /// reports its gradients in while its own backward runs (<see cref="ReportingDecoder"/>); 1 (the
+    /// default) reports it whole once its backward has returned. The gradients are the same bits either way.
     /// </summary>
     public int DecoderGradientBlocks { get; init; } = DefaultDecoderGradientBlocks;
 

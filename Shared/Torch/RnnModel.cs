@@ -174,7 +174,8 @@ public sealed class RnnModel : TorchModel
 
     /// <summary>
     /// Segments in the order their gradients become final in backward: the decoder (its weight and bias, which
-    /// end the layout; only the bias when tied, since a tied weight is the embedding's), the recurrent layers
+    /// end the layout; in blocks of rows "decoder.0", "decoder.1", ... with the bias in the last when reported
+    /// in blocks; only the bias when tied, since a tied weight is the embedding's), the recurrent layers
     /// top-down (each layer's four tensors are adjacent), and last the embedding, whose gradient (a tied
     /// decoder's included) is final only when backward returns.
     /// </summary>

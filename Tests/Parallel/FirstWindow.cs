@@ -30,10 +30,11 @@ internal sealed class FirstWindow : IDisposable
 
     public ComputeWindow Window { get; }
 
-    public static async Task<FirstWindow> StartAsync(TimeProvider clock)
+    /// <param name="extra">Settings on top of <see cref="ParallelRuns.Settings"/>'s, <c>key=value</c>.</param>
+    public static async Task<FirstWindow> StartAsync(TimeProvider clock, params string[] extra)
     {
         var dir = new TempDirectory();
-        var settings = ParallelRuns.Settings(1);
+        var settings = ParallelRuns.Settings(1, extra);
         var corpus = CorpusLoader.Load(settings.Data.Path, TrainingSetup.Corpus(settings.Data));
         var run = new TrainingLoop(settings, corpus, dir.Combine("run"), new TrainerServices(TimeProvider.System, NullLoggerFactory.Instance));
         ITrainingLoop loop = run;

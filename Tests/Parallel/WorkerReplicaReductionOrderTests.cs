@@ -18,16 +18,17 @@ public sealed class WorkerReplicaReductionOrderTests
     [Fact]
     public async Task Row_marks_go_before_forward_and_only_the_count_and_rows_after_backward()
     {
-        using var first = await FirstWindow.StartAsync(TimeProvider.System);
+        using var first = await FirstWindow.StartAsync(TimeProvider.System, "cluster.decoder-gradient-blocks=4");
         var group = new RecordingGroup();
 
         var (reply, _) = first.Replica.Compute(first.In(group));
 
         Assert.False(reply.Abandoned);
 
-        // Every segment the model reports during backward (the decoder's blocks, then each layer), all but the
-        // embedding, which goes row-wise after backward.
+        // Every segment the model reports during backward (the decoder's 4 blocks, from the setting, then its
+        // one layer), all but the embedding, which goes row-wise after backward.
         var tapped = first.Loop.Master.GradientSegments.Count - 1;
+        Assert.Equal(4 + 1, tapped);
         Assert.Equal(
             [
                 $"async {RowMarksSegment}",

@@ -11,6 +11,9 @@ namespace RnnCluster.Tests.Torch;
 public sealed class GradientTapTests
 {
     private const int Steps = 5;
+
+    /// <summary>Decoder blocks the tests' models report in (<c>cluster.decoder-gradient-blocks</c>; the default, 1, reports it whole).</summary>
+    private const int Blocks = 4;
     private const int Streams = 3;
 
     public enum Variant
@@ -41,7 +44,7 @@ public sealed class GradientTapTests
         // An untied full-precision decoder is reported in blocks of rows while its backward runs; a tied
         // or bf16 one whole, by the tap at its input.
         var decoder = reports.Where(r => r.Segment.Name.StartsWith("decoder", StringComparison.Ordinal)).ToArray();
-        Assert.Equal(variant is Variant.Lstm or Variant.Gru ? ModelOptions.DefaultDecoderGradientBlocks : 1, decoder.Length);
+        Assert.Equal(variant is Variant.Lstm or Variant.Gru ? Blocks : 1, decoder.Length);
         Assert.All(decoder, r => Assert.True(r.DuringBackward));
         Assert.Equal(model.GradientSegments.Select(s => s.Name), reports.Select(r => r.Segment.Name));
         long next = 0;
@@ -122,7 +125,7 @@ public sealed class GradientTapTests
     public void The_blocked_decoder_gives_libtorchs_bits_at_the_benchmark_LMs_size()
     {
         var arch = new ModelArchitecture(CellKind.Lstm, 2, EmbeddingSize: 200, HiddenSize: 200, VocabularySize: 10_000, TieWeights: false);
-        var options = new ModelOptions(arch) { Seed = 3, InitRange = 0.1, DropoutEmbedding = 0.2, DropoutBetweenLayers = 0.2, DropoutOutput = 0.2 };
+        var options = new ModelOptions(arch) { Seed = 3, InitRange = 0.1, DropoutEmbedding = 0.2, DropoutBetweenLayers = 0.2, DropoutOutput = 0.2, DecoderGradientBlocks = Blocks };
         using var plain = new RnnModel(options);
         using var blocked = new RnnModel(options);
         var sink = new RecordingSink(blocked);
@@ -138,7 +141,7 @@ public sealed class GradientTapTests
             Assert.Equal(a.LossSum, b.LossSum);
         }
 
-        Assert.Equal(ModelOptions.DefaultDecoderGradientBlocks, sink.Reports.Count(r => r.Segment.Name.StartsWith("decoder.", StringComparison.Ordinal) && r.DuringBackward) / 2);
+        Assert.Equal(Blocks, sink.Reports.Count(r => r.Segment.Name.StartsWith("decoder.", StringComparison.Ordinal) && r.DuringBackward) / 2);
         Assert.True(plain.GradientSpan.SequenceEqual(blocked.GradientSpan), "the blocked decoder's gradients differ from libtorch's linear backward");
     }
 
@@ -225,6 +228,7 @@ public sealed class GradientTapTests
     [Fact]
     public void One_decoder_block_reports_the_decoder_whole_from_the_tap_at_its_input()
     {
+        Assert.Equal(1, new ModelOptions(new ModelArchitecture(CellKind.Lstm, 1, 4, 4, 11, false)).DecoderGradientBlocks);
         using var model = new RnnModel(Options(Variant.Lstm) with { DecoderGradientBlocks = 1 });
         Assert.Equal(["decoder", "rnn.layer1", "rnn.layer0", "encoder"], model.GradientSegments.Select(s => s.Name));
         var sink = new RecordingSink(model);
@@ -249,6 +253,7 @@ public sealed class GradientTapTests
             DropoutBetweenLayers = 0.2,
             DropoutOutput = 0.1,
             Compute = variant == Variant.LstmBf16 ? ComputePrecision.BFloat16 : ComputePrecision.Native,
+            DecoderGradientBlocks = Blocks,
         };
     }
 

@@ -20,12 +20,13 @@ internal sealed record ComputeProfile(
     public double LocalMs => ForwardBackwardMs + ClipMs + OptimizerMs;
 
     /// <summary>The benchmark LM of bench/lm-benchmark.sh and bench/cluster-benchmark.sh (2x200 LSTM, untied, no dropout).</summary>
-    public static ComputeProfile Measure(int vocabulary, int streams, int bptt, int passes, int seed)
+    /// <param name="decoderBlocks">cluster.decoder-gradient-blocks: how the decoder reports its gradients.</param>
+    public static ComputeProfile Measure(int vocabulary, int streams, int bptt, int passes, int decoderBlocks, int seed)
     {
         const int warmUp = 3;
         TorchSharp.torch.set_num_threads(1);
         var arch = new ModelArchitecture(CellKind.Lstm, 2, EmbeddingSize: 200, HiddenSize: 200, VocabularySize: vocabulary, TieWeights: false);
-        using var model = new RnnModel(new ModelOptions(arch) { Seed = (ulong)seed });
+        using var model = new RnnModel(new ModelOptions(arch) { Seed = (ulong)seed, DecoderGradientBlocks = decoderBlocks });
         using var optimizer = new Optimizer(model, new OptimizerOptions(OptimizerAlgorithm.Sgd));
         var sink = new TimingSink();
         var random = new Random(seed);

@@ -12,16 +12,18 @@ if (options is null)
         usage: ScalingModel [--streams 10] [--bptt 35] [--vocabulary 10000] [--passes 20] [--members 2,3]
                             [--buckets 16384,65536,262144,1048576,4194304] [--nodes 2,4,8,16,32] [--gbit 25]
                             [--latency-us 20] [--coordinator-ms 2.1] [--bucket-floats 1048576] [--dense]
-                            [--megabytes-per-point 400]
+                            [--megabytes-per-point 400] [--decoder-blocks 4]
         --streams is one worker's share of the batch (the 2-worker benchmark's 20 streams / 2);
+        --decoder-blocks is cluster.decoder-gradient-blocks: 4, the setting for nodes that leave the data
+        plane a core (what the model assumes); 1 reports the decoder whole, the product's default.
         --coordinator-ms is the coordinator's part of a 2-worker step (broadcast + averaging + apply in
         bench/cluster-benchmark.sh's all-reduce row).
         """);
     return help ? 0 : 2;
 }
 
-Console.WriteLine($"Measuring one worker's compute: 2x200 LSTM LM, vocabulary {options.Vocabulary}, {options.Streams} streams x bptt {options.Bptt}, 1 thread, {options.Passes} passes");
-var compute = ComputeProfile.Measure(options.Vocabulary, options.Streams, options.Bptt, options.Passes, seed: 1);
+Console.WriteLine($"Measuring one worker's compute: 2x200 LSTM LM, vocabulary {options.Vocabulary}, {options.Streams} streams x bptt {options.Bptt}, 1 thread, {options.Passes} passes, decoder gradients in {options.DecoderBlocks} block(s)");
+var compute = ComputeProfile.Measure(options.Vocabulary, options.Streams, options.Bptt, options.Passes, options.DecoderBlocks, seed: 1);
 Console.WriteLine($"  {compute.Parameters:N0} parameters ({compute.Parameters * 4 / 1e6:F2} MB fp32)");
 Console.WriteLine($"  forward + backward {compute.ForwardBackwardMs:F1} ms (untapped {compute.UntappedMs:F1}), scale + clip {compute.ClipMs:F1} ms, SGD step {compute.OptimizerMs:F1} ms: a replica alone {compute.LocalMs:F1} ms per step");
 Console.WriteLine($"  {"segment",-10} {"floats",10} {"ready before backward returns (ms)",36}");
@@ -103,7 +105,7 @@ static void Print(IEnumerable<Prediction> predictions)
 
 internal sealed record Arguments(
     int Streams, int Bptt, int Vocabulary, int Passes, IReadOnlyList<int> Members, IReadOnlyList<int> Buckets, IReadOnlyList<int> Nodes,
-    double Gbit, double LatencyUs, double CoordinatorMs, int BucketFloats, bool Dense, int MegabytesPerPoint)
+    double Gbit, double LatencyUs, double CoordinatorMs, int BucketFloats, bool Dense, int MegabytesPerPoint, int DecoderBlocks)
 {
     /// <summary>The options, or null (after saying which) when one is unknown or malformed.</summary>
     public static Arguments? Parse(string[] args)
@@ -122,7 +124,7 @@ internal sealed record Arguments(
 
     private static Arguments? TryParse(string[] args, ref string option)
     {
-        var a = new Arguments(10, 35, 10000, 20, [2, 3], [16384, 65536, 262144, 1048576, 4194304], [2, 4, 8, 16, 32], 25, 20, 2.1, 1 << 20, false, 400);
+        var a = new Arguments(10, 35, 10000, 20, [2, 3], [16384, 65536, 262144, 1048576, 4194304], [2, 4, 8, 16, 32], 25, 20, 2.1, 1 << 20, false, 400, 4);
         for (var i = 0; i < args.Length; i++)
         {
             option = args[i];
@@ -144,6 +146,7 @@ internal sealed record Arguments(
                 "--bucket-floats" => a with { BucketFloats = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--dense" => a with { Dense = true },
                 "--megabytes-per-point" => a with { MegabytesPerPoint = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--decoder-blocks" => a with { DecoderBlocks = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 _ => null,
             };
             if (a is null)
@@ -158,6 +161,7 @@ internal sealed record Arguments(
             : a.Buckets.Count == 0 || !a.Buckets.All(b => b > BucketCosts.SmallFloats) ? $"--buckets: sizes above the {BucketCosts.SmallFloats}-float small all-reduce"
             : !a.Nodes.All(n => n >= 2) ? "--nodes: at least 2 each"
             : a.MegabytesPerPoint <= 0 ? "--megabytes-per-point: positive"
+            : a.DecoderBlocks < 1 ? "--decoder-blocks: at least 1"
             : null;
         if (problem is not null)
         {

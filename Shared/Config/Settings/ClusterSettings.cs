@@ -73,7 +73,7 @@ public sealed record ClusterSettings
     public bool OverlapBackward { get; init; } = true;
 
     /// <summary>All-reduce with overlap: blocks of vocabulary rows an untied LM decoder reports its gradients in during its backward (1 = whole, after it).</summary>
-    public int DecoderGradientBlocks { get; init; } = 4;
+    public int DecoderGradientBlocks { get; init; } = 1;
 
     /// <summary>All-reduce: how long a peer may send nothing before the step is abandoned and re-planned.</summary>
     public TimeSpan TransferTimeout { get; init; } = TimeSpan.FromSeconds(30);
