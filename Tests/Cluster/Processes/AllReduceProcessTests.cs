@@ -48,11 +48,12 @@ public sealed class AllReduceProcessTests
         Assert.InRange(split.GetProperty("peerWait").GetDouble(), 0, split.GetProperty("transfer").GetDouble());
     }
 
+    /// <remarks>With the decoder's gradients reported in blocks during its backward (not the default), which changes no bit.</remarks>
     [Fact]
     public async Task Three_workers_that_all_reduce_train_bit_identically_to_three_in_process_workers()
     {
         using var dir = new TempDirectory();
-        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(12, "cluster.min-workers=3", AllReduce));
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(12, "cluster.min-workers=3", AllReduce, "cluster.decoder-gradient-blocks=4"));
         var (coordinator, workers) = await cluster.StartAsync(3);
 
         await LocalCluster.ExpectExitAsync(coordinator, 0);
