@@ -17,6 +17,7 @@ namespace RnnCluster.Parallel.Cluster;
 /// factory, and the liveness and readiness checks that <see cref="ManagementEndpoint"/> serves. Stopping the host
 /// runs the system's CoordinatedShutdown (leave the cluster, hand a singleton over, terminate); the caller decides
 /// when: SIGTERM stays with the executables, which stop at a step boundary first and keep their exit codes.
+/// A <see cref="QuarantineWatch"/> downs the node as soon as a member has quarantined it.
 /// </summary>
 public sealed class ClusterNodeHost : IAsyncDisposable
 {
@@ -94,6 +95,8 @@ public sealed class ClusterNodeHost : IAsyncDisposable
                 AkkaRemoteTls.LogEnabled(certificate, settings.TlsCa, tlsLogger);
             }
 
+            var quarantineWatch = system.ActorOf(Props.Create(() => new QuarantineWatch(loggerFactory)), "quarantine-watch");
+            system.EventStream.Subscribe(quarantineWatch, typeof(Akka.Remote.ThisActorSystemQuarantinedEvent));
             var node = new ClusterNodeHost(host, system);
             host = null;
             return node;

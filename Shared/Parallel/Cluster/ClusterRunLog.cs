@@ -62,6 +62,9 @@ internal static partial class ClusterRunLog
     [LoggerMessage(EventId = 2318, Level = LogLevel.Information, Message = "Not resuming from {Checkpoint}, which --resume named when this node started: the run has committed newer checkpoints since (or it is gone); resuming from the newest one that verifies")]
     public static partial void ResumePassedOver(ILogger logger, string checkpoint);
 
+    [LoggerMessage(EventId = 2319, Level = LogLevel.Warning, Message = "{Remote} has quarantined this node: the cluster removed it and no member will talk to it again; it downs itself so that it stops")]
+    public static partial void Quarantined(ILogger logger, string remote);
+
     [LoggerMessage(EventId = 2320, Level = LogLevel.Information, Message = "Akka.Remote TLS on with certificate {Subject} (valid until {NotAfter:u}); peer certificates checked against {Trust}")]
     public static partial void RemoteTlsEnabled(ILogger logger, string subject, DateTime notAfter, string trust);
 

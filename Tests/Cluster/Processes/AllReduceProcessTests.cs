@@ -25,6 +25,7 @@ public sealed class AllReduceProcessTests
         using var dir = new TempDirectory();
         var tie = $"model.tie-weights={(tied ? "true" : "false")}";
         await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(20, "cluster.min-workers=2", AllReduce, "checkpoint.every-steps=5", "training.eval-every-steps=10", tie));
+        cluster.EveryNode.Add(LocalCluster.PatientDetector);
         var (coordinator, workers) = await cluster.StartAsync(2);
 
         await LocalCluster.ExpectExitAsync(coordinator, 0);
@@ -37,7 +38,7 @@ public sealed class AllReduceProcessTests
         var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(2, "checkpoint.every-steps=5", "training.eval-every-steps=10", tie), reference.Path);
         var actual = CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray();
         // Rank-order sums on the workers = worker-order sums on a master: the same floats.
-        Assert.Equal(expected.Parameters, actual);
+        LocalCluster.ExpectSameFloats(expected.Parameters, actual, coordinator);
         Assert.Contains("checkpoint step 15 committed", coordinator.Output, StringComparison.Ordinal);
         // Each fetch compared the copy's checksum with the other replica's.
         Assert.Contains("2 replicas agree on checksum", coordinator.Output, StringComparison.Ordinal);
@@ -54,6 +55,7 @@ public sealed class AllReduceProcessTests
     {
         using var dir = new TempDirectory();
         await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(12, "cluster.min-workers=3", AllReduce, "cluster.decoder-gradient-blocks=4"));
+        cluster.EveryNode.Add(LocalCluster.PatientDetector);
         var (coordinator, workers) = await cluster.StartAsync(3);
 
         await LocalCluster.ExpectExitAsync(coordinator, 0);
@@ -64,7 +66,7 @@ public sealed class AllReduceProcessTests
 
         using var reference = new TempDirectory();
         var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(3, "training.max-steps=12"), reference.Path);
-        Assert.Equal(expected.Parameters, CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray());
+        LocalCluster.ExpectSameFloats(expected.Parameters, CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray(), coordinator);
         Assert.Contains(workers, w => w.Output.Contains("rank 2 of 3", StringComparison.Ordinal));
     }
 
@@ -74,6 +76,7 @@ public sealed class AllReduceProcessTests
         using var dir = new TempDirectory();
         string[] run = ["training.optimizer=adam", "training.learning-rate=0.01", "model.hidden-size=16", "model.embedding-size=16", "data.builtin.sentences=600", "model.pooling=attention", "training.max-steps=10", "training.epochs=1"];
         await using var cluster = new LocalCluster(dir, [.. TaskRuns.Overrides("builtin:agreement-number", 2, run), "cluster.min-workers=2", AllReduce, "checkpoint.every-steps=4"]);
+        cluster.EveryNode.Add(LocalCluster.PatientDetector);
         var (coordinator, workers) = await cluster.StartAsync(2);
 
         await LocalCluster.ExpectExitAsync(coordinator, 0);
@@ -85,7 +88,7 @@ public sealed class AllReduceProcessTests
         using var reference = new TempDirectory();
         var expected = await TaskRuns.RunAsync(TaskRuns.Settings("builtin:agreement-number", 2, [.. run, "checkpoint.every-steps=4"]), reference.Path);
         var loaded = CheckpointReader.Load(cluster.RunDirectory);
-        Assert.Equal(expected.Parameters, loaded.ModelTensors.SelectMany(t => t.ToFloats()).ToArray());
+        LocalCluster.ExpectSameFloats(expected.Parameters, loaded.ModelTensors.SelectMany(t => t.ToFloats()).ToArray(), coordinator);
         // Adam's moments came back from a worker with the parameters: the checkpoint resumes exactly.
         Assert.Contains(loaded.OptimizerTensors, t => t.Name.Contains("exp_avg", StringComparison.Ordinal));
     }

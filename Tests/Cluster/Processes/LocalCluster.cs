@@ -19,6 +19,13 @@ internal sealed class LocalCluster : IAsyncDisposable
     private readonly string[] _settings;
     private int _workers;
 
+    /// <summary>
+    /// For a run compared bit for bit with one in process and disturbed by nothing on purpose: the failure
+    /// detector's patience raised so a loaded machine's late heartbeats cannot take a worker out of the plan.
+    /// A re-planned step is right (within float tolerance) but sums in another order, so not bit-identical.
+    /// </summary>
+    public const string PatientDetector = "cluster.acceptable-heartbeat-pause=20s";
+
     public LocalCluster(TempDirectory directory, params string[] settings)
     {
         Directory = directory;
@@ -120,6 +127,30 @@ internal sealed class LocalCluster : IAsyncDisposable
     {
         var actual = await node.WaitForExitAsync(Patience);
         Assert.True(actual == code, $"{node.Name} exited {actual}, expected {code}. Its output:\n{node.Report}");
+    }
+
+    /// <summary>
+    /// Asserts the cluster's parameters are the in-process run's bit for bit; when not, the message says where
+    /// they first differ and what the coordinator did to the plan (every generation it formed, and why).
+    /// </summary>
+    public static void ExpectSameFloats(float[] expected, float[] actual, NodeProcess coordinator)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        ArgumentNullException.ThrowIfNull(actual);
+        ArgumentNullException.ThrowIfNull(coordinator);
+        Assert.True(expected.Length == actual.Length, $"{actual.Length} parameters, expected {expected.Length}");
+        var first = Enumerable.Range(0, expected.Length).FirstOrDefault(i => BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]), -1);
+        if (first < 0)
+        {
+            return;
+        }
+
+        var count = Enumerable.Range(0, expected.Length).Count(i => BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]));
+        var plan = coordinator.Output.Split('\n').Where(l => l.Contains("Generation ", StringComparison.Ordinal) || l.Contains("unreachable", StringComparison.Ordinal)
+            || l.Contains("abandon", StringComparison.Ordinal) || l.Contains("leaves the plan", StringComparison.Ordinal));
+        Assert.Fail($"{count} of {expected.Length} parameters differ from the in-process run; the first, [{first.ToString(CultureInfo.InvariantCulture)}], is "
+            + $"{actual[first].ToString("R", CultureInfo.InvariantCulture)}, expected {expected[first].ToString("R", CultureInfo.InvariantCulture)}. "
+            + $"The coordinator's plan changes:\n{string.Join('\n', plan)}\nIts output:\n{coordinator.Report}");
     }
 
     public async ValueTask DisposeAsync()

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Akka;
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Remote;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using RnnCluster.Config;
@@ -75,6 +76,31 @@ public sealed class ClusterNodeHostSpecs(ITestOutputHelper output) : Akka.TestKi
         Assert.StartsWith("not ready: member ", body, StringComparison.Ordinal);
         var removed = (ClusterEvent.MemberRemoved)await removals.FishForMessageAsync(m => m is ClusterEvent.MemberRemoved r && r.Member.Address == self, Patience);
         Assert.Equal(MemberStatus.Exiting, removed.PreviousStatus);
+    }
+
+    [Fact]
+    public async Task A_node_another_member_has_quarantined_downs_itself_at_once_and_its_system_terminates()
+    {
+        await using var nodes = new ClusterNodes(loggerFactory: _loggers);
+        var observer = nodes.StartFirst();
+        var seed = AkkaCluster.Get(observer).SelfAddress;
+        var settings = ClusterNodes.Settings($"{seed.Host}:{seed.Port}");
+        await using var node = await ClusterNodeHost.StartAsync(settings, ClusterSystem.WorkerRole, _loggers, Fast, CancellationToken.None).WaitAsync(Patience);
+        await ClusterJoin.StartAsync(node.System, settings, CancellationToken.None, node.Health).WaitAsync(Patience);
+        var self = AkkaCluster.Get(node.System).SelfAddress;
+        // A member, as a worker is long before anyone quarantines it (a node still joining has nothing to down).
+        await AwaitConditionAsync(() => Task.FromResult(AkkaCluster.Get(node.System).SelfMember.Status == MemberStatus.Up), Patience);
+        var removals = CreateTestProbe(observer);
+        AkkaCluster.Get(observer).Subscribe(removals.Ref, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.MemberRemoved));
+
+        // What Akka.Remote publishes when a peer has refused this incarnation for good; the observer still sees the
+        // node reachable, so nothing but the watch downs it.
+        node.System.EventStream.Publish(new ThisActorSystemQuarantinedEvent(self, seed));
+
+        await node.System.WhenTerminated.WaitAsync(Patience);
+        Assert.IsType<CoordinatedShutdown.ClusterDowningReason>(CoordinatedShutdown.Get(node.System).ShutdownReason);
+        var removed = (ClusterEvent.MemberRemoved)await removals.FishForMessageAsync(m => m is ClusterEvent.MemberRemoved r && r.Member.Address == self, Patience);
+        Assert.Equal(MemberStatus.Down, removed.PreviousStatus);
     }
 
     [Fact]
