@@ -141,9 +141,7 @@ public sealed class RnnModel : TorchModel
         Tensor logits;
         if (taps is not null && DecoderInBlocks)
         {
-            var (_, weightGrad) = Views("decoder.weight");
-            var (_, biasGrad) = Views("decoder.bias");
-            logits = ReportingDecoder.apply(top, new DecoderBlocks(_decoderWeight, _decoderBias, weightGrad, biasGrad, _decoderRows, taps, DecoderSegment));
+            logits = ReportingDecoder.apply(top, new DecoderBlocks(_decoderWeight, _decoderBias, GradView("decoder.weight"), GradView("decoder.bias"), _decoderRows, taps, DecoderSegment));
         }
         else
         {

@@ -464,6 +464,13 @@ public abstract class TorchModel : IDisposable
         return (Flat.narrow(0, e.Offset, e.Count).view(e.Shape), FlatGrad.narrow(0, e.Offset, e.Count).view(e.Shape));
     }
 
+    /// <summary>A view of a parameter's slice of the flat gradient buffer only (what a custom backward writes into).</summary>
+    internal Tensor GradView(string name)
+    {
+        var e = _entries.First(x => x.Name == name);
+        return FlatGrad.narrow(0, e.Offset, e.Count).view(e.Shape);
+    }
+
     /// <summary>Inverted dropout with a mask from the model's generator (replicas stay independent, checkpoints restore the stream).</summary>
     internal Tensor Dropout(Tensor x, double p, bool train)
     {
