@@ -11,8 +11,9 @@ namespace RnnCluster.Parallel.Cluster;
 /// node can only stop and be started anew. Akka.NET leaves that to this node's split-brain resolver, which needs
 /// the failure detector to give up on every other member first and then <c>stable-after</c> of quiet; on a loaded
 /// machine a node paused past the acceptable pause was seen to wait out its 60 s join timeout instead, and exit
-/// saying no coordinator answered. Downing itself takes the same path as being downed (CoordinatedShutdown, the
-/// system terminates, the executables say "downed" and exit 3), only at once.
+/// saying no coordinator answered. Akka on the JVM downs such a node itself; this does the same for Akka.NET.
+/// Downing itself takes the same path as being downed (CoordinatedShutdown, the system terminates, the
+/// executables say "downed" and exit 3), only at once.
 /// </summary>
 public sealed class QuarantineWatch : ReceiveActor
 {
