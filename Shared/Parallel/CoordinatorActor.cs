@@ -40,6 +40,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     private long _masterStep = -1;
     private RemoteReplicas? _remote;
     private readonly MonitorFeed? _feed;
+    private CancellationTokenRegistration _stopRegistration;
 
     public CoordinatorActor(CoordinatorOptions options)
     {
@@ -88,6 +89,19 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         // The master's own parameter array where it has one: workers read it in place (the master
         // changes it only once every reply of the step is in).
         _parameters = _loop.Master.ParameterArray ?? new float[_loop.Master.ParameterCount];
+        if (_options.Cancellation.IsCancellationRequested)
+        {
+            // Stopped before this incarnation began (the previous one failed while stopping, e.g. its final fetch
+            // found every worker gone with the run): end at the checkpoint just resumed, without waiting for
+            // workers, which in a cluster may never come.
+            ParallelLog.StoppedWhileWaiting(_logger, _loop.Step, ", the newest committed checkpoint (a stop was requested before the coordinator restarted)");
+            _loop.Start();
+            BecomeIdle();
+            return;
+        }
+
+        var self = Self;
+        _stopRegistration = _options.Cancellation.Register(() => self.Tell(StopRequested.Instance));
         if (!_options.LocalWorkers)
         {
             Context.Parent.Tell(AttachWorkers.Instance);
@@ -116,6 +130,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
+        _stopRegistration.Dispose();
         _loop?.Dispose();
         _loop = null;
     }
@@ -137,6 +152,13 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             BecomeIdle();
         });
         Receive<Terminated>(OnTerminated);
+        // Nothing trained yet in this incarnation: the loop, started, sees the stop at once and finishes.
+        Receive<StopRequested>(_ =>
+        {
+            ParallelLog.StoppedWhileWaiting(_logger, Loop.Step, Loop.Step > 0 ? ", where it resumed" : " (no step trained)");
+            Loop.Start();
+            BecomeIdle();
+        });
     }
 
     /// <summary>A cluster whose every worker is gone: the open step (if any) waits for newcomers, who recompute it.</summary>
@@ -165,6 +187,21 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         Receive<StepDeadlinePassed>(_ => { });
         Receive<ShardFailed>(_ => { });
         Receive<Terminated>(OnTerminated);
+        Receive<StopRequested>(_ =>
+        {
+            // Between steps with the master current, the loop finishes as on any stop (a final checkpoint).
+            if (Protocol.OpenStep is null && (!_options.AllReduce || _masterStep == Loop.Step))
+            {
+                ParallelLog.StoppedWhileWaiting(_logger, Loop.Step, ", with a final checkpoint");
+                BecomeIdle();
+                return;
+            }
+
+            // A step half done, or the run's parameters only on the workers that left: this incarnation cannot
+            // finish. Failing restarts the coordinator from the newest committed checkpoint, and with the stop
+            // already requested the next incarnation ends there at once.
+            throw new InvalidOperationException($"stopped on request while every worker was gone and the run at step {Loop.Step} with them; it ends at the newest committed checkpoint");
+        });
     }
 
     private void Idle()
@@ -191,6 +228,15 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     }
 
     private void Finished() => ReceiveAny(_ => { });
+
+    /// <summary>A stop seen in a state that does not wait for workers: the loop sees it between steps.</summary>
+    protected override void Unhandled(object message)
+    {
+        if (message is not StopRequested)
+        {
+            base.Unhandled(message);
+        }
+    }
 
     private void BecomeIdle()
     {
@@ -586,6 +632,12 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             Timers.Cancel(DeadlineTimer);
             ParallelLog.WaitingForWorkers(_logger, 0, 1);
             Become(AwaitingNewWorkers);
+            if (_options.Cancellation.IsCancellationRequested)
+            {
+                // The stop came while a step was open (and was left to the loop): nothing else would end the wait.
+                Self.Tell(StopRequested.Instance);
+            }
+
             return;
         }
 

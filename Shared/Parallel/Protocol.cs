@@ -17,7 +17,8 @@ namespace RnnCluster.Parallel;
 //   supervisor → coordinator WorkersReady: the workers exist and can be watched (Terminated = stopped for good).
 //   coordinator → parent   TrainingFinished / TrainingAborted: the run's outcome.
 //   coordinator → parent   AttachWorkers (a cluster): send me the workers you hold (again after a restart).
-//   coordinator → itself   BeginStep, StepDeadlinePassed (a timer).
+//   coordinator → itself   BeginStep, StepDeadlinePassed (a timer), StopRequested (the run's cancellation:
+//                          seen between steps by the loop, and here while the coordinator waits for workers).
 //   singleton manager → cluster run actor  HandOver: this node leaves (SIGTERM, a requested leave); stop
 //                          at the step boundary, checkpoint, stop, so the next coordinator-eligible node
 //                          takes over from that checkpoint.
@@ -61,6 +62,15 @@ public sealed record AttachWorkers
 internal sealed record BeginStep
 {
     public static BeginStep Instance { get; } = new();
+}
+
+/// <summary>
+/// Coordinator to itself, when the run's cancellation (SIGTERM, Ctrl-C) fires: between steps the loop sees
+/// the stop itself; this reaches the states that wait for workers, which may never come.
+/// </summary>
+internal sealed record StopRequested
+{
+    public static StopRequested Instance { get; } = new();
 }
 
 /// <summary>Coordinator timer: the open step's deadline passed.</summary>

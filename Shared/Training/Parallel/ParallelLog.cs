@@ -42,6 +42,9 @@ internal static partial class ParallelLog
     public static partial void FetchPassedOn(ILogger logger, long step, int worker, string why);
 
     // 2190-2199: checkpoints as the coordinator sees them (apart from the ids others add after 2110).
+    [LoggerMessage(EventId = 2112, Level = LogLevel.Warning, Message = "Stopped on request while waiting for workers: the run ends at step {Step}{Where}")]
+    public static partial void StoppedWhileWaiting(ILogger logger, long step, string where);
+
     [LoggerMessage(EventId = 2190, Level = LogLevel.Warning, Message = "Passed over a damaged checkpoint when resuming: {Reason}")]
     public static partial void CheckpointSkipped(ILogger logger, string reason);
 

@@ -180,6 +180,54 @@ public sealed class ClusterProcessTests
     }
 
     [Fact]
+    public async Task A_coordinator_stopped_while_it_waits_for_workers_exits_130_at_once()
+    {
+        using var dir = new TempDirectory();
+        await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(100, "cluster.min-workers=2"));
+        var coordinator = cluster.StartCoordinator();
+        await coordinator.WaitForLineAsync("coordinator singleton started on this node", Patience);
+
+        // No worker ever comes: before the fix SIGTERM left it waiting for them for good.
+        coordinator.Terminate();
+
+        await LocalCluster.ExpectExitAsync(coordinator, 130);
+        Assert.Contains("Stopped on request while waiting for workers: the run ends at step 0", coordinator.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_coordinator_and_its_workers_stopped_together_end_at_a_checkpoint_the_summary_names()
+    {
+        using var dir = new TempDirectory();
+        // An endless all-reduce run (the default exchange) with frequent checkpoints; the workers hold the run.
+        await using var cluster = LocalCluster.WithDelayedWindows(dir, 100_000, "training.epochs=10000", "cluster.min-workers=2", "checkpoint.every-steps=5");
+        var (coordinator, workers) = await cluster.StartAsync(2);
+        await coordinator.WaitForLineAsync("checkpoint step 10 committed", Patience);
+
+        // As a host's shutdown or a Ctrl-C to the process group does it: the workers leave while the coordinator
+        // wants their copy of the run for its final checkpoint. Before the fix it restarted from its newest
+        // checkpoint and waited for workers for good.
+        coordinator.Terminate();
+        foreach (var worker in workers)
+        {
+            worker.Terminate();
+        }
+
+        await LocalCluster.ExpectExitAsync(coordinator, 130);
+        foreach (var worker in workers)
+        {
+            await LocalCluster.ExpectExitAsync(worker, 0);
+        }
+
+        // Whichever way the race went (the final copy fetched, or the workers gone with it), the summary and the
+        // newest checkpoint agree on where the run stands, and it resumes from there.
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(cluster.RunDirectory, "summary.json")));
+        Assert.Equal("interrupted", summary.RootElement.GetProperty("stoppedBy").GetString());
+        var newest = CheckpointReader.Load(cluster.RunDirectory).Manifest.Step;
+        Assert.True(newest >= 10, $"newest checkpoint at step {newest}");
+        Assert.Equal(newest, summary.RootElement.GetProperty("steps").GetInt64());
+    }
+
+    [Fact]
     public async Task A_pause_shorter_than_the_acceptable_pause_changes_no_membership()
     {
         using var dir = new TempDirectory();
