@@ -122,6 +122,9 @@ internal sealed class StepApplier(TorchModel model, Optimizer optimizer, Learnin
         return new StepOutcome(number, verdict, rollBack);
     }
 
+    /// <summary>True once <paramref name="step"/> steps reach <c>training.max-steps</c> (0: no limit).</summary>
+    public bool LimitReached(long step) => training.MaxSteps > 0 && step >= training.MaxSteps;
+
     /// <summary>
     /// After a step: validation every <c>training.eval-every-steps</c>, a checkpoint every
     /// <c>checkpoint.every-steps</c> (not at an epoch's last step — the epoch end right after
@@ -142,7 +145,7 @@ internal sealed class StepApplier(TorchModel model, Optimizer optimizer, Learnin
             evaluated = true;
         }
 
-        var limitReached = training.MaxSteps > 0 && number >= training.MaxSteps;
+        var limitReached = LimitReached(number);
         // No periodic checkpoint after a bad step while rollbacks are on: the newest committed checkpoint
         // stays one from before the streak, which a rollback returns to.
         var inStreak = LastSkipped && training.Numerics.MaxConsecutiveSkips > 0;

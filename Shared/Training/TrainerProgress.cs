@@ -96,6 +96,9 @@ internal sealed class TrainerProgress
             EvaluationsWithoutImprovement = s.EvaluationsWithoutImprovement,
             TrainSecondsBefore = s.TrainSeconds,
             Numerics = NumericsHistory.From(s),
+            // The spike window's newest loss is the last applied step's: a resume that trains nothing more
+            // (stopped at once, or at max-steps already) still reports the run's train loss, not NaN.
+            LastTrainLoss = s.RecentLosses is [.., var last] ? last : double.NaN,
         };
     }
 

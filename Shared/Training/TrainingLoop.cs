@@ -158,6 +158,13 @@ public sealed class TrainingLoop : ITrainingLoop
                 return null;
             }
 
+            if (_steps.LimitReached(_progress.Step))
+            {
+                // A run resumed at (or past) its max-steps: it used to train one more step before the check.
+                _stoppedBy = "max-steps";
+                return null;
+            }
+
             if (_progress.Cursor >= _train.Length)
             {
                 await EndEpochAsync().ConfigureAwait(false);

@@ -57,6 +57,33 @@ public sealed class DeterminismAndResumeTests
     }
 
     [Fact]
+    public async Task A_run_resumed_at_its_max_steps_trains_no_step_and_reports_the_runs_last_train_loss()
+    {
+        using var dir = new TempDirectory();
+        var run = dir.Combine("run");
+        var first = await CliRunner.RunAsync(["train", "--run-dir", run, "--max-steps", "6", .. StatefulRun]);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var trained = SummaryTrainLoss(run);
+        Assert.True(double.IsFinite(trained), $"the first run's summary.json has trainLoss {trained}");
+
+        // Resumed at its max-steps already: the session used to train step 7 before it checked the limit,
+        // and a session that trains nothing used to report a train loss of "NaN".
+        var again = await CliRunner.RunAsync(["train", "--resume", run, "--max-steps", "6", .. StatefulRun]);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains("resuming after step 6", again.Output, StringComparison.Ordinal);
+        Assert.Contains("reached training.max-steps after 6 steps", again.Output, StringComparison.Ordinal);
+        Assert.Equal(6, CliRunner.TrainLosses(run).Count);
+        Assert.Equal(trained, SummaryTrainLoss(run));
+    }
+
+    private static double SummaryTrainLoss(string run)
+    {
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
+        var loss = summary.RootElement.GetProperty("trainLoss");
+        return loss.ValueKind == System.Text.Json.JsonValueKind.Number ? loss.GetDouble() : double.Parse(loss.GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public async Task Cancelling_a_run_checkpoints_the_current_step_and_the_resume_continues_exactly()
     {
         using var dir = new TempDirectory();

@@ -144,6 +144,13 @@ public sealed class TaskTrainingLoop : ITrainingLoop
                 return null;
             }
 
+            if (_steps.LimitReached(_progress.Step))
+            {
+                // A run resumed at (or past) its max-steps: it used to train one more step before the check.
+                _stoppedBy = "max-steps";
+                return null;
+            }
+
             if (_epochBatches.Count == 0)
             {
                 // The order of the epoch the cursor is in, from the generator's state at its start.
