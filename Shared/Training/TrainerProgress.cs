@@ -103,7 +103,7 @@ internal sealed class TrainerProgress
     }
 
     /// <summary>The trainer state of a checkpoint taken now; the loop adds what only it knows (generators, stream states).</summary>
-    public TrainerState ToState(LearningRateSchedule schedule, IReadOnlyList<ulong> dataRandomState, byte[] modelRandomState, double sessionSeconds, string? streamState = null) => new()
+    public TrainerState ToState(LearningRateSchedule schedule, IReadOnlyList<ulong> dataRandomState, byte[] modelRandomState, double sessionSeconds, byte[]? streamState = null) => new()
     {
         Step = Step,
         Epoch = Epoch,

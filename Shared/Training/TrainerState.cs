@@ -37,8 +37,12 @@ public sealed record TrainerState
     /// <summary>libtorch generator state of the model (dropout masks), base64.</summary>
     public required string ModelRandomState { get; init; }
 
-    /// <summary>Hidden state of every training stream at <see cref="Cursor"/>, so a resume continues it; base64 of float32.</summary>
-    public string? StreamState { get; init; }
+    /// <summary>
+    /// Hidden state of every training stream at <see cref="Cursor"/>, so a resume continues it: float32
+    /// bytes, base64 in the JSON as always. Bytes rather than a base64 string because the coordinator
+    /// serializes this state every step: the writer encodes it straight into its UTF-8 output.
+    /// </summary>
+    public byte[]? StreamState { get; init; }
 
     /// <summary>Wall-clock seconds spent training before this checkpoint (for summaries across resumes).</summary>
     public double TrainSeconds { get; init; }

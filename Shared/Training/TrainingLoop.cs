@@ -454,16 +454,15 @@ public sealed class TrainingLoop : ITrainingLoop
     }
 
     private TrainerState CurrentState() =>
-        _progress.ToState(_schedule, _dataRandom.GetState(), _model.GetRandomState(), _time.GetElapsedTime(_started).TotalSeconds, Convert.ToBase64String(MemoryMarshal.AsBytes(_state.AsSpan())));
+        _progress.ToState(_schedule, _dataRandom.GetState(), _model.GetRandomState(), _time.GetElapsedTime(_started).TotalSeconds, MemoryMarshal.AsBytes(_state.AsSpan()).ToArray());
 
     /// <summary>The trainer state of a checkpoint or snapshot becomes the loop's (the tensors are in already).</summary>
     private void Restore(TrainerState s, string source)
     {
         _model.SetRandomState(Convert.FromBase64String(s.ModelRandomState));
         _dataRandom = SeededRandom.FromState(s.DataRandomState);
-        if (s.StreamState is { } streams)
+        if (s.StreamState is { } bytes)
         {
-            var bytes = Convert.FromBase64String(streams);
             if (bytes.Length != _state.Length * sizeof(float))
             {
                 throw new CheckpointException($"{source}/trainer.json: stream state has {bytes.Length / sizeof(float)} values, expected {_state.Length} (was data.batch-size changed?)");
