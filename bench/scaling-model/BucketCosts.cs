@@ -9,10 +9,11 @@ using RnnCluster.DataPlane.Tensors;
 namespace RnnCluster.Bench.ScalingModel;
 
 /// <summary>One measured point: a lone all-reduce of one bucket among <see cref="Members"/> members in this process.</summary>
-internal sealed record BucketPoint(int Members, int Floats, int Repeats, double WallMs, double CpuMs)
+/// <param name="BytesPerFloat">On the wire: 4 (float32), 2 with <c>cluster.gradient-compression = bf16</c>.</param>
+internal sealed record BucketPoint(int Members, int Floats, int Repeats, double WallMs, double CpuMs, int BytesPerFloat = 4)
 {
-    /// <summary>Bytes of each message: a bucket's shard.</summary>
-    public double MessageBytes => 4.0 * Floats / Members;
+    /// <summary>Bytes of each message on the wire: a bucket's shard.</summary>
+    public double MessageBytes => (double)BytesPerFloat * Floats / Members;
 
     /// <summary>
     /// CPU per message: each of the W members sends W-1 messages per phase (reduce-scatter, all-gather),
@@ -26,6 +27,9 @@ internal interface IMessageCosts
 {
     /// <summary>Wall time of a small all-reduce on loopback (two one-way hops of our software).</summary>
     double SmallWallMs { get; }
+
+    /// <summary>Bytes a gradient float takes on the wire: 4, or 2 with bf16 compression.</summary>
+    int BytesPerFloat { get; }
 
     double MessageCpuMs(double bytes);
 }
@@ -41,6 +45,8 @@ internal sealed record BucketCosts(IReadOnlyList<BucketPoint> Points, double Sma
 {
     /// <summary>Floats of the small all-reduce: a few KB, so that its cost is the messages', not the bytes'.</summary>
     public const int SmallFloats = 1024;
+
+    public int BytesPerFloat => Points[0].BytesPerFloat;
 
     public double MessageCpuMs(double bytes) => Interpolate(Points, bytes);
 
@@ -74,7 +80,8 @@ internal sealed record BucketCosts(IReadOnlyList<BucketPoint> Points, double Sma
 
     private static readonly ClusterSecret Secret = ClusterSecret.FromBytes(Encoding.UTF8.GetBytes("scaling-model-benchmark-secret-0123456789"), "benchmark");
 
-    public static async Task<BucketCosts> MeasureAsync(int members, IReadOnlyList<int> bucketFloats, long bytesPerPoint, CancellationToken cancellationToken)
+    /// <param name="compression">The data plane's <c>cluster.gradient-compression</c>: with bf16 each float travels as 2 bytes, converted on sending and summed in float32 on receipt.</param>
+    public static async Task<BucketCosts> MeasureAsync(int members, IReadOnlyList<int> bucketFloats, long bytesPerPoint, GradientCompression compression, CancellationToken cancellationToken)
     {
         var loggers = NullLoggerFactory.Instance;
         var transports = new List<TensorTransport>();
@@ -92,7 +99,8 @@ internal sealed record BucketCosts(IReadOnlyList<BucketPoint> Points, double Sma
             }
 
             var list = transports.Select((t, r) => new GroupMember(r, t.Identity, t.LocalEndPoint)).ToList();
-            var options = new AllReduceOptions { BucketFloats = bucketFloats.Max() };
+            var options = new AllReduceOptions { BucketFloats = bucketFloats.Max(), Compression = compression };
+            var bytesPerFloat = compression == GradientCompression.BFloat16 ? 2 : 4;
             groups.AddRange(await Task.WhenAll(Enumerable.Range(0, members).Select(r =>
                 GradientGroup.FormAsync(transports[r], inbound[r], "scaling-model", 1, r, list, options, loggers, TimeProvider.System, cancellationToken))));
 
@@ -126,12 +134,12 @@ internal sealed record BucketCosts(IReadOnlyList<BucketPoint> Points, double Sma
             }
 
             var small = await Run(SmallFloats, 400);
-            var points = new List<BucketPoint> { new(members, SmallFloats, 400, small.Wall, small.Cpu) };
+            var points = new List<BucketPoint> { new(members, SmallFloats, 400, small.Wall, small.Cpu, bytesPerFloat) };
             foreach (var floats in bucketFloats.Order())
             {
                 var repeats = (int)Math.Clamp(bytesPerPoint / (4L * floats), 5, 2000);
                 var (wall, cpu) = await Run(floats, repeats);
-                points.Add(new BucketPoint(members, floats, repeats, wall, cpu));
+                points.Add(new BucketPoint(members, floats, repeats, wall, cpu, bytesPerFloat));
             }
 
             return new BucketCosts(points, small.Wall);
@@ -160,6 +168,8 @@ internal sealed record BucketCosts(IReadOnlyList<BucketPoint> Points, double Sma
 internal sealed class WorstCosts(IReadOnlyList<BucketCosts> measured) : IMessageCosts
 {
     public double SmallWallMs => measured.Max(m => m.SmallWallMs);
+
+    public int BytesPerFloat => measured[0].BytesPerFloat;
 
     public double MessageCpuMs(double bytes) => measured.Max(m => m.MessageCpuMs(bytes));
 }

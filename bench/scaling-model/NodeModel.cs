@@ -54,7 +54,7 @@ internal static class NodeModel
         var n = nodes;
         double PhaseMs(double floats)
         {
-            var message = 4.0 * floats / n;
+            var message = (double)costs.BytesPerFloat * floats / n;
             var wire = double.IsPositiveInfinity(link.Gbit) ? 0 : (n - 1) * message * 8 / (link.Gbit * 1e9) * 1e3;
             var cpu = (n - 1) * costs.MessageCpuMs(message) / Math.Min(link.DataPlaneCores, n - 1);
             return Math.Max(wire, cpu) + (link.LatencyUs / 1e3);
@@ -115,6 +115,6 @@ internal static class NodeModel
         var exposed = n == 1 ? 0 : Math.Max(0, free);
         var hop = (costs.SmallWallMs / 2) + (link.LatencyUs / 1e3);
         return new Prediction(
-            n, floatsSent * 4, communication, exposed, 2 * hop, link.CoordinatorMs, link.CoordinatorMs * n / 2, compute.LocalMs);
+            n, floatsSent * costs.BytesPerFloat, communication, exposed, 2 * hop, link.CoordinatorMs, link.CoordinatorMs * n / 2, compute.LocalMs);
     }
 }

@@ -12,7 +12,9 @@ if (options is null)
         usage: ScalingModel [--streams 10] [--bptt 35] [--vocabulary 10000] [--passes 20] [--members 2,3]
                             [--buckets 16384,65536,262144,1048576,4194304] [--nodes 2,4,8,16,32] [--gbit 25]
                             [--latency-us 20] [--coordinator-ms 2.1] [--bucket-floats 1048576] [--dense]
-                            [--megabytes-per-point 400] [--decoder-blocks 4]
+                            [--megabytes-per-point 400] [--decoder-blocks 4] [--compression none|bf16]
+        --compression is cluster.gradient-compression: bf16 measures our data plane sending 2 bytes per
+        gradient float (the floor stays float32); it costs validation loss (README, "bf16 gradients").
         --streams is one worker's share of the batch (the 2-worker benchmark's 20 streams / 2);
         --decoder-blocks is cluster.decoder-gradient-blocks: 4, the setting for nodes that leave the data
         plane a core (what the model assumes); 1 reports the decoder whole, the product's default.
@@ -33,14 +35,14 @@ foreach (var s in compute.Segments)
 }
 
 Console.WriteLine();
-Console.WriteLine("Measuring the data plane's costs: lone all-reduces of one bucket on loopback, every member in this process");
-Console.WriteLine("  (an all-reduce among W is 2 W (W-1) messages of a shard, 4 x floats / W bytes; each message's CPU covers sending, receipt and sum)");
+Console.WriteLine($"Measuring the data plane's costs: lone all-reduces of one bucket on loopback, every member in this process, cluster.gradient-compression = {(options.Compression == RnnCluster.DataPlane.AllReduce.GradientCompression.BFloat16 ? "bf16" : "none")}");
+Console.WriteLine($"  (an all-reduce among W is 2 W (W-1) messages of a shard, {(options.Compression == RnnCluster.DataPlane.AllReduce.GradientCompression.BFloat16 ? 2 : 4)} x floats / W bytes; each message's CPU covers sending, receipt and sum)");
 Console.WriteLine($"  {"members",7} {"floats",9} {"repeats",7} {"wall ms",9} {"CPU ms",9} {"message KB",10} {"CPU/message us",14} {"Gbit/s of a core",16}");
 var measured = new List<BucketCosts>();
 foreach (var members in options.Members)
 {
     using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-    var costs = await BucketCosts.MeasureAsync(members, options.Buckets, bytesPerPoint: (long)options.MegabytesPerPoint << 20, limit.Token);
+    var costs = await BucketCosts.MeasureAsync(members, options.Buckets, bytesPerPoint: (long)options.MegabytesPerPoint << 20, options.Compression, limit.Token);
     foreach (var p in costs.Points)
     {
         Console.WriteLine($"  {p.Members,7} {p.Floats,9} {p.Repeats,7} {p.WallMs,9:F3} {p.CpuMs,9:F3} {p.MessageBytes / 1024,10:F1} {p.MessageCpuMs * 1e3,14:F1} {p.MessageBytes * 8 / (p.MessageCpuMs * 1e6),16:F2}");
@@ -52,7 +54,7 @@ foreach (var members in options.Members)
 
 // The worse measurement at every message size: the data plane's CPU per member should not depend on W.
 var used = new WorstCosts(measured);
-Console.WriteLine($"  the model takes the worse of the W = {string.Join(", ", options.Members)} figures at each message size; at 8 nodes a {options.BucketFloats:N0}-float bucket's message is {4.0 * options.BucketFloats / 8 / 1024:F0} KB: {used.MessageCpuMs(4.0 * options.BucketFloats / 8) * 1e3:F0} us");
+Console.WriteLine($"  the model takes the worse of the W = {string.Join(", ", options.Members)} figures at each message size; at 8 nodes a {options.BucketFloats:N0}-float bucket's message is {(double)used.BytesPerFloat * options.BucketFloats / 8 / 1024:F0} KB: {used.MessageCpuMs((double)used.BytesPerFloat * options.BucketFloats / 8) * 1e3:F0} us");
 
 Console.WriteLine();
 Console.WriteLine("The floor: the same W=2 all-reduces over one plain TCP connection, read on a thread of each member's own into its buffer");
@@ -67,7 +69,7 @@ foreach (var p in floor.Points)
 }
 
 Console.WriteLine();
-var embedding = options.Dense ? "dense embedding" : "sparse embedding rows (uniform random tokens)";
+var embedding = (options.Dense ? "dense embedding" : "sparse embedding rows (uniform random tokens)") + (used.BytesPerFloat == 2 ? ", bf16 gradients on the wire" : "");
 var link = new Link(options.Gbit, options.LatencyUs, options.CoordinatorMs);
 Console.WriteLine($"Predicted: {options.Gbit:G} Gbit/s, {options.LatencyUs:G} us one-way network latency, buckets of {options.BucketFloats:N0} floats, {embedding}, coordinator {options.CoordinatorMs:G} ms per 2-worker step");
 Console.WriteLine("  efficiency = one replica alone / a node's step, each node computing the same window (weak scaling);");
@@ -84,7 +86,7 @@ foreach (var (bucket, cores) in new[] { (65536, 1), (262144, 1), (1048576, 1), (
 }
 
 Console.WriteLine();
-Console.WriteLine($"The same prediction ({options.Gbit:G} Gbit/s) on a data plane that cost what the floor costs:");
+Console.WriteLine($"The same prediction ({options.Gbit:G} Gbit/s) on a data plane that cost what the floor costs (float32 on the wire):");
 Print(options.Nodes.Select(n => NodeModel.Predict(compute, floor, link, n, options.BucketFloats, !options.Dense)));
 
 Console.WriteLine();
@@ -105,7 +107,8 @@ static void Print(IEnumerable<Prediction> predictions)
 
 internal sealed record Arguments(
     int Streams, int Bptt, int Vocabulary, int Passes, IReadOnlyList<int> Members, IReadOnlyList<int> Buckets, IReadOnlyList<int> Nodes,
-    double Gbit, double LatencyUs, double CoordinatorMs, int BucketFloats, bool Dense, int MegabytesPerPoint, int DecoderBlocks)
+    double Gbit, double LatencyUs, double CoordinatorMs, int BucketFloats, bool Dense, int MegabytesPerPoint, int DecoderBlocks,
+    RnnCluster.DataPlane.AllReduce.GradientCompression Compression = RnnCluster.DataPlane.AllReduce.GradientCompression.None)
 {
     /// <summary>The options, or null (after saying which) when one is unknown or malformed.</summary>
     public static Arguments? Parse(string[] args)
@@ -147,6 +150,15 @@ internal sealed record Arguments(
                 "--dense" => a with { Dense = true },
                 "--megabytes-per-point" => a with { MegabytesPerPoint = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--decoder-blocks" => a with { DecoderBlocks = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--compression" => a with
+                {
+                    Compression = Next() switch
+                    {
+                        "none" => RnnCluster.DataPlane.AllReduce.GradientCompression.None,
+                        "bf16" => RnnCluster.DataPlane.AllReduce.GradientCompression.BFloat16,
+                        _ => throw new ArgumentException("none or bf16"),
+                    },
+                },
                 _ => null,
             };
             if (a is null)

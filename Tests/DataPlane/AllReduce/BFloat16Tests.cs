@@ -74,4 +74,44 @@ public sealed class BFloat16Tests
 
         Assert.Throws<ArgumentException>(() => BFloat16.Pack(new float[5], new float[2]));
     }
+
+    [Fact]
+    public void The_span_conversions_give_the_scalar_definitions_bits_for_every_kind_of_value_and_length()
+    {
+        // The span methods convert 16 floats at a time with vectors and the tail one by one: every length
+        // from 0 to 70 crosses the vector blocks' edges. Values: random bit patterns (NaNs of both signs
+        // and payloads, infinities, subnormals), exact ties, values already bf16, and the largest finite
+        // floats that round to infinity.
+        var random = new Random(5);
+        float[] special = [float.NaN, -float.NaN, BitConverter.UInt32BitsToSingle(0x7F80_0001), BitConverter.UInt32BitsToSingle(0xFFC1_2345),
+            float.PositiveInfinity, float.NegativeInfinity, float.MaxValue, -float.MaxValue, float.Epsilon, -0f, 0f,
+            BitConverter.UInt32BitsToSingle(0x3F80_8000), BitConverter.UInt32BitsToSingle(0x3F81_8000), BitConverter.UInt32BitsToSingle(0x7F7F_8000), 1.5f];
+        foreach (var length in Enumerable.Range(0, 71).Append(1001).Append(4096))
+        {
+            var values = new float[length];
+            for (var i = 0; i < length; i++)
+            {
+                values[i] = random.Next(4) == 0 ? special[random.Next(special.Length)] : BitConverter.UInt32BitsToSingle((uint)random.NextInt64(1L << 32));
+            }
+
+            var packed = new float[BFloat16.PackedLength(length)];
+            BFloat16.Pack(values, packed);
+            for (var j = 0; j < packed.Length; j++)
+            {
+                var high = (2 * j) + 1 < length ? (uint)BFloat16.ToBits(values[(2 * j) + 1]) << 16 : 0;
+                Assert.Equal(BFloat16.ToBits(values[2 * j]) | high, BitConverter.SingleToUInt32Bits(packed[j]));
+            }
+
+            var unpacked = new float[length];
+            BFloat16.Unpack(packed, unpacked);
+            var rounded = values.ToArray();
+            BFloat16.RoundInPlace(rounded);
+            for (var i = 0; i < length; i++)
+            {
+                var expected = (uint)BFloat16.ToBits(values[i]) << 16;
+                Assert.Equal(expected, BitConverter.SingleToUInt32Bits(unpacked[i]));
+                Assert.Equal(expected, BitConverter.SingleToUInt32Bits(rounded[i]));
+            }
+        }
+    }
 }
