@@ -151,6 +151,43 @@ public sealed class ChunkingTests
     }
 
     [Fact]
+    public void A_one_chunk_transfer_the_all_reduces_usual_message_is_refused_when_corrupt_truncated_unhashed_or_oversized()
+    {
+        // At 8 nodes a 1M-float bucket's message is 512 KB: one chunk, complete as it arrives.
+        var good = _writer.Split(Payload(N - 3)).Single().Chunk;
+        Assert.Equal(1u, good.Count);
+
+        var corrupted = good.Clone();
+        var data = corrupted.Data.ToByteArray();
+        data[7] ^= 0x01;
+        corrupted.Data = ByteString.CopyFrom(data);
+        var integrity = Assert.Throws<ChunkIntegrityException>(() => _assembler.Accept(corrupted, out _));
+        Assert.Equal(good.TransferId, integrity.TransferId);
+        Assert.Contains(PeerName, integrity.Message, StringComparison.Ordinal);
+
+        var truncated = good.Clone();
+        truncated.Data = ByteString.CopyFrom(good.Data.Span[..^1]);
+        Assert.Contains($"declared {N - 3}", Assert.Throws<ChunkProtocolException>(() => _assembler.Accept(truncated, out _)).Message, StringComparison.Ordinal);
+
+        var noHash = good.Clone();
+        noHash.Digest = ByteString.Empty;
+        Assert.Contains("hash", Assert.Throws<ChunkProtocolException>(() => _assembler.Accept(noHash, out _)).Message, StringComparison.Ordinal);
+
+        var outside = good.Clone();
+        outside.Index = 1;
+        Assert.Throws<ChunkProtocolException>(() => _assembler.Accept(outside, out _));
+
+        var oversized = good.Clone();
+        oversized.TotalLength = (ulong)Limits.MaxInFlightBytesPerPeer + 1;
+        Assert.Throws<FrameLimitExceededException>(() => _assembler.Accept(oversized, out _));
+
+        Assert.True(_assembler.Accept(good, out var payload));
+        Assert.Equal(good.Data.ToByteArray(), payload);
+        Assert.Equal(0, _assembler.PendingTransfers);
+        Assert.Equal(0, _assembler.BufferedBytes);
+    }
+
+    [Fact]
     public void A_chunk_index_outside_its_count_is_a_protocol_error()
     {
         var chunk = _writer.Split(Payload(N + 1))[0].Chunk.Clone();

@@ -54,6 +54,24 @@ public sealed class TaskParallelTests
         Assert.Equal(whole.Parameters, resumed.Parameters);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public async Task A_task_run_resumed_at_its_max_steps_trains_no_step_and_keeps_its_train_loss(int workers)
+    {
+        using var dir = new TempDirectory();
+        string[] run = [.. Sgd, "training.max-steps=7"];
+        var first = await TaskRuns.RunAsync(TaskRuns.Settings("builtin:tagging", workers, run), dir.Combine("run"));
+        var again = await TaskRuns.RunAsync(TaskRuns.Settings("builtin:tagging", workers, run), dir.Combine("run"), resumeFrom: dir.Combine("run"));
+
+        Assert.Equal(7, again.Summary.Steps);
+        Assert.Equal("max-steps", again.Summary.StoppedBy);
+        Assert.Equal(first.Summary.TokensTrained, again.Summary.TokensTrained);
+        Assert.Equal(first.Parameters, again.Parameters);
+        Assert.True(double.IsFinite(first.Summary.TrainLoss), $"train loss {first.Summary.TrainLoss}");
+        Assert.Equal(first.Summary.TrainLoss, again.Summary.TrainLoss);
+    }
+
     [Fact]
     public async Task A_transducer_and_an_encoder_decoder_match_the_single_replica_trainer_on_two_workers()
     {
