@@ -24,7 +24,7 @@ internal static class TrainCommand
         var runDir = new Option<DirectoryInfo?>("--run-dir") { Description = "where checkpoints, metrics.jsonl and summary.json go (default: runs/<UTC time>, or the resumed run's directory)" };
         var set = new Option<string[]>("--set") { Description = "override one setting, e.g. --set training.learning-rate=5 (repeatable)", AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.ZeroOrMore };
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "continue exactly from a checkpoint directory or a run directory's newest checkpoint" };
-        var maxSteps = new Option<long?>("--max-steps") { Description = "stop after this many optimizer steps (training.max-steps)" };
+        var maxSteps = new Option<long?>("--max-steps") { Description = "stop once the run has taken this many optimizer steps, counting those before a resume (training.max-steps)" };
         var epochs = new Option<int?>("--epochs") { Description = "number of epochs (training.epochs)" };
         var sampleLength = new Option<int>("--sample-length") { Description = "tokens to generate from the trained model at the end (0 = none)", DefaultValueFactory = _ => 40 };
         var plain = new Option<bool>("--plain") { Description = "plain log lines instead of the live progress display" };
