@@ -5,7 +5,7 @@
 #      vocabulary 10k, untied; one intra-op thread), the scale-and-clip pass and SGD step every replica
 #      runs, and when backward's gradient taps report each segment (what an all-reduce can overlap);
 #   2. the data plane's per-bucket costs: lone all-reduces of single buckets of 1K-4M floats among W = 2
-#      and 3 members on loopback, as CPU per message by message size (interpolated between the sizes);
+#      and 3 members on loopback, as CPU per message by message size (the median of 3 interleaved rounds; interpolated between sizes);
 #   3. the model (bench/scaling-model/NodeModel.cs says what it includes): N = 2 ... 32 nodes on the given
 #      link, the 8-node figure by bucket size and data-plane cores, and 2 nodes on loopback as a check
 #      against bench/cluster-benchmark.sh's measured "all-reduce's own exposed time".

@@ -78,6 +78,37 @@ internal sealed record BucketCosts(IReadOnlyList<BucketPoint> Points, double Sma
         return Math.Max(a.MessageCpuMs, a.MessageCpuMs + (slope * (bytes - a.MessageBytes)));
     }
 
+    /// <summary>Rounds each size is measured in; every point is the median round (by CPU).</summary>
+    public const int Rounds = 3;
+
+    /// <summary>
+    /// Measures the small all-reduce and every bucket size in <see cref="Rounds"/> interleaved rounds
+    /// (all sizes, then all sizes again), each round a third of <paramref name="bytesPerPoint"/>, and keeps
+    /// each size's median round by CPU: a few seconds of other load on the machine then spoil one round of
+    /// some sizes, not the point. Runs of the model minutes apart had differed by up to 4 points at 8 nodes.
+    /// </summary>
+    internal static async Task<BucketCosts> MedianOfRoundsAsync(
+        int members, IReadOnlyList<int> bucketFloats, long bytesPerPoint, int bytesPerFloat, Func<int, int, Task<(double Wall, double Cpu)>> run)
+    {
+        var sizes = bucketFloats.Order().Prepend(SmallFloats).ToList();
+        var repeats = sizes.Select(f => f == SmallFloats ? 400 / Rounds : (int)Math.Clamp(bytesPerPoint / Rounds / (4L * f), 3, 2000)).ToList();
+        var rounds = sizes.Select(_ => new List<(double Wall, double Cpu)>()).ToList();
+        for (var round = 0; round < Rounds; round++)
+        {
+            for (var i = 0; i < sizes.Count; i++)
+            {
+                rounds[i].Add(await run(sizes[i], repeats[i]));
+            }
+        }
+
+        var points = sizes.Select((f, i) =>
+        {
+            var median = rounds[i].OrderBy(r => r.Cpu).ElementAt(Rounds / 2);
+            return new BucketPoint(members, f, repeats[i] * Rounds, median.Wall, median.Cpu, bytesPerFloat);
+        }).ToList();
+        return new BucketCosts(points, points[0].WallMs);
+    }
+
     private static readonly ClusterSecret Secret = ClusterSecret.FromBytes(Encoding.UTF8.GetBytes("scaling-model-benchmark-secret-0123456789"), "benchmark");
 
     /// <param name="compression">The data plane's <c>cluster.gradient-compression</c>: with bf16 each float travels as 2 bytes, converted on sending and summed in float32 on receipt.</param>
@@ -133,16 +164,7 @@ internal sealed record BucketCosts(IReadOnlyList<BucketPoint> Points, double Sma
                 }
             }
 
-            var small = await Run(SmallFloats, 400);
-            var points = new List<BucketPoint> { new(members, SmallFloats, 400, small.Wall, small.Cpu, bytesPerFloat) };
-            foreach (var floats in bucketFloats.Order())
-            {
-                var repeats = (int)Math.Clamp(bytesPerPoint / (4L * floats), 5, 2000);
-                var (wall, cpu) = await Run(floats, repeats);
-                points.Add(new BucketPoint(members, floats, repeats, wall, cpu, bytesPerFloat));
-            }
-
-            return new BucketCosts(points, small.Wall);
+            return await MedianOfRoundsAsync(members, bucketFloats, bytesPerPoint, bytesPerFloat, Run);
         }
         finally
         {

@@ -36,7 +36,8 @@ foreach (var s in compute.Segments)
 
 Console.WriteLine();
 Console.WriteLine($"Measuring the data plane's costs: lone all-reduces of one bucket on loopback, every member in this process, cluster.gradient-compression = {(options.Compression == RnnCluster.DataPlane.AllReduce.GradientCompression.BFloat16 ? "bf16" : "none")}");
-Console.WriteLine($"  (an all-reduce among W is 2 W (W-1) messages of a shard, {(options.Compression == RnnCluster.DataPlane.AllReduce.GradientCompression.BFloat16 ? 2 : 4)} x floats / W bytes; each message's CPU covers sending, receipt and sum)");
+Console.WriteLine($"  (an all-reduce among W is 2 W (W-1) messages of a shard, {(options.Compression == RnnCluster.DataPlane.AllReduce.GradientCompression.BFloat16 ? 2 : 4)} x floats / W bytes; each message's CPU covers sending, receipt and sum;");
+Console.WriteLine($"  each point the median by CPU of {BucketCosts.Rounds} rounds, all sizes in turn, each round a third of the repeats)");
 Console.WriteLine($"  {"members",7} {"floats",9} {"repeats",7} {"wall ms",9} {"CPU ms",9} {"message KB",10} {"CPU/message us",14} {"Gbit/s of a core",16}");
 var measured = new List<BucketCosts>();
 foreach (var members in options.Members)

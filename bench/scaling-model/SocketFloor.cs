@@ -56,16 +56,8 @@ internal static class SocketFloor
             }
         }
 
-        var small = Run(BucketCosts.SmallFloats, 400);
-        var points = new List<BucketPoint> { new(2, BucketCosts.SmallFloats, 400, small.Wall, small.Cpu) };
-        foreach (var floats in bucketFloats.Order())
-        {
-            var repeats = (int)Math.Clamp(bytesPerPoint / (4L * floats), 5, 2000);
-            var (wall, cpu) = Run(floats, repeats);
-            points.Add(new BucketPoint(2, floats, repeats, wall, cpu));
-        }
-
-        return new BucketCosts(points, small.Wall);
+        // Synchronous all the way: the task completes before it is returned.
+        return BucketCosts.MedianOfRoundsAsync(2, bucketFloats, bytesPerPoint, bytesPerFloat: 4, (floats, repeats) => Task.FromResult(Run(floats, repeats))).GetAwaiter().GetResult();
     }
 
     /// <summary>One member: its buffer, its connection, a reader (the caller) and a sender thread.</summary>
