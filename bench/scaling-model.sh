@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue #10's model of N nodes: predicted step time and scaling efficiency of the all-reduce cluster on a
-# real network, from costs measured on this machine (bench/scaling-model, ~30 s on 2 cores):
+# real network, from costs measured on this machine (bench/scaling-model, about a minute on 2 cores):
 #   1. one worker's compute profile: forward + backward of its window of the benchmark LM (2x200 LSTM,
 #      vocabulary 10k, untied; one intra-op thread), the scale-and-clip pass and SGD step every replica
 #      runs, and when backward's gradient taps report each segment (what an all-reduce can overlap);
