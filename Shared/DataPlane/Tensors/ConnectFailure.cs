@@ -29,6 +29,8 @@ internal static class ConnectFailure
                     return new ConnectionEnd(ConnectionEndReason.Unreachable, peer, detail);
                 case AuthenticationException:
                     return new ConnectionEnd(ConnectionEndReason.HandshakeRefused, peer, $"TLS: {detail}");
+                case UpgradeRefusedException { Status: 101 }:
+                    return new ConnectionEnd(ConnectionEndReason.HandshakeRefused, peer, $"not a WebSocket listener: {detail}");
             }
         }
 

@@ -1,12 +1,10 @@
 using System.Collections.Concurrent;
-using System.Net.Http;
+using HttpStatusCode = System.Net.HttpStatusCode;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Threading.Channels;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using RnnCluster.DataPlane.Transport;
 
@@ -81,7 +79,7 @@ public sealed class TensorTransport : IAsyncDisposable
             _host = await WebSocketHost.StartAsync(_options.Host, _options.Port, _tls, _options.HandshakeTimeout, AcceptRequestAsync, _logger, cancellationToken)
                 .ConfigureAwait(false);
         }
-        catch (IOException e)
+        catch (SocketException e)
         {
             throw ListenFailed(e);
         }
@@ -132,15 +130,13 @@ public sealed class TensorTransport : IAsyncDisposable
         var opened = false;
         try
         {
-            var socket = WebSocketHost.CreateClient(_tls, endPoint.ToString(), _logger);
-            socket.Options.CollectHttpResponseDetails = true;
-            try
+            WebSocket socket;
+            using (var timeout = new CancellationTokenSource(_options.ConnectTimeout, _time))
+            using (var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _stopping.Token, cancellationToken))
             {
-                using var timeout = new CancellationTokenSource(_options.ConnectTimeout, _time);
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _stopping.Token, cancellationToken);
                 try
                 {
-                    await socket.ConnectAsync(endPoint.ToWebSocketUri(_options.Path, secure: _tls is not null), linked.Token).ConfigureAwait(false);
+                    socket = await WebSocketHost.DialAsync(endPoint.Host, endPoint.Port, _options.Path, _tls, _logger, linked.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -154,15 +150,10 @@ public sealed class TensorTransport : IAsyncDisposable
                 {
                     throw ConnectFailed(endPoint, new ConnectionEnd(ConnectionEndReason.ClosedHere, peer, "the tensor transport is stopping"));
                 }
-                catch (Exception e) when (e is WebSocketException or HttpRequestException or IOException or SocketException or AuthenticationException)
+                catch (Exception e) when (e is IOException or SocketException or AuthenticationException)
                 {
-                    throw ConnectFailed(endPoint, ConnectFailure.Classify(e, socket.HttpStatusCode, peer));
+                    throw ConnectFailed(endPoint, ConnectFailure.Classify(e, (HttpStatusCode)((e as UpgradeRefusedException)?.Status ?? 0), peer));
                 }
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
             }
 
             var frames = new FrameSocket(socket, _options.Limits.MaxFrameBytes);
@@ -209,7 +200,7 @@ public sealed class TensorTransport : IAsyncDisposable
             await unclaimed.DisposeAsync().ConfigureAwait(false);
         }
 
-        // Kestrel waits for the accept handlers, which end as their connections do.
+        // The host waits for the accept handlers, which end as their connections do.
         if (_host is not null)
         {
             await _host.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -236,15 +227,15 @@ public sealed class TensorTransport : IAsyncDisposable
         }
     }
 
-    /// <summary>Kestrel's bind failure, restated with the port and the setting that chose it.</summary>
-    private TensorListenException ListenFailed(IOException error)
+    /// <summary>A bind failure, restated with the port and the setting that chose it.</summary>
+    private TensorListenException ListenFailed(SocketException error)
     {
         var endPoint = new DataPlaneEndPoint(_options.Host, _options.Port);
         var setting = _options.PortSetting is { } name ? $" ({name} = {_options.Port})" : "";
         var inUse = false;
         for (var current = (Exception?)error; current is not null; current = current.InnerException)
         {
-            inUse |= current is AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse };
+            inUse |= current is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse };
         }
 
         var why = inUse
@@ -300,34 +291,34 @@ public sealed class TensorTransport : IAsyncDisposable
         return connection;
     }
 
-    /// <summary>Kestrel's handler: one call per inbound connection, for as long as it lives.</summary>
-    private async Task AcceptRequestAsync(HttpContext context)
+    /// <summary>The listener's handler: one call per inbound connection, for as long as it lives.</summary>
+    private async Task AcceptRequestAsync(InboundUpgrade request)
     {
-        var remote = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
-        if (!context.WebSockets.IsWebSocketRequest || !string.Equals(context.Request.Path.Value, _options.Path, StringComparison.Ordinal))
+        var remote = request.Remote;
+        if (!request.IsWebSocketRequest || !string.Equals(request.Path, _options.Path, StringComparison.Ordinal))
         {
-            TensorLog.NotTensorRequest(_logger, context.Request.Path.Value ?? "", remote);
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            TensorLog.NotTensorRequest(_logger, request.Path, remote);
+            await request.RefuseAsync(404, "Not Found").ConfigureAwait(false);
             return;
         }
 
         if (Volatile.Read(ref _state) != 1)
         {
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            await request.RefuseAsync(503, "Service Unavailable").ConfigureAwait(false);
             return;
         }
 
         if (!TryOpenSlot(out var open))
         {
             TensorLog.ConnectionLimitReached(_logger, remote, open, _options.Limits.MaxConnections);
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            await request.RefuseAsync(503, "Service Unavailable").ConfigureAwait(false);
             return;
         }
 
         TensorConnection? connection = null;
         try
         {
-            var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
+            var socket = await request.AcceptAsync().ConfigureAwait(false);
             var frames = new FrameSocket(socket, _options.Limits.MaxFrameBytes);
             var peer = await AuthenticateAsync(frames, outbound: false, remote, expected: null, CancellationToken.None).ConfigureAwait(false);
             connection = Open(frames, peer, outbound: false);
@@ -336,7 +327,7 @@ public sealed class TensorTransport : IAsyncDisposable
                 await connection.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "the peer's tensor transport is stopping", CancellationToken.None).ConfigureAwait(false);
             }
 
-            // Returning would let Kestrel close the connection under its reader.
+            // Returning would let the host close the connection under its reader.
             await connection.Completion.ConfigureAwait(false);
         }
         catch (TensorConnectionException)

@@ -13,4 +13,10 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = 4015, Level = LogLevel.Warning, Message = "Refused the TLS certificate of {Address}: {Reason}")]
     public static partial void OutboundCertificateRefused(ILogger logger, string address, string reason);
+
+    [LoggerMessage(EventId = 4016, Level = LogLevel.Information, Message = "Refused a connection from {Remote}: its request is not HTTP ({Reason})")]
+    public static partial void BadUpgradeRequest(ILogger logger, string remote, string reason);
+
+    [LoggerMessage(EventId = 4017, Level = LogLevel.Debug, Message = "A connection from {Remote} ended before its WebSocket upgrade: {Reason}")]
+    public static partial void UpgradeAbandoned(ILogger logger, string remote, string reason);
 }
