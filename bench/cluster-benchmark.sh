@@ -7,7 +7,8 @@
 #     stepTimeSplit side by side, and how much remoting adds (goal for all-reduce: <= +10%); the all-reduce
 #     rows' transfer split into waiting for the slower worker's backward (stepTimeSplit.peerWait) and the rest; plus the
 #     CPU time per step of each process, which (unlike wall time) other load on a shared machine hardly
-#     changes;
+#     changes, and the part of it off the compute threads (data plane, Akka, coordinating, GC, JIT), which
+#     the compute's own run-to-run swings do not move either;
 #   - bytes per step per worker: the lo transmit counter of /proc/net/dev over the timed steps / steps /
 #     2 workers (as bench/ddp/ddp_lm.py counts), against the expectation: 2(W-1)/W x the model for
 #     all-reduce (half that with bf16), 2 x the model for coordinator (parameters in, gradients out);

@@ -157,6 +157,33 @@ class Node:
             fields = f.read().rsplit(")", 1)[1].split()  # after "pid (comm)", which may hold spaces
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
+    def compute_cpu_seconds(self):
+        """CPU time of the process's compute threads (ComputeThread names them rnncluster-worker-N or
+        rnncluster-trainer; Linux keeps 15 characters): what is left of cpu_seconds() is everything off
+        them (the data plane, Akka, the coordinator's work, GC and JIT), which the compute's own
+        run-to-run swings do not move. A thread that ends is dropped from this sum, so only long-lived
+        threads are counted here; the compute threads live as long as the run."""
+        total = 0
+        try:
+            tasks = os.listdir(f"/proc/{self.pid}/task")
+        except FileNotFoundError:
+            return 0.0
+        for tid in tasks:
+            try:
+                with open(f"/proc/{self.pid}/task/{tid}/stat") as f:
+                    text = f.read()
+            except FileNotFoundError:
+                continue
+            comm = text[text.index("(") + 1:text.rindex(")")]
+            if comm.startswith(("rnncluster-work", "rnncluster-trai")):
+                fields = text.rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / CLOCK_TICKS
+
+    def cpu_split(self):
+        """(process CPU, compute threads' CPU) in seconds, read together."""
+        return self.cpu_seconds(), self.compute_cpu_seconds()
+
     def tail(self, n=30):
         with self.cond:
             return [text for _, _, text in self.lines[-n:]]
@@ -290,9 +317,9 @@ class Bench:
         try:
             # Loopback traffic while nothing of ours uses it: the background the cluster figure carries.
             node.wait_for(lambda l: l.startswith(f"step {self.args.warmup}/"), self.args.timeout, "the warm-up's last step line")
-            t1, b1, c1 = time.monotonic(), lo_tx(), node.cpu_seconds()
+            t1, b1, (c1, k1) = time.monotonic(), lo_tx(), node.cpu_split()
             node.wait_for(lambda l: l.startswith(f"step {self.args.steps}/"), self.args.timeout, "its last step line")
-            t2, b2, c2 = time.monotonic(), lo_tx(), node.cpu_seconds()
+            t2, b2, (c2, k2) = time.monotonic(), lo_tx(), node.cpu_split()
             code = node.wait_exit(self.args.timeout)
             if code != 0:
                 raise BenchFailure(f"{name} exited with status {code}", node)
@@ -302,6 +329,7 @@ class Bench:
         result = self.read_run(run_dir, node, self.args.warmup, split_expected=workers > 0)
         result["backgroundLoopbackBytesPerSecond"] = (b2 - b1) / (t2 - t1)
         result["cpuMsPerStep"] = {"process": 1000 * (c2 - c1) / (self.args.steps - self.args.warmup)}
+        result["offComputeCpuMsPerStep"] = {"process": 1000 * ((c2 - c1) - (k2 - k1)) / (self.args.steps - self.args.warmup)}
         result["threads"] = threads
         return result
 
@@ -326,9 +354,10 @@ class Bench:
             coordinator.wait_for(lambda l: l.startswith(f"step {every}/"), self.args.timeout, f"'step {every}/'")
             c0 = [n.cpu_seconds() for n in nodes]
             _, t1, _ = coordinator.wait_for(lambda l: l.startswith(f"step {warmup}/"), self.args.timeout, f"'step {warmup}/'")
-            b1, c1 = lo_tx(), [n.cpu_seconds() for n in nodes]
+            b1, s1 = lo_tx(), [n.cpu_split() for n in nodes]
             _, t2, _ = coordinator.wait_for(lambda l: l.startswith(f"step {steps}/"), self.args.timeout, f"'step {steps}/'")
-            b2, c2 = lo_tx(), [n.cpu_seconds() for n in nodes]
+            b2, s2 = lo_tx(), [n.cpu_split() for n in nodes]
+            c1, c2 = [c for c, _ in s1], [c for c, _ in s2]
             code = coordinator.wait_exit(self.args.timeout)
             end_bytes = lo_tx()
             if code != 0:
@@ -357,6 +386,8 @@ class Bench:
         result["loopbackBytesPerStepWholeRun"] = (end_bytes - start_bytes) / steps
         result["loopbackWindowSeconds"] = t2 - t1
         result["cpuMsPerStep"] = {k: 1000 * (b - a) / (steps - warmup) for k, a, b in zip(("coordinator", "worker 1", "worker 2"), c1, c2)}
+        result["offComputeCpuMsPerStep"] = {k: 1000 * ((b - a) - (y - x)) / (steps - warmup)
+                                            for k, (a, x), (b, y) in zip(("coordinator", "worker 1", "worker 2"), s1, s2)}
         if warmup > every:
             # The runtimes' warm-up (tiered JIT of Akka, Kestrel and the data plane in three processes), kept apart.
             result["cpuMsPerStepWarmup"] = {k: 1000 * (b - a) / (warmup - every) for k, a, b in zip(("coordinator", "worker 1", "worker 2"), c0, c1)}
@@ -618,6 +649,16 @@ def report(args, bench, inproc, single, clusters, trials, load_before, load_afte
         figures["exchanges"][name].update(cpuMsPerStep=total, cpuOverheadMsPerStep=total - cpu_in)
         p(f"{'cluster ' + name:<32} {per['coordinator']:>11.0f} {per['worker 1']:>8.0f} {per['worker 2']:>8.0f} {total:>8.0f} "
           f"{total - cpu_in:>+7.0f} ms ({100 * (total / cpu_in - 1):+.0f}%)")
+    off_in = mean([r["offComputeCpuMsPerStep"]["process"] for r in inproc])
+    figures["inProcessOffComputeCpuMsPerStep"] = off_in
+    p(f"  off the compute threads (all but rnncluster-worker-N: data plane, Akka, coordinating, GC, JIT; the compute's own swings")
+    p(f"  do not move it): in process {off_in:.1f}", end="")
+    for name, runs in clusters.items():
+        per = {k: mean([r["offComputeCpuMsPerStep"][k] for r in runs]) for k in ("coordinator", "worker 1", "worker 2")}
+        total = sum(per.values())
+        figures["exchanges"][name].update(offComputeCpuMsPerStep=total)
+        p(f"; cluster {name} {per['coordinator']:.1f} + {per['worker 1']:.1f} + {per['worker 2']:.1f} = {total:.1f} ({total - off_in:+.1f} ms)", end="")
+    p()
     for name, runs in clusters.items():
         if all("cpuMsPerStepWarmup" in r for r in runs):
             per = {k: mean([r["cpuMsPerStepWarmup"][k] for r in runs]) for k in ("coordinator", "worker 1", "worker 2")}

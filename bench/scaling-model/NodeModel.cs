@@ -33,7 +33,8 @@ internal sealed record Prediction(
 /// <list type="bullet">
 /// <item>each gradient segment is all-reduced from the moment its tap fires (the untapped ones, and in
 /// dense mode the embedding, when backward returns), bucket by bucket, each bucket a reduce-scatter
-/// then an all-gather among the N members (direct mesh: N-1 messages per member per phase);</item>
+/// then an all-gather among the N members (direct mesh: N-1 messages per member per phase; a bucket of
+/// fewer than N floats, like the token count, has fewer owners and fewer messages);</item>
 /// <item>(untied, sparse mode) the 0/1 row marks over the vocabulary, from the start of forward (the
 /// inputs say which rows a step looks up);</item>
 /// <item>after backward: the token count, then (sparse mode) the rows any member looked up;</item>
@@ -52,12 +53,19 @@ internal static class NodeModel
     public static Prediction Predict(ComputeProfile compute, IMessageCosts costs, Link link, int nodes, int bucketFloats, bool sparseEmbedding)
     {
         var n = nodes;
-        double PhaseMs(double floats)
+        // One bucket of m floats: the busiest member owns a shard. Of the k = min(m, N) non-empty shards it
+        // sends its contributions to the other k - 1 owners and gets N - 1 for its own (reduce-scatter), then
+        // sends its sum to the N - 1 others and gets the k - 1 other sums (all-gather): (k - 1) + (N - 1)
+        // messages, each sent once and received once, at the CPU measured per message. k = N for any
+        // bucket of N floats or more (2 (N - 1) messages); a count of 1 float has a single owner.
+        double BucketMs(long floats)
         {
-            var message = (double)costs.BytesPerFloat * floats / n;
-            var wire = double.IsPositiveInfinity(link.Gbit) ? 0 : (n - 1) * message * 8 / (link.Gbit * 1e9) * 1e3;
-            var cpu = (n - 1) * costs.MessageCpuMs(message) / Math.Min(link.DataPlaneCores, n - 1);
-            return Math.Max(wire, cpu) + (link.LatencyUs / 1e3);
+            var owners = Math.Min(floats, n);
+            var messages = owners - 1 + (n - 1);
+            var message = (double)costs.BytesPerFloat * Math.Max(floats / (double)n, 1);
+            var wire = double.IsPositiveInfinity(link.Gbit) ? 0 : messages * message * 8 / (link.Gbit * 1e9) * 1e3;
+            var cpu = messages * costs.MessageCpuMs(message) / Math.Min(link.DataPlaneCores, n - 1);
+            return Math.Max(wire, cpu) + (2 * link.LatencyUs / 1e3);
         }
 
         double AllReduceMs(long floats)
@@ -70,7 +78,7 @@ internal static class NodeModel
             var ms = 0.0;
             for (var left = floats; left > 0; left -= bucketFloats)
             {
-                ms += 2 * PhaseMs(Math.Min(left, bucketFloats));
+                ms += BucketMs(Math.Min(left, bucketFloats));
             }
 
             return ms;

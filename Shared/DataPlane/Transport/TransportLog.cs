@@ -19,4 +19,7 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = 4017, Level = LogLevel.Debug, Message = "A connection from {Remote} ended before its WebSocket upgrade: {Reason}")]
     public static partial void UpgradeAbandoned(ILogger logger, string remote, string reason);
+
+    [LoggerMessage(EventId = 4018, Level = LogLevel.Warning, Message = "The data-plane listener failed to accept a connection ({Error}: {Reason}); retrying")]
+    public static partial void AcceptFailed(ILogger logger, string error, string reason);
 }

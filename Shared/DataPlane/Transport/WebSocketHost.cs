@@ -21,6 +21,9 @@ namespace RnnCluster.DataPlane.Transport;
 /// </summary>
 internal sealed class WebSocketHost : IAsyncDisposable
 {
+    /// <summary>How long the listener pauses after a failed accept.</summary>
+    private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
+
     private readonly Socket _listener;
     private readonly TlsMaterial? _tls;
     private readonly TimeSpan _handshakeTimeout;
@@ -232,9 +235,20 @@ internal sealed class WebSocketHost : IAsyncDisposable
             {
                 return;
             }
-            catch (SocketException)
+            catch (SocketException e)
             {
-                // A connection reset before it was accepted: the next one is unaffected.
+                // A connection reset before it was accepted leaves the next one unaffected; a listener out of
+                // file descriptors fails every accept until some close, so it pauses instead of spinning.
+                TransportLog.AcceptFailed(_logger, e.SocketErrorCode.ToString(), e.Message);
+                try
+                {
+                    await Task.Delay(AcceptRetryDelay, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
                 continue;
             }
 
