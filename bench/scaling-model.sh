@@ -7,7 +7,9 @@
 #   2. the data plane's per-bucket costs: lone all-reduces of single buckets of 1K-4M floats among W = 2
 #      and 3 members on loopback, as CPU per message by message size (the median of 3 interleaved rounds; interpolated between sizes);
 #   3. the model (bench/scaling-model/NodeModel.cs says what it includes): N = 2 ... 32 nodes on the given
-#      link, the 8-node figure by bucket size and data-plane cores, and 2 nodes on loopback as a check
+#      link, with the embedding rows a step looks up counted in the benchmark's corpus (the one
+#      bench/cluster-benchmark.sh trains on; made here if absent), and the 8-node figure for uniformly
+#      random tokens beside it, the 8-node figure by bucket size and data-plane cores, and 2 nodes on loopback as a check
 #      against bench/cluster-benchmark.sh's measured "all-reduce's own exposed time".
 # Not a timed test: figures move with the machine's load; the prediction is as good as its inputs.
 #
@@ -22,8 +24,19 @@ if ! dotnet build "$root/bench/scaling-model" -c Release -o "$bin" -nologo -v qu
   echo "scaling-model.sh: the build failed (log above)" >&2
   exit 1
 fi
+# The same corpus as bench/cluster-benchmark.sh: any words10k corpus already made, else make one.
+corpus=$(ls -d "$root"/bench/out/corpus/words10k-* 2>/dev/null | head -n 1 || true)
+if [[ -z $corpus || ! -f $corpus/test.txt ]]; then  # test.txt is written last: it marks a complete corpus
+  corpus="$root/bench/out/corpus/words10k-parallel"
+  if ! python3 "$root/bench/lm/make_corpus.py" "$corpus" --vocab 10000 --train-tokens 400000 --valid-tokens 5000 --test-tokens 5000 --seed 1 \
+      2> "$bin/corpus.log"; then
+    cat "$bin/corpus.log" >&2
+    echo "scaling-model.sh: making the benchmark corpus failed (log above)" >&2
+    exit 1
+  fi
+fi
 # libgomp reads it at start: spinning OpenMP threads would take the cores the data plane measures on.
 export OMP_WAIT_POLICY=PASSIVE
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-dotnet "$bin/ScalingModel.dll" "$@"
+dotnet "$bin/ScalingModel.dll" --corpus "$corpus" "$@"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -37,7 +37,7 @@ internal sealed record Prediction(
 /// fewer than N floats, like the token count, has fewer owners and fewer messages);</item>
 /// <item>(untied, sparse mode) the 0/1 row marks over the vocabulary, from the start of forward (the
 /// inputs say which rows a step looks up);</item>
-/// <item>after backward: the token count, then (sparse mode) the rows any member looked up;</item>
+/// <item>after backward: the token count, then (sparse mode) the rows any member looked up (<see cref="CorpusRows"/>);</item>
 /// <item>one network carries it all, first come first served (a node's NIC; conservative: transfers do not
 /// share it at once); a phase takes the longer of its wire time and its CPU (N-1 messages of a bucket's
 /// shard, at the CPU per message measured here for that size), plus the network latency;</item>
@@ -50,7 +50,7 @@ internal sealed record Prediction(
 /// </summary>
 internal static class NodeModel
 {
-    public static Prediction Predict(ComputeProfile compute, IMessageCosts costs, Link link, int nodes, int bucketFloats, bool sparseEmbedding)
+    public static Prediction Predict(ComputeProfile compute, IMessageCosts costs, Link link, int nodes, int bucketFloats, CorpusRows? sparseRows)
     {
         var n = nodes;
         // One bucket of m floats: the busiest member owns a shard. Of the k = min(m, N) non-empty shards it
@@ -96,14 +96,14 @@ internal static class NodeModel
             floatsSent += 2.0 * (n - 1) * floats / n;
         }
 
-        if (sparseEmbedding)
+        if (sparseRows is not null)
         {
             Queue(-compute.ForwardBackwardMs, compute.Vocabulary); // the row marks, sent before forward
         }
 
         foreach (var segment in compute.Segments.OrderBy(s => -s.LeadMs))
         {
-            if (sparseEmbedding && segment.Name == "encoder")
+            if (sparseRows is not null && segment.Name == "encoder")
             {
                 continue;
             }
@@ -112,12 +112,10 @@ internal static class NodeModel
         }
 
         Queue(0, 1); // the token count
-        if (sparseEmbedding)
+        if (sparseRows is not null)
         {
-            // Rows any of the N windows looked up, for uniformly random tokens (as the profile's windows).
-            var lookups = (double)n * compute.Streams * compute.Bptt;
-            var touched = compute.Vocabulary * (1 - Math.Pow(1 - (1.0 / compute.Vocabulary), lookups));
-            Queue(0, (long)Math.Round(touched) * compute.EmbeddingWidth);
+            // Rows any of the N windows looked up.
+            Queue(0, (long)Math.Round(sparseRows.Touched(n)) * compute.EmbeddingWidth);
         }
 
         var exposed = n == 1 ? 0 : Math.Max(0, free);

@@ -12,12 +12,14 @@ if (options is null)
         usage: ScalingModel [--streams 10] [--bptt 35] [--vocabulary 10000] [--passes 20] [--members 2,3]
                             [--buckets 16384,65536,262144,1048576,4194304] [--nodes 2,4,8,16,32] [--gbit 25]
                             [--latency-us 20] [--coordinator-ms 2.1] [--bucket-floats 1048576] [--dense]
-                            [--megabytes-per-point 400] [--decoder-blocks 4] [--compression none|bf16]
+                            [--megabytes-per-point 400] [--decoder-blocks 4] [--compression none|bf16] [--corpus DIR]
         --compression is cluster.gradient-compression: bf16 measures our data plane sending 2 bytes per
         gradient float (the floor stays float32); it costs validation loss (README, "bf16 gradients").
         --streams is one worker's share of the batch (the 2-worker benchmark's 20 streams / 2);
         --decoder-blocks is cluster.decoder-gradient-blocks: 4, the setting for nodes that leave the data
         plane a core (what the model assumes); 1 reports the decoder whole, the product's default.
+        --corpus DIR: count the embedding rows a step of N nodes looks up in DIR/train.txt (bench/scaling-model.sh
+        passes the benchmark's corpus); without it, or with --dense, tokens are taken as uniformly random.
         --coordinator-ms is the coordinator's part of a 2-worker step (broadcast + averaging + apply in
         bench/cluster-benchmark.sh's all-reduce row).
         """);
@@ -70,29 +72,41 @@ foreach (var p in floor.Points)
 }
 
 Console.WriteLine();
-var embedding = (options.Dense ? "dense embedding" : "sparse embedding rows (uniform random tokens)") + (used.BytesPerFloat == 2 ? ", bf16 gradients on the wire" : "");
+var uniformRows = options.Dense ? null : CorpusRows.Uniform(options.Vocabulary, options.Streams, options.Bptt);
+var rows = options.Dense || options.Corpus is null ? uniformRows : CorpusRows.Measure(options.Corpus, options.Streams, options.Bptt);
+var embedding = (rows is null ? "dense embedding" : $"sparse embedding rows ({rows.Description})") + (used.BytesPerFloat == 2 ? ", bf16 gradients on the wire" : "");
 var link = new Link(options.Gbit, options.LatencyUs, options.CoordinatorMs);
 Console.WriteLine($"Predicted: {options.Gbit:G} Gbit/s, {options.LatencyUs:G} us one-way network latency, buckets of {options.BucketFloats:N0} floats, {embedding}, coordinator {options.CoordinatorMs:G} ms per 2-worker step");
 Console.WriteLine("  efficiency = one replica alone / a node's step, each node computing the same window (weak scaling);");
 Console.WriteLine("  'coordinator fixed' keeps its 2-worker time per step, 'per worker' grows it with N");
-Print(options.Nodes.Select(n => NodeModel.Predict(compute, used, link, n, options.BucketFloats, !options.Dense)));
+if (rows is not null)
+{
+    Console.WriteLine($"  distinct rows a step looks up: {string.Join(", ", options.Nodes.Select(n => $"{n} nodes {rows.Touched(n):F0}"))}");
+}
+
+Print(options.Nodes.Select(n => NodeModel.Predict(compute, used, link, n, options.BucketFloats, rows)));
+if (rows is not null && !ReferenceEquals(rows, uniformRows))
+{
+    var worst = NodeModel.Predict(compute, used, link, 8, options.BucketFloats, uniformRows);
+    Console.WriteLine($"  with uniform random tokens instead (a worst case: {uniformRows!.Touched(8):F0} rows at 8 nodes): 8 nodes exposed {worst.ExposedMs:F2} ms, efficiency {worst.Efficiency:P1}");
+}
 
 Console.WriteLine();
 Console.WriteLine($"At 8 nodes ({options.Gbit:G} Gbit/s), by bucket size and by the cores the data plane may use:");
 Console.WriteLine($"  {"bucket floats",13} {"cores",5} {"comm ms",8} {"exposed ms",10} {"hidden",7} {"efficiency",10}");
 foreach (var (bucket, cores) in new[] { (65536, 1), (262144, 1), (1048576, 1), (4194304, 1), (options.BucketFloats, 2), (options.BucketFloats, 4), (options.BucketFloats, 7) })
 {
-    var p = NodeModel.Predict(compute, used, link with { DataPlaneCores = cores }, 8, bucket, !options.Dense);
+    var p = NodeModel.Predict(compute, used, link with { DataPlaneCores = cores }, 8, bucket, rows);
     Console.WriteLine($"  {bucket,13:N0} {cores,5} {p.CommunicationMs,8:F2} {p.ExposedMs,10:F2} {p.Hidden,7:P0} {p.Efficiency,10:P1}");
 }
 
 Console.WriteLine();
 Console.WriteLine($"The same prediction ({options.Gbit:G} Gbit/s) on a data plane that cost what the floor costs (float32 on the wire):");
-Print(options.Nodes.Select(n => NodeModel.Predict(compute, floor, link, n, options.BucketFloats, !options.Dense)));
+Print(options.Nodes.Select(n => NodeModel.Predict(compute, floor, link, n, options.BucketFloats, rows)));
 
 Console.WriteLine();
 Console.WriteLine("Check against this machine: 2 nodes on loopback (no wire limit, no network latency), the same model");
-var loopback = NodeModel.Predict(compute, used, new Link(double.PositiveInfinity, 0, options.CoordinatorMs), 2, options.BucketFloats, !options.Dense);
+var loopback = NodeModel.Predict(compute, used, new Link(double.PositiveInfinity, 0, options.CoordinatorMs), 2, options.BucketFloats, rows);
 Print([loopback]);
 Console.WriteLine($"  predicted all-reduce exposed after backward + reply and command: {loopback.ExposedMs + loopback.ControlMs:F1} ms (bench/cluster-benchmark.sh reports the measured figure as transfer - peer wait)");
 return 0;
@@ -109,7 +123,7 @@ static void Print(IEnumerable<Prediction> predictions)
 internal sealed record Arguments(
     int Streams, int Bptt, int Vocabulary, int Passes, IReadOnlyList<int> Members, IReadOnlyList<int> Buckets, IReadOnlyList<int> Nodes,
     double Gbit, double LatencyUs, double CoordinatorMs, int BucketFloats, bool Dense, int MegabytesPerPoint, int DecoderBlocks,
-    RnnCluster.DataPlane.AllReduce.GradientCompression Compression = RnnCluster.DataPlane.AllReduce.GradientCompression.None)
+    RnnCluster.DataPlane.AllReduce.GradientCompression Compression = RnnCluster.DataPlane.AllReduce.GradientCompression.None, string? Corpus = null)
 {
     /// <summary>The options, or null (after saying which) when one is unknown or malformed.</summary>
     public static Arguments? Parse(string[] args)
@@ -151,6 +165,7 @@ internal sealed record Arguments(
                 "--dense" => a with { Dense = true },
                 "--megabytes-per-point" => a with { MegabytesPerPoint = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--decoder-blocks" => a with { DecoderBlocks = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--corpus" => a with { Corpus = Next() },
                 "--compression" => a with
                 {
                     Compression = Next() switch
@@ -175,6 +190,7 @@ internal sealed record Arguments(
             : !a.Nodes.All(n => n >= 2) ? "--nodes: at least 2 each"
             : a.MegabytesPerPoint <= 0 ? "--megabytes-per-point: positive"
             : a.DecoderBlocks < 1 ? "--decoder-blocks: at least 1"
+            : a.Corpus is { } dir && !File.Exists(Path.Combine(dir, "train.txt")) ? $"--corpus: {Path.Combine(dir, "train.txt")} does not exist"
             : null;
         if (problem is not null)
         {
