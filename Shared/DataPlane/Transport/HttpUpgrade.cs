@@ -37,9 +37,19 @@ internal static class HttpUpgrade
     public static byte[] SwitchingProtocols(string key) => Encoding.ASCII.GetBytes(
         $"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {AcceptFor(key)}\r\n\r\n");
 
-    /// <summary>A refusal with no body; the listener closes the connection after it.</summary>
-    public static byte[] Refusal(int status, string reason) => Encoding.ASCII.GetBytes(
-        $"HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    /// <summary>Writes a refusal with no body (the listener closes the connection after it); a dialler that went away or stalls learns nothing more.</summary>
+    public static async Task RefuseAsync(Stream stream, int status, string reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), cancellationToken).ConfigureAwait(false);
+            await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Nothing to tell it then.
+        }
+    }
 
     /// <summary>
     /// Reads a head up to and including its blank line, a byte at a time, so that nothing after it (the

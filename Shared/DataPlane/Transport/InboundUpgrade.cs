@@ -13,12 +13,6 @@ internal sealed class InboundUpgrade
     private readonly HttpHead _head;
     private readonly CancellationToken _handshake;
 
-    /// <summary>A connection whose head was not HTTP: it can only be refused.</summary>
-    internal InboundUpgrade(Stream stream, string remote, CancellationToken handshake)
-        : this(stream, HttpHead.Parse("-"), remote, handshake)
-    {
-    }
-
     internal InboundUpgrade(Stream stream, HttpHead head, string remote, CancellationToken handshake)
     {
         _stream = stream;
@@ -55,16 +49,5 @@ internal sealed class InboundUpgrade
     }
 
     /// <summary>Answers <paramref name="status"/> with no body; the connection closes when the handler returns.</summary>
-    public async Task RefuseAsync(int status, string reason)
-    {
-        try
-        {
-            await _stream.WriteAsync(HttpUpgrade.Refusal(status, reason), _handshake).ConfigureAwait(false);
-            await _stream.FlushAsync(_handshake).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
-        {
-            // The dialer went away or stalled: it learns nothing more either way.
-        }
-    }
+    public Task RefuseAsync(int status, string reason) => HttpUpgrade.RefuseAsync(_stream, status, reason, _handshake);
 }

@@ -286,7 +286,7 @@ internal sealed class WebSocketHost : IAsyncDisposable
             catch (InvalidDataException e)
             {
                 TransportLog.BadUpgradeRequest(_logger, remote, e.Message);
-                await new InboundUpgrade(stream, remote, handshake.Token).RefuseAsync(400, "Bad Request").ConfigureAwait(false);
+                await HttpUpgrade.RefuseAsync(stream, 400, "Bad Request", handshake.Token).ConfigureAwait(false);
                 return;
             }
             catch (Exception e) when (e is IOException or AuthenticationException or OperationCanceledException or ObjectDisposedException)
