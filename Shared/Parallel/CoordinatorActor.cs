@@ -535,7 +535,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         timings.ComputeSeconds += replies.Select(g => g.ComputeSeconds).DefaultIfEmpty(0).Max();
         var longestCopy = replies.MaxBy(g => g.CopySeconds);
         timings.TransferSeconds += Math.Max(0, time.GetElapsedTime(_dispatched, reduceStarted).TotalSeconds - slowest) + (longestCopy?.CopySeconds ?? 0);
-        timings.PeerWaitSeconds += longestCopy?.PeerWaitSeconds ?? 0;
+        timings.PeerWaitSeconds += _options.AllReduce ? StepTimeSplit.PeerWait(replies) : 0;
         timings.AveragingSeconds += time.GetElapsedTime(reduceStarted, reduced).TotalSeconds;
         if (_options.AllReduce)
         {

@@ -1,3 +1,5 @@
+using RnnCluster.Training.Parallel;
+
 namespace RnnCluster.Training;
 
 /// <summary>
@@ -8,6 +10,8 @@ namespace RnnCluster.Training;
 /// With an all-reduce among the workers, peer wait is the part of transfer that the worker with the
 /// longest transfer spent waiting for the other members to finish their backward (their compute, which
 /// a faster worker sees as transfer); transfer less peer wait is the all-reduce's own exposed time.
+/// The coordinator works it out from the replies (<see cref="PeerWait"/>): no reduction after backward
+/// waits for the slowest member alone any more, so no worker can time it.
 /// </summary>
 public sealed class StepTimeSplit
 {
@@ -25,6 +29,26 @@ public sealed class StepTimeSplit
     public double AveragingSeconds { get; set; }
 
     public double ApplySeconds { get; set; }
+
+    /// <summary>
+    /// One all-reduce step's peer wait: how much later than the worker with the longest transfer the slowest
+    /// worker ended its backward, which the former spent waiting for that peer's contributions, at most its
+    /// whole transfer. Each reply times its compute from when its command arrived, and the coordinator sends
+    /// a step's commands together, so the difference of compute times is the difference of end times to
+    /// within the commands' spread (well under a millisecond on a LAN).
+    /// </summary>
+    public static double PeerWait(IReadOnlyCollection<WindowGradients> replies)
+    {
+        ArgumentNullException.ThrowIfNull(replies);
+        if (replies.Count == 0)
+        {
+            return 0;
+        }
+
+        var slowest = replies.Max(g => g.ComputeSeconds);
+        var longestCopy = replies.MaxBy(g => g.CopySeconds)!;
+        return Math.Clamp(slowest - longestCopy.ComputeSeconds, 0, longestCopy.CopySeconds);
+    }
 
     public IReadOnlyDictionary<string, double> PerStepMilliseconds()
     {

@@ -5,9 +5,9 @@ namespace RnnCluster.Tests.Parallel;
 
 /// <summary>
 /// The order in which an all-reducing language-model worker puts a step's reductions on the wire: the
-/// embedding's row marks before forward (the inputs say which rows the step looks up), the decoder's
-/// blocks and the recurrent layers while backward runs, and after backward only the token count and the
-/// looked-up rows.
+/// embedding's row marks and the token count before forward (the inputs and targets say which rows the
+/// step looks up and how many targets it has), the decoder's blocks and the recurrent layers while backward
+/// runs, and after backward only the looked-up rows.
 /// </summary>
 public sealed class WorkerReplicaReductionOrderTests
 {
@@ -16,7 +16,7 @@ public sealed class WorkerReplicaReductionOrderTests
     private const int EmbeddingRowsSegment = 1001;
 
     [Fact]
-    public async Task Row_marks_go_before_forward_and_only_the_count_and_rows_after_backward()
+    public async Task Row_marks_and_the_token_count_go_before_forward_and_only_the_rows_after_backward()
     {
         using var first = await FirstWindow.StartAsync(TimeProvider.System, "cluster.decoder-gradient-blocks=4");
         var group = new RecordingGroup();
@@ -32,8 +32,8 @@ public sealed class WorkerReplicaReductionOrderTests
         Assert.Equal(
             [
                 $"async {RowMarksSegment}",
+                $"async {CountSegment}",
                 .. Enumerable.Range(2, tapped).Select(s => $"async {s}"),
-                $"sync {CountSegment}",
                 $"sync {EmbeddingRowsSegment}",
             ],
             group.Calls.Select(c => c.Name));
@@ -45,6 +45,10 @@ public sealed class WorkerReplicaReductionOrderTests
         Assert.Equal(model.Architecture.VocabularySize, marks.Length);
         Assert.All(Enumerable.Range(0, marks.Length), r => Assert.Equal(looked.Contains(r) ? 1f : 0f, marks[r]));
         Assert.Equal(looked.Count * model.Architecture.EmbeddingSize, group.Calls[^1].Values.Length);
+
+        // The count is the window's targets (none ignored in a language model's window), the loss's count.
+        Assert.Equal([first.Window.Targets.Length], group.Calls[1].Values);
+        Assert.Equal(first.Window.Targets.Length, reply.Tokens);
     }
 
     /// <summary>A group of one that records each reduction as it is started (a copy of what it was given).</summary>

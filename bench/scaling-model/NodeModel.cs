@@ -35,9 +35,9 @@ internal sealed record Prediction(
 /// dense mode the embedding, when backward returns), bucket by bucket, each bucket a reduce-scatter
 /// then an all-gather among the N members (direct mesh: N-1 messages per member per phase; a bucket of
 /// fewer than N floats, like the token count, has fewer owners and fewer messages);</item>
-/// <item>(untied, sparse mode) the 0/1 row marks over the vocabulary, from the start of forward (the
-/// inputs say which rows a step looks up);</item>
-/// <item>after backward: the token count, then (sparse mode) the rows any member looked up (<see cref="CorpusRows"/>);</item>
+/// <item>from the start of forward: (untied, sparse mode) the 0/1 row marks over the vocabulary (the
+/// inputs say which rows a step looks up), and the token count (the targets fix it);</item>
+/// <item>after backward: (sparse mode) the rows any member looked up (<see cref="CorpusRows"/>);</item>
 /// <item>one network carries it all, first come first served (a node's NIC; conservative: transfers do not
 /// share it at once); a phase takes the longer of its wire time and its CPU (N-1 messages of a bucket's
 /// shard, at the CPU per message measured here for that size), plus the network latency;</item>
@@ -101,6 +101,8 @@ internal static class NodeModel
             Queue(-compute.ForwardBackwardMs, compute.Vocabulary); // the row marks, sent before forward
         }
 
+        Queue(-compute.ForwardBackwardMs, 1); // the token count, sent before forward too
+
         foreach (var segment in compute.Segments.OrderBy(s => -s.LeadMs))
         {
             if (sparseRows is not null && segment.Name == "encoder")
@@ -111,7 +113,6 @@ internal static class NodeModel
             Queue(-segment.LeadMs, segment.Floats);
         }
 
-        Queue(0, 1); // the token count
         if (sparseRows is not null)
         {
             // Rows any of the N windows looked up.

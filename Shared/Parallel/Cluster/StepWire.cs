@@ -103,7 +103,6 @@ public static class StepWire
             CopySeconds = g.CopySeconds,
             Norm = g.Norm,
             Abandoned = g.Abandoned,
-            PeerWaitSeconds = g.PeerWaitSeconds,
         },
         (StepProto.WindowGradients.GradientsFieldNumber, g.Gradients),
         (StepProto.WindowGradients.FinalStateFieldNumber, g.FinalState));
@@ -115,7 +114,7 @@ public static class StepWire
             bytes.Span, StepProto.WindowGradients.Parser, [StepProto.WindowGradients.GradientsFieldNumber, StepProto.WindowGradients.FinalStateFieldNumber], floats);
         return new Training.Parallel.WindowGradients(
             m.Step, m.Generation, m.Attempt, m.WorkerIndex, m.LossSum, m.Tokens,
-            Floats(bytes, floats[0]), Floats(bytes, floats[1]), m.ComputeSeconds, m.CopySeconds, m.Norm, m.Abandoned, m.PeerWaitSeconds);
+            Floats(bytes, floats[0]), Floats(bytes, floats[1]), m.ComputeSeconds, m.CopySeconds, m.Norm, m.Abandoned);
     }
 
     public static ByteString ToWire(Training.Parallel.FetchReplica f) => new StepProto.FetchReplica

@@ -57,8 +57,8 @@ public sealed record SnapshotCopy(RunSnapshot Snapshot, float[] Parameters);
 /// After an all-reduce among the workers <see cref="Gradients"/> is empty and <see cref="Norm"/> is the
 /// reduced gradient's norm (every replica holds the same); <see cref="Abandoned"/>: the all-reduce failed
 /// and nothing of the step is pending. <see cref="CopySeconds"/> runs from the end of this worker's backward
-/// to the end of its exchange; in an all-reduce <see cref="PeerWaitSeconds"/> is its first part: until every
-/// member had finished its backward (the other workers' remaining compute, not communication).
+/// to the end of its exchange (in an all-reduce the coordinator works out how much of it was waiting for a
+/// slower member's backward: <see cref="StepTimeSplit.PeerWait"/>).
 /// </summary>
 public sealed record WindowGradients(
     long Step,
@@ -72,8 +72,7 @@ public sealed record WindowGradients(
     double ComputeSeconds = 0,
     double CopySeconds = 0,
     double Norm = 0,
-    bool Abandoned = false,
-    double PeerWaitSeconds = 0);
+    bool Abandoned = false);
 
 /// <summary>
 /// What a step command adds when the workers average gradients among themselves

@@ -93,6 +93,12 @@ public sealed class WorkerReplica : IDisposable
             // Which rows this step looks up is known before forward: their marks travel now, beside the
             // compute, instead of after backward where every message lengthens the step.
             var marks = sparseEmbedding ? StartRowMarks(group, w.Step, replica.Architecture.VocabularySize, w.Inputs) : null;
+
+            // So are the targets, and with them the token count every replica averages by: it travels beside
+            // the compute too. (After backward it cost N - 1 more messages before the looked-up rows.)
+            var targets = CountTargets(w.Targets);
+            float[] counts = [targets];
+            var counting = group.AllReduceAsync(counts, w.Step, CountSegment);
             (double LossSum, long Tokens) computed;
             try
             {
@@ -112,11 +118,17 @@ public sealed class WorkerReplica : IDisposable
                 }
             }
 
+            if (computed.Tokens != targets)
+            {
+                throw new InvalidOperationException($"the loss counted {computed.Tokens} targets, the count sent before forward {targets}");
+            }
+
             var embedding = overlap.Embedding;
             var width = replica.Architecture.EmbeddingSize;
             var exchanged = Exchange(
                 group, w.Step, w.Generation, w.Attempt, computed.LossSum, computed.Tokens, states, started, overlap.Pending,
-                embedding is null || marks is null ? null : () => ReduceRows(group, w.Step, embedding, width, marks));
+                embedding is null || marks is null ? null : () => ReduceRows(group, w.Step, embedding, width, marks),
+                (counting, counts));
             _last = (w.Step, w.Generation, w.FirstStream, exchanged);
             return (exchanged, null);
         }
@@ -279,24 +291,26 @@ public sealed class WorkerReplica : IDisposable
     }
 
     /// <summary>
-    /// The all-reduce of a computed step: the token count first (every replica averages by the same), then
-    /// the gradient sum, averaged and clipped in place as the coordinator's master would be; it stays
-    /// pending until the commit. The reply carries no gradients.
+    /// The all-reduce of a computed step: the token count (every replica averages by the same; first, unless
+    /// <paramref name="counted"/> started it before forward, then awaited last), then the gradient sum,
+    /// averaged and clipped in place as the coordinator's master would be; it stays pending until the commit.
+    /// The reply carries no gradients.
     /// </summary>
-    private WindowGradients Exchange(IGradientExchange group, long step, int generation, int attempt, double lossSum, long count, float[] finalState, long started, List<Task> inFlight, Action? alsoReduce)
+    private WindowGradients Exchange(
+        IGradientExchange group, long step, int generation, int attempt, double lossSum, long count, float[] finalState, long started, List<Task> inFlight, Action? alsoReduce, (Task Reducing, float[] Sum)? counted = null)
     {
         var time = _options.Time;
         var computed = time.GetTimestamp();
-        long everyoneComputed;
         try
         {
             // Token counts summed as floats: exact while a step has fewer than 2^24 targets (far more than a batch holds).
-            // Every member sends its count when its backward is done, so this call ends once the slowest member's
-            // backward has: the time until then is waiting for a peer's compute, not communication.
-            float[] counts = [count];
-            group.AllReduce(counts, step, CountSegment);
-            everyoneComputed = time.GetTimestamp();
-            var total = (long)counts[0];
+            // A window's count went out before forward (counted); a task batch's is known only now, and goes first.
+            var counts = counted?.Sum ?? [count];
+            if (counted is null)
+            {
+                group.AllReduce(counts, step, CountSegment);
+            }
+
             alsoReduce?.Invoke();
             if (inFlight.Count > 0)
             {
@@ -307,6 +321,9 @@ public sealed class WorkerReplica : IDisposable
             {
                 ReduceWhole(group, step);
             }
+
+            counted?.Reducing.GetAwaiter().GetResult(); // an abandonment surfaces as itself
+            var total = (long)counts[0];
 
             // A step whose every shard had no targets leaves the parameters as they are (as the master would).
             _pendingNorm = total == 0 ? double.NaN : _replica.ScaleAndClipGradients(1.0 / total, _options.ClipNorm);
@@ -319,8 +336,22 @@ public sealed class WorkerReplica : IDisposable
 
         return new WindowGradients(
             step, generation, attempt, _options.Index, lossSum, count, [], finalState,
-            time.GetElapsedTime(started, computed).TotalSeconds, time.GetElapsedTime(computed).TotalSeconds, _pendingNorm,
-            PeerWaitSeconds: time.GetElapsedTime(computed, everyoneComputed).TotalSeconds);
+            time.GetElapsedTime(started, computed).TotalSeconds, time.GetElapsedTime(computed).TotalSeconds, _pendingNorm);
+    }
+
+    /// <summary>The targets the loss counts (every one but the ignored -1).</summary>
+    private static long CountTargets(long[] targets)
+    {
+        var ignored = 0;
+        foreach (var t in targets)
+        {
+            if (t == -1)
+            {
+                ignored++;
+            }
+        }
+
+        return targets.Length - ignored;
     }
 
     /// <summary>Starts the all-reduce of a 0/1 mark per vocabulary row for the rows <paramref name="inputs"/> look up.</summary>

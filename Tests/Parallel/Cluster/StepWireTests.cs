@@ -100,15 +100,16 @@ public sealed class StepWireTests
     }
 
     [Fact]
-    public void An_all_reduce_reply_carries_its_wait_for_the_slowest_peer_apart_from_its_transfer()
+    public void An_all_reduce_reply_carries_its_compute_and_transfer_times_from_which_the_coordinator_splits_the_peer_wait()
     {
-        var reply = new Step.WindowGradients(9, 2, 0, 1, 12.5, 6, [], [0.5f], ComputeSeconds: 0.1, CopySeconds: 0.04, Norm: 0.7, PeerWaitSeconds: 0.03);
+        var reply = new Step.WindowGradients(9, 2, 0, 1, 12.5, 6, [], [0.5f], ComputeSeconds: 0.1, CopySeconds: 0.04, Norm: 0.7);
 
         var decoded = StepWire.FromWireGradients(StepWire.ToWire(reply));
 
-        Assert.Equal(0.03, decoded.PeerWaitSeconds);
+        Assert.Equal(0.1, decoded.ComputeSeconds);
         Assert.Equal(0.04, decoded.CopySeconds);
-        Assert.Equal(0.03, Wire.WindowGradients.Parser.ParseFrom(StepWire.ToWire(reply)).PeerWaitSeconds);
+        Assert.Equal(0.7, decoded.Norm);
+        Assert.Equal(0.1, Wire.WindowGradients.Parser.ParseFrom(StepWire.ToWire(reply)).ComputeSeconds);
     }
 
     /// <summary>The bytes are plain protobuf of the schema: generated code reads them, and reads them the same.</summary>
