@@ -624,6 +624,13 @@ def report(args, bench, inproc, single, clusters, trials, load_before, load_afte
         overhead = figures["exchanges"]["all-reduce"]["overheadPercent"]
         p(f"cluster all-reduce / in process = {ms_of['all-reduce'] / ms_of['in-process']:.2f} ({overhead:+.1f}%); goal <= +10%: "
           f"{'met' if overhead <= 10 else f'missed by {overhead - 10:.1f} points'}")
+        if len(inproc) > 1 and len(clusters["all-reduce"]) == len(inproc):
+            # The host's speed drifts between rounds more than this ratio moves: each cluster run against the
+            # in-process run of its own round, and their median, say more than the ratio of the means.
+            rounds = [100 * (c["msPerStep"] / i["msPerStep"] - 1) for i, c in zip(inproc, clusters["all-reduce"])]
+            med = statistics.median(rounds)
+            figures["exchanges"]["all-reduce"].update(overheadPercentPerRound=rounds, overheadPercentMedian=med)
+            p("  each round against its own in-process run: " + ", ".join(f"{r:+.1f}%" for r in rounds) + f"; median {med:+.1f}%")
     for name, runs in clusters.items():
         # Binaries from before the split report no peerWait: the line is left out for them.
         if name.startswith("all-reduce") and all("peerWait" in r["split"] for r in runs):
