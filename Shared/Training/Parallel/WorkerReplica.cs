@@ -96,9 +96,7 @@ public sealed class WorkerReplica : IDisposable
 
             // So are the targets, and with them the token count every replica averages by: it travels beside
             // the compute too. (After backward it cost N - 1 more messages before the looked-up rows.)
-            var targets = CountTargets(w.Targets);
-            float[] counts = [targets];
-            var counting = group.AllReduceAsync(counts, w.Step, CountSegment);
+            var counting = StartCount(group, w.Step, w.Targets);
             (double LossSum, long Tokens) computed;
             try
             {
@@ -118,17 +116,13 @@ public sealed class WorkerReplica : IDisposable
                 }
             }
 
-            if (computed.Tokens != targets)
-            {
-                throw new InvalidOperationException($"the loss counted {computed.Tokens} targets, the count sent before forward {targets}");
-            }
-
+            counting.Check(computed.Tokens);
             var embedding = overlap.Embedding;
             var width = replica.Architecture.EmbeddingSize;
             var exchanged = Exchange(
                 group, w.Step, w.Generation, w.Attempt, computed.LossSum, computed.Tokens, states, started, overlap.Pending,
                 embedding is null || marks is null ? null : () => ReduceRows(group, w.Step, embedding, width, marks),
-                (counting, counts));
+                counting);
             _last = (w.Step, w.Generation, w.FirstStream, exchanged);
             return (exchanged, null);
         }
@@ -165,8 +159,10 @@ public sealed class WorkerReplica : IDisposable
 
             _replica.Reseed(DropoutSeeds.For(_options.Model.Seed, b.Step, b.FirstRow));
             _replica.ZeroGradients();
+            var counting = StartCount(group, b.Step, b.Shard.Targets);
             var computed = b.Shard.Compute(_replica, train: true, backward: true);
-            var exchanged = Exchange(group, b.Step, b.Generation, b.Attempt, computed.LossSum, computed.Count, [], started, [], null);
+            counting.Check(computed.Count);
+            var exchanged = Exchange(group, b.Step, b.Generation, b.Attempt, computed.LossSum, computed.Count, [], started, [], null, counting);
             _last = (b.Step, b.Generation, b.FirstRow, exchanged);
             return (exchanged, null);
         }
@@ -291,26 +287,17 @@ public sealed class WorkerReplica : IDisposable
     }
 
     /// <summary>
-    /// The all-reduce of a computed step: the token count (every replica averages by the same; first, unless
-    /// <paramref name="counted"/> started it before forward, then awaited last), then the gradient sum,
-    /// averaged and clipped in place as the coordinator's master would be; it stays pending until the commit.
-    /// The reply carries no gradients.
+    /// The all-reduce of a computed step: the gradient sum, averaged by the token count (started before forward,
+    /// <paramref name="counted"/>) and clipped in place as the coordinator's master would be; it stays pending
+    /// until the commit. The reply carries no gradients.
     /// </summary>
     private WindowGradients Exchange(
-        IGradientExchange group, long step, int generation, int attempt, double lossSum, long count, float[] finalState, long started, List<Task> inFlight, Action? alsoReduce, (Task Reducing, float[] Sum)? counted = null)
+        IGradientExchange group, long step, int generation, int attempt, double lossSum, long count, float[] finalState, long started, List<Task> inFlight, Action? alsoReduce, TokenCount counted)
     {
         var time = _options.Time;
         var computed = time.GetTimestamp();
         try
         {
-            // Token counts summed as floats: exact while a step has fewer than 2^24 targets (far more than a batch holds).
-            // A window's count went out before forward (counted); a task batch's is known only now, and goes first.
-            var counts = counted?.Sum ?? [count];
-            if (counted is null)
-            {
-                group.AllReduce(counts, step, CountSegment);
-            }
-
             alsoReduce?.Invoke();
             if (inFlight.Count > 0)
             {
@@ -322,8 +309,7 @@ public sealed class WorkerReplica : IDisposable
                 ReduceWhole(group, step);
             }
 
-            counted?.Reducing.GetAwaiter().GetResult(); // an abandonment surfaces as itself
-            var total = (long)counts[0];
+            var total = counted.Total(); // an abandonment surfaces as itself
 
             // A step whose every shard had no targets leaves the parameters as they are (as the master would).
             _pendingNorm = total == 0 ? double.NaN : _replica.ScaleAndClipGradients(1.0 / total, _options.ClipNorm);
@@ -339,8 +325,11 @@ public sealed class WorkerReplica : IDisposable
             time.GetElapsedTime(started, computed).TotalSeconds, time.GetElapsedTime(computed).TotalSeconds, _pendingNorm);
     }
 
-    /// <summary>The targets the loss counts (every one but the ignored -1).</summary>
-    private static long CountTargets(long[] targets)
+    /// <summary>
+    /// Starts the all-reduce of this member's token count: the targets the loss will count (all but the
+    /// ignored -1), known before forward, so the count travels beside the compute instead of after backward.
+    /// </summary>
+    private static TokenCount StartCount(IGradientExchange group, long step, long[] targets)
     {
         var ignored = 0;
         foreach (var t in targets)
@@ -351,7 +340,9 @@ public sealed class WorkerReplica : IDisposable
             }
         }
 
-        return targets.Length - ignored;
+        var mine = targets.Length - ignored;
+        float[] sum = [mine];
+        return new TokenCount(mine, sum, group.AllReduceAsync(sum, step, CountSegment));
     }
 
     /// <summary>Starts the all-reduce of a 0/1 mark per vocabulary row for the rows <paramref name="inputs"/> look up.</summary>
@@ -529,6 +520,30 @@ public sealed class WorkerReplica : IDisposable
     /// (the decoder, then the recurrent layers top-down, the embedding last): communication overlaps the
     /// rest of backward. Called on the backward thread; it only starts tasks.
     /// </summary>
+    /// <summary>
+    /// A step's token count on its way: this member's count, and the all-reduce summing it into
+    /// <paramref name="sum"/>. Token counts are summed as floats: exact while a step has fewer than 2^24
+    /// targets (far more than a batch holds).
+    /// </summary>
+    private sealed class TokenCount(long mine, float[] sum, Task reducing)
+    {
+        /// <summary>A loss that counted other targets than were sent would average every replica wrongly: never go on.</summary>
+        public void Check(long counted)
+        {
+            if (counted != mine)
+            {
+                throw new InvalidOperationException($"the loss counted {counted} targets, the count sent before forward {mine}");
+            }
+        }
+
+        /// <summary>The step's total, once every member's count is in.</summary>
+        public long Total()
+        {
+            reducing.GetAwaiter().GetResult();
+            return (long)sum[0];
+        }
+    }
+
     private sealed class ReduceWhenReady(IGradientExchange group, float[] gradients, long step, bool sparseEmbedding) : IGradientReadySink
     {
         public List<Task> Pending { get; } = [];
