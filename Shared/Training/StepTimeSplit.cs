@@ -35,7 +35,7 @@ public sealed class StepTimeSplit
     /// worker ended its backward, which the former spent waiting for that peer's contributions, at most its
     /// whole transfer. Each reply times its compute from when its command arrived, and the coordinator sends
     /// a step's commands together, so the difference of compute times is the difference of end times to
-    /// within the commands' spread (well under a millisecond on a LAN).
+    /// within the spread of the commands' arrivals.
     /// </summary>
     public static double PeerWait(IReadOnlyCollection<WindowGradients> replies)
     {

@@ -516,11 +516,6 @@ public sealed class WorkerReplica : IDisposable
     }
 
     /// <summary>
-    /// Starts the all-reduce of each range of the gradient buffer the moment backward reports it final
-    /// (the decoder, then the recurrent layers top-down, the embedding last): communication overlaps the
-    /// rest of backward. Called on the backward thread; it only starts tasks.
-    /// </summary>
-    /// <summary>
     /// A step's token count on its way: this member's count, and the all-reduce summing it into
     /// <paramref name="sum"/>. Token counts are summed as floats: exact while a step has fewer than 2^24
     /// targets (far more than a batch holds).
@@ -544,6 +539,11 @@ public sealed class WorkerReplica : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts the all-reduce of each range of the gradient buffer the moment backward reports it final
+    /// (the decoder, then the recurrent layers top-down, the embedding last): communication overlaps the
+    /// rest of backward. Called on the backward thread; it only starts tasks.
+    /// </summary>
     private sealed class ReduceWhenReady(IGradientExchange group, float[] gradients, long step, bool sparseEmbedding) : IGradientReadySink
     {
         public List<Task> Pending { get; } = [];
