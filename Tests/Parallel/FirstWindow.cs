@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using RnnCluster.Config;
 using RnnCluster.Data;
 using RnnCluster.Tests.Support;
 using RnnCluster.Training;
@@ -37,20 +38,29 @@ internal sealed class FirstWindow : IDisposable
         var settings = ParallelRuns.Settings(1, extra);
         var corpus = CorpusLoader.Load(settings.Data.Path, TrainingSetup.Corpus(settings.Data));
         var run = new TrainingLoop(settings, corpus, dir.Combine("run"), new TrainerServices(TimeProvider.System, NullLoggerFactory.Instance));
-        ITrainingLoop loop = run;
-        var options = new WorkerOptions(0, loop.MasterOptions, null, clock)
+        var replica = ReplicaFor(run, settings, clock);
+        var window = await FirstCommandAsync<ComputeWindow>(run);
+        return new FirstWindow(dir, run, replica, window);
+    }
+
+    /// <summary>Worker 0's replica for <paramref name="loop"/>'s run, able to all-reduce (it steps itself), on <paramref name="clock"/>.</summary>
+    public static WorkerReplica ReplicaFor(ITrainingLoop loop, RnnClusterSettings settings, TimeProvider clock) =>
+        new(new WorkerOptions(0, loop.MasterOptions, null, clock)
         {
             Optimizer = TrainingSetup.Optimizer(settings.Training),
             ClipNorm = settings.Training.ClipNorm,
-        };
-        var replica = new WorkerReplica(options);
+        });
+
+    /// <summary>Starts <paramref name="loop"/> and opens its first step for a plan of worker 0 alone: that worker's command, carrying the parameters.</summary>
+    public static async Task<T> FirstCommandAsync<T>(ITrainingLoop loop)
+        where T : class
+    {
         loop.Start();
         var step = await loop.NextStepAsync(CancellationToken.None) ?? throw new InvalidOperationException("the run ended");
         var protocol = new StepProtocol(loop.StreamCount);
         protocol.Join(0);
         protocol.TakeJoiners();
-        var window = (ComputeWindow)protocol.Open(step, loop.Master.ParameterSpan.ToArray()).Single().Command;
-        return new FirstWindow(dir, run, replica, window);
+        return (T)protocol.Open(step, loop.Master.ParameterSpan.ToArray()).Single().Command;
     }
 
     /// <summary>The window as an all-reduce step of a group of one (the replica seeds itself from the command's parameters).</summary>

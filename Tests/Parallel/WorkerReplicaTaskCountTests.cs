@@ -27,18 +27,8 @@ public sealed class WorkerReplicaTaskCountTests
         var settings = TaskRuns.Settings(data, 1, TaskParallelTests.Sgd);
         var dataset = TaskSetup.Load(settings.Data, TaskSetup.ResolveKind(settings.Data));
         using var loop = new TaskTrainingLoop(settings, dataset, dir.Combine("run"), new TrainerServices(TimeProvider.System, NullLoggerFactory.Instance));
-        ITrainingLoop run = loop;
-        using var replica = new WorkerReplica(new WorkerOptions(0, run.MasterOptions, null, TimeProvider.System)
-        {
-            Optimizer = TrainingSetup.Optimizer(settings.Training),
-            ClipNorm = settings.Training.ClipNorm,
-        });
-        run.Start();
-        var step = await run.NextStepAsync(CancellationToken.None) ?? throw new InvalidOperationException("the run ended");
-        var protocol = new StepProtocol(run.StreamCount);
-        protocol.Join(0);
-        protocol.TakeJoiners();
-        var batch = (ComputeBatch)protocol.Open(step, run.Master.ParameterSpan.ToArray()).Single().Command;
+        using var replica = FirstWindow.ReplicaFor(loop, settings, TimeProvider.System);
+        var batch = await FirstWindow.FirstCommandAsync<ComputeBatch>(loop);
 
         // Every 7th target ignored (-1, as padding is), so the count differs from the number of targets.
         var targets = batch.Shard.Targets.Select((t, i) => i % 7 == 3 ? -1 : t).ToArray();
