@@ -587,7 +587,7 @@ def report(args, bench, inproc, single, clusters, trials, load_before, load_afte
     p()
     p(f"Step time: tokens/s = mean of the {every}-step intervals after step {warmup}; ms per step = 700 tokens / tokens/s;")
     p("split = summary.json stepTimeSplit (ms per step, whole run); messaging = broadcast + transfer + averaging, share of the split.")
-    p("all-reduce rows: transfer = the workers' all-reduce (count + gradients, average, clip) + the command/reply round trip")
+    p("all-reduce rows: transfer = the workers' all-reduce (gradients, the token count started with forward, average, clip) + the command/reply round trip")
     p("beyond the slowest worker; broadcast = the trainer snapshot and the commands (no parameters); averaging = closing the step (no gradients);")
     p("the line under the table splits that transfer: waiting for the slower worker to finish its backward, and the rest")
     p(f"{'run':<32} {'tokens/s':>8} {'ms/step':>8} {'vs in-proc':>10} {'compute':>8} {'transfer':>8} {'averaging':>9} {'broadcast':>9} {'apply':>6} {'messaging':>9}  runs (ms/step)")
