@@ -101,6 +101,9 @@ public sealed class GradientGroup : IAsyncDisposable
     /// <summary>Payload bytes this member has sent (as they travel: halved by bf16), for the benchmark.</summary>
     public long BytesSent => Interlocked.Read(ref _bytesSent);
 
+    /// <summary>Of <see cref="BytesSent"/>, those that went through shared memory to peers on this host (<see cref="SharedMemoryOptions"/>).</summary>
+    public long SharedBytesSent => _peers.Sum(p => p?.Connection?.SharedBytesSent ?? 0);
+
     /// <summary>Payload bytes this member has received.</summary>
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
 
@@ -173,6 +176,11 @@ public sealed class GradientGroup : IAsyncDisposable
             group._registration = inbound.Register(runId, generation, group.OfferInbound);
             dials = [.. group._peers.Where(p => p is not null && (!options.OneConnectionPerPair || p.Rank < rank)).Select(p => group.DialAsync(p!, linked.Token))];
             await group._connected.Task.WaitAsync(linked.Token).ConfigureAwait(false);
+
+            // Whether each peer takes this member's tensors through shared memory is settled before the first call,
+            // so a step's transport does not depend on how fast the answer came back.
+            Task[] answers = [.. group._peers.Where(p => p?.Connection is not null).Select(p => p!.Connection!.SharedMemoryAnswered)];
+            await Task.WhenAll(answers).WaitAsync(linked.Token).ConfigureAwait(false);
         }
         catch (Exception e)
         {

@@ -45,6 +45,12 @@ public sealed class TensorConnection : IAsyncDisposable
     private ITimer? _abortTimer;
     private int _disposed;
     private Action<TensorConnection>? _finished;
+    private SharedRing? _outRing;      // offered to the peer; used once it accepts
+    private volatile bool _outRingAccepted;
+    private int _outRingAnswered;
+    private SharedRing? _inRing;       // the peer's, accepted; read by the reader only
+    private long _sharedBytesSent;
+    private readonly TaskCompletionSource<bool> _ringAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal TensorConnection(
         FrameSocket socket, NodeIdentity local, NodeIdentity peer, bool outbound, TensorTransportOptions options, TimeProvider timeProvider, ILogger logger)
@@ -71,6 +77,16 @@ public sealed class TensorConnection : IAsyncDisposable
 
     /// <summary>True when this node dialled the connection.</summary>
     public bool Outbound { get; }
+
+    /// <summary>
+    /// Completes with whether this side sends through shared memory: true once the peer accepted its ring,
+    /// false when it declined, when no ring could be made or shared memory is off here, or when the
+    /// connection ended first.
+    /// </summary>
+    public Task<bool> SharedMemoryAnswered => _ringAnswered.Task;
+
+    /// <summary>Payload bytes sent through shared memory rather than the socket.</summary>
+    public long SharedBytesSent => Interlocked.Read(ref _sharedBytesSent);
 
     /// <summary>Why the connection ended; null while it is open. Set before <see cref="Completion"/> completes.</summary>
     public ConnectionEnd? End
@@ -124,7 +140,9 @@ public sealed class TensorConnection : IAsyncDisposable
         {
             ThrowIfEnded();
             cancellationToken.ThrowIfCancellationRequested();
-            var chunks = TensorWire.Split(_chunks, header.ToWire(), FloatBytes.Of(payload));
+            var chunks = TrySendShared(payload, out var shared)
+                ? TensorWire.Split(_chunks, header.ToWire(), ReadOnlyMemory<byte>.Empty, shared)
+                : TensorWire.Split(_chunks, header.ToWire(), FloatBytes.Of(payload));
             var progress = new Outgoing(chunks.Length);
 
             // A stall or a cancellation records the end first and then aborts the socket (through
@@ -210,6 +228,7 @@ public sealed class TensorConnection : IAsyncDisposable
                 unclaimed.Dispose();
             }
 
+            await ReleaseOutRingAsync().ConfigureAwait(false);
             _ending.Dispose();
         }
     }
@@ -222,6 +241,14 @@ public sealed class TensorConnection : IAsyncDisposable
         _finished = finished;
         TensorLog.Connected(_logger, Peer, Outbound ? "outbound" : "inbound");
         _reading = Task.Run(ReadLoopAsync);
+        if (_options.SharedMemory is { } shared && BitConverter.IsLittleEndian)
+        {
+            _ = OfferRingAsync(shared);
+        }
+        else
+        {
+            _ringAnswered.TrySetResult(false);
+        }
     }
 
     /// <param name="status">NormalClosure for a goodbye; EndpointUnavailable when the transport stops.</param>
@@ -369,6 +396,18 @@ public sealed class TensorConnection : IAsyncDisposable
 
     private async Task AcceptAsync(Frame frame)
     {
+        if (frame.BodyCase == Frame.BodyOneofCase.RingOffer)
+        {
+            AcceptRingOffer(frame.RingOffer);
+            return;
+        }
+
+        if (frame.BodyCase == Frame.BodyOneofCase.RingReply)
+        {
+            AcceptRingReply(frame.RingReply);
+            return;
+        }
+
         if (frame.BodyCase != Frame.BodyOneofCase.Chunk)
         {
             throw new ProtocolViolationException($"sent a {frame.BodyCase} frame; a tensor connection carries chunked tensors only");
@@ -410,7 +449,12 @@ public sealed class TensorConnection : IAsyncDisposable
     /// </summary>
     private TensorMessage Unpack(ReadOnlySequence<byte> payload)
     {
-        var (header, offset, length) = TensorWire.Parse(payload);
+        var (header, offset, length, shared) = TensorWire.Parse(payload);
+        if (shared is not null)
+        {
+            return UnpackShared(header, shared);
+        }
+
         var count = length / sizeof(float);
         var buffer = count == 0 ? [] : ArrayPool<float>.Shared.Rent(count);
         var data = payload.Slice(offset, length);
@@ -424,6 +468,187 @@ public sealed class TensorConnection : IAsyncDisposable
         }
 
         return new TensorMessage(Peer, header, buffer, count);
+    }
+
+    /// <summary>A tensor whose floats lie in the peer's ring: copied out into a pooled buffer, which frees the ring's space.</summary>
+    private TensorMessage UnpackShared(TensorHeader header, SharedSlice shared)
+    {
+        if (_inRing is not { } ring)
+        {
+            throw new FormatException("a tensor in shared memory, but this side holds no ring of the peer's");
+        }
+
+        if (shared.Length > _options.Limits.MaxInFlightBytesPerPeer || shared.Start > long.MaxValue)
+        {
+            throw new FormatException($"a tensor of {shared.Length} bytes at {shared.Start} in shared memory, over the {_options.Limits.MaxInFlightBytesPerPeer} bytes a transfer may hold or past any ring");
+        }
+
+        var count = (int)(shared.Length / sizeof(float));
+        var buffer = count == 0 ? [] : ArrayPool<float>.Shared.Rent(count);
+        try
+        {
+            ring.ReadAndRelease((long)shared.Start, MemoryMarshal.AsBytes(buffer.AsSpan(0, count)));
+        }
+        catch
+        {
+            if (count > 0)
+            {
+                ArrayPool<float>.Shared.Return(buffer);
+            }
+
+            throw;
+        }
+
+        return new TensorMessage(Peer, header, buffer, count);
+    }
+
+    /// <summary>Under the send lock: copies a large enough payload into the accepted ring, if it has room.</summary>
+    private bool TrySendShared(ReadOnlyMemory<float> payload, out SharedSlice shared)
+    {
+        shared = null!;
+        var bytes = MemoryMarshal.AsBytes(payload.Span);
+        if (!_outRingAccepted || _outRing is not { } ring || bytes.Length < _options.SharedMemory!.MinPayloadBytes || bytes.Length == 0)
+        {
+            return false;
+        }
+
+        if (!ring.TryWrite(bytes, out var start))
+        {
+            return false; // the peer has not consumed enough yet: inline, never a wait
+        }
+
+        shared = new SharedSlice { Start = (ulong)start, Length = (uint)bytes.Length };
+        Interlocked.Add(ref _sharedBytesSent, bytes.Length);
+        return true;
+    }
+
+    /// <summary>Makes this side's ring and offers it; a directory that cannot hold one leaves this connection on the socket.</summary>
+    private async Task OfferRingAsync(SharedMemoryOptions options)
+    {
+        SharedRing ring;
+        try
+        {
+            ring = SharedRing.Create(options.Directory, options.RingBytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
+        {
+            TensorLog.RingUnavailable(_logger, Peer, options.Directory, e.Message);
+            _ringAnswered.TrySetResult(false);
+            return;
+        }
+
+        _outRing = ring;
+        var offer = new Frame { RingOffer = new RingOffer { Path = ring.Path, Cookie = Google.Protobuf.ByteString.CopyFrom(ring.Cookie), Capacity = (ulong)ring.Capacity } };
+        await SendControlAsync(offer).ConfigureAwait(false);
+    }
+
+    /// <summary>The reader: the peer offers its ring; open it if this node uses shared memory and can, and answer either way.</summary>
+    private void AcceptRingOffer(RingOffer offer)
+    {
+        if (_inRing is not null)
+        {
+            throw new ProtocolViolationException("offered a second ring of shared memory");
+        }
+
+        string? declined = null;
+        if (_options.SharedMemory is null || !BitConverter.IsLittleEndian)
+        {
+            declined = "this side does not use shared memory";
+        }
+        else if (!IsProcDescriptor(offer.Path))
+        {
+            throw new ProtocolViolationException($"offered a ring at '{offer.Path}', which is not a /proc/PID/fd/N path");
+        }
+        else
+        {
+            try
+            {
+                _inRing = SharedRing.Open(offer.Path, offer.Cookie.Span, checked((long)offer.Capacity));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or OverflowException)
+            {
+                declined = $"its ring could not be opened here ({e.Message})";
+            }
+        }
+
+        var reply = new Frame { RingReply = new RingReply { Accepted = declined is null, Reason = declined ?? "" } };
+        _ = SendControlAsync(reply); // never from the reader itself: a send may wait on the peer
+    }
+
+    /// <summary>The reader: the peer's answer to this side's offer.</summary>
+    private void AcceptRingReply(RingReply reply)
+    {
+        if (_outRing is null || Interlocked.Exchange(ref _outRingAnswered, 1) != 0)
+        {
+            throw new ProtocolViolationException("answered a ring of shared memory this side did not offer");
+        }
+
+        if (reply.Accepted)
+        {
+            _outRingAccepted = true;
+            TensorLog.RingAccepted(_logger, Peer, _outRing.Capacity);
+        }
+        else
+        {
+            TensorLog.RingDeclined(_logger, Peer, string.IsNullOrEmpty(reply.Reason) ? "the peer declined shared memory" : reply.Reason);
+        }
+
+        _ringAnswered.TrySetResult(reply.Accepted);
+    }
+
+    private static bool IsProcDescriptor(string path)
+    {
+        var parts = path.Split('/');
+        return parts.Length == 5 && parts[0].Length == 0 && parts[1] == "proc" && parts[3] == "fd"
+            && parts[2].Length is > 0 and < 12 && parts[2].All(char.IsAsciiDigit) && parts[4].Length is > 0 and < 12 && parts[4].All(char.IsAsciiDigit);
+    }
+
+    /// <summary>One small frame of this connection's own (a ring offer or reply) after any tensor being sent; a failure ends the connection as a send's would.</summary>
+    private async Task SendControlAsync(Frame frame)
+    {
+        try
+        {
+            await _sendLock.WaitAsync(_ending.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        try
+        {
+            await _socket.SendAsync(frame, _ending.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
+        {
+            if (TrySetEnd(new ConnectionEnd(ConnectionEndReason.ClosedWithoutGoodbye, Peer.ToString(), $"connection lost while sending: {e.Message}")))
+            {
+                _socket.Abort();
+            }
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>Unmaps this side's ring once no send can be writing into it (sends hold the lock; the end has aborted any that remain).</summary>
+    private async Task ReleaseOutRingAsync()
+    {
+        if (_outRing is not { } ring)
+        {
+            return;
+        }
+
+        // A send still running after the close timeout keeps the ring mapped (the GC unmaps it later).
+        if (!await _sendLock.WaitAsync(_options.CloseTimeout).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        _outRingAccepted = false;
+        ring.Dispose();
+        _sendLock.Release();
     }
 
     private async Task PeerClosedAsync()
@@ -513,6 +738,8 @@ public sealed class TensorConnection : IAsyncDisposable
     /// <summary>The reader is done: release the socket and the transfer state, log, and report the end.</summary>
     private void Finish()
     {
+        _inRing?.Dispose(); // the reader was its only user
+        _ringAnswered.TrySetResult(false);
         _transferTimer?.Dispose();
         Interlocked.Exchange(ref _abortTimer, null)?.Dispose();
         _socket.Abort();

@@ -48,4 +48,13 @@ internal static partial class TensorLog
 
     [LoggerMessage(EventId = 4312, Level = LogLevel.Error, Message = "Tensor connection from {Remote} failed unexpectedly")]
     public static partial void AcceptFailed(ILogger logger, string remote, Exception exception);
+
+    [LoggerMessage(EventId = 4313, Level = LogLevel.Information, Message = "Tensors to {Peer} go through shared memory ({Bytes} bytes of ring)")]
+    public static partial void RingAccepted(ILogger logger, NodeIdentity peer, long bytes);
+
+    [LoggerMessage(EventId = 4314, Level = LogLevel.Information, Message = "Tensors to {Peer} go over the socket: {Reason}")]
+    public static partial void RingDeclined(ILogger logger, NodeIdentity peer, string reason);
+
+    [LoggerMessage(EventId = 4315, Level = LogLevel.Information, Message = "No shared memory for tensors to {Peer}: a ring in {Directory} could not be made: {Reason}")]
+    public static partial void RingUnavailable(ILogger logger, NodeIdentity peer, string directory, string reason);
 }

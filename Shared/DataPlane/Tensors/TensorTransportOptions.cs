@@ -68,6 +68,12 @@ public sealed record TensorTransportOptions
     /// </summary>
     public Func<NodeIdentity, string?>? PeerGate { get; init; }
 
+    /// <summary>
+    /// Tensors to a peer on this host through a ring of shared memory (<see cref="SharedMemoryOptions"/>),
+    /// offered on every connection and used where the peer can open it; null sends every tensor over the socket.
+    /// </summary>
+    public SharedMemoryOptions? SharedMemory { get; init; }
+
     public TensorTransportOptions Validate()
     {
         ArgumentNullException.ThrowIfNull(Identity, nameof(Identity));
@@ -82,6 +88,7 @@ public sealed record TensorTransportOptions
         Require(CloseTimeout > TimeSpan.Zero, nameof(CloseTimeout), CloseTimeout, "must be positive");
         Require(ReceiveCapacity >= 1, nameof(ReceiveCapacity), ReceiveCapacity, "must be at least 1");
         Tls?.Validate();
+        SharedMemory?.Validate();
         return this;
     }
 

@@ -18,8 +18,13 @@ internal static class TensorWire
 
     /// <summary>The chunks of one tensor; they point into <paramref name="data"/>, which must not change until they are written.</summary>
     /// <exception cref="ArgumentException">The header serializes to more than <see cref="MaxHeaderBytes"/>.</exception>
-    public static OutgoingChunk[] Split(ChunkWriter writer, Wire.TensorHeader header, ReadOnlyMemory<byte> data)
+    public static OutgoingChunk[] Split(ChunkWriter writer, Wire.TensorHeader header, ReadOnlyMemory<byte> data, SharedSlice? shared = null)
     {
+        if (shared is not null && !data.IsEmpty)
+        {
+            throw new ArgumentException("A tensor in shared memory carries no data.", nameof(data));
+        }
+
         var headerSize = header.CalculateSize();
         if (headerSize > MaxHeaderBytes)
         {
@@ -28,7 +33,9 @@ internal static class TensorWire
 
         // The bytes protobuf writes before the data, in field order; an empty data field is omitted, as generated code would.
         var dataField = data.IsEmpty ? 0 : 1 + CodedOutputStream.ComputeLengthSize(data.Length);
-        var tensorSize = 1 + CodedOutputStream.ComputeLengthSize(headerSize) + headerSize + dataField + (long)data.Length;
+        var sharedSize = shared?.CalculateSize() ?? 0;
+        var sharedField = shared is null ? 0 : 1 + CodedOutputStream.ComputeLengthSize(sharedSize) + sharedSize;
+        var tensorSize = 1 + CodedOutputStream.ComputeLengthSize(headerSize) + headerSize + sharedField + dataField + (long)data.Length;
         if (tensorSize > int.MaxValue - 16)
         {
             throw new ArgumentException($"A tensor of {data.Length} bytes is over the 2 GiB a transfer may carry.", nameof(data));
@@ -41,6 +48,13 @@ internal static class TensorWire
         output.WriteTag(Tensor.HeaderFieldNumber, WireFormat.WireType.LengthDelimited);
         output.WriteLength(headerSize);
         header.WriteTo(output);
+        if (shared is not null)
+        {
+            output.WriteTag(Tensor.SharedFieldNumber, WireFormat.WireType.LengthDelimited);
+            output.WriteLength(sharedSize);
+            shared.WriteTo(output);
+        }
+
         if (!data.IsEmpty)
         {
             output.WriteTag(Tensor.DataFieldNumber, WireFormat.WireType.LengthDelimited);
@@ -59,7 +73,7 @@ internal static class TensorWire
     /// version does not know are skipped if they come before it.
     /// </summary>
     /// <exception cref="FormatException">Not a serialized <c>Frame { tensor }</c>, no header, an oversized or invalid header, data that is not the last field, or data that is not whole floats.</exception>
-    public static (TensorHeader Header, long DataOffset, int DataLength) Parse(ReadOnlySequence<byte> payload)
+    public static (TensorHeader Header, long DataOffset, int DataLength, SharedSlice? Shared) Parse(ReadOnlySequence<byte> payload)
     {
         // Tag and length of the frame and of the tensor, then the header field: all in the window.
         var window = payload.Slice(0, Math.Min(payload.Length, MaxHeaderBytes + 32)).ToArray();
@@ -79,6 +93,7 @@ internal static class TensorWire
             }
 
             Wire.TensorHeader? header = null;
+            SharedSlice? shared = null;
             var (dataOffset, dataLength) = (0L, 0);
             while (input.Position < payload.Length)
             {
@@ -92,6 +107,11 @@ internal static class TensorWire
                 {
                     header = new Wire.TensorHeader();
                     input.ReadMessage(header);
+                }
+                else if (tag == WireFormat.MakeTag(Tensor.SharedFieldNumber, WireFormat.WireType.LengthDelimited))
+                {
+                    shared = new SharedSlice();
+                    input.ReadMessage(shared);
                 }
                 else if (tag == WireFormat.MakeTag(Tensor.DataFieldNumber, WireFormat.WireType.LengthDelimited))
                 {
@@ -120,7 +140,17 @@ internal static class TensorWire
                 throw new FormatException($"tensor data of {dataLength} bytes, not a whole number of floats");
             }
 
-            return (TensorHeader.FromWire(header), dataOffset, dataLength);
+            if (shared is not null && dataLength != 0)
+            {
+                throw new FormatException("a tensor with both data and a slice of shared memory");
+            }
+
+            if (shared is not null && shared.Length % sizeof(float) != 0)
+            {
+                throw new FormatException($"a slice of shared memory of {shared.Length} bytes, not a whole number of floats");
+            }
+
+            return (TensorHeader.FromWire(header), dataOffset, dataLength, shared);
         }
         catch (InvalidProtocolBufferException e)
         {

@@ -35,11 +35,11 @@ internal sealed class MeshNode : IAsyncDisposable
 
     public PeerConnections Inbound { get; }
 
-    public static async Task<MeshNode> StartAsync(string name)
+    public static async Task<MeshNode> StartAsync(string name, Func<TensorTransportOptions, TensorTransportOptions>? adjust = null)
     {
         var logs = new CapturingLoggerProvider();
         var loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
-        var transport = new TensorTransport(TensorFixture.Options(name), TensorFixture.Secret, loggerFactory, TimeProvider.System, RandomNumberGenerator.Create());
+        var transport = new TensorTransport(TensorFixture.Options(name, adjust), TensorFixture.Secret, loggerFactory, TimeProvider.System, RandomNumberGenerator.Create());
         using var cts = new CancellationTokenSource(TensorFixture.WaitLimit);
         await transport.StartAsync(cts.Token);
         return new MeshNode(transport, logs, loggerFactory, new PeerConnections(transport, loggerFactory));
@@ -73,9 +73,10 @@ internal sealed class Mesh : IAsyncDisposable
 
     public int Size => Nodes.Count;
 
-    public static async Task<Mesh> FormAsync(int size, AllReduceOptions? options = null, string run = "run-1", int generation = 1, string name = "m")
+    public static async Task<Mesh> FormAsync(
+        int size, AllReduceOptions? options = null, string run = "run-1", int generation = 1, string name = "m", Func<TensorTransportOptions, TensorTransportOptions>? transport = null)
     {
-        var nodes = await Task.WhenAll(Enumerable.Range(0, size).Select(r => MeshNode.StartAsync($"{name}{r}")));
+        var nodes = await Task.WhenAll(Enumerable.Range(0, size).Select(r => MeshNode.StartAsync($"{name}{r}", transport)));
         var members = nodes.Select((n, r) => n.Member(r)).ToList();
         var groups = await Task.WhenAll(nodes.Select((n, r) => n.FormAsync(run, generation, r, members, options ?? new AllReduceOptions()))).WaitAsync(TensorFixture.WaitLimit);
         return new Mesh(nodes, groups);

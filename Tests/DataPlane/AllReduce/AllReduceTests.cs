@@ -1,5 +1,6 @@
 using RnnCluster.DataPlane;
 using RnnCluster.DataPlane.AllReduce;
+using RnnCluster.DataPlane.Tensors;
 using RnnCluster.Tests.DataPlane.Tensors;
 using static RnnCluster.Tests.DataPlane.AllReduce.AllReduceData;
 
@@ -46,6 +47,33 @@ public sealed class AllReduceTests
         }
 
         Assert.Equal(mesh.Groups.Sum(g => g.BytesSent), mesh.Groups.Sum(g => g.BytesReceived));
+    }
+
+    /// <summary>
+    /// Members of one host move their shards through shared memory (every payload here, however small):
+    /// the same rank-order sum, bit for bit, as over the sockets, for the same odd sizes and bucket edges.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public async Task Through_shared_memory_every_member_ends_with_the_same_rank_order_sum_bit_for_bit(int size)
+    {
+        await using var mesh = await Mesh.FormAsync(
+            size, new AllReduceOptions { BucketFloats = Bucket }, name: $"shm{size}-",
+            transport: o => o with { SharedMemory = new SharedMemoryOptions { RingBytes = 256 * 1024, MinPayloadBytes = 4 } });
+        int[] lengths = [1, 7, size - 1, Bucket - 1, Bucket, Bucket + 1, (5 * Bucket) + 3, 10_000, 100_003];
+        var step = 0L;
+        foreach (var length in lengths.Where(l => l > 0))
+        {
+            var contributions = Contributions(size, length, seed: length);
+            var results = await mesh.AllReduceAsync(contributions, ++step);
+            AssertAllEqual(RankOrderSum(contributions), results);
+        }
+
+        // Forming settled the rings: every member sent through them (a payload that found its ring full went inline).
+        foreach (var group in mesh.Groups)
+        {
+            Assert.InRange(group.SharedBytesSent, 1, group.BytesSent);
+        }
     }
 
     [Fact]
