@@ -25,10 +25,24 @@ public sealed class ClusterSettingsTests
     [InlineData("cluster.min-workers = 0", "cluster.min-workers")]
     [InlineData("cluster.data-plane-port = 65536", "cluster.data-plane-port = 65536 at bad.hocon:1: must be")]
     [InlineData("cluster { port = 2600, data-plane-port = 2600 }", "cluster.data-plane-port = 2600 at bad.hocon:1: must differ from cluster.port = 2600")]
+    [InlineData("cluster.shared-memory = sometimes", "cluster.shared-memory")]
+    [InlineData("cluster.shared-memory-ring-size = 64KiB", "cluster.shared-memory-ring-size")]
+    [InlineData("cluster.shared-memory-ring-size = 2GiB", "cluster.shared-memory-ring-size")]
     public void Bad_cluster_settings_name_the_key(string hocon, string named)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadText(hocon, "bad.hocon", []));
         Assert.Contains(named, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Shared_memory_is_on_with_a_16MiB_ring_unless_set_and_reaches_the_data_plane()
+    {
+        var defaults = ConfigLoader.LoadText("", "empty.hocon", []).Cluster;
+        Assert.True(defaults.SharedMemory);
+        Assert.Equal(16L << 20, defaults.SharedMemoryRingSize);
+        var set = ConfigLoader.LoadText("cluster { shared-memory = off, shared-memory-ring-size = 1MiB }", "set.hocon", []).Cluster;
+        Assert.False(set.SharedMemory);
+        Assert.Equal(1L << 20, set.SharedMemoryRingSize);
     }
 
     [Fact]

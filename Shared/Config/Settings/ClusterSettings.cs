@@ -75,6 +75,12 @@ public sealed record ClusterSettings
     /// <summary>All-reduce with overlap: blocks of vocabulary rows an untied LM decoder reports its gradients in during its backward (1 = whole, after it).</summary>
     public int DecoderGradientBlocks { get; init; } = 1;
 
+    /// <summary>Data plane: tensors to a process on the same host go through a ring of shared memory, not the socket.</summary>
+    public bool SharedMemory { get; init; } = true;
+
+    /// <summary>Data plane: bytes of each sending side's shared-memory ring.</summary>
+    public long SharedMemoryRingSize { get; init; } = 16 * 1024 * 1024;
+
     /// <summary>All-reduce: how long a peer may send nothing before the step is abandoned and re-planned.</summary>
     public TimeSpan TransferTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -123,6 +129,8 @@ public sealed record ClusterSettings
             OverlapBackward = section.GetBoolean("overlap-backward", Default.OverlapBackward),
             DecoderGradientBlocks = section.GetInt("decoder-gradient-blocks", Default.DecoderGradientBlocks, ValueRange.AtLeast(1)),
             BalanceStreams = section.GetBoolean("balance-streams", Default.BalanceStreams),
+            SharedMemory = section.GetBoolean("shared-memory", Default.SharedMemory),
+            SharedMemoryRingSize = section.GetSize("shared-memory-ring-size", Default.SharedMemoryRingSize, 256 * 1024),
         };
         var discovery = section.Bind("discovery", DiscoverySettings.Bind);
         settings = settings with { Discovery = discovery, Management = section.Bind("management", s => ManagementSettings.Bind(s, discovery)) };
@@ -165,6 +173,11 @@ public sealed record ClusterSettings
             throw section.Error("chunk-size", "must be below 2 GiB");
         }
 
+        if (settings.SharedMemoryRingSize > 1L << 30)
+        {
+            throw section.Error("shared-memory-ring-size", "must be at most 1GiB");
+        }
+
         return settings;
     }
 
@@ -196,6 +209,8 @@ public sealed record ClusterSettings
         writer.Write("overlap-backward", OverlapBackward);
         writer.Write("decoder-gradient-blocks", DecoderGradientBlocks);
         writer.Write("balance-streams", BalanceStreams);
+        writer.Write("shared-memory", SharedMemory);
+        writer.WriteSize("shared-memory-ring-size", SharedMemoryRingSize);
         writer.Write("rebuild-from-workers", RebuildFromWorkers);
         writer.WriteDuration("rebuild-wait", RebuildWait);
         writer.Write("test-faults", TestFaults);
@@ -213,6 +228,7 @@ public sealed record ClusterSettings
         && RebuildFromWorkers == other.RebuildFromWorkers && RebuildWait == other.RebuildWait
         && GradientExchange == other.GradientExchange && GradientCompression == other.GradientCompression
         && AllReduceBucketSize == other.AllReduceBucketSize && TransferTimeout == other.TransferTimeout && OverlapBackward == other.OverlapBackward && DecoderGradientBlocks == other.DecoderGradientBlocks && BalanceStreams == other.BalanceStreams
+        && SharedMemory == other.SharedMemory && SharedMemoryRingSize == other.SharedMemoryRingSize
         && Discovery.Equals(other.Discovery) && Management == other.Management;
 
     public override int GetHashCode() => HashCode.Combine(Host, Port, Seeds.Count, MinWorkers);

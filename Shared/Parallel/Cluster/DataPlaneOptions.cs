@@ -16,5 +16,7 @@ internal static class DataPlaneOptions
         PortSetting = "cluster.data-plane-port",
         Limits = FrameLimits.Default with { MaxFrameBytes = (int)settings.ChunkSize },
         Tls = NodeSetup.TlsFiles(settings),
+        // Offered on every connection; only a peer on this host (same user and namespaces) can open it.
+        SharedMemory = settings.SharedMemory ? new SharedMemoryOptions { RingBytes = settings.SharedMemoryRingSize } : null,
     };
 }
