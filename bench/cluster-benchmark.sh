@@ -28,8 +28,9 @@
 #   window, a multiple of the metrics interval; default 150 from 350 steps up, else one interval: the .NET runtimes' tiered JIT
 #   still compiles for ~150 steps, three processes' worth in a cluster), BENCH_THREADS (default nproc), BENCH_REPEATS (alternating
 #   rounds of in-process + one cluster run per exchange, default 1), BENCH_EXCHANGES (the cluster runs' cluster.gradient-exchange, in order:
-#   any of all-reduce, coordinator (the old parameter-server path) and all-reduce+bf16 (cluster.gradient-compression=bf16); default
-#   "all-reduce coordinator all-reduce+bf16"), BENCH_BF16_LOSS_STEPS (default 0 = skip; e.g. 300: the bf16 validation-loss runs),
+#   any of all-reduce (payloads through shared memory, the default), all-reduce+socket (cluster.shared-memory=off: over the
+#   loopback sockets), coordinator (the old parameter-server path) and all-reduce+bf16 (cluster.gradient-compression=bf16, over
+#   the sockets); default "all-reduce all-reduce+socket coordinator all-reduce+bf16"), BENCH_BF16_LOSS_STEPS (default 0 = skip; e.g. 300: the bf16 validation-loss runs),
 #   BENCH_BF16_LOSS_SEEDS (runtime.seed of each none/bf16 pair of those runs, default 1234; "1234 1235": two pairs, and the seeds' spread),
 #   BENCH_RECOVERY_TRIALS (default 3; 0 skips recovery),
 #   BENCH_FAILOVER_TRIALS (default 1 per signal; 0 skips failover), BENCH_KILL_AFTER (default 30),
@@ -51,7 +52,7 @@ steps=${BENCH_STEPS:-350}
 warmup=${BENCH_WARMUP_STEPS:-}
 threads=${BENCH_THREADS:-$(nproc)}
 repeats=${BENCH_REPEATS:-1}
-exchanges=${BENCH_EXCHANGES:-all-reduce coordinator all-reduce+bf16}
+exchanges=${BENCH_EXCHANGES:-all-reduce all-reduce+socket coordinator all-reduce+bf16}
 loss_steps=${BENCH_BF16_LOSS_STEPS:-0}
 loss_seeds=${BENCH_BF16_LOSS_SEEDS:-1234}
 trials=${BENCH_RECOVERY_TRIALS:-3}
@@ -72,9 +73,9 @@ done
 [[ $failovers =~ ^[0-9]+$ ]] || die "BENCH_FAILOVER_TRIALS must be a whole number, got '$failovers'"
 [[ $loss_steps =~ ^[0-9]+$ ]] || die "BENCH_BF16_LOSS_STEPS must be a whole number, got '$loss_steps'"
 for exchange in $exchanges; do
-  case $exchange in all-reduce|coordinator|all-reduce+bf16) ;; *) die "BENCH_EXCHANGES: unknown exchange '$exchange' (all-reduce, coordinator, all-reduce+bf16)" ;; esac
+  case $exchange in all-reduce|all-reduce+socket|coordinator|all-reduce+bf16) ;; *) die "BENCH_EXCHANGES: unknown exchange '$exchange' (all-reduce, all-reduce+socket, coordinator, all-reduce+bf16)" ;; esac
 done
-[[ -n ${exchanges// /} ]] || die "BENCH_EXCHANGES is empty: name at least one of all-reduce, coordinator, all-reduce+bf16"
+[[ -n ${exchanges// /} ]] || die "BENCH_EXCHANGES is empty: name at least one of all-reduce, all-reduce+socket, coordinator, all-reduce+bf16"
 grep -q '^ *lo:' /proc/net/dev 2>/dev/null || die "no lo line in /proc/net/dev: bytes per step need Linux loopback counters"
 [[ $ddp == 0 || $ddp == 1 || $ddp == only ]] || die "BENCH_DDP must be 0, 1 or only, got '$ddp'"
 source "$root/bench/same-malloc.sh"  # ref_tunables: the glibc malloc settings the DDP reference runs with

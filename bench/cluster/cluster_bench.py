@@ -3,8 +3,9 @@
 
 1. Step time: the 2x200 LSTM LM of bench/parallel-benchmark.sh trained for --steps steps in one process
    with 2 worker actors, and as 1 coordinator + 2 rnncluster-worker processes on 127.0.0.1, once per
-   gradient exchange of --exchanges (all-reduce, the default; coordinator, the old parameter-server
-   path; all-reduce+bf16, cluster.gradient-compression=bf16), alternating in that order --repeats
+   gradient exchange of --exchanges (all-reduce, the default, whose payloads go through shared memory;
+   all-reduce+socket, the same over the loopback sockets, cluster.shared-memory=off; coordinator, the old
+   parameter-server path; all-reduce+bf16, cluster.gradient-compression=bf16 over the sockets), alternating in that order --repeats
    times; tokens/s from each run's metrics.jsonl (mean of the log intervals after --warmup steps: 150
    by default, while the runtimes' tiered JIT still compiles, three processes' worth in a cluster), the
    step split from summary.json's stepTimeSplit (ms per step over the whole run), and the CPU time each
@@ -240,13 +241,17 @@ def lo_tx():
 # as a multiple of the fp32 model, W = 2 workers.
 WORKERS = 2
 EXCHANGES = {
-    "all-reduce": {"settings": ["cluster.gradient-exchange=all-reduce", "cluster.gradient-compression=none"],
-                   "bytes": 2 * (WORKERS - 1) / WORKERS,
-                   "expected": "2(W-1)/W x model (reduce-scatter + all-gather)"},
-    "coordinator": {"settings": ["cluster.gradient-exchange=coordinator"],
+    # The product's default: the workers' payloads go through shared memory (one host), lo carries headers only.
+    "all-reduce": {"settings": ["cluster.gradient-exchange=all-reduce", "cluster.gradient-compression=none", "cluster.shared-memory=on"],
+                   "bytes": 2 * (WORKERS - 1) / WORKERS, "shared": True,
+                   "expected": "2(W-1)/W x model (reduce-scatter + all-gather), through shared memory: lo carries the headers"},
+    "all-reduce+socket": {"settings": ["cluster.gradient-exchange=all-reduce", "cluster.gradient-compression=none", "cluster.shared-memory=off"],
+                          "bytes": 2 * (WORKERS - 1) / WORKERS,
+                          "expected": "2(W-1)/W x model (reduce-scatter + all-gather)"},
+    "coordinator": {"settings": ["cluster.gradient-exchange=coordinator", "cluster.shared-memory=off"],
                     "bytes": 2.0,
                     "expected": "2 x model (params in + grads out)"},
-    "all-reduce+bf16": {"settings": ["cluster.gradient-exchange=all-reduce", "cluster.gradient-compression=bf16"],
+    "all-reduce+bf16": {"settings": ["cluster.gradient-exchange=all-reduce", "cluster.gradient-compression=bf16", "cluster.shared-memory=off"],
                         "bytes": (WORKERS - 1) / WORKERS,
                         "expected": "2(W-1)/W x model / 2 (bf16 on the wire)"},
 }
@@ -349,7 +354,10 @@ class Bench:
         nodes = [coordinator]
         try:
             coordinator.wait_for(lambda l: "coordinator listening at" in l, self.args.timeout, "'coordinator listening at'")
-            nodes += [self.start(f"{name}-worker-{k}", self.worker_argv(port)) for k in range(1, WORKERS + 1)]
+            # A node's data plane is its own (the workers take the run's settings from the coordinator, not its
+            # transport's): the shared-memory switch goes to every process.
+            local = sets([s for s in EXCHANGES[exchange]["settings"] if s.startswith("cluster.shared-memory")])
+            nodes += [self.start(f"{name}-worker-{k}", self.worker_argv(port) + local) for k in range(1, WORKERS + 1)]
             start_bytes = lo_tx()
             coordinator.wait_for(lambda l: l.startswith(f"step {every}/"), self.args.timeout, f"'step {every}/'")
             c0 = [n.cpu_seconds() for n in nodes]
@@ -682,7 +690,8 @@ def report(args, bench, inproc, single, clusters, trials, load_before, load_afte
         measured = mean([r["loopbackBytesPerStepPerWorker"] for r in runs])
         expected = EXCHANGES[name]["bytes"] * model
         figures["exchanges"][name].update(bytesPerStepPerWorker=measured, expectedBytesPerStepPerWorker=expected)
-        p(f"{'cluster ' + name:<32} {measured / 1e6:>14.2f} {measured / model:>8.2f} {expected / 1e6:>11.2f} {measured / expected:>12.3f}  "
+        ratio = "-" if EXCHANGES[name].get("shared") else f"{measured / expected:.3f}"
+        p(f"{'cluster ' + name:<32} {measured / 1e6:>14.2f} {measured / model:>8.2f} {expected / 1e6:>11.2f} {ratio:>12}  "
           f"{EXCHANGES[name]['expected']}")
     if any(name.startswith("all-reduce") for name in clusters):
         # Untied weights: the all-reduce sends the embedding's gradient only for the rows the step looked up (their
@@ -793,7 +802,7 @@ def main():
     ap.add_argument("--kill-after", type=int, default=30)
     ap.add_argument("--failover-trials", type=int, default=1,
                     help="coordinator failovers per signal (SIGKILL, SIGTERM) with a standby coordinator; 0 skips them")
-    ap.add_argument("--exchanges", default="all-reduce coordinator all-reduce+bf16",
+    ap.add_argument("--exchanges", default="all-reduce all-reduce+socket coordinator all-reduce+bf16",
                     help="gradient exchanges of the timed cluster runs, in order, each run in the same alternation: "
                          + ", ".join(EXCHANGES) + " (default: all three)")
     ap.add_argument("--bf16-loss-steps", type=int, default=0,
