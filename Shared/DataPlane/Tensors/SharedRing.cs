@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
 namespace RnnCluster.DataPlane.Tensors;
@@ -24,8 +25,14 @@ namespace RnnCluster.DataPlane.Tensors;
 /// counter, written by the receiver and read by the sender, says what is free. Only the counter is shared
 /// state; its writes are ordered against the payload's by the socket's system calls between them.
 /// </para>
+/// <para>
+/// A page of a memory file system that cannot be had when it is first written kills the process (SIGBUS),
+/// so nothing is written to the file before it is allocated: its header page when it is made, and the
+/// payload area (<see cref="TryReserve"/>) before the first payload, which a full <c>/dev/shm</c> (a
+/// container's is 64 MB by default) refuses, and the connection stays on the socket.
+/// </para>
 /// </remarks>
-public sealed unsafe class SharedRing : IDisposable
+public sealed unsafe partial class SharedRing : IDisposable
 {
     /// <summary>Where the payload area starts: after a page of header.</summary>
     private const int DataOffset = 4096;
@@ -41,6 +48,7 @@ public sealed unsafe class SharedRing : IDisposable
     private FileStream? _stream; // the creator's descriptor, which /proc/PID/fd/N names
     private long _head;     // sender: the next free position
     private long _consumed; // receiver: what it has consumed
+    private bool _reserved;
     private int _disposed;
 
     private SharedRing(MemoryMappedFile file, MemoryMappedViewAccessor view, long capacity, byte[] cookie, string path)
@@ -96,6 +104,12 @@ public sealed unsafe class SharedRing : IDisposable
             File.Delete(name); // the open descriptor keeps it; nothing is left behind whatever happens to this process
             stream.SetLength(DataOffset + capacity);
             var fd = (int)stream.SafeFileHandle.DangerousGetHandle();
+            var error = PosixFallocate(fd, 0, DataOffset);
+            if (error != 0)
+            {
+                throw new IOException($"{directory} has no room for a ring's header (error {error})");
+            }
+
             var path = $"/proc/{Environment.ProcessId}/fd/{fd}";
             var file = MemoryMappedFile.CreateFromFile(stream, null, DataOffset + capacity, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
             var ring = new SharedRing(file, file.CreateViewAccessor(0, DataOffset + capacity), capacity, cookie, path) { _stream = stream };
@@ -140,7 +154,35 @@ public sealed unsafe class SharedRing : IDisposable
         return ring;
     }
 
+    // Returns 0 or the error number (not through errno).
+    [LibraryImport("libc", EntryPoint = "posix_fallocate")]
+    private static partial int PosixFallocate(int fd, long offset, long length);
+
     private ref long ConsumedCounter => ref *(long*)(_base + ConsumedOffset);
+
+    /// <summary>
+    /// Sender, before the first payload: allocates the payload area (posix_fallocate), so no write into it can
+    /// find the memory file system full. False when it is full: the ring must not be used.
+    /// </summary>
+    public bool TryReserve(out string? reason)
+    {
+        reason = null;
+        if (_reserved)
+        {
+            return true;
+        }
+
+        var fd = (int)(_stream ?? throw new InvalidOperationException("only the ring's creator writes payloads")).SafeFileHandle.DangerousGetHandle();
+        var error = PosixFallocate(fd, DataOffset, Capacity);
+        if (error != 0)
+        {
+            reason = $"its {Capacity} bytes could not be allocated (error {error}: the memory file system is full)";
+            return false;
+        }
+
+        _reserved = true;
+        return true;
+    }
 
     /// <summary>
     /// Sender: copies <paramref name="bytes"/> in and returns where they lie, or false when the receiver has
@@ -149,7 +191,7 @@ public sealed unsafe class SharedRing : IDisposable
     public bool TryWrite(ReadOnlySpan<byte> bytes, out long start)
     {
         start = 0;
-        if (bytes.Length > Capacity)
+        if (bytes.Length > Capacity || !_reserved)
         {
             return false;
         }

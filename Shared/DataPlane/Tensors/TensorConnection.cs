@@ -512,6 +512,13 @@ public sealed class TensorConnection : IAsyncDisposable
             return false;
         }
 
+        if (!ring.TryReserve(out var reason))
+        {
+            _outRingAccepted = false; // once: everything goes over the socket from here on
+            TensorLog.RingUnavailable(_logger, Peer, _options.SharedMemory.Directory, reason!);
+            return false;
+        }
+
         if (!ring.TryWrite(bytes, out var start))
         {
             return false; // the peer has not consumed enough yet: inline, never a wait

@@ -24,7 +24,7 @@ public sealed class SharedRingTests
     [Fact]
     public void Payloads_come_back_in_order_across_many_wraps_and_a_tail_too_short_is_skipped()
     {
-        using var sender = SharedRing.Create("/dev/shm", Capacity);
+        using var sender = Reserved(SharedRing.Create("/dev/shm", Capacity));
         using var receiver = SharedRing.Open(sender.Path, sender.Cookie, Capacity);
         var random = new Random(7);
         var lastEnd = 0L;
@@ -45,7 +45,7 @@ public sealed class SharedRingTests
     [Fact]
     public void A_full_ring_refuses_a_payload_until_the_receiver_frees_room_and_never_overwrites_unread_bytes()
     {
-        using var sender = SharedRing.Create("/dev/shm", Capacity);
+        using var sender = Reserved(SharedRing.Create("/dev/shm", Capacity));
         using var receiver = SharedRing.Open(sender.Path, sender.Cookie, Capacity);
         var first = Filled((int)(Capacity / 2), 1);
         var second = Filled((int)(Capacity / 2) - 8, 2);
@@ -71,7 +71,7 @@ public sealed class SharedRingTests
     [Fact]
     public void A_receiver_refuses_a_slice_that_is_not_the_next_one()
     {
-        using var sender = SharedRing.Create("/dev/shm", Capacity);
+        using var sender = Reserved(SharedRing.Create("/dev/shm", Capacity));
         using var receiver = SharedRing.Open(sender.Path, sender.Cookie, Capacity);
         Assert.True(sender.TryWrite(Filled(100, 1), out _));
         Assert.True(sender.TryWrite(Filled(100, 2), out var second));
@@ -91,6 +91,28 @@ public sealed class SharedRingTests
         Assert.Throws<InvalidDataException>(() => SharedRing.Open(ring.Path, ring.Cookie, Capacity * 2));
         Assert.Throws<InvalidDataException>(() => SharedRing.Open(ring.Path, ring.Cookie.AsSpan(0, 8), Capacity));
         Assert.ThrowsAny<IOException>(() => SharedRing.Open($"/proc/{Environment.ProcessId}/fd/999999", ring.Cookie, Capacity));
+    }
+
+    /// <summary>
+    /// Nothing is written into the payload area before it is allocated (a write into a page a full memory file
+    /// system cannot give is a SIGBUS); only the creator allocates and writes.
+    /// </summary>
+    [Fact]
+    public void A_ring_takes_no_payload_before_its_memory_is_reserved_and_only_its_creator_reserves_it()
+    {
+        using var sender = SharedRing.Create("/dev/shm", Capacity);
+        Assert.False(sender.TryWrite(Filled(100, 1), out _));
+        Assert.True(sender.TryReserve(out var reason), reason);
+        Assert.True(sender.TryReserve(out _));
+        Assert.True(sender.TryWrite(Filled(100, 1), out _));
+        using var receiver = SharedRing.Open(sender.Path, sender.Cookie, Capacity);
+        Assert.Throws<InvalidOperationException>(() => receiver.TryReserve(out _));
+    }
+
+    private static SharedRing Reserved(SharedRing ring)
+    {
+        Assert.True(ring.TryReserve(out var reason), reason);
+        return ring;
     }
 
     private static byte[] Filled(int length, byte value) => Enumerable.Repeat(value, length).ToArray();
