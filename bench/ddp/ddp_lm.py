@@ -370,6 +370,9 @@ def compare(ours_path, figures):
     p(f"{'loopback MB per step per worker':<40}" + "".join(f" {c['bytesWorker'] / 1e6:>{width}.2f}" for c in cols) + f" {ddp_bytes / 1e6:>10.2f}")
     p(f"{'  x model (' + f'{model / 1e6:.2f} MB)':<40}" + "".join(f" {c['bytesWorker'] / model:>{width}.2f}" for c in cols) + f" {ddp_bytes / model:>10.2f}")
     p(f"{'  (/DDP)':<40}" + "".join(f" {c['bytesWorker'] / ddp_bytes:>{width}.2f}" for c in cols))
+    if any(c["exchange"] == "all-reduce" for c in cols):
+        p("  (our all-reduce column moves its payloads through shared memory, cluster.shared-memory = on: lo carries the headers;"
+          " all-reduce+socket is the same over loopback TCP, as DDP's gloo sends)")
     p(f"ours: in process {in_ms:.1f} ms -> " + ", ".join(f"{c['exchange']} {c['msPerStep']:.1f} ms" for c in cols)
       + f"; DDP: step {d['oneProcessThreads']['msPerStep']:.1f} -> {d['ddp']['msPerStep']:.1f} ms "
       f"(one process, 1 thread: {d['oneProcess']['msPerStep']:.1f} ms)")

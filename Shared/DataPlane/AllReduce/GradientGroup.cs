@@ -190,8 +190,17 @@ public sealed class GradientGroup : IAsyncDisposable
             }
             else if (formTimeout.IsCancellationRequested && group.Abandoned is null)
             {
-                var missing = group._peers.First(p => p is not null && (p.Connection is null || (!options.OneConnectionPerPair && p.Incoming is null)))!;
-                group.Abandon(missing.Rank, AbandonReason.Timeout, $"not connected within {options.FormTimeout} (the group formed {group._connectedPeers} of {group.ConnectionsWanted} connections)", e);
+                var missing = group._peers.FirstOrDefault(p => p is not null && (p.Connection is null || (!options.OneConnectionPerPair && p.Incoming is null)));
+                if (missing is not null)
+                {
+                    group.Abandon(missing.Rank, AbandonReason.Timeout, $"not connected within {options.FormTimeout} (the group formed {group._connectedPeers} of {group.ConnectionsWanted} connections)", e);
+                }
+                else
+                {
+                    // Connected, but a peer did not answer this member's shared-memory offer: alive yet not reading.
+                    var silent = group._peers.FirstOrDefault(p => p?.Connection is { SharedMemoryAnswered.IsCompleted: false });
+                    group.Abandon(silent?.Rank ?? rank, AbandonReason.Timeout, $"connected, but no answer to the shared-memory offer within {options.FormTimeout}", e);
+                }
             }
             else if (group.Abandoned is null)
             {

@@ -135,6 +135,26 @@ public sealed class AllReduceFailureTests
     }
 
     /// <summary>
+    /// A peer that connects and says hello but never answers this member's shared-memory offer (alive, not
+    /// reading) fails the forming within its timeout, named, rather than leaving the group to guess which
+    /// way its tensors will go.
+    /// </summary>
+    [Fact]
+    public async Task A_peer_that_never_answers_the_shared_memory_offer_fails_the_forming_naming_it()
+    {
+        await using var node = await MeshNode.StartAsync("offering", o => o with { SharedMemory = new SharedMemoryOptions { RingBytes = 256 * 1024 } });
+        using var raw = await RawPeer.ConnectAsync(node.Transport);
+        var members = new[] { node.Member(0), new GroupMember(1, raw.Identity, new RnnCluster.DataPlane.DataPlaneEndPoint("127.0.0.1", 1)) };
+        var forming = node.FormAsync(Run, 1, 0, members, new AllReduceOptions { OneConnectionPerPair = true, FormTimeout = TimeSpan.FromMilliseconds(500) });
+        await RawMember.SendAsync(raw, RawMember.Header(TensorKind.AllReduceHello, Run, 1, 1, values: ("to", 0)), []);
+
+        var error = await Assert.ThrowsAsync<AllReduceAbandonedException>(() => forming.WaitAsync(TensorFixture.WaitLimit));
+        Assert.Equal((1, AbandonReason.Timeout), (error.PeerRank, error.Reason));
+        Assert.Contains("no answer to the shared-memory offer", error.Message, StringComparison.Ordinal);
+        raw.Dispose();
+    }
+
+    /// <summary>
     /// Starts forming a group of two on <paramref name="node"/> (rank 0) whose rank 1 is a raw WebSocket
     /// peer, and has the raw peer say hello; the returned task completes once the group took it.
     /// </summary>
