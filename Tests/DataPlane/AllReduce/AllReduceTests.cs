@@ -20,13 +20,7 @@ public sealed class AllReduceTests
     {
         await using var mesh = await Mesh.FormAsync(size, new AllReduceOptions { BucketFloats = Bucket }, name: $"sum{size}-");
         int[] lengths = [1, 7, size - 1, Bucket - 1, Bucket, Bucket + 1, (5 * Bucket) + 3, 10_000];
-        var step = 0L;
-        foreach (var length in lengths.Where(l => l > 0))
-        {
-            var contributions = Contributions(size, length, seed: length);
-            var results = await mesh.AllReduceAsync(contributions, ++step);
-            AssertAllEqual(RankOrderSum(contributions), results);
-        }
+        await AssertRankOrderSumsAsync(mesh, lengths);
 
         // Each member sends every other owner its part of their shards and its own shard's sum to every other member:
         // (L - own) + own * (W-1) floats per bucket, about 2(W-1)/W of the buffer; and receives as much in total.
@@ -60,14 +54,7 @@ public sealed class AllReduceTests
         await using var mesh = await Mesh.FormAsync(
             size, new AllReduceOptions { BucketFloats = Bucket }, name: $"shm{size}-",
             transport: o => o with { SharedMemory = new SharedMemoryOptions { RingBytes = 256 * 1024, MinPayloadBytes = 4 } });
-        int[] lengths = [1, 7, size - 1, Bucket - 1, Bucket, Bucket + 1, (5 * Bucket) + 3, 10_000, 100_003];
-        var step = 0L;
-        foreach (var length in lengths.Where(l => l > 0))
-        {
-            var contributions = Contributions(size, length, seed: length);
-            var results = await mesh.AllReduceAsync(contributions, ++step);
-            AssertAllEqual(RankOrderSum(contributions), results);
-        }
+        await AssertRankOrderSumsAsync(mesh, [1, 7, size - 1, Bucket - 1, Bucket, Bucket + 1, (5 * Bucket) + 3, 10_000, 100_003]);
 
         // Forming settled the rings: every member sent through them (a payload that found its ring full went inline).
         foreach (var group in mesh.Groups)
@@ -198,5 +185,17 @@ public sealed class AllReduceTests
         await Assert.ThrowsAsync<ArgumentException>(() => node.FormAsync("run-1", 1, 0, [other with { Rank = 0 }, node.Member(1)], new AllReduceOptions()));
         await Assert.ThrowsAsync<ArgumentException>(() => node.FormAsync("run-1", 1, 0, [node.Member(1), other with { Rank = 0 }], new AllReduceOptions()));
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => node.FormAsync("run-1", 1, 0, [node.Member(0)], new AllReduceOptions { BucketFloats = 0 }));
+    }
+
+    /// <summary>One all-reduce per length (steps 1, 2, …): every member ends with the rank-order sum, bit for bit.</summary>
+    private static async Task AssertRankOrderSumsAsync(Mesh mesh, int[] lengths)
+    {
+        var step = 0L;
+        foreach (var length in lengths.Where(l => l > 0))
+        {
+            var contributions = Contributions(mesh.Size, length, seed: length);
+            var results = await mesh.AllReduceAsync(contributions, ++step);
+            AssertAllEqual(RankOrderSum(contributions), results);
+        }
     }
 }

@@ -25,13 +25,8 @@ public sealed class TensorSharedMemoryTests
     [Fact]
     public async Task Tensors_of_every_size_arrive_bit_exact_and_in_order_through_the_ring_or_inline()
     {
-        var (a, _) = await StartAsync("a", Shared);
-        await using var _a = a;
-        var (b, _) = await StartAsync("b", Shared);
-        await using var _b = b;
-        var (ab, ba) = await ConnectAsync(a, b);
-        Assert.True(await ab.SharedMemoryAnswered.WaitAsync(WaitLimit));
-        Assert.True(await ba.SharedMemoryAnswered.WaitAsync(WaitLimit));
+        await using var pair = await SharedPair.ConnectAsync();
+        var (ab, ba) = (pair.AtoB, pair.BtoA);
 
         // Small (inline), just at the threshold, a quarter of the ring, the whole ring, and over it (inline).
         int[] sizes = [0, 10, 1023, 1024, 65_536, 200_000, 262_144, 300_000, 70_000, 5];
@@ -57,12 +52,8 @@ public sealed class TensorSharedMemoryTests
     [Fact]
     public async Task A_ring_the_receiver_has_not_emptied_sends_inline_instead_of_waiting()
     {
-        var (a, _) = await StartAsync("a", Shared);
-        await using var _a = a;
-        var (b, _) = await StartAsync("b", Shared);
-        await using var _b = b;
-        var (ab, ba) = await ConnectAsync(a, b);
-        Assert.True(await ab.SharedMemoryAnswered.WaitAsync(WaitLimit));
+        await using var pair = await SharedPair.ConnectAsync();
+        var (ab, ba) = (pair.AtoB, pair.BtoA);
 
         // Ten 400 KB tensors, none received yet: at most two fit the 1 MiB ring before the receiver frees one,
         // the rest go over the socket; all arrive whole and in order.
@@ -171,6 +162,31 @@ public sealed class TensorSharedMemoryTests
         Assert.Equal(ConnectionEndReason.FrameRefused, end.Reason);
         Assert.Contains("shared memory", end.Detail, StringComparison.Ordinal);
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, await raw.ReadUntilClosedAsync());
+    }
+
+    /// <summary>Two transports with shared memory, connected, each side's ring accepted by the other.</summary>
+    private sealed class SharedPair(TensorTransport a, TensorTransport b, TensorConnection atoB, TensorConnection btoA) : IAsyncDisposable
+    {
+        public TensorConnection AtoB { get; } = atoB;
+
+        public TensorConnection BtoA { get; } = btoA;
+
+        public static async Task<SharedPair> ConnectAsync()
+        {
+            var (a, _) = await StartAsync("a", Shared);
+            var (b, _) = await StartAsync("b", Shared);
+            var (ab, ba) = await TensorFixture.ConnectAsync(a, b);
+            var pair = new SharedPair(a, b, ab, ba);
+            Assert.True(await ab.SharedMemoryAnswered.WaitAsync(WaitLimit));
+            Assert.True(await ba.SharedMemoryAnswered.WaitAsync(WaitLimit));
+            return pair;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await a.DisposeAsync();
+            await b.DisposeAsync();
+        }
     }
 
     private static SharedRing SharedRingForTest() => SharedRing.Create("/dev/shm", RingBytes);
