@@ -47,15 +47,21 @@ public sealed class AllReduceProcessTests
         using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(cluster.RunDirectory, "summary.json")));
         var split = summary.RootElement.GetProperty("stepTimeSplit");
         Assert.InRange(split.GetProperty("peerWait").GetDouble(), 0, split.GetProperty("transfer").GetDouble());
+        // On one host the workers' payloads went through shared memory (cluster.shared-memory, the default).
+        Assert.All(workers, w => Assert.Contains("go through shared memory", w.Output, StringComparison.Ordinal));
     }
 
-    /// <remarks>With the decoder's gradients reported in blocks during its backward (not the default), which changes no bit.</remarks>
+    /// <remarks>
+    /// With the decoder's gradients reported in blocks during its backward (not the default), which changes no bit,
+    /// and over the sockets (<c>cluster.shared-memory = off</c> on every node), as between hosts.
+    /// </remarks>
     [Fact]
     public async Task Three_workers_that_all_reduce_train_bit_identically_to_three_in_process_workers()
     {
         using var dir = new TempDirectory();
         await using var cluster = new LocalCluster(dir, LocalCluster.TinyRun(12, "cluster.min-workers=3", AllReduce, "cluster.decoder-gradient-blocks=4"));
         cluster.EveryNode.Add(LocalCluster.PatientDetector);
+        cluster.EveryNode.Add("cluster.shared-memory=off");
         var (coordinator, workers) = await cluster.StartAsync(3);
 
         await LocalCluster.ExpectExitAsync(coordinator, 0);
@@ -68,6 +74,7 @@ public sealed class AllReduceProcessTests
         var expected = await ParallelRuns.RunAsync(ParallelRuns.Settings(3, "training.max-steps=12"), reference.Path);
         LocalCluster.ExpectSameFloats(expected.Parameters, CheckpointReader.Load(cluster.RunDirectory).ModelTensors.SelectMany(t => t.ToFloats()).ToArray(), coordinator);
         Assert.Contains(workers, w => w.Output.Contains("rank 2 of 3", StringComparison.Ordinal));
+        Assert.All(workers, w => Assert.DoesNotContain("go through shared memory", w.Output, StringComparison.Ordinal));
     }
 
     [Fact]
