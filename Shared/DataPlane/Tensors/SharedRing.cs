@@ -40,6 +40,7 @@ public sealed unsafe partial class SharedRing : IDisposable
     private const int CapacityOffset = 24;
     private const int ConsumedOffset = 64;
     private const int CookieBytes = 16;
+    private const string FilePrefix = "rnncluster-ring-";
     private const long Magic = 0x3147_4E49_524E_4E52; // "RNNRING1", little-endian
 
     private readonly MemoryMappedFile _file;
@@ -91,7 +92,7 @@ public sealed unsafe partial class SharedRing : IDisposable
         }
 
         var cookie = RandomNumberGenerator.GetBytes(CookieBytes);
-        var name = System.IO.Path.Combine(directory, $"rnncluster-ring-{Environment.ProcessId}-{Convert.ToHexString(cookie)}");
+        var name = System.IO.Path.Combine(directory, $"{FilePrefix}{Environment.ProcessId}-{Convert.ToHexString(cookie)}");
         var stream = new FileStream(name, new FileStreamOptions
         {
             Mode = FileMode.CreateNew,
@@ -134,6 +135,13 @@ public sealed unsafe partial class SharedRing : IDisposable
         if (capacity is < MinCapacity or > MaxCapacity || cookie.Length != CookieBytes)
         {
             throw new InvalidDataException($"an offer of a {capacity}-byte ring with a {cookie.Length}-byte cookie");
+        }
+
+        // Only a ring's file is opened: the link names the deleted file, and opening anything else (a FIFO would block) is not tried.
+        var target = File.ResolveLinkTarget(path, returnFinalTarget: false)?.FullName ?? "";
+        if (!System.IO.Path.GetFileName(target).StartsWith(FilePrefix, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"'{path}' leads to '{target}', not to a ring's file");
         }
 
         using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);

@@ -537,8 +537,9 @@ public sealed class TensorConnection : IAsyncDisposable
         {
             ring = SharedRing.Create(options.Directory, options.RingBytes);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
+        catch (Exception e)
         {
+            // Whatever the directory does (missing, read-only, full, not Linux), this connection stays on the socket.
             TensorLog.RingUnavailable(_logger, Peer, options.Directory, e.Message);
             _ringAnswered.TrySetResult(false);
             return;
@@ -572,8 +573,9 @@ public sealed class TensorConnection : IAsyncDisposable
             {
                 _inRing = SharedRing.Open(offer.Path, offer.Cookie.Span, checked((long)offer.Capacity));
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or OverflowException)
+            catch (Exception e)
             {
+                // Another host, namespace or user, another cookie, a file that is no ring: the socket, not an end.
                 declined = $"its ring could not be opened here ({e.Message})";
             }
         }
@@ -617,9 +619,9 @@ public sealed class TensorConnection : IAsyncDisposable
         {
             await _sendLock.WaitAsync(_ending.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
         {
-            return;
+            return; // ended (or disposed) meanwhile: nothing to offer or answer any more
         }
 
         try

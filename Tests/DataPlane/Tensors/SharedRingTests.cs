@@ -90,7 +90,26 @@ public sealed class SharedRingTests
         Assert.Contains("another cookie", Assert.Throws<InvalidDataException>(() => SharedRing.Open(ring.Path, other, Capacity)).Message, StringComparison.Ordinal);
         Assert.Throws<InvalidDataException>(() => SharedRing.Open(ring.Path, ring.Cookie, Capacity * 2));
         Assert.Throws<InvalidDataException>(() => SharedRing.Open(ring.Path, ring.Cookie.AsSpan(0, 8), Capacity));
-        Assert.ThrowsAny<IOException>(() => SharedRing.Open($"/proc/{Environment.ProcessId}/fd/999999", ring.Cookie, Capacity));
+        var gone = Record.Exception(() => SharedRing.Open($"/proc/{Environment.ProcessId}/fd/999999", ring.Cookie, Capacity));
+        Assert.True(gone is IOException or InvalidDataException, $"a descriptor that does not exist: {gone}");
+    }
+
+    /// <summary>A descriptor that leads to anything but a ring's file (a FIFO would block the opener) is not opened.</summary>
+    [Fact]
+    public void A_descriptor_of_another_file_is_not_opened_as_a_ring()
+    {
+        var other = Path.GetTempFileName();
+        try
+        {
+            using var stream = new FileStream(other, FileMode.Open, FileAccess.ReadWrite);
+            var path = $"/proc/{Environment.ProcessId}/fd/{stream.SafeFileHandle.DangerousGetHandle()}";
+            var e = Assert.Throws<InvalidDataException>(() => SharedRing.Open(path, new byte[16], Capacity));
+            Assert.Contains("not to a ring's file", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(other);
+        }
     }
 
     /// <summary>
