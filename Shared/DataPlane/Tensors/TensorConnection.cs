@@ -47,7 +47,6 @@ public sealed class TensorConnection : IAsyncDisposable
     private Action<TensorConnection>? _finished;
     private SharedRing? _outRing;      // offered to the peer; used once it accepts
     private volatile bool _outRingAccepted;
-    private int _outRingAnswered;
     private SharedRing? _inRing;       // the peer's, accepted; read by the reader only
     private long _sharedBytesSent;
     private readonly TaskCompletionSource<bool> _ringAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -587,9 +586,10 @@ public sealed class TensorConnection : IAsyncDisposable
     /// <summary>The reader: the peer's answer to this side's offer.</summary>
     private void AcceptRingReply(RingReply reply)
     {
-        if (_outRing is null || Interlocked.Exchange(ref _outRingAnswered, 1) != 0)
+        // Only the reader completes the answer while the connection is open, so a completed one means a second reply.
+        if (_outRing is null || _ringAnswered.Task.IsCompleted)
         {
-            throw new ProtocolViolationException("answered a ring of shared memory this side did not offer");
+            throw new ProtocolViolationException("sent a ring reply to no offer of this side, or a second one");
         }
 
         if (reply.Accepted)

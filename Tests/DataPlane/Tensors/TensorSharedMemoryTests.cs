@@ -145,6 +145,33 @@ public sealed class TensorSharedMemoryTests
         Assert.Contains(logs.Entries, e => e.EventId == FrameRefused);
     }
 
+    /// <summary>An answer to an offer this side never made, or a second answer to the one it made, is refused.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_answer_to_no_offer_or_a_second_answer_is_refused(bool offered)
+    {
+        var (server, _) = await StartAsync("server", offered ? Shared : null);
+        await using var _s = server;
+        var (raw, atServer) = await RawPeer.ConnectAcceptedAsync(server);
+        using var _r = raw;
+        var answers = offered ? 2 : 1;
+        if (offered)
+        {
+            Assert.Equal(Frame.BodyOneofCase.RingOffer, (await raw.ReceiveAsync()).BodyCase);
+        }
+
+        for (var i = 0; i < answers; i++)
+        {
+            await raw.SendAsync(new Frame { RingReply = new RingReply { Accepted = false, Reason = "raw" } });
+        }
+
+        var end = await EndedAsync(atServer);
+        Assert.Equal(ConnectionEndReason.FrameRefused, end.Reason);
+        Assert.Contains("ring reply to no offer of this side, or a second one", end.Detail, StringComparison.Ordinal);
+        Assert.False(await atServer.SharedMemoryAnswered.WaitAsync(WaitLimit));
+    }
+
     /// <summary>A tensor that says it lies in shared memory, from a peer whose ring this side never accepted, is refused.</summary>
     [Fact]
     public async Task A_tensor_in_shared_memory_without_an_accepted_ring_is_refused()
