@@ -11,7 +11,8 @@ public static class ParallelSystem
 {
     /// <summary>
     /// A thread of its own for the coordinator: it runs the optimizer step and checkpoints, and libtorch
-    /// keeps its thread team warm on one thread (on the pool every call could land on a cold one).
+    /// keeps its thread team warm on one thread (on the pool every call could land on a cold one). The
+    /// thread sleeps as soon as it is idle (<see cref="DedicatedThreadExecutorConfigurator"/>).
     /// </summary>
     public const string CoordinatorDispatcher = "rnncluster.coordinator-dispatcher";
 
@@ -40,9 +41,10 @@ public static class ParallelSystem
           # cluster node derives its tick from the heartbeat: ClusterSystem).
           scheduler.tick-duration = 50ms
         }
+        # One dedicated thread that blocks when idle (Akka's PinnedDispatcher spins first: DedicatedThreadExecutor).
         rnncluster.coordinator-dispatcher {
-          type = PinnedDispatcher
-          executor = thread-pool-executor
+          type = Dispatcher
+          executor = "RnnCluster.Parallel.DedicatedThreadExecutorConfigurator, RnnCluster.Shared"
         }
         """);
 
