@@ -7,54 +7,11 @@ namespace RnnCluster.DataPlane;
 /// Protobuf encoding of messages whose large <c>bytes</c> fields are handled apart from the rest, so
 /// megabytes of floats are neither copied into a <see cref="ByteString"/> on the way out nor copied
 /// out of one on the way in. The bytes on the wire are ordinary protobuf of the same schema (only
-/// the field order differs where <see cref="WriteWithFloats"/> appends its fields last, which every
+/// the field order differs where <see cref="FloatMessage"/> appends its fields last, which every
 /// protobuf parser accepts), so a peer parsing with generated code reads the same message.
 /// </summary>
 internal static class ProtoFields
 {
-    /// <summary>
-    /// Serializes <paramref name="rest"/> (its float fields left empty) followed by each non-empty
-    /// buffer of <paramref name="floats"/> as the little-endian <c>bytes</c> field it names: one copy of
-    /// the floats, into the array the returned <see cref="ByteString"/> wraps.
-    /// </summary>
-    public static ByteString WriteWithFloats(IMessage rest, params ReadOnlySpan<(int Field, float[] Values)> floats)
-    {
-        ArgumentNullException.ThrowIfNull(rest);
-        var restSize = rest.CalculateSize();
-        long size = restSize;
-        foreach (var (field, values) in floats)
-        {
-            if (values.Length > 0)
-            {
-                var length = (long)values.Length * sizeof(float);
-                size += CodedOutputStream.ComputeTagSize(field) + CodedOutputStream.ComputeLengthSize((int)Math.Min(length, int.MaxValue)) + length;
-            }
-        }
-
-        if (size > int.MaxValue)
-        {
-            throw new ArgumentException($"A message of {size} bytes is over protobuf's 2 GiB.", nameof(floats));
-        }
-
-        var bytes = new byte[size];
-        rest.WriteTo(bytes.AsSpan(0, restSize));
-        var offset = restSize;
-        foreach (var (field, values) in floats)
-        {
-            if (values.Length == 0)
-            {
-                continue; // proto3 omits an empty bytes field, as generated code would.
-            }
-
-            offset += WriteVarint(bytes.AsSpan(offset), WireFormat.MakeTag(field, WireFormat.WireType.LengthDelimited));
-            offset += WriteVarint(bytes.AsSpan(offset), (uint)(values.Length * sizeof(float)));
-            offset += LittleEndianFloats.Write(values, bytes.AsSpan(offset));
-        }
-
-        // The array is ours and never written again, so wrapping it saves a copy.
-        return UnsafeByteOperations.UnsafeWrap(bytes);
-    }
-
     /// <summary>
     /// Parses <paramref name="bytes"/> as <typeparamref name="T"/> except the length-delimited fields
     /// numbered in <paramref name="fields"/>: those are skipped by the parser and their contents
@@ -76,7 +33,7 @@ internal static class ProtoFields
 
         found.Clear();
 
-        // WriteWithFloats puts the taken fields after all others, so the parser usually gets the bytes
+        // FloatMessage puts the taken fields after all others, so the parser usually gets the bytes
         // before the first of them as they lie. Only a writer that puts other fields after one (generated
         // code, in field-number order) costs a copy of everything else (CopyAllBut).
         var firstTaken = -1;
@@ -224,5 +181,76 @@ internal static class ProtoFields
 
         output[i++] = (byte)value;
         return i;
+    }
+}
+
+/// <summary>
+/// A message whose large float fields are written after the rest: <c>rest</c> (its float fields left
+/// empty) followed by each non-empty buffer as the little-endian <c>bytes</c> field it names, one copy of
+/// the floats. It is sized before it is written, so the caller chooses where it goes: a step message is
+/// written straight into the pooled payload of its tensor instead of into an array of its own and then
+/// copied there.
+/// </summary>
+internal readonly struct FloatMessage
+{
+    private readonly IMessage _rest;
+    private readonly (int Field, float[] Values)[] _floats;
+    private readonly int _restSize;
+
+    /// <exception cref="ArgumentException">The message would be over protobuf's 2 GiB.</exception>
+    public FloatMessage(IMessage rest, params (int Field, float[] Values)[] floats)
+    {
+        ArgumentNullException.ThrowIfNull(rest);
+        ArgumentNullException.ThrowIfNull(floats);
+        _rest = rest;
+        _floats = floats;
+        _restSize = rest.CalculateSize();
+        long size = _restSize;
+        foreach (var (field, values) in floats)
+        {
+            if (values.Length > 0)
+            {
+                var length = (long)values.Length * sizeof(float);
+                size += CodedOutputStream.ComputeTagSize(field) + CodedOutputStream.ComputeLengthSize((int)Math.Min(length, int.MaxValue)) + length;
+            }
+        }
+
+        if (size > int.MaxValue)
+        {
+            throw new ArgumentException($"A message of {size} bytes is over protobuf's 2 GiB.", nameof(floats));
+        }
+
+        Size = (int)size;
+    }
+
+    /// <summary>Bytes <see cref="WriteTo"/> writes.</summary>
+    public int Size { get; }
+
+    /// <summary>Writes the message into the first <see cref="Size"/> bytes of <paramref name="destination"/>.</summary>
+    public void WriteTo(Span<byte> destination)
+    {
+        var bytes = destination[..Size];
+        _rest.WriteTo(bytes[.._restSize]);
+        var offset = _restSize;
+        foreach (var (field, values) in _floats)
+        {
+            if (values.Length == 0)
+            {
+                continue; // proto3 omits an empty bytes field, as generated code would.
+            }
+
+            offset += ProtoFields.WriteVarint(bytes[offset..], WireFormat.MakeTag(field, WireFormat.WireType.LengthDelimited));
+            offset += ProtoFields.WriteVarint(bytes[offset..], (uint)(values.Length * sizeof(float)));
+            offset += LittleEndianFloats.Write(values, bytes[offset..]);
+        }
+    }
+
+    /// <summary>The message in an array of its own.</summary>
+    public ByteString ToByteString()
+    {
+        var bytes = new byte[Size];
+        WriteTo(bytes);
+        // The array is ours and never written again, so wrapping it saves a copy.
+        return UnsafeByteOperations.UnsafeWrap(bytes);
     }
 }

@@ -91,7 +91,8 @@ public sealed class StepLink : ReceiveActor
 
     private async Task SendAsync(object message)
     {
-        var (header, payload) = StepCodec.Encode(message, _runId, _incarnation);
+        using var encoded = StepCodec.Encode(message, _runId, _incarnation);
+        var header = encoded.Header;
         try
         {
             if (_testDelay > TimeSpan.Zero)
@@ -104,7 +105,7 @@ public sealed class StepLink : ReceiveActor
                 await Task.Delay(_testDelay, _stop.Token).ConfigureAwait(true);
             }
 
-            await _connection.SendAsync(header, payload, _stop.Token).ConfigureAwait(true);
+            await _connection.SendAsync(header, encoded.Payload, _stop.Token).ConfigureAwait(true);
         }
         catch (TensorConnectionException e)
         {

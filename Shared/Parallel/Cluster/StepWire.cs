@@ -13,7 +13,10 @@ namespace RnnCluster.Parallel.Cluster;
 /// </summary>
 public static class StepWire
 {
-    public static ByteString ToWire(Training.Parallel.ComputeWindow w)
+    public static ByteString ToWire(Training.Parallel.ComputeWindow w) => Compose(w).ToByteString();
+
+    /// <summary>The window's message, sized and ready to be written where the caller wants it (<see cref="StepCodec"/>: into a pooled payload).</summary>
+    internal static FloatMessage Compose(Training.Parallel.ComputeWindow w)
     {
         var m = new StepProto.ComputeWindow
         {
@@ -29,8 +32,7 @@ public static class StepWire
         m.Targets.AddRange(w.Targets);
         m.Snapshot = ToWire(w.Snapshot);
         m.Exchange = ToWire(w.Exchange);
-        return ProtoFields.WriteWithFloats(
-            m, (StepProto.ComputeWindow.StateFieldNumber, w.State), (StepProto.ComputeWindow.ParametersFieldNumber, w.Parameters));
+        return new FloatMessage(m, (StepProto.ComputeWindow.StateFieldNumber, w.State), (StepProto.ComputeWindow.ParametersFieldNumber, w.Parameters));
     }
 
     public static Training.Parallel.ComputeWindow FromWireWindow(ByteString bytes)
@@ -52,7 +54,9 @@ public static class StepWire
         };
     }
 
-    public static ByteString ToWire(Training.Parallel.ComputeBatch b)
+    public static ByteString ToWire(Training.Parallel.ComputeBatch b) => Compose(b).ToByteString();
+
+    internal static FloatMessage Compose(Training.Parallel.ComputeBatch b)
     {
         var m = new StepProto.ComputeBatch
         {
@@ -70,7 +74,7 @@ public static class StepWire
         m.DecoderInputs.AddRange(b.Shard.DecoderInputs);
         m.Snapshot = ToWire(b.Snapshot);
         m.Exchange = ToWire(b.Exchange);
-        return ProtoFields.WriteWithFloats(m, (StepProto.ComputeBatch.ParametersFieldNumber, b.Parameters));
+        return new FloatMessage(m, (StepProto.ComputeBatch.ParametersFieldNumber, b.Parameters));
     }
 
     public static Training.Parallel.ComputeBatch FromWireBatch(ByteString bytes)
@@ -90,7 +94,9 @@ public static class StepWire
         };
     }
 
-    public static ByteString ToWire(Training.Parallel.WindowGradients g) => ProtoFields.WriteWithFloats(
+    public static ByteString ToWire(Training.Parallel.WindowGradients g) => Compose(g).ToByteString();
+
+    internal static FloatMessage Compose(Training.Parallel.WindowGradients g) => new(
         new StepProto.WindowGradients
         {
             Step = g.Step,
@@ -117,14 +123,16 @@ public static class StepWire
             Floats(bytes, floats[0]), Floats(bytes, floats[1]), m.ComputeSeconds, m.CopySeconds, m.Norm, m.Abandoned);
     }
 
-    public static ByteString ToWire(Training.Parallel.FetchReplica f) => new StepProto.FetchReplica
+    public static ByteString ToWire(Training.Parallel.FetchReplica f) => Compose(f).ToByteString();
+
+    internal static FloatMessage Compose(Training.Parallel.FetchReplica f) => new(new StepProto.FetchReplica
     {
         Step = f.Step,
         HasCommit = f.Commit is not null,
         CommitStep = f.Commit?.Step ?? 0,
         CommitLearningRate = f.Commit?.LearningRate ?? 0,
         ChecksumOnly = f.ChecksumOnly,
-    }.ToByteString();
+    });
 
     public static Training.Parallel.FetchReplica FromWireFetchReplica(ByteString bytes)
     {
@@ -132,7 +140,9 @@ public static class StepWire
         return new Training.Parallel.FetchReplica(m.Step, m.HasCommit ? new Training.Parallel.StepCommit(m.CommitStep, m.CommitLearningRate) : null, m.ChecksumOnly);
     }
 
-    public static ByteString ToWire(Training.Parallel.ReplicaCopy c) => ProtoFields.WriteWithFloats(
+    public static ByteString ToWire(Training.Parallel.ReplicaCopy c) => Compose(c).ToByteString();
+
+    internal static FloatMessage Compose(Training.Parallel.ReplicaCopy c) => new(
         new StepProto.ReplicaCopy { Step = c.Step, OptimizerSteps = c.OptimizerSteps, Checksum = c.Checksum },
         (StepProto.ReplicaCopy.ParametersFieldNumber, c.Parameters),
         (StepProto.ReplicaCopy.OptimizerStateFieldNumber, c.OptimizerState));
@@ -183,11 +193,15 @@ public static class StepWire
             m.SyncSource, LittleEndianFloats.ToArray(m.SeedOptimizer.Span), m.SeedOptimizerSteps);
     }
 
-    public static ByteString ToWire(Training.Parallel.FetchSnapshot f) => new StepProto.FetchSnapshot { Step = f.Step }.ToByteString();
+    public static ByteString ToWire(Training.Parallel.FetchSnapshot f) => Compose(f).ToByteString();
+
+    internal static FloatMessage Compose(Training.Parallel.FetchSnapshot f) => new(new StepProto.FetchSnapshot { Step = f.Step });
 
     public static Training.Parallel.FetchSnapshot FromWireFetch(ByteString bytes) => new(StepProto.FetchSnapshot.Parser.ParseFrom(bytes).Step);
 
-    public static ByteString ToWire(Training.Parallel.SnapshotCopy c) => ProtoFields.WriteWithFloats(
+    public static ByteString ToWire(Training.Parallel.SnapshotCopy c) => Compose(c).ToByteString();
+
+    internal static FloatMessage Compose(Training.Parallel.SnapshotCopy c) => new(
         new StepProto.SnapshotCopy { Snapshot = ToWire(c.Snapshot) },
         (StepProto.SnapshotCopy.ParametersFieldNumber, c.Parameters));
 
@@ -202,7 +216,8 @@ public static class StepWire
     {
         Step = s.Step,
         Fence = s.Fence,
-        TrainerState = ByteString.CopyFrom(s.TrainerState),
+        // Wrapped, not copied: a snapshot's arrays are never written after it is made (~100 KB per step command).
+        TrainerState = UnsafeByteOperations.UnsafeWrap(s.TrainerState),
         OptimizerState = LittleEndianFloats.ToByteString(s.OptimizerState),
         OptimizerSteps = s.OptimizerSteps,
         Checksum = s.Checksum,
